@@ -1,0 +1,35 @@
+# Two commands on a fresh machine with Python 3.11: `make run` (the main job) and `make test`.
+# Both create .venv and install the project from pyproject.toml on first use.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: run test lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/python -m statetune.main_job
+
+lint: $(STAMP)
+	$(BIN)/ruff check statetune tests experiments
+	$(BIN)/ruff format --check statetune tests experiments
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m pytest -m slow
+	$(BIN)/python experiments/pass_throughput.py
+	$(BIN)/python experiments/parquet_throughput.py
+	$(BIN)/python experiments/pass_memory.py
+	$(BIN)/python experiments/finalize_latency.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

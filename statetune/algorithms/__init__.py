@@ -1,0 +1,39 @@
+"""Finalizers: models computed from states, one family per file, plus the registry.
+
+Example
+-------
+>>> from statetune.algorithms import available_algorithms
+>>> available_algorithms()
+['ols', 'ridge', 'lasso', 'elastic_net', 'pca', 'pcr']
+"""
+
+from __future__ import annotations
+
+from statetune.algorithms.decomposition import PCA
+from statetune.algorithms.linear import LinearRegression, Ridge
+from statetune.algorithms.pcr import PCR
+from statetune.algorithms.registry import (
+    Algorithm,
+    available_algorithms,
+    get_algorithm,
+    register_algorithm,
+)
+from statetune.algorithms.space import CategoricalParam, FloatParam, IntParam, Param
+from statetune.algorithms.sparse_linear import ElasticNet, Lasso
+
+__all__ = [
+    "PCA",
+    "PCR",
+    "Algorithm",
+    "CategoricalParam",
+    "ElasticNet",
+    "FloatParam",
+    "IntParam",
+    "Lasso",
+    "LinearRegression",
+    "Param",
+    "Ridge",
+    "available_algorithms",
+    "get_algorithm",
+    "register_algorithm",
+]

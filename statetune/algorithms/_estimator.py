@@ -1,0 +1,136 @@
+"""The scikit-learn surface shared by every finalized model.
+
+A model class here is both things at once: what :func:`statetune.finalize` returns (fitted
+attributes set from a state, no data touched) and a plain estimator whose ``fit`` is
+update + finalize and whose ``partial_fit`` is update (then finalize, so the model is always
+usable). Prediction and scoring come from the scikit-learn base classes.
+
+Example
+-------
+>>> import numpy as np
+>>> from statetune.algorithms import Ridge
+>>> X = np.arange(20.0).reshape(10, 2); y = X @ [1.0, 2.0]
+>>> Ridge(alpha=1e-9).fit(X, y).predict(X[:1]).round(6)
+array([2.])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import numpy as np
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from statetune.algorithms.space import Param
+from statetune.states import Moments
+
+__all__ = ["MomentsEstimator"]
+
+
+class MomentsEstimator:
+    """Mixin: fit/partial_fit through a :class:`~statetune.states.Moments` state.
+
+    Subclasses set ``needs_target``, ``metrics`` and implement ``_finalize(state)``,
+    ``search_space(state)`` and ``held_out_score(train, held, metric)``.
+    """
+
+    state_kind: ClassVar[str] = "moments"
+    needs_target: ClassVar[bool] = True
+    metrics: ClassVar[tuple[str, ...]] = ()
+    #: For each metric: True if larger is better.
+    maximize: ClassVar[dict[str, bool]] = {}
+
+    # Provided by scikit-learn's BaseEstimator / set when fitted (declared for type checkers).
+    get_params: Callable[..., dict[str, Any]]
+    n_features_in_: int
+    feature_names_in_: np.ndarray
+    state_: Moments
+    _state_shared: bool
+
+    # -- to be provided by the model class ---------------------------------------
+    def _check_hyperparameters(self, state: Moments) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _finalize(self, state: Moments) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @classmethod
+    def search_space(cls, state: Moments) -> dict[str, Param]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def held_out_score(self, train: Moments, held: Moments, metric: str) -> float:
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    # -- shared machinery ----------------------------------------------------------
+    @classmethod
+    def make_state(cls, n_features: int, has_target: bool) -> Moments:
+        """The empty state a pass fills for this model (shared by every Moments model)."""
+        return Moments(n_features, has_target=has_target)
+
+    @classmethod
+    def from_state(
+        cls, state: Moments, feature_names: Any = None, **params: Any
+    ) -> MomentsEstimator:
+        """Finalize a model from a state without touching data (the state is not changed)."""
+        model = cls(**params)
+        model._fit_from(state, shared=True)
+        model.n_features_in_ = state.n_features
+        if feature_names is not None and not all(
+            str(n) == f"x{i}" for i, n in enumerate(feature_names)
+        ):
+            model.feature_names_in_ = np.asarray(feature_names, dtype=object)
+        return model
+
+    def _fit_from(self, state: Moments, shared: bool) -> None:
+        if not isinstance(state, Moments):
+            raise TypeError(
+                f"`state` must be a Moments state for {type(self).__name__}, "
+                f"but got {type(state).__name__}."
+            )
+        if self.needs_target and not state.has_target:
+            raise ValueError(
+                f"{type(self).__name__} needs a target, but the state was built without one "
+                "(pass target=... to the source)."
+            )
+        if state.n_rows == 0:
+            raise ValueError(
+                f"`n_rows >= 1` must hold to finalize {type(self).__name__}, but the state is empty."
+            )
+        if state.weight_sum <= 0.0:
+            raise ValueError(
+                f"`sum(sample_weight) > 0` must hold to finalize {type(self).__name__}, "
+                f"but the sample weights of all {state.n_rows} rows are zero."
+            )
+        self._check_hyperparameters(state)
+        self._finalize(state)
+        self.state_ = state
+        self._state_shared = shared
+
+    def _validate(self, X: Any, y: Any, reset: bool) -> tuple[np.ndarray, Any]:
+        if self.needs_target:
+            return validate_data(self, X, y, reset=reset, y_numeric=True, dtype=np.float64)
+        return validate_data(self, X, reset=reset, dtype=np.float64), None
+
+    def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> Any:
+        """Update a fresh state with all rows, then finalize."""
+        X, y = self._validate(X, y, reset=True)
+        state = Moments(X.shape[1], has_target=self.needs_target)
+        state.update(X, y, sample_weight)
+        self._fit_from(state, shared=False)
+        return self
+
+    def partial_fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> Any:
+        """Update the state with one more batch, then finalize (cheap: no old rows reread)."""
+        first = not hasattr(self, "state_")
+        X, y = self._validate(X, y, reset=first)
+        if first:
+            state = Moments(X.shape[1], has_target=self.needs_target)
+        else:
+            state = self.state_.copy() if self._state_shared else self.state_
+        state.update(X, y, sample_weight)
+        self._fit_from(state, shared=False)
+        return self
+
+    def _check_fitted(self) -> None:
+        check_is_fitted(self, "state_")

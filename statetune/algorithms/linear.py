@@ -1,0 +1,171 @@
+"""Ordinary least squares and ridge regression finalized from ``Moments``.
+
+Both minimize ``||y - X b - c||^2 + alpha ||b||^2`` (scikit-learn's ``Ridge`` objective, weighted
+when sample weights were given). The eigendecomposition of ``X^T X`` is memoized on the state,
+so after the first trial each finalize is two small matrix-vector products.
+
+Example
+-------
+>>> import numpy as np
+>>> from statetune.states import Moments
+>>> from statetune.algorithms.linear import Ridge
+>>> rng = np.random.default_rng(0); X = rng.normal(size=(50, 3)); y = X @ [1.0, 2.0, 3.0]
+>>> s = Moments(3); s.update(X, y)
+>>> Ridge.from_state(s, alpha=1e-8).coef_.round(4)
+array([1., 2., 3.])
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn import linear_model
+
+from statetune.algorithms._checks import check_bool, check_in_range
+from statetune.algorithms._estimator import MomentsEstimator
+from statetune.algorithms._linear_metrics import (
+    REGRESSION_MAXIMIZE,
+    REGRESSION_METRICS,
+    linear_held_out_score,
+)
+from statetune.algorithms.space import CategoricalParam, FloatParam, Param
+from statetune.states import Moments
+
+__all__ = ["LinearRegression", "Ridge", "gram_eigh", "alpha_scale"]
+
+
+def _gram(state: Moments, fit_intercept: bool) -> tuple[np.ndarray, np.ndarray]:
+    """``(X^T X, X^T y)``: centered when fitting an intercept, raw otherwise."""
+    d = state.n_features
+    C = state.comoment
+    if fit_intercept:
+        return C[:d, :d], C[:d, d]
+    mu = state.mean
+    W = state.weight_sum
+    return C[:d, :d] + W * np.outer(mu[:d], mu[:d]), C[:d, d] + W * mu[:d] * mu[d]
+
+
+def gram_eigh(state: Moments, fit_intercept: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Memoized ``(eigenvalues, eigenvectors, V^T X^T y)`` of the Gram matrix."""
+
+    def compute() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        A, b = _gram(state, fit_intercept)
+        lam, V = np.linalg.eigh(A)
+        return np.maximum(lam, 0.0), V, V.T @ b
+
+    return state.derived(("gram_eigh", fit_intercept), compute)
+
+
+def alpha_scale(state: Moments) -> float:
+    """A power of ten near the mean eigenvalue of ``X^T X``: where ridge shrinkage bites."""
+    d = state.n_features
+    s = float(np.trace(state.comoment[:d, :d])) / d
+    return float(10.0 ** np.round(np.log10(s))) if s > 0 else 1.0
+
+
+def _intercept(state: Moments, coef: np.ndarray, fit_intercept: bool) -> float:
+    if not fit_intercept:
+        return 0.0
+    mu = state.mean
+    return float(mu[-1] - mu[:-1] @ coef)
+
+
+def solve_ridge(state: Moments, alpha: float, fit_intercept: bool) -> np.ndarray:
+    """Ridge coefficients; ``alpha == 0`` gives the minimum-norm least-squares solution."""
+    lam, V, Vb = gram_eigh(state, fit_intercept)
+    tol = lam.max(initial=0.0) * lam.shape[0] * np.finfo(np.float64).eps
+    if alpha == 0.0:
+        inv = np.divide(1.0, lam, out=np.zeros_like(lam), where=lam > tol)
+    else:
+        inv = 1.0 / (lam + alpha)
+    return np.asarray(V @ (inv * Vb))
+
+
+class _LinearFromMoments(MomentsEstimator):
+    metrics = REGRESSION_METRICS
+    maximize = REGRESSION_MAXIMIZE
+    fit_intercept: bool
+    coef_: np.ndarray
+    intercept_: float
+
+    def held_out_score(self, train: Moments, held: Moments, metric: str) -> float:
+        return linear_held_out_score(
+            self.coef_, self.intercept_, self.fit_intercept, train, held, metric
+        )
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()  # type: ignore[misc]
+        tags.target_tags.multi_output = False
+        tags.input_tags.sparse = False
+        return tags
+
+
+class LinearRegression(_LinearFromMoments, linear_model.LinearRegression):
+    """Least squares from moments; equals ``sklearn.linear_model.LinearRegression``.
+
+    A rank-deficient ``X^T X`` gives the minimum-norm solution, as ``lstsq`` does.
+    """
+
+    # scikit-learn's base methods read these; they are not hyperparameters here.
+    copy_X, n_jobs, positive, tol = True, None, False, 1e-6
+
+    def __init__(self, fit_intercept: bool = True) -> None:
+        self.fit_intercept = fit_intercept
+
+    def _check_hyperparameters(self, state: Moments) -> None:
+        check_bool("fit_intercept", self.fit_intercept)
+
+    def _finalize(self, state: Moments) -> None:
+        fi = bool(self.fit_intercept)
+        self.coef_ = solve_ridge(state, 0.0, fi)
+        self.intercept_ = _intercept(state, self.coef_, fi)
+        lam = gram_eigh(state, fi)[0]
+        tol = lam.max(initial=0.0) * lam.shape[0] * np.finfo(np.float64).eps
+        self.rank_ = int(np.sum(lam > tol))
+        self.singular_ = np.sqrt(lam[::-1])
+
+    @classmethod
+    def search_space(cls, state: Moments) -> dict[str, Param]:
+        return {"fit_intercept": CategoricalParam((True, False))}
+
+
+class Ridge(_LinearFromMoments, linear_model.Ridge):
+    """Ridge regression from moments; equals ``sklearn.linear_model.Ridge``.
+
+    ``alpha == 0`` is allowed but raises when ``X^T X`` is singular (use ``ols`` for the
+    minimum-norm solution).
+    """
+
+    # scikit-learn's base methods read these; they are not hyperparameters here.
+    solver, positive, copy_X, tol, random_state = "auto", False, True, 1e-4, None
+
+    def __init__(self, alpha: float = 1.0, fit_intercept: bool = True) -> None:
+        self.alpha = alpha
+        self.fit_intercept = fit_intercept
+
+    def _check_hyperparameters(self, state: Moments) -> None:
+        check_in_range("alpha", self.alpha, 0.0)
+        check_bool("fit_intercept", self.fit_intercept)
+
+    def _finalize(self, state: Moments) -> None:
+        fi = bool(self.fit_intercept)
+        alpha = float(self.alpha)
+        if alpha == 0.0:
+            lam = gram_eigh(state, fi)[0]
+            if lam.min() <= lam.max(initial=0.0) * lam.shape[0] * np.finfo(np.float64).eps:
+                raise np.linalg.LinAlgError(
+                    "`X^T X + alpha I` must be invertible, but alpha=0 and X^T X is singular; "
+                    "use alpha > 0 or the 'ols' algorithm."
+                )
+        self.coef_ = solve_ridge(state, alpha, fi)
+        self.intercept_ = _intercept(state, self.coef_, fi)
+        self.solver_ = "eigh"
+
+    @classmethod
+    def search_space(cls, state: Moments) -> dict[str, Param]:
+        s = alpha_scale(state)
+        return {
+            "alpha": FloatParam(1e-6 * s, 1e2 * s, log=True),
+            "fit_intercept": CategoricalParam((True, False)),
+        }

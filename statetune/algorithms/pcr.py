@@ -1,0 +1,93 @@
+"""Principal component regression: ridge on the leading principal components, from ``Moments``.
+
+Equals ``make_pipeline(PCA(n_components, svd_solver="full"), Ridge(alpha))`` fitted on all
+rows: the component scores have Gram matrix ``diag(lambda)``, so the ridge step is a division.
+
+Example
+-------
+>>> import numpy as np
+>>> from statetune.states import Moments
+>>> from statetune.algorithms.pcr import PCR
+>>> rng = np.random.default_rng(0); X = rng.normal(size=(100, 3)); y = X @ [1.0, 2.0, 3.0]
+>>> s = Moments(3); s.update(X, y)
+>>> PCR.from_state(s, n_components=3, alpha=0.0).coef_.round(6)
+array([1., 2., 3.])
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin, TransformerMixin
+from sklearn.utils.validation import validate_data
+
+from statetune.algorithms._checks import check_in_range
+from statetune.algorithms._eigen import covariance_eigh
+from statetune.algorithms.decomposition import check_n_components
+from statetune.algorithms.linear import _LinearFromMoments, alpha_scale
+from statetune.algorithms.space import FloatParam, IntParam, Param
+from statetune.states import Moments
+
+__all__ = ["PCR"]
+
+
+class PCR(_LinearFromMoments, RegressorMixin, TransformerMixin, BaseEstimator):
+    """PCA to ``n_components``, then ridge with ``alpha`` on the component scores.
+
+    Attributes
+    ----------
+    components_ : ndarray of shape (n_components, n_features)
+    coef_ : ndarray of shape (n_features,)
+        Coefficients mapped back to the input features: ``predict(X) = X @ coef_ + intercept_``.
+    intercept_ : float
+    """
+
+    fit_intercept = True
+
+    def __init__(self, n_components: int | None = None, alpha: float = 0.0) -> None:
+        """``n_components=None`` keeps every component of non-zero variance."""
+        self.n_components = n_components
+        self.alpha = alpha
+
+    def _check_hyperparameters(self, state: Moments) -> None:
+        check_n_components(self.n_components, state, limit_by_rows=False)
+        check_in_range("alpha", self.alpha, 0.0)
+
+    def _finalize(self, state: Moments) -> None:
+        k = check_n_components(self.n_components, state, limit_by_rows=False)
+        ev, comps = covariance_eigh(state)
+        d = state.n_features
+        if self.n_components is None:  # all informative components: the numerical rank
+            k = max(int(np.sum(ev > ev[0] * d * np.finfo(np.float64).eps)), 1)
+        P = comps[:k]
+        lam = ev[:k] * max(state.weight_sum - 1.0, 0.0)  # eigenvalues of X^T X
+        denom = lam + float(self.alpha)
+        tol = max(float(lam.max(initial=0.0)), 1e-300) * d * np.finfo(np.float64).eps
+        gamma = np.divide(P @ state.comoment[:d, d], denom, out=np.zeros(k), where=denom > tol)
+        self.components_ = P.copy()
+        self.n_components_ = k
+        self.mean_ = state.mean[:d].copy()
+        self.scores_coef_ = gamma
+        self.coef_ = P.T @ gamma
+        self.intercept_ = float(state.mean[d] - self.mean_ @ self.coef_)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """``X @ coef_ + intercept_``."""
+        self._check_fitted()
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        return np.asarray(X @ self.coef_ + self.intercept_)
+
+    def transform(self, X: Any) -> np.ndarray:
+        """Principal component scores ``(X - mean_) @ components_.T``."""
+        self._check_fitted()
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        return np.asarray((X - self.mean_) @ self.components_.T)
+
+    @classmethod
+    def search_space(cls, state: Moments) -> dict[str, Param]:
+        s = alpha_scale(state)
+        return {
+            "n_components": IntParam(1, state.n_features),
+            "alpha": FloatParam(1e-6 * s, 1e2 * s, log=True),
+        }

@@ -1,0 +1,98 @@
+"""Search-space distributions as plain data (converted to Optuna's lazily).
+
+Plain frozen dataclasses keep the algorithms importable without Optuna and make spaces
+easy to print, compare and serialize; :meth:`to_optuna` gives the Optuna distribution.
+
+Example
+-------
+>>> from statetune.algorithms.space import FloatParam
+>>> p = FloatParam(1e-3, 1e3, log=True)
+>>> p.contains(1.0), p.contains(1e4)
+(True, False)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["CategoricalParam", "FloatParam", "IntParam", "Param", "describe_space"]
+
+
+@dataclass(frozen=True)
+class FloatParam:
+    """A float in ``[low, high]``, optionally log-uniform."""
+
+    low: float
+    high: float
+    log: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.low <= self.high or (self.log and self.low <= 0):
+            raise ValueError(
+                f"`low <= high` (and `low > 0` when log) must hold, but got "
+                f"low={self.low}, high={self.high}, log={self.log}."
+            )
+
+    def contains(self, value: Any) -> bool:
+        return isinstance(value, int | float) and self.low <= value <= self.high
+
+    def to_optuna(self) -> Any:
+        import optuna
+
+        return optuna.distributions.FloatDistribution(self.low, self.high, log=self.log)
+
+
+@dataclass(frozen=True)
+class IntParam:
+    """An integer in ``[low, high]``."""
+
+    low: int
+    high: int
+    log: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.low <= self.high:
+            raise ValueError(f"`low <= high` must hold, but got low={self.low}, high={self.high}.")
+
+    def contains(self, value: Any) -> bool:
+        return (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and (self.low <= value <= self.high)
+        )
+
+    def to_optuna(self) -> Any:
+        import optuna
+
+        return optuna.distributions.IntDistribution(self.low, self.high, log=self.log)
+
+
+@dataclass(frozen=True)
+class CategoricalParam:
+    """One of a fixed tuple of choices."""
+
+    choices: tuple[Any, ...]
+
+    def contains(self, value: Any) -> bool:
+        return value in self.choices
+
+    def to_optuna(self) -> Any:
+        import optuna
+
+        return optuna.distributions.CategoricalDistribution(self.choices)
+
+
+Param = FloatParam | IntParam | CategoricalParam
+
+
+def describe_space(space: dict[str, Param]) -> dict[str, str]:
+    """Human-readable one-liners, for ``statetune info`` and error messages."""
+    out = {}
+    for name, p in space.items():
+        if isinstance(p, CategoricalParam):
+            out[name] = f"one of {list(p.choices)}"
+        else:
+            kind = "int" if isinstance(p, IntParam) else "float"
+            out[name] = f"{kind} in [{p.low:g}, {p.high:g}]" + (" (log)" if p.log else "")
+    return out

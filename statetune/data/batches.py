@@ -1,0 +1,160 @@
+"""A source over an iterable of batches: ``(X, y)``, ``(X, y, w)``, ``X`` alone, or DataFrames.
+
+The first batch fixes the schema; every later one is checked against it. An iterable can be
+read once, so this source streams sequentially; pass a zero-argument callable that returns
+a fresh iterator to make it re-readable.
+
+Example
+-------
+>>> import numpy as np
+>>> from statetune.data import from_batches
+>>> src = from_batches([(np.ones((3, 2)), np.zeros(3)), (np.ones((2, 2)), np.zeros(2))])
+>>> src.schema.n_features, src.schema.target
+(2, 'y')
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from statetune.data.schema import Schema, check_numeric_dtype, columns_named
+from statetune.data.source import Chunk, Partition, Source
+
+__all__ = ["BatchSource", "from_batches"]
+
+
+def _split(
+    batch: Any, target: str | None, weight: str | None, where: str
+) -> tuple[list[str] | None, list[str], np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """(names or None, dtypes, X, y, w) of one batch."""
+    if isinstance(batch, pd.DataFrame):
+        cols = [str(c) for c in batch.columns]
+        columns_named(cols, target, "target")
+        columns_named(cols, weight, "weight")
+        feats = [c for c in cols if c not in (target, weight)]
+        dtypes = [
+            check_numeric_dtype(c, getattr(batch[c].dtype, "numpy_dtype", batch[c].dtype), where)
+            for c in feats
+        ]
+        X = batch[feats].to_numpy(np.float64, na_value=np.nan)
+        y = batch[target].to_numpy(np.float64, na_value=np.nan) if target else None
+        w = batch[weight].to_numpy(np.float64, na_value=np.nan) if weight else None
+        return feats, dtypes, X, y, w
+    parts = tuple(batch) if isinstance(batch, tuple | list) else (batch,)
+    if not 1 <= len(parts) <= 3:
+        raise ValueError(
+            f"A batch must be X, (X, y) or (X, y, w), but {where} has {len(parts)} parts."
+        )
+    X = np.asarray(parts[0])
+    if X.ndim != 2:
+        raise ValueError(f"`X` must be 2-dimensional, but {where} has shape {X.shape}.")
+    dt = check_numeric_dtype("X", X.dtype, where)
+    vecs: list[np.ndarray | None] = []
+    for i, name in ((1, "y"), (2, "sample_weight")):
+        v = np.asarray(parts[i]) if len(parts) > i and parts[i] is not None else None
+        if v is not None:
+            check_numeric_dtype(name, v.dtype, where)
+            if v.ndim != 1 or v.shape[0] != X.shape[0]:
+                raise ValueError(
+                    f"`{name}` must be 1-dimensional with {X.shape[0]} rows, but {where} has "
+                    f"shape {v.shape}."
+                )
+        vecs.append(v)
+    return None, [dt] * X.shape[1], X, vecs[0], vecs[1]
+
+
+class _Stream(Partition):
+    def __init__(self, batches: Iterator[Any], target: str | None, weight: str | None) -> None:
+        self.batches, self.target, self.weight = batches, target, weight
+        self.label, self.n_rows = "batches", None
+
+    def chunks(self, schema: Schema) -> Iterator[Chunk]:
+        for i, batch in enumerate(self.batches):
+            where = f"batch {i}"
+            names, dtypes, X, y, w = _split(batch, self.target, self.weight, where)
+            if names is not None:
+                schema.check(names, dtypes, where)
+            elif X.shape[1] != schema.n_features:
+                raise ValueError(
+                    f"Every batch must have {schema.n_features} columns like the first, "
+                    f"but {where} has {X.shape[1]}."
+                )
+            if (y is None) != (not schema.has_target):
+                raise ValueError(
+                    f"Every batch must {'carry' if schema.has_target else 'omit'} a target like "
+                    f"the first, but {where} does not."
+                )
+            if (w is None) != (schema.weight is None):
+                raise ValueError(
+                    f"Every batch must carry weights like the first, but {where} does not."
+                )
+            yield Chunk(X, y, w, where)
+
+
+class BatchSource(Source):
+    """Batches from an iterable (read once) or a callable returning a fresh iterable."""
+
+    def __init__(
+        self,
+        batches: Iterable[Any] | Callable[[], Iterable[Any]],
+        target: str | None = None,
+        weight: str | None = None,
+    ) -> None:
+        self._factory = batches if callable(batches) else None
+        it = iter(batches() if callable(batches) else batches)
+        try:
+            first = next(it)
+        except StopIteration:
+            raise ValueError(
+                "The source must hold at least one row, but the iterable is empty."
+            ) from None
+        names, dtypes, X, y, w = _split(first, target, weight, "batch 0")
+        self._schema = Schema(
+            tuple(names) if names is not None else tuple(f"x{i}" for i in range(X.shape[1])),
+            tuple(dtypes),
+            (target or "y") if y is not None else None,
+            (weight or "sample_weight") if w is not None else None,
+        )
+        self._target, self._weight = target, weight
+        self._pending: Iterator[Any] | None = itertools.chain([first], it)
+
+    @property
+    def schema(self) -> Schema:
+        return self._schema
+
+    def partitions(self, n_hint: int = 1) -> list[Partition]:
+        if self._pending is not None:
+            batches, self._pending = self._pending, None
+        elif self._factory is not None:
+            batches = iter(self._factory())
+        else:
+            raise ValueError(
+                "An iterable of batches can be read once, but it was read already; pass a "
+                "callable returning a fresh iterable to read it again."
+            )
+        return [_Stream(batches, self._target, self._weight)]
+
+    def fingerprint(self) -> str | None:
+        return None
+
+
+def from_batches(
+    batches: Iterable[Any] | Callable[[], Iterable[Any]],
+    target: str | None = None,
+    weight: str | None = None,
+) -> BatchSource:
+    """A source over batches: ``(X, y)``, ``(X, y, w)``, ``X``, or DataFrames (``target=`` names
+    the target column then).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from_batches(iter([np.ones((2, 3))])).schema.has_target
+    False
+    """
+    return BatchSource(batches, target, weight)

@@ -1,0 +1,106 @@
+"""Schema: feature names and dtypes, target and weight columns, fixed by the first chunk.
+
+Example
+-------
+>>> from statetune.data.schema import Schema
+>>> s = Schema(("a", "b"), ("float64", "int64"), target="y")
+>>> s.check(("a", "b"), ("float64", "int64"), "file x.parquet")
+>>> s.check(("b", "a"), ("int64", "float64"), "file y.parquet")
+Traceback (most recent call last):
+...
+ValueError: The columns must keep the order of the first chunk (['a', 'b']), but file y.parquet has them as ['b', 'a'].
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Schema", "check_numeric_dtype", "columns_named"]
+
+
+@dataclass(frozen=True)
+class Schema:
+    """Column layout of a source: features (in order), their dtypes, target and weight."""
+
+    features: tuple[str, ...]
+    dtypes: tuple[str, ...]
+    target: str | None = None
+    weight: str | None = None
+
+    @property
+    def n_features(self) -> int:
+        return len(self.features)
+
+    @property
+    def has_target(self) -> bool:
+        return self.target is not None
+
+    def column_name(self, column: int | str) -> str:
+        """Feature index, ``"target"`` or ``"sample_weight"`` to the user's column name."""
+        if column == "target":
+            return self.target or "target"
+        if column == "sample_weight":
+            return self.weight or "sample_weight"
+        return self.features[int(column)]
+
+    def check(self, names: Sequence[str], dtypes: Sequence[str] | None, where: str) -> None:
+        """Raise a clear error if ``names``/``dtypes`` differ from this schema."""
+        names = tuple(names)
+        if names != self.features:
+            missing = [c for c in self.features if c not in names]
+            added = [c for c in names if c not in self.features]
+            if missing:
+                raise ValueError(
+                    f"Every feature column of the first chunk must be present, but {where} "
+                    f"lacks {missing}."
+                )
+            if added:
+                raise ValueError(
+                    f"No columns may be added after the first chunk, but {where} adds {added}."
+                )
+            raise ValueError(
+                f"The columns must keep the order of the first chunk ({list(self.features)}), "
+                f"but {where} has them as {list(names)}."
+            )
+        if dtypes is not None:
+            for name, old, new in zip(self.features, self.dtypes, dtypes, strict=True):
+                if old != new:
+                    raise ValueError(
+                        f"Column {name!r} must keep its dtype {old}, but {where} has it as {new}."
+                    )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "features": list(self.features),
+            "dtypes": list(self.dtypes),
+            "target": self.target,
+            "weight": self.weight,
+        }
+
+
+def check_numeric_dtype(name: str, dtype: Any, where: str) -> str:
+    """The dtype's name if it is numeric or boolean; a clear error naming the column if not."""
+    try:
+        np_dtype = np.dtype(dtype)
+    except TypeError:
+        np_dtype = None
+    if np_dtype is not None and (np.issubdtype(np_dtype, np.number) or np_dtype == np.bool_):
+        if np.issubdtype(np_dtype, np.complexfloating):
+            raise TypeError(f"Column {name!r} must be real-valued, but {where} has it as {dtype}.")
+        return str(np_dtype)
+    raise TypeError(
+        f"Column {name!r} must be numeric (or boolean), but {where} has it as {dtype}; "
+        "encode it as numbers first."
+    )
+
+
+def columns_named(available: Sequence[str], wanted: str | None, role: str) -> None:
+    """Raise if ``wanted`` (the target or weight column) is not among ``available``."""
+    if wanted is not None and wanted not in available:
+        raise ValueError(
+            f"The {role} column {wanted!r} must exist, but the source has only {list(available)}."
+        )

@@ -1,0 +1,26 @@
+"""The pass: chunking, folds, executors; the resulting ``StateSet``.
+
+Example
+-------
+>>> from statetune.engine import FoldConfig
+>>> FoldConfig(5).n_folds
+5
+"""
+
+from __future__ import annotations
+
+from statetune.engine.executors import Executor, JoblibExecutor, SequentialExecutor, make_executor
+from statetune.engine.folds import FoldConfig
+from statetune.engine.pass_ import compute_states, iter_states
+from statetune.engine.stateset import StateSet
+
+__all__ = [
+    "Executor",
+    "FoldConfig",
+    "JoblibExecutor",
+    "SequentialExecutor",
+    "StateSet",
+    "compute_states",
+    "iter_states",
+    "make_executor",
+]

@@ -1,0 +1,30 @@
+"""Mergeable summaries of rows (DESIGN.md "state"). Depends on numpy only.
+
+Example
+-------
+>>> from statetune.states import Moments
+>>> Moments(n_features=3).n_rows
+0
+"""
+
+from __future__ import annotations
+
+from statetune.states._base import (
+    FORMAT_VERSION,
+    NonFiniteError,
+    State,
+    register_state,
+    state_class,
+    state_from_arrays,
+)
+from statetune.states.moments import Moments
+
+__all__ = [
+    "FORMAT_VERSION",
+    "Moments",
+    "NonFiniteError",
+    "State",
+    "register_state",
+    "state_class",
+    "state_from_arrays",
+]

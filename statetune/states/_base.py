@@ -1,0 +1,97 @@
+"""What every state shares: the array/header round trip and the state registry.
+
+A state is a mergeable summary of rows. This module holds the small pieces all states
+use; it imports nothing of ours (DESIGN: ``states`` depend on numpy only).
+
+Example
+-------
+>>> from statetune.states import Moments, state_from_arrays
+>>> m = Moments(n_features=2)
+>>> header, arrays = m.to_arrays()
+>>> state_from_arrays(header, arrays).n_rows
+0
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol, TypeVar, runtime_checkable
+
+import numpy as np
+
+__all__ = [
+    "FORMAT_VERSION",
+    "NonFiniteError",
+    "State",
+    "register_state",
+    "state_class",
+    "state_from_arrays",
+]
+
+FORMAT_VERSION = 1
+
+
+class NonFiniteError(ValueError):
+    """A batch holds NaN or infinity (or overflowed); carries where, for a better message.
+
+    ``row`` is the index within the batch handed to ``update``; ``column`` is a feature index,
+    or the string ``"target"`` or ``"sample_weight"``. The state was not changed.
+    """
+
+    def __init__(self, message: str, row: int | None = None, column: int | str | None = None):
+        super().__init__(message)
+        self.row = row
+        self.column = column
+
+
+@runtime_checkable
+class State(Protocol):
+    """The contract of DESIGN.md: update, merge, round trip, copy."""
+
+    kind: str
+
+    @property
+    def n_rows(self) -> int: ...
+
+    def params(self) -> dict[str, Any]: ...
+
+    def update(self, X: Any, y: Any = None, sample_weight: Any = None) -> None: ...
+
+    def merge(self, other: Any) -> None: ...
+
+    def copy(self) -> Any: ...
+
+    def to_arrays(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]: ...
+
+    def allclose(self, other: Any, rtol: float = 1e-10) -> bool: ...
+
+
+S = TypeVar("S")
+_REGISTRY: dict[str, Any] = {}
+
+
+def register_state(cls: type[S]) -> type[S]:
+    """Class decorator: make a state class loadable by its ``kind`` name."""
+    _REGISTRY[cls.kind] = cls  # type: ignore[attr-defined]
+    return cls
+
+
+def state_class(kind: str) -> Any:
+    """Return the state class registered under ``kind``."""
+    try:
+        return _REGISTRY[kind]
+    except KeyError:
+        raise ValueError(
+            f"`kind` must name a registered state ({sorted(_REGISTRY)}), but got {kind!r}."
+        ) from None
+
+
+def state_from_arrays(header: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> Any:
+    """Rebuild any registered state from ``to_arrays()`` output (no pickle involved)."""
+    version = header.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ValueError(
+            f"`format_version == {FORMAT_VERSION}` must hold, but the header says {version!r}."
+        )
+    loader: Callable[..., Any] = state_class(str(header["kind"])).from_arrays
+    return loader(header, arrays)

@@ -1,0 +1,458 @@
+"""The ``Moments`` state: count, mean and centered co-moments of features plus target.
+
+Numerics (DESIGN.md, "Numerics"): the mean is kept relative to a fixed *shift* (the first
+row the state saw), so columns with a mean of 1e9 and a spread of 1e-2 keep full precision.
+Each block of rows is shifted, centered on its own mean (two-pass, in cache) and reduced with
+one ``syrk``-class product ``T.T @ T``; blocks and states combine with the pairwise formula
+of Chan, Golub and LeVeque: ``C = Ca + Cb + d d^T * Wa * Wb / W``.
+
+Sample weights are frequency weights: a weight of 2 equals the row seen twice.
+
+Example
+-------
+>>> import numpy as np
+>>> from statetune.states import Moments
+>>> rng = np.random.default_rng(0)
+>>> X, y = rng.normal(size=(100, 3)), rng.normal(size=100)
+>>> a, b = Moments(3), Moments(3)
+>>> a.update(X[:40], y[:40]); b.update(X[40:], y[40:]); a.merge(b)
+>>> full = Moments(3); full.update(X, y)
+>>> a.allclose(full)
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from statetune.states._base import FORMAT_VERSION, NonFiniteError, register_state
+
+__all__ = ["Moments"]
+
+#: Rows per block: a shifted block of 50 columns (3.3 MB) stays in a core's cache.
+BLOCK_ROWS = 8192
+
+
+def _readonly(a: np.ndarray) -> np.ndarray:
+    v = a.view()
+    v.flags.writeable = False
+    return v
+
+
+def _as_2d_float(X: Any, n_features: int) -> np.ndarray:
+    X = np.asarray(X)
+    if X.ndim != 2:
+        raise ValueError(f"`X` must be 2-dimensional, but got an array of shape {X.shape}.")
+    if X.shape[1] != n_features:
+        raise ValueError(
+            f"`X` must have {n_features} columns (the state's n_features), but got {X.shape[1]}."
+        )
+    if not np.issubdtype(X.dtype, np.number) and X.dtype != np.bool_:
+        raise TypeError(f"`X` must be numeric, but got dtype {X.dtype}.")
+    return X
+
+
+def _as_1d_float(v: Any, n: int, name: str) -> np.ndarray:
+    v = np.asarray(v)
+    if v.ndim == 2 and v.shape[1] == 1:
+        v = v[:, 0]
+    if v.ndim != 1 or v.shape[0] != n:
+        raise ValueError(f"`{name}` must be 1-dimensional with {n} rows, but got shape {v.shape}.")
+    if not np.issubdtype(v.dtype, np.number) and v.dtype != np.bool_:
+        raise TypeError(f"`{name}` must be numeric, but got dtype {v.dtype}.")
+    return v.astype(np.float64, copy=False)
+
+
+def _locate_non_finite(X: np.ndarray, y: np.ndarray | None, start: int) -> NonFiniteError:
+    """Find the first NaN/inf in a block (only called once a block's sums are non-finite)."""
+    bad = ~np.isfinite(X)
+    rows = np.flatnonzero(bad.any(axis=1))
+    y_rows = np.flatnonzero(~np.isfinite(y)) if y is not None else np.empty(0, dtype=np.intp)
+    if rows.size and (not y_rows.size or rows[0] <= y_rows[0]):
+        r = int(rows[0])
+        c = int(np.flatnonzero(bad[r])[0])
+        return NonFiniteError(
+            f"Features must be finite, but column {c} holds {X[r, c]} at row {start + r}.",
+            row=start + r,
+            column=c,
+        )
+    if y_rows.size:
+        r = int(y_rows[0])
+        assert y is not None
+        return NonFiniteError(
+            f"The target must be finite, but holds {y[r]} at row {start + r}.",
+            row=start + r,
+            column="target",
+        )
+    return NonFiniteError(
+        f"Moments must stay finite, but rows {start}..{start + X.shape[0] - 1} overflow "
+        "float64 (values near 1e154 or beyond); rescale the data.",
+        row=start,
+    )
+
+
+@register_state
+class Moments:
+    """Count, mean and centered co-moment matrix of ``[X, y]`` (``y`` optional).
+
+    Parameters
+    ----------
+    n_features : int
+        Number of feature columns.
+    has_target : bool, default True
+        Whether a target column follows the features.
+
+    Notes
+    -----
+    ``comoment`` is ``sum_i w_i (z_i - mean)(z_i - mean)^T``; divide by ``weight_sum`` for the
+    population covariance. The target, when present, is the last row/column.
+    """
+
+    kind = "moments"
+
+    def __init__(self, n_features: int, has_target: bool = True) -> None:
+        if int(n_features) < 1:
+            raise ValueError(f"`n_features >= 1` must hold, but got n_features={n_features}.")
+        self.n_features = int(n_features)
+        self.has_target = bool(has_target)
+        p = self.n_features + int(self.has_target)
+        self._n_rows = 0
+        self._weight = 0.0
+        self._shift = np.zeros(p)
+        self._mean = np.zeros(p)
+        self._com = np.zeros((p, p))
+        self._derived: dict[Any, Any] = {}
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def n_rows(self) -> int:
+        """Rows absorbed (zero-weight rows included)."""
+        return self._n_rows
+
+    @property
+    def weight_sum(self) -> float:
+        """Sum of sample weights (``n_rows`` when unweighted)."""
+        return self._weight
+
+    @property
+    def shift(self) -> np.ndarray:
+        """The fixed point the mean is kept relative to (read-only)."""
+        return _readonly(self._shift)
+
+    @property
+    def mean(self) -> np.ndarray:
+        """Weighted mean of ``[X, y]`` (rounded to float64)."""
+        return self._shift + self._mean
+
+    @property
+    def comoment(self) -> np.ndarray:
+        """Centered co-moment matrix ``sum w (z - mean)(z - mean)^T`` (read-only)."""
+        return _readonly(self._com)
+
+    def params(self) -> dict[str, Any]:
+        """The state parameters: what changes the summary (never hyperparameters)."""
+        return {"n_features": self.n_features, "has_target": self.has_target}
+
+    def mean_offset(self, other: Moments) -> np.ndarray:
+        """``other.mean - self.mean``, computed without rounding the large parts first."""
+        return (other._mean - self._mean) + (other._shift - self._shift)
+
+    def derived(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """Memoize a quantity derived from this state (e.g. an eigendecomposition).
+
+        The memo is not part of the state's arrays and is dropped on every change, so
+        finalizers stay pure while trials sharing this state reuse factorizations.
+        """
+        try:
+            return self._derived[key]
+        except KeyError:
+            value = compute()
+            self._derived[key] = value
+            return value
+
+    # ------------------------------------------------------------------ update / merge
+    def update(
+        self,
+        X: Any,
+        y: Any = None,
+        sample_weight: Any = None,
+    ) -> None:
+        """Fold a batch of rows into the state (all or nothing: on error, nothing changes).
+
+        Raises
+        ------
+        NonFiniteError
+            A feature, the target or a weight is NaN or infinite (names row and column).
+        """
+        X = _as_2d_float(X, self.n_features)
+        n = X.shape[0]
+        if self.has_target:
+            if y is None:
+                raise ValueError("`y` is required: this Moments state has a target column.")
+            y = _as_1d_float(y, n, "y")
+        elif y is not None:
+            raise ValueError("`y` must be None: this Moments state has no target column.")
+        w = None
+        if sample_weight is not None:
+            w = _as_1d_float(sample_weight, n, "sample_weight")
+            bad = np.flatnonzero(~(np.isfinite(w) & (w >= 0)))
+            if bad.size:
+                r = int(bad[0])
+                raise NonFiniteError(
+                    f"Sample weights must be finite and >= 0, but got {w[r]} at row {r}.",
+                    row=r,
+                    column="sample_weight",
+                )
+        if n == 0:
+            return
+        if X.dtype != np.float64:
+            X = X.astype(np.float64)
+        p = self._com.shape[0]
+        shift = self._shift if self._n_rows else None
+        acc_w, acc_mean, acc_com = 0.0, np.zeros(p), np.zeros((p, p))
+        scratch: np.ndarray | None = None
+        for start in range(0, n, BLOCK_ROWS):
+            stop = min(start + BLOCK_ROWS, n)
+            Xb = X[start:stop]
+            yb = None if y is None else y[start:stop]
+            wb = None if w is None else w[start:stop]
+            fast = _raw_block(Xb, yb) if wb is None else None
+            if fast is not None:
+                bw, bmean, bcom = fast
+                if shift is None:
+                    shift = bmean.copy()
+                bmean = bmean - shift
+            else:
+                if shift is None:
+                    shift = _first_row(Xb, yb)
+                if scratch is None:
+                    scratch = np.empty((min(n, BLOCK_ROWS), p))
+                bw, bmean, bcom = _centered_block(Xb, yb, wb, shift, scratch)
+                if bw == 0.0:
+                    continue
+                if not (np.isfinite(bmean).all() and np.isfinite(np.diagonal(bcom)).all()):
+                    raise _locate_non_finite(Xb, yb, start)
+            acc_w, acc_mean, acc_com = _chan(acc_w, acc_mean, acc_com, bw, bmean, bcom)
+        # commit: nothing above touched the state
+        if self._n_rows == 0 and shift is not None:
+            self._shift = shift
+        self._weight, self._mean, self._com = _chan(
+            self._weight, self._mean, self._com, acc_w, acc_mean, acc_com
+        )
+        self._n_rows += n
+        self._derived = {}
+
+    def _check_compatible(self, other: Any) -> Moments:
+        if not isinstance(other, Moments):
+            raise TypeError(f"`other` must be a Moments state, but got {type(other).__name__}.")
+        if other.params() != self.params():
+            raise ValueError(
+                f"States must share parameters to combine, but got {self.params()} "
+                f"and {other.params()}."
+            )
+        return other
+
+    def merge(self, other: Any) -> None:
+        """Absorb a state of disjoint rows (pairwise Chan formula; exact up to rounding)."""
+        other = self._check_compatible(other)
+        if other._n_rows == 0:
+            return
+        if self._n_rows == 0:
+            self._shift = other._shift.copy()
+        other_mean = other._mean + (other._shift - self._shift)
+        self._weight, self._mean, self._com = _chan(
+            self._weight, self._mean, self._com, other._weight, other_mean, other._com
+        )
+        self._n_rows += other._n_rows
+        self._derived = {}
+
+    def subtract(self, other: Any) -> None:
+        """Undo ``merge(other)``: remove the rows summarized by ``other``."""
+        other = self._check_compatible(other)
+        if other._n_rows == 0:
+            return
+        if other._n_rows > self._n_rows or other._weight > self._weight * (1 + 1e-12):
+            raise ValueError(
+                f"`other` must summarize a subset of these rows, but it has "
+                f"n_rows={other._n_rows} > {self._n_rows} or a larger weight."
+            )
+        n_rows = self._n_rows - other._n_rows
+        w_a = self._weight - other._weight
+        if n_rows == 0 or w_a <= 0.0:
+            fresh = Moments(self.n_features, self.has_target)
+            fresh._n_rows = n_rows
+            self.__dict__.update(fresh.__dict__)
+            return
+        mean_b = other._mean + (other._shift - self._shift)
+        mean_a = (self._weight * self._mean - other._weight * mean_b) / w_a
+        delta = mean_b - mean_a
+        com = self._com - other._com - np.outer(delta, delta) * (w_a * other._weight / self._weight)
+        self._n_rows, self._weight, self._mean, self._com = n_rows, w_a, mean_a, com
+        self._derived = {}
+
+    # ------------------------------------------------------------------ round trip
+    def copy(self) -> Moments:
+        """An independent copy."""
+        new = Moments(self.n_features, self.has_target)
+        new._n_rows, new._weight = self._n_rows, self._weight
+        new._shift, new._mean, new._com = self._shift.copy(), self._mean.copy(), self._com.copy()
+        return new
+
+    def to_arrays(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """A JSON-able header and plain arrays (npz-compatible; no pickle)."""
+        header = {
+            "kind": self.kind,
+            "format_version": FORMAT_VERSION,
+            "params": self.params(),
+            "n_rows": self._n_rows,
+            "weight_sum": self._weight,
+        }
+        arrays = {
+            "shift": self._shift.copy(),
+            "mean": self._mean.copy(),
+            "comoment": self._com.copy(),
+        }
+        return header, arrays
+
+    @classmethod
+    def from_arrays(cls, header: dict[str, Any], arrays: Any) -> Moments:
+        """Inverse of :meth:`to_arrays`; checks shapes."""
+        params = header["params"]
+        new = cls(int(params["n_features"]), bool(params["has_target"]))
+        p = new._com.shape[0]
+        shift = np.asarray(arrays["shift"], dtype=np.float64)
+        mean = np.asarray(arrays["mean"], dtype=np.float64)
+        com = np.asarray(arrays["comoment"], dtype=np.float64)
+        if shift.shape != (p,) or mean.shape != (p,) or com.shape != (p, p):
+            raise ValueError(
+                f"Moments arrays must have shapes ({p},), ({p},), ({p}, {p}), but got "
+                f"{shift.shape}, {mean.shape}, {com.shape}."
+            )
+        new._n_rows = int(header["n_rows"])
+        new._weight = float(header["weight_sum"])
+        new._shift, new._mean, new._com = shift.copy(), mean.copy(), com.copy()
+        return new
+
+    def allclose(self, other: Any, rtol: float = 1e-10) -> bool:
+        """Equal up to rounding: same rows, means within ``rtol`` of the spread, co-moments
+        within ``rtol`` of ``sqrt(C_ii C_jj)``."""
+        if not isinstance(other, Moments) or other.params() != self.params():
+            return False
+        if other._n_rows != self._n_rows:
+            return False
+        if self._n_rows == 0:
+            return True
+        if not np.isclose(other._weight, self._weight, rtol=rtol, atol=0.0):
+            return False
+        var = np.maximum(np.diagonal(self._com), np.diagonal(other._com))
+        scale = np.sqrt(var / max(self._weight, 1e-300))
+        mean_scale = np.maximum(scale, np.abs(self.mean) * 1e-15) + 1e-300
+        if np.any(np.abs(self.mean_offset(other)) > rtol * mean_scale):
+            return False
+        denom = np.sqrt(np.outer(var, var)) + 1e-300
+        return bool(np.all(np.abs(self._com - other._com) <= rtol * denom))
+
+    def __repr__(self) -> str:
+        return (
+            f"Moments(n_features={self.n_features}, has_target={self.has_target}, "
+            f"n_rows={self._n_rows})"
+        )
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_derived"] = {}
+        return state
+
+
+#: The raw (unshifted) path is used while no column loses more than this share of its
+#: digits: centered variance >= 1e-3 x raw second moment keeps ~13 significant digits.
+RAW_PATH_MIN_RATIO = 1e-3
+
+
+def _first_row(X: np.ndarray, y: np.ndarray | None) -> np.ndarray:
+    row = np.append(X[0], y[0]) if y is not None else np.array(X[0], dtype=np.float64)
+    row[~np.isfinite(row)] = 0.0  # the block check reports the bad value
+    return row
+
+
+def _raw_block(X: np.ndarray, y: np.ndarray | None) -> tuple[float, np.ndarray, np.ndarray] | None:
+    """Moments of an unweighted block from raw products, reading ``X`` in place (no copy).
+
+    ``X`` may be a strided row view (the pass hands each fold its rows as ``X[a:b:K]``).
+    ``X^T X`` is one ``syrk``; sums and ``X^T y`` come from one product with ``[1, y]``.
+    Returns None when that would lose precision (large offsets relative to the spread) or
+    the block is not finite; the caller then takes the shifted two-pass path.
+    """
+    nb, d = X.shape
+    U = np.empty((nb, 2))
+    U[:, 0] = 1.0
+    if y is not None:
+        U[:, 1] = y
+    else:
+        U[:, 1] = 0.0
+    S = X.T @ U  # column sums, X^T y
+    p = d + (y is not None)
+    G = np.empty((p, p))
+    G[:d, :d] = X.T @ X
+    sums = np.empty(p)
+    sums[:d] = S[:, 0]
+    if y is not None:
+        G[:d, d] = G[d, :d] = S[:, 1]
+        G[d, d] = y @ y
+        sums[d] = U[:, 1].sum()
+    mean = sums / nb
+    com = G - np.outer(sums, mean)
+    raw = np.diagonal(G)
+    var = np.diagonal(com)
+    if not (np.isfinite(raw).all() and np.isfinite(sums).all()):
+        return None
+    if np.any(var < RAW_PATH_MIN_RATIO * raw):
+        return None
+    return float(nb), mean, com
+
+
+def _centered_block(
+    X: np.ndarray,
+    y: np.ndarray | None,
+    w: np.ndarray | None,
+    shift: np.ndarray,
+    scratch: np.ndarray,
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """Weight, mean (relative to ``shift``) and centered co-moments of one block."""
+    nb = X.shape[0]
+    d = X.shape[1]
+    T = scratch[:nb]
+    np.subtract(X, shift[:d], out=T[:, :d], casting="unsafe")
+    if y is not None:
+        np.subtract(y, shift[d], out=T[:, d])
+    if w is None:
+        bw = float(nb)
+        bmean = T.sum(axis=0) / bw
+        T -= bmean
+    else:
+        bw = float(w.sum())
+        if bw == 0.0:
+            return 0.0, np.zeros(T.shape[1]), np.zeros((T.shape[1], T.shape[1]))
+        bmean = (w @ T) / bw
+        T -= bmean
+        T *= np.sqrt(w)[:, None]
+    return bw, bmean, T.T @ T
+
+
+def _chan(
+    wa: float, ma: np.ndarray, ca: np.ndarray, wb: float, mb: np.ndarray, cb: np.ndarray
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """Pairwise combination of (weight, mean, co-moment) triples."""
+    if wb == 0.0:
+        return wa, ma, ca
+    if wa == 0.0:
+        return wb, mb.copy(), cb.copy()
+    w = wa + wb
+    delta = mb - ma
+    mean = ma + delta * (wb / w)
+    com = ca + cb
+    com += np.outer(delta, delta) * (wa * wb / w)
+    return w, mean, com

@@ -1,0 +1,244 @@
+"""Reusable contract checks (DESIGN.md "Contracts"), run over every registered state and algorithm.
+
+Each ``assert_*`` function raises ``AssertionError`` with a message saying which law broke.
+Tests call them directly and from hypothesis strategies (``tests/test_contracts.py``); a
+later algorithm passes the same checks just by being registered.
+
+Example
+-------
+>>> import numpy as np
+>>> from statetune.testing import assert_chunk_invariant, make_regression_data
+>>> X, y, w = make_regression_data(100, 3, seed=0)
+>>> assert_chunk_invariant("ridge", X, y, None, cuts=[10, 55])
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from statetune.algorithms import (
+    CategoricalParam,
+    FloatParam,
+    IntParam,
+    available_algorithms,
+    get_algorithm,
+)
+from statetune.states import state_from_arrays
+
+__all__ = [
+    "assert_chunk_invariant",
+    "assert_empty_state_raises",
+    "assert_finalize_pure",
+    "assert_merge_laws",
+    "assert_round_trip",
+    "assert_search_space_finalizes",
+    "assert_subtract_inverts_merge",
+    "check_algorithm",
+    "check_registry",
+    "make_regression_data",
+    "state_digest",
+]
+
+
+def make_regression_data(
+    n: int, d: int, *, seed: int = 0, weighted: bool = False, offset: float = 0.0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Correlated features, a linear target with noise, optional weights and column offset."""
+    rng = np.random.default_rng(seed)
+    A = rng.normal(size=(d, d)) / np.sqrt(d) + np.eye(d)
+    X = rng.normal(size=(n, d)) @ A + offset
+    y = (X - offset) @ rng.normal(size=d) + 0.5 * rng.normal(size=n) + 3.0
+    w = rng.uniform(0.1, 3.0, size=n) if weighted else None
+    return X, y, w
+
+
+def _new_state(algorithm: str, d: int, has_target: bool) -> Any:
+    return get_algorithm(algorithm).make_state(d, has_target)
+
+
+def _fill(algorithm: str, X: np.ndarray, y: Any, w: Any, cuts: Sequence[int] = ()) -> Any:
+    state = _new_state(algorithm, X.shape[1], y is not None)
+    bounds = [0, *sorted(c for c in cuts if 0 < c < len(X)), len(X)]
+    for a, b in itertools.pairwise(bounds):
+        state.update(X[a:b], None if y is None else y[a:b], None if w is None else w[a:b])
+    return state
+
+
+def state_digest(state: Any) -> str:
+    """A hash of the state's header and arrays: equal digests mean byte-identical states."""
+    header, arrays = state.to_arrays()
+    h = hashlib.sha256(repr(sorted(header.items())).encode())
+    for name in sorted(arrays):
+        h.update(name.encode())
+        h.update(np.ascontiguousarray(arrays[name]).tobytes())
+    return h.hexdigest()
+
+
+def assert_chunk_invariant(
+    algorithm: str, X: np.ndarray, y: Any, w: Any, cuts: Sequence[int], rtol: float = 1e-10
+) -> None:
+    """Updating in one batch or in batches split at ``cuts`` gives the same state."""
+    whole = _fill(algorithm, X, y, w)
+    pieces = _fill(algorithm, X, y, w, cuts)
+    assert whole.allclose(pieces, rtol), f"chunk invariance broke for cuts {list(cuts)}"
+
+
+def assert_merge_laws(
+    algorithm: str, X: np.ndarray, y: Any, w: Any, cuts: Sequence[int], rtol: float = 1e-10
+) -> None:
+    """merge(u(A), u(B)) == u(A u B); merging is commutative and associative."""
+    bounds = [0, *sorted(c for c in cuts if 0 < c < len(X)), len(X)]
+    parts = [
+        _fill(algorithm, X[a:b], None if y is None else y[a:b], None if w is None else w[a:b])
+        for a, b in itertools.pairwise(bounds)
+    ]
+    whole = _fill(algorithm, X, y, w)
+    left = parts[0].copy()
+    for p in parts[1:]:
+        left.merge(p)
+    assert left.allclose(whole, rtol), "merge(u(A), u(B)) != u(A u B)"
+    right = parts[-1].copy()
+    for p in reversed(parts[:-1]):
+        right.merge(p)
+    assert right.allclose(whole, rtol), "merge is not commutative"
+    if len(parts) >= 3:
+        bc = parts[1].copy()
+        bc.merge(parts[2])
+        a_bc = parts[0].copy()
+        a_bc.merge(bc)
+        ab = parts[0].copy()
+        ab.merge(parts[1])
+        ab.merge(parts[2])
+        assert a_bc.allclose(ab, rtol), "merge is not associative"
+    empty = _new_state(algorithm, X.shape[1], y is not None)
+    e = whole.copy()
+    e.merge(empty)
+    assert e.allclose(whole, rtol), "merging an empty state changed the state"
+
+
+def assert_subtract_inverts_merge(
+    algorithm: str, X: np.ndarray, y: Any, w: Any, cut: int, rtol: float = 1e-8
+) -> None:
+    """subtract(u(B)) from u(A u B) gives u(A), for states that offer ``subtract``."""
+    whole = _fill(algorithm, X, y, w)
+    if not hasattr(whole, "subtract"):
+        return
+    b = _fill(algorithm, X[cut:], None if y is None else y[cut:], None if w is None else w[cut:])
+    a = _fill(algorithm, X[:cut], None if y is None else y[:cut], None if w is None else w[:cut])
+    whole.subtract(b)
+    assert whole.allclose(a, rtol), "subtract did not undo merge"
+
+
+def assert_round_trip(state: Any) -> None:
+    """to_arrays/from_arrays (through a real .npz without pickle) gives an equal state."""
+    import io
+
+    header, arrays = state.to_arrays()
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    buf.seek(0)
+    with np.load(buf, allow_pickle=False) as npz:
+        loaded = {k: npz[k] for k in npz.files}
+    import json
+
+    back = state_from_arrays(json.loads(json.dumps(header)), loaded)
+    assert state_digest(back) == state_digest(state), "round trip changed the state"
+
+
+def _grid_points(space: dict[str, Any], n: int, seed: int) -> list[dict[str, Any]]:
+    """Corners plus random points of a search space."""
+    rng = np.random.default_rng(seed)
+    points: list[dict[str, Any]] = []
+    for corner in (0, 1):
+        p = {}
+        for name, dist in space.items():
+            if isinstance(dist, CategoricalParam):
+                p[name] = dist.choices[corner % len(dist.choices)]
+            else:
+                p[name] = dist.low if corner == 0 else dist.high
+        points.append(p)
+    for _ in range(n):
+        p = {}
+        for name, dist in space.items():
+            if isinstance(dist, CategoricalParam):
+                p[name] = dist.choices[rng.integers(len(dist.choices))]
+            elif isinstance(dist, IntParam):
+                p[name] = int(rng.integers(dist.low, dist.high + 1))
+            elif isinstance(dist, FloatParam):
+                u = rng.uniform()
+                if dist.log:
+                    p[name] = float(np.exp(np.log(dist.low) + u * np.log(dist.high / dist.low)))
+                else:
+                    p[name] = float(dist.low + u * (dist.high - dist.low))
+        points.append(p)
+    return points
+
+
+def assert_search_space_finalizes(
+    algorithm: str, state: Any, n_points: int = 8, seed: int = 0
+) -> None:
+    """Every point of ``search_space(state)`` (corners and random points) finalizes."""
+    alg = get_algorithm(algorithm)
+    space = alg.search_space(state)
+    for params in _grid_points(space, n_points, seed):
+        for name, value in params.items():
+            assert space[name].contains(value), f"{name}={value} outside its own space"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # convergence warnings at extreme corners
+            model = alg.finalize(state, params)
+        assert hasattr(model, "n_features_in_"), f"{algorithm} model lacks n_features_in_"
+
+
+def assert_finalize_pure(algorithm: str, state: Any, params: dict[str, Any]) -> None:
+    """Finalize leaves the state byte-identical; the same params give the same model."""
+    alg = get_algorithm(algorithm)
+    before = state_digest(state)
+    m1 = alg.finalize(state, params)
+    m2 = alg.finalize(state, params)
+    assert state_digest(state) == before, f"finalize of {algorithm} changed the state"
+    for attr in ("coef_", "components_", "intercept_"):
+        if hasattr(m1, attr):
+            assert np.array_equal(getattr(m1, attr), getattr(m2, attr)), f"{attr} not repeatable"
+
+
+def assert_empty_state_raises(algorithm: str, d: int, has_target: bool) -> None:
+    """Finalizing from a state that saw no rows raises a ValueError that says so."""
+    alg = get_algorithm(algorithm)
+    empty = alg.make_state(d, has_target)
+    try:
+        alg.finalize(empty, {})
+    except ValueError as err:
+        assert "empty" in str(err), f"unclear error for an empty state: {err}"
+    else:
+        raise AssertionError(f"{algorithm} finalized from an empty state")
+
+
+def check_algorithm(algorithm: str, seed: int = 0) -> None:
+    """Every contract of DESIGN.md for one registered algorithm (and its state)."""
+    alg = get_algorithm(algorithm)
+    X, y, w = make_regression_data(300, 5, seed=seed, weighted=True)
+    y_or_none = y if alg.needs_target else None
+    cuts = [1, 77, 150, 299]
+    assert_chunk_invariant(algorithm, X, y_or_none, w, cuts)
+    assert_merge_laws(algorithm, X, y_or_none, w, cuts)
+    assert_subtract_inverts_merge(algorithm, X, y_or_none, w, 120)
+    state = _fill(algorithm, X, y_or_none, w)
+    assert_round_trip(state)
+    assert_search_space_finalizes(algorithm, state, seed=seed)
+    space = alg.search_space(state)
+    assert_finalize_pure(algorithm, state, _grid_points(space, 1, seed)[-1])
+    assert_empty_state_raises(algorithm, X.shape[1], y_or_none is not None)
+
+
+def check_registry() -> list[str]:
+    """Run :func:`check_algorithm` over every registered algorithm; returns the names."""
+    names = available_algorithms()
+    for name in names:
+        check_algorithm(name)
+    return names
