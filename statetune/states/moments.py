@@ -148,6 +148,11 @@ class Moments:
         return self._shift + self._mean
 
     @property
+    def mean_from_shift(self) -> np.ndarray:
+        """``mean - shift`` kept unrounded (full precision even when the mean is huge)."""
+        return _readonly(self._mean)
+
+    @property
     def comoment(self) -> np.ndarray:
         """Centered co-moment matrix ``sum w (z - mean)(z - mean)^T`` (read-only)."""
         return _readonly(self._com)
@@ -219,7 +224,8 @@ class Moments:
             Xb = X[start:stop]
             yb = None if y is None else y[start:stop]
             wb = None if w is None else w[start:stop]
-            fast = _raw_block(Xb, yb) if wb is None else None
+            with np.errstate(all="ignore"):  # non-finite sums are checked explicitly below
+                fast = _raw_block(Xb, yb) if wb is None else None
             if fast is not None:
                 bw, bmean, bcom = fast
                 if shift is None:
@@ -230,7 +236,8 @@ class Moments:
                     shift = _first_row(Xb, yb)
                 if scratch is None:
                     scratch = np.empty((min(n, BLOCK_ROWS), p))
-                bw, bmean, bcom = _centered_block(Xb, yb, wb, shift, scratch)
+                with np.errstate(all="ignore"):
+                    bw, bmean, bcom = _centered_block(Xb, yb, wb, shift, scratch)
                 if bw == 0.0:
                     continue
                 if not (np.isfinite(bmean).all() and np.isfinite(np.diagonal(bcom)).all()):

@@ -1,0 +1,168 @@
+"""Finalized models equal scikit-learn estimators fitted on all rows (to 1e-8 relative)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn import decomposition, linear_model
+from sklearn.datasets import load_diabetes
+from sklearn.pipeline import make_pipeline
+
+import statetune as st
+from statetune.algorithms import ElasticNet, Lasso
+from statetune.testing import make_regression_data
+
+RTOL = 1e-8
+
+
+def diabetes():
+    X, y = load_diabetes(return_X_y=True)
+    return X, y, 0.0
+
+
+def offset_data():
+    """Columns of mean 1e9 and standard deviation 1e-2 (DESIGN numerics case)."""
+    rng = np.random.default_rng(7)
+    n = 30_000
+    # distinct spreads around 1e-2, so principal components are well separated
+    X = 1e9 + 1e-2 * rng.normal(size=(n, 4)) * np.array([1.0, 0.5, 2.0, 1.5])
+    y = (X - 1e9) @ np.array([50.0, -20.0, 0.0, 10.0]) + 1e-3 * rng.normal(size=n) + 5.0
+    # X - 1e9 is exact (Sterbenz), so scikit-learn fitted on it is the exact reference for X:
+    # fitted on raw X it loses ~6 digits in its own centering (see test_offsets_beat_raw_fit).
+    return X, y, 1e9
+
+
+def weighted_data():
+    return make_regression_data(3_000, 6, seed=3, weighted=True)
+
+
+DATASETS = {"diabetes": diabetes, "offset_1e9": offset_data}
+
+
+def states_for(X, y, w=None, algorithms=("ols", "ridge", "lasso", "elastic_net", "pca", "pcr")):
+    return st.compute_states(st.from_arrays(X, y, w), list(algorithms), folds=3)
+
+
+def close(a, b, rtol=RTOL, scale=None):
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    scale = np.abs(b).max() if scale is None else scale
+    assert np.abs(a - b).max() <= rtol * max(scale, 1e-300), (a, b)
+
+
+@pytest.mark.parametrize("data", list(DATASETS))
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("alpha", [0.0, 1e-3, 1.0, 100.0])
+def test_ridge_and_ols_equal_sklearn(data, fit_intercept, alpha):
+    X, y, shift = DATASETS[data]()
+    if data == "offset_1e9" and not fit_intercept:
+        pytest.skip("without an intercept the 1e9 offset makes the problem itself ill-posed")
+    states = states_for(X, y)
+    if alpha == 0.0:
+        model = st.finalize("ols", states, fit_intercept=fit_intercept)
+        ref = linear_model.LinearRegression(fit_intercept=fit_intercept).fit(X - shift, y)
+    else:
+        model = st.finalize("ridge", states, alpha=alpha, fit_intercept=fit_intercept)
+        ref = linear_model.Ridge(alpha=alpha, fit_intercept=fit_intercept, solver="svd")
+        ref.fit(X - shift, y)
+    close(model.coef_, ref.coef_)
+    ref_intercept = ref.intercept_ - shift * ref.coef_.sum()
+    close(model.intercept_, ref_intercept, scale=max(abs(ref_intercept), 1.0))
+    # predict() sums X @ coef (~1e11 with the offsets) and the intercept: judge on that scale
+    close(
+        model.predict(X[:50]),
+        ref.predict(X[:50] - shift),
+        scale=np.abs(X[:50] @ ref.coef_).max() + 1,
+    )
+
+
+def test_weighted_ridge_equals_sklearn():
+    X, y, w = weighted_data()
+    states = states_for(X, y, w, ["ridge"])
+    model = st.finalize("ridge", states, alpha=2.5)
+    ref = linear_model.Ridge(alpha=2.5).fit(X, y, sample_weight=w)
+    close(model.coef_, ref.coef_)
+    close(model.intercept_, ref.intercept_)
+
+
+@pytest.mark.parametrize("data", list(DATASETS))
+@pytest.mark.parametrize(("alpha_frac", "l1_ratio"), [(0.01, 1.0), (0.1, 0.5), (0.001, 0.2)])
+def test_lasso_elastic_net_equal_sklearn(data, alpha_frac, l1_ratio):
+    X, y, shift = DATASETS[data]()
+    states = states_for(X, y, algorithms=["elastic_net"])
+    Xc, yc = X - X.mean(0), y - y.mean()
+    alpha = alpha_frac * np.abs(Xc.T @ yc).max() / len(y) / l1_ratio
+    kw = {"alpha": alpha, "tol": 1e-12, "max_iter": 100_000}
+    if l1_ratio == 1.0:
+        model = st.finalize("lasso", states, **kw)
+        ref = linear_model.Lasso(**kw).fit(X - shift, y)
+        cls = Lasso
+    else:
+        model = st.finalize("elastic_net", states, l1_ratio=l1_ratio, **kw)
+        ref = linear_model.ElasticNet(l1_ratio=l1_ratio, **kw).fit(X - shift, y)
+        cls = ElasticNet
+    assert isinstance(model, cls)
+    close(model.coef_, ref.coef_)
+    # objective value on all rows, computed independently with numpy on the exact shifted data
+    Xs = X - shift
+
+    def objective(coef, intercept):
+        r = y - Xs @ coef - intercept
+        pen = alpha * l1_ratio * np.abs(coef).sum() + 0.5 * alpha * (1 - l1_ratio) * coef @ coef
+        return (r @ r) / (2 * len(y)) + pen
+
+    best = objective(ref.coef_, ref.intercept_)
+    close(model.objective(states.total("moments")), best, 1e-8)
+    if shift == 0.0:
+        close(objective(model.coef_, model.intercept_), best)
+
+
+def test_weighted_elastic_net_equals_sklearn():
+    X, y, w = weighted_data()
+    states = states_for(X, y, w, ["elastic_net"])
+    kw = {"alpha": 0.05, "l1_ratio": 0.7, "tol": 1e-12, "max_iter": 100_000}
+    model = st.finalize("elastic_net", states, **kw)
+    ref = linear_model.ElasticNet(**kw).fit(X, y, sample_weight=w)
+    close(model.coef_, ref.coef_)
+
+
+@pytest.mark.parametrize("data", list(DATASETS))
+@pytest.mark.parametrize("whiten", [False, True])
+def test_pca_equals_sklearn(data, whiten):
+    X, _, shift = DATASETS[data]()
+    states = st.compute_states(st.from_arrays(X), ["pca"], folds=2)
+    k = min(3, X.shape[1])
+    model = st.finalize("pca", states, n_components=k, whiten=whiten)
+    ref = decomposition.PCA(n_components=k, whiten=whiten, svd_solver="full").fit(X - shift)
+    signs = np.sign((model.components_ * ref.components_).sum(axis=1))
+    close(model.components_ * signs[:, None], ref.components_, scale=1.0)
+    close(model.explained_variance_, ref.explained_variance_)
+    close(model.explained_variance_ratio_, ref.explained_variance_ratio_)
+    close(model.noise_variance_, ref.noise_variance_)
+    np.testing.assert_array_equal(signs, 1.0)  # same sign rule as scikit-learn
+    Xt = X[:20]
+    if shift == 0.0:  # transform(X) itself subtracts a rounded 1e9 mean; compare on plain data
+        close(model.transform(Xt), ref.transform(Xt), scale=np.abs(ref.transform(Xt)).max())
+        close(model.score(X), ref.score(X), scale=abs(ref.score(X)))
+
+
+@pytest.mark.parametrize("data", list(DATASETS))
+@pytest.mark.parametrize(("k", "alpha"), [(2, 0.0), (3, 0.5), (4, 30.0)])
+def test_pcr_equals_pipeline(data, k, alpha):
+    X, y, shift = DATASETS[data]()
+    states = states_for(X, y, algorithms=["pcr"])
+    model = st.finalize("pcr", states, n_components=k, alpha=alpha)
+    ref = make_pipeline(
+        decomposition.PCA(n_components=k, svd_solver="full"), linear_model.Ridge(alpha=alpha)
+    ).fit(X - shift, y)
+    scale = np.abs(X[:100] @ model.coef_).max() + np.abs(y).max()
+    close(model.predict(X[:100]), ref.predict(X[:100] - shift), scale=scale)
+
+
+def test_offsets_beat_raw_fit():
+    """On the 1e9-offset data a raw scikit-learn fit loses digits; the moments do not."""
+    X, y, shift = offset_data()
+    exact = linear_model.LinearRegression().fit(X - shift, y).coef_
+    raw = linear_model.LinearRegression().fit(X, y).coef_
+    ours = st.finalize("ols", states_for(X, y, algorithms=["ols"])).coef_
+    assert np.abs(ours - exact).max() < 1e-10 * np.abs(exact).max()
+    assert np.abs(raw - exact).max() > 1e-8 * np.abs(exact).max()
