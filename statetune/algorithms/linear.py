@@ -32,7 +32,7 @@ from statetune.algorithms._linear_metrics import (
 from statetune.algorithms.space import CategoricalParam, FloatParam, Param
 from statetune.states import Moments
 
-__all__ = ["LinearRegression", "Ridge", "gram_eigh", "alpha_scale"]
+__all__ = ["LinearRegression", "Ridge", "alpha_range", "gram_eigh", "solve_ridge"]
 
 
 def _gram(state: Moments, fit_intercept: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -57,11 +57,21 @@ def gram_eigh(state: Moments, fit_intercept: bool) -> tuple[np.ndarray, np.ndarr
     return state.derived(("gram_eigh", fit_intercept), compute)
 
 
-def alpha_scale(state: Moments) -> float:
-    """A power of ten near the mean eigenvalue of ``X^T X``: where ridge shrinkage bites."""
+def alpha_range(state: Moments) -> tuple[float, float]:
+    """Where ridge shrinkage goes from negligible to total, in the data's own units.
+
+    ``alpha`` competes with the diagonal of ``X^T X`` (``W`` times each feature's variance), so
+    the range runs from ``1e-6`` x the smallest non-zero diagonal entry to ``1e2`` x the largest,
+    rounded out to powers of ten: wide enough for features on very different scales.
+    """
     d = state.n_features
-    s = float(np.trace(state.comoment[:d, :d])) / d
-    return float(10.0 ** np.round(np.log10(s))) if s > 0 else 1.0
+    diag = np.diagonal(state.comoment)[:d]
+    pos = diag[diag > 0]
+    if pos.size == 0:
+        return 1e-6, 1e2
+    low = 10.0 ** np.floor(np.log10(1e-6 * pos.min()))
+    high = 10.0 ** np.ceil(np.log10(1e2 * pos.max()))
+    return float(low), float(high)
 
 
 def _intercept(state: Moments, coef: np.ndarray, fit_intercept: bool) -> float:
@@ -164,8 +174,8 @@ class Ridge(_LinearFromMoments, linear_model.Ridge):
 
     @classmethod
     def search_space(cls, state: Moments) -> dict[str, Param]:
-        s = alpha_scale(state)
+        low, high = alpha_range(state)
         return {
-            "alpha": FloatParam(1e-6 * s, 1e2 * s, log=True),
+            "alpha": FloatParam(low, high, log=True),
             "fit_intercept": CategoricalParam((True, False)),
         }

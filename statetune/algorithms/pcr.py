@@ -25,7 +25,7 @@ from sklearn.utils.validation import validate_data
 from statetune.algorithms._checks import check_in_range
 from statetune.algorithms._eigen import covariance_eigh
 from statetune.algorithms.decomposition import check_n_components
-from statetune.algorithms.linear import _LinearFromMoments, alpha_scale
+from statetune.algorithms.linear import _LinearFromMoments, alpha_range
 from statetune.algorithms.space import FloatParam, IntParam, Param
 from statetune.states import Moments
 
@@ -86,8 +86,8 @@ class PCR(_LinearFromMoments, RegressorMixin, TransformerMixin, BaseEstimator):
 
     @classmethod
     def search_space(cls, state: Moments) -> dict[str, Param]:
-        s = alpha_scale(state)
+        low, high = alpha_range(state)
         return {
             "n_components": IntParam(1, state.n_features),
-            "alpha": FloatParam(1e-6 * s, 1e2 * s, log=True),
+            "alpha": FloatParam(low, high, log=True),
         }

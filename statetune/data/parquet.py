@@ -30,8 +30,6 @@ from statetune.data.source import Chunk, Partition, Source
 
 __all__ = ["ParquetSource", "from_parquet"]
 
-BATCH_ROWS = 65536
-
 
 def _arrow_dtype_name(name: str, t: pa.DataType, where: str) -> str:
     try:
@@ -41,8 +39,9 @@ def _arrow_dtype_name(name: str, t: pa.DataType, where: str) -> str:
     return check_numeric_dtype(name, np_dtype, where)
 
 
-def _column(batch: pa.RecordBatch, name: str) -> np.ndarray:
-    return np.asarray(batch.column(name).to_numpy(zero_copy_only=False), dtype=np.float64)
+def _column(table: pa.Table, name: str) -> np.ndarray:
+    """A column as float64 numpy (zero-copy for float64 without nulls; nulls become NaN)."""
+    return np.asarray(table.column(name).to_numpy(), dtype=np.float64)
 
 
 class _RowGroups(Partition):
@@ -62,19 +61,12 @@ class _RowGroups(Partition):
     def chunks(self, schema: Schema) -> Iterator[Chunk]:
         pf = pq.ParquetFile(self.path)
         _check_file_schema(pf, schema, self.path)
-        d = schema.n_features
-        start = 0
-        for batch in pf.iter_batches(
-            batch_size=BATCH_ROWS, row_groups=self.groups, columns=self.columns
-        ):
-            n = batch.num_rows
-            X = np.empty((n, d))
-            for j, name in enumerate(schema.features):
-                X[:, j] = batch.column(name).to_numpy(zero_copy_only=False)
-            y = _column(batch, schema.target) if schema.target else None
-            w = _column(batch, schema.weight) if schema.weight else None
-            yield Chunk(X, y, w, f"{self.label}, rows {start}..{start + n - 1} of the range")
-            start += n
+        for g in self.groups:
+            table = pf.read_row_group(g, columns=self.columns, use_threads=True)
+            cols = tuple(_column(table, name) for name in schema.features)
+            y = _column(table, schema.target) if schema.target else None
+            w = _column(table, schema.weight) if schema.weight else None
+            yield Chunk(None, y, w, f"file {self.path!r}, row group {g}", columns=cols)
 
 
 def _check_file_schema(pf: pq.ParquetFile, schema: Schema, path: str) -> None:

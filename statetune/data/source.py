@@ -28,26 +28,41 @@ __all__ = ["Chunk", "Partition", "Source"]
 
 @dataclass
 class Chunk:
-    """Consecutive rows: ``X`` (n, d) numeric, ``y`` and ``w`` (n,) or None.
+    """Consecutive rows: features as ``X`` (n, d) or as ``columns`` (d arrays of n), plus ``y``
+    and ``w`` (n,) or None.
 
+    Row-major sources (numpy, CSV) fill ``X``; columnar ones (Parquet) fill ``columns`` with
+    zero-copy views of their buffers, and the pass lays them out fold by fold itself.
     ``where`` names the place in the source (a file and row group) for error messages.
     """
 
-    X: np.ndarray
+    X: np.ndarray | None
     y: np.ndarray | None
     w: np.ndarray | None
     where: str
+    columns: tuple[np.ndarray, ...] | None = None
 
     def __len__(self) -> int:
-        return int(self.X.shape[0])
+        if self.X is not None:
+            return int(self.X.shape[0])
+        assert self.columns is not None
+        return int(self.columns[0].shape[0])
+
+    def value(self, row: int, column: int) -> float:
+        """The feature value at ``row``, ``column`` (for error messages)."""
+        if self.X is not None:
+            return float(self.X[row, column])
+        assert self.columns is not None
+        return float(self.columns[column][row])
 
     def slice(self, a: int, b: int) -> Chunk:
         """Rows ``a .. b - 1`` (views, no copy)."""
         return Chunk(
-            self.X[a:b],
+            None if self.X is None else self.X[a:b],
             None if self.y is None else self.y[a:b],
             None if self.w is None else self.w[a:b],
             self.where if (a, b) == (0, len(self)) else f"{self.where}, +{a}",
+            None if self.columns is None else tuple(c[a:b] for c in self.columns),
         )
 
 

@@ -1,6 +1,6 @@
 """Deterministic fold assignment from a row's global position.
 
-Positions are cut into groups of ``K * group_rows`` consecutive rows (``group_rows=4096`` by
+Positions are cut into groups of ``K * group_rows`` consecutive rows (``group_rows=8192`` by
 default). In group ``g`` the fold of position ``p`` is ``(p + h(seed, g)) mod K`` with ``h`` a
 64-bit mix (splitmix64). Consequences:
 
@@ -56,7 +56,7 @@ class FoldConfig:
 
     n_folds: int = 5
     seed: int = 0
-    group_rows: int = 4096
+    group_rows: int = 8192
 
     def __post_init__(self) -> None:
         _check_int("folds", self.n_folds, 1)

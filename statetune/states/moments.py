@@ -215,42 +215,47 @@ class Moments:
             return
         if X.dtype != np.float64:
             X = X.astype(np.float64)
+        with np.errstate(all="ignore"):  # non-finite sums are checked explicitly
+            shift, acc = self._reduce(X, y, w)
+        # commit: nothing above touched the state
+        if self._n_rows == 0 and shift is not None:
+            self._shift = shift
+        self._weight, self._mean, self._com = _chan(self._weight, self._mean, self._com, *acc)
+        self._n_rows += n
+        self._derived = {}
+
+    def _reduce(
+        self, X: np.ndarray, y: np.ndarray | None, w: np.ndarray | None
+    ) -> tuple[np.ndarray | None, tuple[float, np.ndarray, np.ndarray]]:
+        """(shift, (weight, mean relative to shift, co-moments)) of a batch, block by block."""
+        n = X.shape[0]
         p = self._com.shape[0]
         shift = self._shift if self._n_rows else None
-        acc_w, acc_mean, acc_com = 0.0, np.zeros(p), np.zeros((p, p))
+        acc: tuple[float, np.ndarray, np.ndarray] = (0.0, np.zeros(p), np.zeros((p, p)))
         scratch: np.ndarray | None = None
         for start in range(0, n, BLOCK_ROWS):
             stop = min(start + BLOCK_ROWS, n)
             Xb = X[start:stop]
             yb = None if y is None else y[start:stop]
             wb = None if w is None else w[start:stop]
-            with np.errstate(all="ignore"):  # non-finite sums are checked explicitly below
-                fast = _raw_block(Xb, yb) if wb is None else None
+            fast = _raw_block(Xb, yb) if wb is None else None
             if fast is not None:
                 bw, bmean, bcom = fast
                 if shift is None:
                     shift = bmean.copy()
-                bmean = bmean - shift
+                bmean -= shift
             else:
                 if shift is None:
                     shift = _first_row(Xb, yb)
                 if scratch is None:
                     scratch = np.empty((min(n, BLOCK_ROWS), p))
-                with np.errstate(all="ignore"):
-                    bw, bmean, bcom = _centered_block(Xb, yb, wb, shift, scratch)
+                bw, bmean, bcom = _centered_block(Xb, yb, wb, shift, scratch)
                 if bw == 0.0:
                     continue
                 if not (np.isfinite(bmean).all() and np.isfinite(np.diagonal(bcom)).all()):
                     raise _locate_non_finite(Xb, yb, start)
-            acc_w, acc_mean, acc_com = _chan(acc_w, acc_mean, acc_com, bw, bmean, bcom)
-        # commit: nothing above touched the state
-        if self._n_rows == 0 and shift is not None:
-            self._shift = shift
-        self._weight, self._mean, self._com = _chan(
-            self._weight, self._mean, self._com, acc_w, acc_mean, acc_com
-        )
-        self._n_rows += n
-        self._derived = {}
+            acc = _chan(*acc, bw, bmean, bcom)
+        return shift, acc
 
     def _check_compatible(self, other: Any) -> Moments:
         if not isinstance(other, Moments):
@@ -394,31 +399,29 @@ def _raw_block(X: np.ndarray, y: np.ndarray | None) -> tuple[float, np.ndarray, 
     the block is not finite; the caller then takes the shifted two-pass path.
     """
     nb, d = X.shape
+    has_y = y is not None
+    p = d + has_y
     U = np.empty((nb, 2))
     U[:, 0] = 1.0
-    if y is not None:
-        U[:, 1] = y
-    else:
-        U[:, 1] = 0.0
-    S = X.T @ U  # column sums, X^T y
-    p = d + (y is not None)
+    U[:, 1] = y if has_y else 0.0
+    S = X.T @ U  # column sums and X^T y in one read of X
     G = np.empty((p, p))
     G[:d, :d] = X.T @ X
     sums = np.empty(p)
     sums[:d] = S[:, 0]
-    if y is not None:
-        G[:d, d] = G[d, :d] = S[:, 1]
-        G[d, d] = y @ y
+    if has_y:
+        G[:d, d] = S[:, 1]
+        G[d, :d] = S[:, 1]
+        G[d, d] = U[:, 1] @ U[:, 1]
         sums[d] = U[:, 1].sum()
+    raw = G.diagonal().copy()
+    if not np.isfinite(raw.sum() + sums.sum()):
+        return None
     mean = sums / nb
-    com = G - np.outer(sums, mean)
-    raw = np.diagonal(G)
-    var = np.diagonal(com)
-    if not (np.isfinite(raw).all() and np.isfinite(sums).all()):
+    G -= sums[:, None] * mean
+    if (G.diagonal() < RAW_PATH_MIN_RATIO * raw).any():
         return None
-    if np.any(var < RAW_PATH_MIN_RATIO * raw):
-        return None
-    return float(nb), mean, com
+    return float(nb), mean, G
 
 
 def _centered_block(
@@ -452,7 +455,7 @@ def _centered_block(
 def _chan(
     wa: float, ma: np.ndarray, ca: np.ndarray, wb: float, mb: np.ndarray, cb: np.ndarray
 ) -> tuple[float, np.ndarray, np.ndarray]:
-    """Pairwise combination of (weight, mean, co-moment) triples."""
+    """Pairwise combination of (weight, mean, co-moment) triples (new arrays, inputs kept)."""
     if wb == 0.0:
         return wa, ma, ca
     if wa == 0.0:
@@ -460,6 +463,7 @@ def _chan(
     w = wa + wb
     delta = mb - ma
     mean = ma + delta * (wb / w)
+    scaled = delta * (wa * wb / w)
     com = ca + cb
-    com += np.outer(delta, delta) * (wa * wb / w)
+    com += delta[:, None] * scaled
     return w, mean, com

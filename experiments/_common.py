@@ -1,0 +1,70 @@
+"""Shared helpers for the experiments: median timings, synthetic data, CSV + PNG output."""
+
+from __future__ import annotations
+
+import csv
+import os
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["RESULTS", "median_time", "regression_data", "write_csv", "bar_chart"]
+
+RESULTS = Path(
+    os.environ.get("STATETUNE_RESULTS", Path(__file__).resolve().parent.parent / "results")
+)
+
+
+def median_time(fn: Callable[[], Any], repeat: int = 5, warmup: int = 1) -> float:
+    """Median wall time of ``fn`` over ``repeat`` runs, after ``warmup`` untimed runs."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def regression_data(n: int, d: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    y = X @ rng.standard_normal(d) + rng.standard_normal(n)
+    return X, y
+
+
+def write_csv(name: str, rows: Sequence[dict[str, Any]]) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.csv"
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    return path
+
+
+def bar_chart(
+    name: str, labels: Sequence[str], values: Sequence[float], ylabel: str, title: str
+) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    fig, ax = plt.subplots(figsize=(8, 4))
+    bars = ax.bar(labels, values, color="#4477aa")
+    ax.bar_label(bars, fmt="%.3g")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    plt.setp(ax.get_xticklabels(), rotation=15, ha="right")
+    fig.tight_layout()
+    path = RESULTS / f"{name}.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
