@@ -50,9 +50,16 @@ def main() -> None:
     }
     rows = []
     for name, draw in cases.items():
-        first = timed(lambda: st.finalize(name, states, **draw()), 1)[0]
-        later = statistics.median(timed(lambda: st.finalize(name, states, **draw()), 200))
-        cv = statistics.median(timed(lambda: states.validation_score(name, draw()), 50))
+
+        def fin(name: str = name, draw=draw) -> None:
+            st.finalize(name, states, **draw())
+
+        def score(name: str = name, draw=draw) -> None:
+            states.validation_score(name, draw())
+
+        first = timed(fin, 1)[0]
+        later = statistics.median(timed(fin, 200))
+        cv = statistics.median(timed(score, 50))
         rows.append(
             {
                 "algorithm": name,
