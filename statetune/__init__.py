@@ -19,12 +19,14 @@ from typing import Any
 from statetune.algorithms import available_algorithms, get_algorithm
 from statetune.data import from_arrays, from_batches, from_csv, from_pandas, from_parquet
 from statetune.engine import FoldConfig, StateSet, compute_states, iter_states
+from statetune.tuner import TuneResult, load_model, save_model, tune
 
 __version__ = "0.1.0"
 
 __all__ = [
     "FoldConfig",
     "StateSet",
+    "TuneResult",
     "__version__",
     "available_algorithms",
     "compute_states",
@@ -35,6 +37,9 @@ __all__ = [
     "from_pandas",
     "from_parquet",
     "iter_states",
+    "load_model",
+    "save_model",
+    "tune",
 ]
 
 

@@ -221,6 +221,7 @@ def iter_states(
     backend: str | None = None,
     every: int | None = None,
     executor: Executor | None = None,
+    progress: Callable[[int], Any] | None = None,
 ) -> Iterator[StateSet]:
     """Run a pass, yielding intermediate :class:`StateSet` snapshots and the final one last.
 
@@ -229,6 +230,8 @@ def iter_states(
     every : int, optional
         Rows between snapshots in a sequential pass (a parallel pass snapshots after each
         partition). None yields the final states only.
+    progress : callable, optional
+        Called with the number of rows just absorbed (for progress bars).
 
     Examples
     --------
@@ -281,6 +284,8 @@ def iter_states(
                         else min(len(chunk), a + last + every - acc.position)
                     )
                     acc.feed(chunk.slice(a, b))
+                    if progress is not None:
+                        progress(b - a)
                     a = b
                     if every is not None and acc.position - last >= every:
                         last, pending = acc.position, True
@@ -291,9 +296,11 @@ def iter_states(
     jobs = [_Job(p, schema, kinds, fold_cfg, int(o)) for p, o in zip(parts, offsets, strict=False)]
     total = _empty_states(kinds, schema, fold_cfg.n_folds)
     done = 0
-    for part_states in ex.map(run_partition, jobs):
+    for job, part_states in zip(jobs, ex.map(run_partition, jobs), strict=True):
         _merge_into(total, part_states)
         done += 1
+        if progress is not None:
+            progress(int(job.partition.n_rows or 0))
         if every is not None and done < len(jobs):
             yield _snapshot(total, schema, fold_cfg, names, False, None)
     yield finish(total)
@@ -310,6 +317,7 @@ def compute_states(
     every: int | None = None,
     callback: Callable[[StateSet], Any] | None = None,
     executor: Executor | None = None,
+    progress: Callable[[int], Any] | None = None,
 ) -> StateSet:
     """One pass over ``source`` computing every state ``algorithms`` need, for each fold.
 
@@ -329,6 +337,8 @@ def compute_states(
         joblib backend when ``n_jobs != 1``; threads by default.
     every, callback : optional
         Anytime: ``callback(snapshot)`` for each intermediate snapshot (see :func:`iter_states`).
+    progress : callable, optional
+        Called with the number of rows just absorbed (for progress bars).
 
     Returns
     -------
@@ -351,6 +361,7 @@ def compute_states(
         backend=backend,
         every=every,
         executor=executor,
+        progress=progress,
     ):
         if not snap.complete and callback is not None:
             callback(snap)

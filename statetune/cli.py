@@ -1,0 +1,183 @@
+"""The ``statetune`` command: ``tune``, ``predict``, ``info``.
+
+Exit codes: 0 success; 1 bad input or data (the message says what and where); 2 bad usage
+(argparse); 130 interrupted.
+
+Example
+-------
+>>> from statetune.cli import build_parser
+>>> build_parser().parse_args(["info"]).command
+'info'
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["build_parser", "main", "source_from_path"]
+
+EXIT_OK, EXIT_DATA, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def source_from_path(path: str, target: str | None, weight: str | None = None) -> Any:
+    """A Parquet or CSV source from a file or folder path (by extension or folder content)."""
+    import statetune as st
+
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"Data path {path!r} must exist, but does not.")
+    if p.is_dir():
+        kinds = {q.suffix for q in p.rglob("*") if q.suffix in (".parquet", ".csv")}
+        if kinds == {".parquet"}:
+            return st.from_parquet(p, target, weight)
+        if kinds == {".csv"}:
+            return st.from_csv(p, target, weight)
+        raise ValueError(f"Folder {path!r} must hold only .parquet or only .csv files, but holds {sorted(kinds) or 'neither'}.")
+    if p.suffix == ".parquet":
+        return st.from_parquet(p, target, weight)
+    if p.suffix == ".csv":
+        return st.from_csv(p, target, weight)
+    raise ValueError(f"Data file {path!r} must end in .parquet or .csv, but ends in {p.suffix!r}.")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="statetune",
+        description="Hyperparameter tuning from one pass of mergeable states.",
+        epilog="Exit codes: 0 ok, 1 bad input or data, 2 bad usage, 130 interrupted.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("tune", help="one pass over the data, then an Optuna study over the algorithms")
+    t.add_argument("data", help="a .parquet/.csv file or a folder of them")
+    t.add_argument("--target", required=True, help="target column")
+    t.add_argument("--weight", help="sample-weight column")
+    t.add_argument("--algorithms", default="ridge,elastic_net,pcr", help="comma-separated registry names (default: %(default)s)")
+    t.add_argument("--trials", type=int, default=200, help="trials in the study (default: %(default)s)")
+    t.add_argument("--cv", type=int, default=5, help="folds (default: %(default)s)")
+    t.add_argument("--metric", help="metric (default: the algorithms' first, e.g. mse)")
+    t.add_argument("--jobs", type=int, default=1, help="parallel workers (default: %(default)s)")
+    t.add_argument("--seed", type=int, default=0, help="seed of folds and sampler (default: %(default)s)")
+    t.add_argument("--storage", help="Optuna storage URL, or 'memory' (default: journal file in --cache-dir)")
+    t.add_argument("--study-name", help="resume or name the study (default: derived from data and settings)")
+    t.add_argument("--cache-dir", default=".statetune", help="folder for the study journal (default: %(default)s)")
+    t.add_argument("--out", default="results", help="folder for best_model/, trials.csv, plots (default: %(default)s)")
+    t.add_argument("--no-progress", action="store_true", help="hide progress bars")
+
+    p = sub.add_parser("predict", help="predict with a saved model")
+    p.add_argument("model", help="a best_model folder written by `statetune tune`")
+    p.add_argument("data", help="a .parquet/.csv file with the model's feature columns")
+    p.add_argument("--out", required=True, help="output .parquet or .csv")
+
+    i = sub.add_parser("info", help="list algorithms, their states, metrics and search spaces")
+    i.add_argument("algorithm", nargs="?", help="show one algorithm only")
+    return parser
+
+
+def _tune(args: argparse.Namespace) -> int:
+    import statetune as st
+
+    algorithms = [a.strip() for a in args.algorithms.split(",") if a.strip()]
+    result = st.tune(
+        source_from_path(args.data, args.target, args.weight),
+        algorithms,
+        n_trials=args.trials,
+        cv=args.cv,
+        metric=args.metric,
+        n_jobs=args.jobs,
+        seed=args.seed,
+        storage=args.storage,
+        study_name=args.study_name,
+        cache_dir=args.cache_dir,
+        progress=not args.no_progress,
+    )
+    out = result.save(args.out)
+    print(result.summary())
+    print(f"study: {result.study.study_name} ({len(result.study.trials)} trials, {result.n_new_trials} new)")
+    print(f"saved: {out}/best_model, {out}/trials.csv, plots in {out}/")
+    return EXIT_OK
+
+
+def _predict(args: argparse.Namespace) -> int:
+    import numpy as np
+    import pandas as pd
+
+    import statetune as st
+
+    model = st.load_model(args.model)
+    path = Path(args.data)
+    df = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    schema = getattr(model, "statetune_schema_", None)
+    features = list(schema["features"]) if schema else [f"x{i}" for i in range(model.n_features_in_)]
+    missing = [c for c in features if c not in df.columns]
+    if missing:
+        raise ValueError(f"The data must hold the model's feature columns, but {args.data!r} lacks {missing}.")
+    X = df[features]
+    if hasattr(model, "predict"):
+        out = pd.DataFrame({"prediction": np.asarray(model.predict(X))}, index=df.index)
+    else:
+        Z = model.transform(X)
+        out = pd.DataFrame(Z, columns=[f"component_{i}" for i in range(Z.shape[1])], index=df.index)
+    dest = Path(args.out)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if dest.suffix == ".csv":
+        out.to_csv(dest, index=False)
+    else:
+        out.to_parquet(dest, index=False)
+    print(f"wrote {len(out)} rows to {dest}")
+    return EXIT_OK
+
+
+def _info(args: argparse.Namespace) -> int:
+    from statetune.algorithms import available_algorithms, get_algorithm
+
+    names = [args.algorithm] if args.algorithm else available_algorithms()
+    for name in names:
+        alg = get_algorithm(name)
+        model = alg.model()
+        print(f"{name}: {alg.description}")
+        print(f"  state: {alg.state_kind}   task: {alg.task}   metrics: {', '.join(alg.metrics)}")
+        print(f"  hyperparameters: {', '.join(sorted(model.get_params()))}")
+        print(f"  search space: {_space_doc(name)}")
+    return EXIT_OK
+
+
+def _space_doc(name: str) -> str:
+    """The default space on a small reference state (bounds follow each dataset's state)."""
+    import numpy as np
+
+    from statetune.algorithms import get_algorithm
+    from statetune.algorithms.space import describe_space
+
+    alg = get_algorithm(name)
+    rng = np.random.default_rng(0)
+    state = alg.make_state(4, True)
+    state.update(rng.normal(size=(100, 4)), rng.normal(size=100))
+    space = describe_space(alg.search_space(state))
+    return "; ".join(f"{k}: {v}" for k, v in space.items()) + " (bounds scale with the data)"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handlers = {"tune": _tune, "predict": _predict, "info": _info}
+    try:
+        return handlers[args.command](args)
+    except BrokenPipeError:  # `statetune info | head`
+        return EXIT_OK
+    except KeyboardInterrupt:
+        print("statetune: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except (ValueError, TypeError, FileNotFoundError, PermissionError, OSError) as err:
+        print(f"statetune: error: {err}", file=sys.stderr)
+        if os.environ.get("STATETUNE_DEBUG"):
+            raise
+        return EXIT_DATA
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

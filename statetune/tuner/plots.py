@@ -1,0 +1,72 @@
+"""Figures of a study: Optuna's matplotlib plots plus a per-algorithm comparison.
+
+Example
+-------
+>>> from statetune.tuner.plots import PLOT_KINDS
+>>> PLOT_KINDS
+('history', 'importances', 'slice', 'algorithms')
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["PLOT_KINDS", "make_plot"]
+
+PLOT_KINDS = ("history", "importances", "slice", "algorithms")
+
+
+def _figure(ax: Any) -> Any:
+    import numpy as np
+
+    first = np.ravel(ax)[0] if isinstance(ax, np.ndarray) else ax
+    return first.get_figure()
+
+
+def algorithms_plot(trials: pd.DataFrame, metric: str, maximize: bool) -> Any:
+    """Best value per algorithm (bars) over every completed trial's value (dots)."""
+    import matplotlib.pyplot as plt
+
+    done = trials[trials["state"] == "COMPLETE"]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    algs = list(dict.fromkeys(done["algorithm"]))
+    best = [done.loc[done["algorithm"] == a, "value"].agg("max" if maximize else "min") for a in algs]
+    ax.bar(algs, best, color="#88bbee", label=f"best {metric}")
+    for i, a in enumerate(algs):
+        vals = done.loc[done["algorithm"] == a, "value"]
+        ax.scatter([i] * len(vals), vals, s=8, color="#224488", alpha=0.5)
+    ax.set_ylabel(f"{metric} ({'higher' if maximize else 'lower'} is better)")
+    ax.set_title("Best cross-validated score per algorithm (dots: every trial)")
+    lo = min(done["value"].min(), min(best))
+    hi = max(done["value"].quantile(0.9), max(best))
+    if hi > lo:
+        ax.set_ylim(lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo))
+    fig.tight_layout()
+    return fig
+
+
+def make_plot(kind: str, study: Any, trials: pd.DataFrame, metric: str, maximize: bool) -> Any:
+    """A matplotlib Figure of ``kind`` (one of :data:`PLOT_KINDS`)."""
+    import matplotlib
+
+    if matplotlib.get_backend().lower() not in ("agg", "module://matplotlib_inline.backend_inline"):
+        pass
+    from optuna.exceptions import ExperimentalWarning
+    from optuna.visualization import matplotlib as ovm
+
+    if kind not in PLOT_KINDS:
+        raise ValueError(f"`kind` must be one of {PLOT_KINDS}, but got {kind!r}.")
+    if (trials["state"] == "COMPLETE").sum() == 0:
+        raise ValueError("Plots need at least one completed trial, but the study has none.")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExperimentalWarning)
+        if kind == "history":
+            return _figure(ovm.plot_optimization_history(study, target_name=metric))
+        if kind == "importances":
+            return _figure(ovm.plot_param_importances(study, target_name=metric))
+        if kind == "slice":
+            return _figure(ovm.plot_slice(study, target_name=metric))
+    return algorithms_plot(trials, metric, maximize)

@@ -1,0 +1,148 @@
+"""``TuneResult``: the study, the best model (finalized on all rows, no extra pass), trials,
+timings and plots.
+
+Example
+-------
+>>> import numpy as np, statetune as st
+>>> X = np.random.default_rng(0).normal(size=(200, 3)); y = X @ [1.0, 0.0, 2.0]
+>>> r = st.tune(st.from_arrays(X, y), ["ridge"], n_trials=5, cv=3, storage="memory")
+>>> r.best_algorithm, r.trials.shape[0]
+('ridge', 5)
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from statetune.engine import StateSet
+from statetune.tuner.plots import PLOT_KINDS, make_plot
+from statetune.tuner.space import split_params
+
+__all__ = ["TuneResult"]
+
+
+@dataclass
+class TuneResult:
+    """What :func:`statetune.tune` returns."""
+
+    study: Any
+    states: StateSet
+    spaces: dict[str, dict[str, Any]]
+    metric: str
+    maximize: bool
+    timings: dict[str, float] = field(default_factory=dict)
+    n_new_trials: int = 0
+
+    @property
+    def best_trial(self) -> Any:
+        """Optuna's best completed trial."""
+        try:
+            return self.study.best_trial
+        except ValueError:
+            raise ValueError(
+                "A best trial needs at least one completed trial, but every trial failed or was "
+                "pruned; see result.trials['fail_reason']."
+            ) from None
+
+    @property
+    def best_algorithm(self) -> str:
+        return split_params(self.best_trial.params, next(iter(self.spaces)))[0]
+
+    @property
+    def best_params(self) -> dict[str, Any]:
+        """Hyperparameters of the best trial, with scikit-learn names."""
+        return split_params(self.best_trial.params, next(iter(self.spaces)))[1]
+
+    @property
+    def best_value(self) -> float:
+        return float(self.best_trial.value)
+
+    @cached_property
+    def best_model(self) -> Any:
+        """The best algorithm finalized on all rows (the merge of every fold): no data pass."""
+        return self.states.finalize(self.best_algorithm, self.best_params)
+
+    @property
+    def trials(self) -> pd.DataFrame:
+        """One row per trial: number, state, value, algorithm, parameters, reasons."""
+        rows = []
+        default = next(iter(self.spaces))
+        for t in self.study.trials:
+            alg, params = split_params(t.params, default)
+            rows.append(
+                {
+                    "number": t.number,
+                    "state": t.state.name,
+                    "value": t.value,
+                    "algorithm": alg,
+                    **{f"{alg}:{k}" if len(self.spaces) > 1 else k: v for k, v in params.items()},
+                    "fold_scores": t.user_attrs.get("fold_scores"),
+                    "seconds": t.duration.total_seconds() if t.duration else None,
+                    "fail_reason": t.user_attrs.get("fail_reason"),
+                }
+            )
+        return pd.DataFrame(rows)
+
+    def plot(self, kind: str = "history") -> Any:
+        """A matplotlib Figure: ``"history"``, ``"importances"``, ``"slice"`` or ``"algorithms"``."""
+        return make_plot(kind, self.study, self.trials, self.metric, self.maximize)
+
+    def save_plots(self, folder: str | Path) -> list[Path]:
+        """Every plot that applies, as PNG files in ``folder``."""
+        import matplotlib.pyplot as plt
+
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for kind in PLOT_KINDS:
+            try:
+                fig = self.plot(kind)
+            except (ValueError, RuntimeError):
+                continue  # e.g. importances need two or more parameters
+            path = folder / f"{kind}.png"
+            fig.savefig(path, dpi=110, bbox_inches="tight")
+            plt.close(fig)
+            paths.append(path)
+        return paths
+
+    def summary(self) -> str:
+        """A short table: best per algorithm, the winner, and where the time went."""
+        df = self.trials
+        done = df[df["state"] == "COMPLETE"]
+        lines = [f"{'algorithm':<14}{'trials':>8}{'best ' + self.metric:>16}"]
+        for alg in self.spaces:
+            vals = done.loc[done["algorithm"] == alg, "value"]
+            best = (vals.max() if self.maximize else vals.min()) if len(vals) else float("nan")
+            lines.append(f"{alg:<14}{int((df['algorithm'] == alg).sum()):>8}{best:>16.6g}")
+        lines.append(f"best: {self.best_algorithm} {self.best_params} -> {self.metric}={self.best_value:.6g}")
+        if self.timings:
+            parts = ", ".join(f"{k} {v:.3f}s" for k, v in self.timings.items())
+            lines.append(f"time: {parts}")
+        return "\n".join(lines)
+
+    def save(self, folder: str | Path) -> Path:
+        """Write ``best_model/``, ``trials.csv``, ``summary.json`` and the plots to ``folder``."""
+        from statetune.tuner.model_io import save_model
+
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        save_model(folder / "best_model", self.best_algorithm, self.states, self.best_params)
+        self.trials.to_csv(folder / "trials.csv", index=False)
+        self.save_plots(folder)
+        info = {
+            "best_algorithm": self.best_algorithm,
+            "best_params": self.best_params,
+            "best_value": self.best_value,
+            "metric": self.metric,
+            "n_trials": len(self.study.trials),
+            "study_name": self.study.study_name,
+            "timings_seconds": self.timings,
+        }
+        (folder / "summary.json").write_text(json.dumps(info, indent=2, default=str))
+        return folder
