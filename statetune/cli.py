@@ -37,7 +37,9 @@ def source_from_path(path: str, target: str | None, weight: str | None = None) -
             return st.from_parquet(p, target, weight)
         if kinds == {".csv"}:
             return st.from_csv(p, target, weight)
-        raise ValueError(f"Folder {path!r} must hold only .parquet or only .csv files, but holds {sorted(kinds) or 'neither'}.")
+        raise ValueError(
+            f"Folder {path!r} must hold only .parquet or only .csv files, but holds {sorted(kinds) or 'neither'}."
+        )
     if p.suffix == ".parquet":
         return st.from_parquet(p, target, weight)
     if p.suffix == ".csv":
@@ -53,20 +55,42 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    t = sub.add_parser("tune", help="one pass over the data, then an Optuna study over the algorithms")
+    t = sub.add_parser(
+        "tune", help="one pass over the data, then an Optuna study over the algorithms"
+    )
     t.add_argument("data", help="a .parquet/.csv file or a folder of them")
     t.add_argument("--target", required=True, help="target column")
     t.add_argument("--weight", help="sample-weight column")
-    t.add_argument("--algorithms", default="ridge,elastic_net,pcr", help="comma-separated registry names (default: %(default)s)")
-    t.add_argument("--trials", type=int, default=200, help="trials in the study (default: %(default)s)")
+    t.add_argument(
+        "--algorithms",
+        default="ridge,elastic_net,pcr",
+        help="comma-separated registry names (default: %(default)s)",
+    )
+    t.add_argument(
+        "--trials", type=int, default=200, help="trials in the study (default: %(default)s)"
+    )
     t.add_argument("--cv", type=int, default=5, help="folds (default: %(default)s)")
     t.add_argument("--metric", help="metric (default: the algorithms' first, e.g. mse)")
     t.add_argument("--jobs", type=int, default=1, help="parallel workers (default: %(default)s)")
-    t.add_argument("--seed", type=int, default=0, help="seed of folds and sampler (default: %(default)s)")
-    t.add_argument("--storage", help="Optuna storage URL, or 'memory' (default: journal file in --cache-dir)")
-    t.add_argument("--study-name", help="resume or name the study (default: derived from data and settings)")
-    t.add_argument("--cache-dir", default=".statetune", help="folder for the study journal (default: %(default)s)")
-    t.add_argument("--out", default="results", help="folder for best_model/, trials.csv, plots (default: %(default)s)")
+    t.add_argument(
+        "--seed", type=int, default=0, help="seed of folds and sampler (default: %(default)s)"
+    )
+    t.add_argument(
+        "--storage", help="Optuna storage URL, or 'memory' (default: journal file in --cache-dir)"
+    )
+    t.add_argument(
+        "--study-name", help="resume or name the study (default: derived from data and settings)"
+    )
+    t.add_argument(
+        "--cache-dir",
+        default=".statetune",
+        help="folder for the study journal (default: %(default)s)",
+    )
+    t.add_argument(
+        "--out",
+        default="results",
+        help="folder for best_model/, trials.csv, plots (default: %(default)s)",
+    )
     t.add_argument("--no-progress", action="store_true", help="hide progress bars")
 
     p = sub.add_parser("predict", help="predict with a saved model")
@@ -98,7 +122,9 @@ def _tune(args: argparse.Namespace) -> int:
     )
     out = result.save(args.out)
     print(result.summary())
-    print(f"study: {result.study.study_name} ({len(result.study.trials)} trials, {result.n_new_trials} new)")
+    print(
+        f"study: {result.study.study_name} ({len(result.study.trials)} trials, {result.n_new_trials} new)"
+    )
     print(f"saved: {out}/best_model, {out}/trials.csv, plots in {out}/")
     return EXIT_OK
 
@@ -113,10 +139,14 @@ def _predict(args: argparse.Namespace) -> int:
     path = Path(args.data)
     df = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
     schema = getattr(model, "statetune_schema_", None)
-    features = list(schema["features"]) if schema else [f"x{i}" for i in range(model.n_features_in_)]
+    features = (
+        list(schema["features"]) if schema else [f"x{i}" for i in range(model.n_features_in_)]
+    )
     missing = [c for c in features if c not in df.columns]
     if missing:
-        raise ValueError(f"The data must hold the model's feature columns, but {args.data!r} lacks {missing}.")
+        raise ValueError(
+            f"The data must hold the model's feature columns, but {args.data!r} lacks {missing}."
+        )
     X = df[features]
     if hasattr(model, "predict"):
         out = pd.DataFrame({"prediction": np.asarray(model.predict(X))}, index=df.index)

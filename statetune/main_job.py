@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -44,22 +44,30 @@ def _sklearn_model(algorithm: str, params: dict[str, Any]) -> Any:
     )
 
 
-def estimate_refit_seconds(result: st.TuneResult, X: np.ndarray, y: np.ndarray, per_algorithm: int = 1) -> tuple[float, float, int]:
-    """(estimated seconds for refitting every completed trial on every fold, seconds actually
-    timed, refits timed). Each algorithm's best trial is refitted on ``per_algorithm`` folds for real."""
+def estimate_refit_seconds(
+    result: st.TuneResult, X: np.ndarray, y: np.ndarray, per_algorithm: int = 1
+) -> tuple[float, float, int]:
+    """(estimated seconds to refit scikit-learn for every fold every trial evaluated, seconds
+    actually timed, refits timed). Each algorithm's best trial is refitted for real on
+    ``per_algorithm`` folds; that median stands for every fold of that algorithm's trials
+    (pruned trials count the folds they reached)."""
+    from statetune.tuner.space import split_params
+
     states = result.states
     fold = states.folds.assign(0, states.n_rows)
-    trials = result.trials
-    done = trials[trials["state"] == "COMPLETE"]
+    default = next(iter(result.spaces))
+    folds_run: dict[str, int] = {}
+    best: dict[str, tuple[float, dict[str, Any]]] = {}
+    for t in result.study.trials:
+        alg, params = split_params(t.params, default)
+        n = states.n_folds if t.state.name == "COMPLETE" else len(t.intermediate_values)
+        folds_run[alg] = folds_run.get(alg, 0) + n
+        if t.state.name == "COMPLETE":
+            key = -t.value if result.maximize else t.value
+            if alg not in best or key < best[alg][0]:
+                best[alg] = (key, params)
     timed, n_timed, estimate = 0.0, 0, 0.0
-    for alg in result.spaces:
-        rows = done[done["algorithm"] == alg]
-        if rows.empty:
-            continue
-        best = rows.sort_values("value", ascending=not result.maximize).iloc[0]
-        prefix = f"{alg}:"
-        params = {k[len(prefix):]: v for k, v in best.items() if k.startswith(prefix) and v == v}
-        params = {k: (int(v) if k == "n_components" else v) for k, v in params.items()}
+    for alg, (_, params) in best.items():
         per_fit = []
         for k in range(per_algorithm):
             train = fold != k
@@ -68,7 +76,7 @@ def estimate_refit_seconds(result: st.TuneResult, X: np.ndarray, y: np.ndarray, 
             per_fit.append(time.perf_counter() - t0)
         timed += sum(per_fit)
         n_timed += len(per_fit)
-        estimate += float(np.median(per_fit)) * len(rows) * states.n_folds
+        estimate += float(np.median(per_fit)) * folds_run[alg]
     return estimate, timed, n_timed
 
 
@@ -76,8 +84,10 @@ def main() -> int:
     t_start = time.perf_counter()
     path = ensure_demo_parquet()
     t_data = time.perf_counter() - t_start
-    print(f"data: {path} ({st.from_parquet(path, target='y').partitions()[0].n_rows:,} rows per row group; prepared in {t_data:.1f}s)")
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+    print(
+        f"data: {path} ({st.from_parquet(path, target='y').partitions()[0].n_rows:,} rows per row group; prepared in {t_data:.1f}s)"
+    )
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     t0 = time.perf_counter()
     result = st.tune(
         st.from_parquet(path, target="y"),
@@ -93,7 +103,9 @@ def main() -> int:
     wall = time.perf_counter() - t0
     print(result.summary())
     model = result.best_model
-    print(f"best model: {type(model).__name__}(**{result.best_params}) fitted on {result.states.n_rows:,} rows")
+    print(
+        f"best model: {type(model).__name__}(**{result.best_params}) fitted on {result.states.n_rows:,} rows"
+    )
     print(f"statetune: 200 trials x 5 folds in {wall:.1f}s (one pass over the data included)")
     import pandas as pd
 

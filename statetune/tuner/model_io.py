@@ -96,18 +96,26 @@ def load_model(folder: str | os.PathLike[str]) -> Any:
     try:
         meta = json.loads((folder / "model.json").read_text())
     except FileNotFoundError:
-        raise FileNotFoundError(f"Model folder {str(folder)!r} must hold model.json, but does not.") from None
+        raise FileNotFoundError(
+            f"Model folder {str(folder)!r} must hold model.json, but does not."
+        ) from None
     except json.JSONDecodeError as err:
         raise ValueError(f"model.json in {str(folder)!r} must be valid JSON, but: {err}") from None
     if meta.get("format") != MODEL_FORMAT:
-        raise ValueError(f"model.json must have format {MODEL_FORMAT!r}, but has {meta.get('format')!r}.")
+        raise ValueError(
+            f"model.json must have format {MODEL_FORMAT!r}, but has {meta.get('format')!r}."
+        )
     try:
         with np.load(folder / "state.npz", allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
     except Exception as err:
-        raise ValueError(f"state.npz in {str(folder)!r} must be a readable npz, but: {err}") from None
+        raise ValueError(
+            f"state.npz in {str(folder)!r} must be a readable npz, but: {err}"
+        ) from None
     if arrays_checksum(arrays) != meta["checksum"]:
-        raise ValueError(f"state.npz in {str(folder)!r} must match its checksum, but it does not (corrupt).")
+        raise ValueError(
+            f"state.npz in {str(folder)!r} must match its checksum, but it does not (corrupt)."
+        )
     state = state_from_arrays(meta["state"], arrays)
     names = None if meta.get("schema") is None else meta["schema"]["features"]
     model = get_algorithm(meta["algorithm"]).finalize(state, meta["params"], names)

@@ -33,7 +33,9 @@ def algorithms_plot(trials: pd.DataFrame, metric: str, maximize: bool) -> Any:
     done = trials[trials["state"] == "COMPLETE"]
     fig, ax = plt.subplots(figsize=(7, 4))
     algs = list(dict.fromkeys(done["algorithm"]))
-    best = [done.loc[done["algorithm"] == a, "value"].agg("max" if maximize else "min") for a in algs]
+    best = [
+        done.loc[done["algorithm"] == a, "value"].agg("max" if maximize else "min") for a in algs
+    ]
     ax.bar(algs, best, color="#88bbee", label=f"best {metric}")
     for i, a in enumerate(algs):
         vals = done.loc[done["algorithm"] == a, "value"]

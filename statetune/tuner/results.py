@@ -120,7 +120,9 @@ class TuneResult:
             vals = done.loc[done["algorithm"] == alg, "value"]
             best = (vals.max() if self.maximize else vals.min()) if len(vals) else float("nan")
             lines.append(f"{alg:<14}{int((df['algorithm'] == alg).sum()):>8}{best:>16.6g}")
-        lines.append(f"best: {self.best_algorithm} {self.best_params} -> {self.metric}={self.best_value:.6g}")
+        lines.append(
+            f"best: {self.best_algorithm} {self.best_params} -> {self.metric}={self.best_value:.6g}"
+        )
         if self.timings:
             parts = ", ".join(f"{k} {v:.3f}s" for k, v in self.timings.items())
             lines.append(f"time: {parts}")

@@ -20,6 +20,8 @@ import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 from statetune.algorithms import CategoricalParam, FloatParam, IntParam, get_algorithm
 from statetune.engine import StateSet
 
@@ -83,6 +85,8 @@ def _check_override(states: StateSet, algorithm: str, name: str, dist: Any) -> N
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 alg.finalize(total, {name: value})
+        except np.linalg.LinAlgError:
+            continue  # numerically singular at this point: a failed trial, not a bad bound
         except (ValueError, TypeError) as err:
             raise ValueError(
                 f"`search_space[{algorithm!r}][{name!r}]` must stay within what the states can "

@@ -53,7 +53,9 @@ def _check_metric(algorithms: Sequence[str], metric: str | None) -> tuple[str, b
     return metric, directions.pop()
 
 
-def default_study_name(fingerprint: str | None, algorithms: Sequence[str], cv: int, seed: int, metric: str) -> str:
+def default_study_name(
+    fingerprint: str | None, algorithms: Sequence[str], cv: int, seed: int, metric: str
+) -> str:
     """Same data, algorithms, folds, seed and metric -> same name, so a rerun resumes."""
     if fingerprint is None:
         return f"statetune-{uuid.uuid4().hex[:12]}"
@@ -61,7 +63,9 @@ def default_study_name(fingerprint: str | None, algorithms: Sequence[str], cv: i
     return "statetune-" + hashlib.blake2b(key.encode(), digest_size=6).hexdigest()
 
 
-def _make_study(storage: Any, name: str, maximize: bool, seed: int, parallel: bool, sampler: Any, pruner: Any) -> Any:
+def _make_study(
+    storage: Any, name: str, maximize: bool, seed: int, parallel: bool, sampler: Any, pruner: Any
+) -> Any:
     import optuna
     from optuna.exceptions import ExperimentalWarning
 
@@ -80,7 +84,9 @@ def _make_study(storage: Any, name: str, maximize: bool, seed: int, parallel: bo
     )
 
 
-def _run_trial(states: StateSet, alg: str, params: dict[str, Any], metric: str, trial: Any) -> tuple[str, Any, float]:
+def _run_trial(
+    states: StateSet, alg: str, params: dict[str, Any], metric: str, trial: Any
+) -> tuple[str, Any, float]:
     """("complete", (value, folds), seconds), ("pruned", msg, s) or ("fail", reason, s)."""
     import optuna
 
@@ -165,12 +171,18 @@ def tune(
     if isinstance(source, StateSet):
         states = source
         if states.n_folds != cv:
-            raise ValueError(f"`cv` must match the states' folds ({states.n_folds}), but got cv={cv}.")
+            raise ValueError(
+                f"`cv` must match the states' folds ({states.n_folds}), but got cv={cv}."
+            )
     else:
         bar = _bar(progress, "pass", "rows")
         try:
             states = compute_states(
-                source, algorithms, folds=cv, seed=seed, n_jobs=n_jobs,
+                source,
+                algorithms,
+                folds=cv,
+                seed=seed,
+                n_jobs=n_jobs,
                 progress=_chain(bar, pass_progress),
             )
         finally:
@@ -205,7 +217,9 @@ def tune(
             outcomes = pool.run(states, asked, metric)
             timings["finalize_and_score"] += time.perf_counter() - t
             t = time.perf_counter()
-            for (trial, alg, params), (status, payload, _secs) in zip(asked, outcomes, strict=True):
+            for (trial, _alg, _params), (status, payload, _secs) in zip(
+                asked, outcomes, strict=True
+            ):
                 if status == "complete":
                     value, folds = payload
                     trial.set_user_attr("fold_scores", folds)

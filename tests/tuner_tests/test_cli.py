@@ -1,0 +1,93 @@
+"""The statetune command: tune, predict, info; exit codes and messages."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from statetune.cli import main
+from statetune.testing import make_regression_data
+
+
+@pytest.fixture(scope="module")
+def parquet(tmp_path_factory):
+    X, y, _ = make_regression_data(3_000, 4, seed=2)
+    df = pd.DataFrame(X, columns=list("abcd"))
+    df["y"] = y
+    path = tmp_path_factory.mktemp("d") / "train.parquet"
+    df.to_parquet(path)
+    return path
+
+
+def test_tune_then_predict(tmp_path, parquet, capsys):
+    out = tmp_path / "res"
+    code = main(
+        [
+            "tune",
+            str(parquet),
+            "--target",
+            "y",
+            "--algorithms",
+            "ridge,pcr",
+            "--trials",
+            "15",
+            "--cv",
+            "3",
+            "--jobs",
+            "2",
+            "--out",
+            str(out),
+            "--storage",
+            "memory",
+            "--no-progress",
+        ]
+    )
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "best:" in text and "ridge" in text and "pcr" in text
+    assert (out / "best_model" / "model.json").exists() and (out / "trials.csv").exists()
+    pred = tmp_path / "pred.parquet"
+    assert main(["predict", str(out / "best_model"), str(parquet), "--out", str(pred)]) == 0
+    got = pd.read_parquet(pred)
+    assert len(got) == 3_000 and list(got.columns) == ["prediction"]
+
+
+def test_info(capsys):
+    assert main(["info"]) == 0
+    text = capsys.readouterr().out
+    for name in ("ols", "ridge", "lasso", "elastic_net", "pca", "pcr"):
+        assert f"{name}:" in text
+    assert main(["info", "ridge"]) == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["tune", "missing.parquet", "--target", "y"], "Data path 'missing.parquet' must exist"),
+        (["info", "svm"], "`algorithm` must be one of"),
+    ],
+)
+def test_errors_exit_1_with_message(args, message, capsys):
+    assert main(args) == 1
+    assert message in capsys.readouterr().err
+
+
+def test_wrong_target_and_usage_errors(parquet, capsys):
+    assert main(["tune", str(parquet), "--target", "nope", "--storage", "memory"]) == 1
+    assert "The target column 'nope' must exist" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as info:
+        main(["tune", str(parquet)])  # --target missing
+    assert info.value.code == 2
+
+
+def test_console_script_help():
+    out = subprocess.run(
+        [sys.executable, "-m", "statetune.cli", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "tune" in out.stdout and "Exit codes" in out.stdout
