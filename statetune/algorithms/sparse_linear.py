@@ -31,7 +31,7 @@ from statetune.algorithms.linear import _gram, _intercept, _LinearFromMoments
 from statetune.algorithms.space import FloatParam, Param
 from statetune.states import Moments
 
-__all__ = ["ElasticNet", "Lasso", "alpha_max"]
+__all__ = ["ElasticNet", "Lasso", "alpha_bounds", "alpha_max"]
 
 
 def alpha_max(state: Moments, l1_ratio: float = 1.0) -> float:
@@ -39,6 +39,21 @@ def alpha_max(state: Moments, l1_ratio: float = 1.0) -> float:
     d = state.n_features
     top = float(np.max(np.abs(state.comoment[:d, d]))) / (state.weight_sum * l1_ratio)
     return top if top > 0 else 1.0
+
+
+def alpha_bounds(state: Moments) -> tuple[float, float]:
+    """``(low, alpha_max)``: ``low`` is ``1e-4`` x the correlation scale of the *smallest-scale*
+    feature, ``sqrt(C_jj C_yy) / W``, so features on very different scales (no standardizing)
+    can all escape the penalty; ``alpha_max`` zeroes every coefficient."""
+    d = state.n_features
+    top = alpha_max(state, 1.0)
+    diag = np.diagonal(state.comoment)[:d]
+    pos = diag[diag > 0]
+    yy = float(state.comoment[d, d])
+    if pos.size == 0 or yy <= 0:
+        return 1e-4 * top, top
+    low = 1e-4 * float(np.sqrt(pos.min() * yy)) / state.weight_sum
+    return min(low, 1e-4 * top), top
 
 
 class ElasticNet(_LinearFromMoments, linear_model.ElasticNet):
@@ -121,9 +136,9 @@ class ElasticNet(_LinearFromMoments, linear_model.ElasticNet):
 
     @classmethod
     def search_space(cls, state: Moments) -> dict[str, Param]:
-        top = alpha_max(state, 1.0)
+        low, top = alpha_bounds(state)
         return {
-            "alpha": FloatParam(1e-4 * top, 20.0 * top, log=True),
+            "alpha": FloatParam(low, 20.0 * top, log=True),
             "l1_ratio": FloatParam(0.05, 1.0),
         }
 
@@ -150,5 +165,5 @@ class Lasso(ElasticNet, linear_model.Lasso):
 
     @classmethod
     def search_space(cls, state: Moments) -> dict[str, Param]:
-        top = alpha_max(state, 1.0)
-        return {"alpha": FloatParam(1e-4 * top, top, log=True)}
+        low, top = alpha_bounds(state)
+        return {"alpha": FloatParam(low, top, log=True)}

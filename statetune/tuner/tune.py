@@ -84,6 +84,20 @@ def _make_study(
     )
 
 
+def _check_resumed(study: Any, metric: str, algorithms: Sequence[str]) -> None:
+    """A resumed study must have been made for the same metric and algorithms."""
+    old_metric = study.user_attrs.get("metric")
+    old_algs = study.user_attrs.get("algorithms")
+    if old_metric is not None and (
+        old_metric != metric or list(old_algs or []) != list(algorithms)
+    ):
+        raise ValueError(
+            f"A resumed study must keep its metric and algorithms, but study {study.study_name!r} "
+            f"has metric={old_metric!r}, algorithms={old_algs} and this run asks for "
+            f"metric={metric!r}, algorithms={list(algorithms)}; pass another study_name."
+        )
+
+
 def _run_trial(
     states: StateSet, alg: str, params: dict[str, Any], metric: str, trial: Any
 ) -> tuple[str, Any, float]:
@@ -193,19 +207,22 @@ def tune(
     name = study_name or default_study_name(states.fingerprint, algorithms, cv, seed, metric)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = _make_study(storage_obj, name, maximize, seed, n_jobs > 1, sampler, pruner)
+    _check_resumed(study, metric, algorithms)
     study.set_user_attr("metric", metric)
     study.set_user_attr("algorithms", algorithms)
-    finished = [t for t in study.trials if t.state.is_finished()]
-    todo = max(0, n_trials - len(finished))
     timings.update(sampler=0.0, finalize_and_score=0.0, storage=0.0)
+    todo = max(0, n_trials - len(study.get_trials(deepcopy=False)))
     bar = _bar(progress, "trials", "trial", total=todo)
-    dists = to_optuna(spaces)
-    del dists  # validated by to_optuna; trials suggest through `sample`
+    to_optuna(spaces)  # every distribution converts before the first trial
     done = 0
     pool = _Pool(n_jobs)
     try:
-        while done < todo:
-            batch = min(max(n_jobs, 1), todo - done)
+        while True:
+            # Count every trial in the study, other workers' running ones included, so that
+            # several processes sharing a storage stop together at n_trials.
+            batch = min(max(n_jobs, 1), n_trials - len(study.get_trials(deepcopy=False)))
+            if batch <= 0:
+                break
             asked = []
             for _ in range(batch):
                 t = time.perf_counter()
@@ -238,7 +255,7 @@ def tune(
         pool.close()
         if bar is not None:
             bar.close()
-    return TuneResult(study, states, spaces, metric, maximize, timings, todo)
+    return TuneResult(study, states, spaces, metric, maximize, timings, done)
 
 
 #: Below this many seconds per trial, thread dispatch costs more than it saves (measured in

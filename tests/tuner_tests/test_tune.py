@@ -188,3 +188,46 @@ def test_plots_and_save(tmp_path, states, data):
     X, _ = data
     np.testing.assert_allclose(loaded.predict(X[:5]), r.best_model.predict(X[:5]), rtol=1e-12)
     assert "best:" in r.summary()
+
+
+WORKER = """
+import sys
+import numpy as np
+import statetune as st
+from statetune.testing import make_regression_data
+X, y, _ = make_regression_data(2_000, 4, seed=1)
+r = st.tune(st.from_arrays(X, y), ["ridge", "lasso"], n_trials=40, cv=3, cache_dir=sys.argv[1],
+            study_name="shared", seed=int(sys.argv[2]))
+print(r.n_new_trials)
+"""
+
+
+def test_two_processes_share_one_journal_study(tmp_path):
+    import subprocess
+    import sys
+
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, str(tmp_path), str(seed)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for seed in (1, 2)
+    ]
+    new = [int(p.communicate(timeout=300)[0].strip()) for p in procs]
+    assert all(p.returncode == 0 for p in procs)
+    storage = optuna.storages.JournalStorage(
+        optuna.storages.journal.JournalFileBackend(str(tmp_path / "optuna_journal.log"))
+    )
+    trials = optuna.load_study(study_name="shared", storage=storage).trials
+    assert sum(new) == len(trials)
+    assert 40 <= len(trials) <= 41  # both stop at n_trials (one batch may overlap)
+    assert all(t.state.is_finished() for t in trials)
+
+
+def test_resumed_study_must_keep_metric(tmp_path, states):
+    st.tune(states, ["ridge"], n_trials=2, cv=4, cache_dir=tmp_path, study_name="m", metric="mse")
+    with pytest.raises(ValueError, match="must keep its metric and algorithms"):
+        st.tune(
+            states, ["ridge"], n_trials=2, cv=4, cache_dir=tmp_path, study_name="m", metric="r2"
+        )
