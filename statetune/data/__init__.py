@@ -15,7 +15,7 @@ from statetune.data.batches import BatchSource, from_batches
 from statetune.data.csv import CsvSource, from_csv
 from statetune.data.parquet import ParquetSource, from_parquet
 from statetune.data.schema import Schema
-from statetune.data.source import Chunk, Partition, Source
+from statetune.data.source import Chunk, Partition, Segment, Source
 
 __all__ = [
     "ArraySource",
@@ -25,6 +25,7 @@ __all__ = [
     "ParquetSource",
     "Partition",
     "Schema",
+    "Segment",
     "Source",
     "from_arrays",
     "from_batches",

@@ -20,7 +20,7 @@ import pandas as pd
 
 from statetune.data.fingerprint import array_fingerprint
 from statetune.data.schema import Schema, check_numeric_dtype, columns_named
-from statetune.data.source import Chunk, Partition, Source
+from statetune.data.source import Chunk, Partition, Segment, Source
 
 __all__ = ["ArraySource", "from_arrays", "from_pandas"]
 
@@ -31,6 +31,7 @@ class _ArrayPartition(Partition):
     def __init__(self, X: np.ndarray, y: np.ndarray | None, w: np.ndarray | None, label: str):
         self.X, self.y, self.w, self.label = X, y, w, label
         self.n_rows = int(X.shape[0])
+        self.segment = label
 
     def chunks(self, schema: Schema) -> Iterator[Chunk]:
         n = int(self.X.shape[0])
@@ -42,9 +43,6 @@ class _ArrayPartition(Partition):
                 None if self.w is None else self.w[a:b],
                 f"{self.label}, rows {a}..{b - 1}",
             )
-
-    def fingerprint(self) -> str:
-        return array_fingerprint(self.X, self.y, self.w)
 
 
 class ArraySource(Source):
@@ -83,6 +81,7 @@ class ArraySource(Source):
         self.y = self._vector(y, n, target_name, label)
         self.w = self._vector(sample_weight, n, weight_name, label)
         self.label = label
+        self._segment: Segment | None = None
         self._schema = Schema(
             names,
             (dtype,) * d,
@@ -106,7 +105,16 @@ class ArraySource(Source):
     def schema(self) -> Schema:
         return self._schema
 
-    def partitions(self, n_hint: int = 1) -> list[Partition]:
+    def segments(self) -> list[Segment]:
+        """One segment: the arrays (fingerprint from their shape, dtype and sampled rows)."""
+        if self._segment is None:
+            fp = array_fingerprint(self.X, self.y, self.w)
+            self._segment = Segment(self.label, fp, int(self.X.shape[0]))
+        return [self._segment]
+
+    def partitions(self, n_hint: int = 1, segments: Sequence[str] | None = None) -> list[Partition]:
+        if segments is not None and self.label not in segments:
+            return []
         n = self.X.shape[0]
         k = max(1, min(int(n_hint), n))
         cuts = np.linspace(0, n, k + 1).astype(int)

@@ -16,14 +16,14 @@ Example
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from statetune.data.schema import Schema, check_numeric_dtype, columns_named
-from statetune.data.source import Chunk, Partition, Source
+from statetune.data.source import Chunk, Partition, Segment, Source
 
 __all__ = ["BatchSource", "from_batches"]
 
@@ -71,7 +71,7 @@ def _split(
 class _Stream(Partition):
     def __init__(self, batches: Iterator[Any], target: str | None, weight: str | None) -> None:
         self.batches, self.target, self.weight = batches, target, weight
-        self.label, self.n_rows = "batches", None
+        self.label, self.n_rows, self.segment = "batches", None, "batches"
 
     def chunks(self, schema: Schema) -> Iterator[Chunk]:
         for i, batch in enumerate(self.batches):
@@ -127,7 +127,13 @@ class BatchSource(Source):
     def schema(self) -> Schema:
         return self._schema
 
-    def partitions(self, n_hint: int = 1) -> list[Partition]:
+    def segments(self) -> list[Segment]:
+        """One segment whose content cannot be fingerprinted without reading it."""
+        return [Segment("batches", None)]
+
+    def partitions(self, n_hint: int = 1, segments: Sequence[str] | None = None) -> list[Partition]:
+        if segments is not None and "batches" not in segments:
+            return []
         if self._pending is not None:
             batches, self._pending = self._pending, None
         elif self._factory is not None:
@@ -138,9 +144,6 @@ class BatchSource(Source):
                 "callable returning a fresh iterable to read it again."
             )
         return [_Stream(batches, self._target, self._weight)]
-
-    def fingerprint(self) -> str | None:
-        return None
 
 
 def from_batches(

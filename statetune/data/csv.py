@@ -24,9 +24,9 @@ import numpy as np
 import pandas as pd
 
 from statetune.data.files import expand_paths
-from statetune.data.fingerprint import combine, file_fingerprint
+from statetune.data.fingerprint import file_fingerprint
 from statetune.data.schema import Schema, columns_named
-from statetune.data.source import Chunk, Partition, Source
+from statetune.data.source import Chunk, Partition, Segment, Source
 
 __all__ = ["CsvSource", "from_csv"]
 
@@ -53,12 +53,9 @@ def _numeric(df: pd.DataFrame, path: str, first_row: int) -> None:
 
 
 class _CsvFile(Partition):
-    def __init__(self, path: str, columns: list[str]):
-        self.path, self.columns, self.n_rows = path, columns, None
+    def __init__(self, path: str):
+        self.path, self.n_rows, self.segment = path, None, path
         self.label = f"file {path!r}"
-
-    def fingerprint(self) -> str:
-        return file_fingerprint(self.path)
 
     def chunks(self, schema: Schema) -> Iterator[Chunk]:
         header = _header(self.path)
@@ -91,30 +88,51 @@ class _CsvFile(Partition):
 
 
 class CsvSource(Source):
-    """One or more CSV files with a header row and the same columns."""
+    """One or more CSV files with a header row and the same columns (files are segments).
+
+    The schema comes from the first readable file's header.
+    """
 
     def __init__(self, paths: Any, target: str | None = None, weight: str | None = None) -> None:
         self.paths = expand_paths(paths, ".csv")
-        cols = _header(self.paths[0])
-        columns_named(cols, target, "target")
-        columns_named(cols, weight, "weight")
-        features = [c for c in cols if c not in (target, weight)]
-        if not features:
-            raise ValueError(
-                f"A CSV source must hold a feature column, but {self.paths[0]!r} has none."
-            )
-        self._schema = Schema(tuple(features), ("float64",) * len(features), target, weight)
-        self._columns = cols
+        self.target, self.weight = target, weight
+        self._schema: Schema | None = None
+        try:
+            self.schema  # noqa: B018 - fail early on a missing target or non-numeric column
+        except OSError:
+            pass  # no file readable now: asked again when the schema is needed
 
     @property
     def schema(self) -> Schema:
+        if self._schema is None:
+            errors = []
+            for path in self.paths:
+                try:
+                    cols = _header(path)
+                except (PermissionError, OSError) as err:
+                    errors.append(f"{path}: {err}")
+                    continue
+                columns_named(cols, self.target, "target")
+                columns_named(cols, self.weight, "weight")
+                features = [c for c in cols if c not in (self.target, self.weight)]
+                if not features:
+                    raise ValueError(
+                        f"A CSV source must hold a feature column, but {path!r} has none."
+                    )
+                self._schema = Schema(
+                    tuple(features), ("float64",) * len(features), self.target, self.weight
+                )
+                break
+            else:
+                raise OSError(f"At least one CSV file must be readable, but none is: {errors}")
         return self._schema
 
-    def partitions(self, n_hint: int = 1) -> list[Partition]:
-        return [_CsvFile(p, self._columns) for p in self.paths]
+    def segments(self) -> list[Segment]:
+        return [Segment(p, file_fingerprint(p)) for p in self.paths]
 
-    def fingerprint(self) -> str:
-        return combine(*(file_fingerprint(p) for p in self.paths))
+    def partitions(self, n_hint: int = 1, segments: Sequence[str] | None = None) -> list[Partition]:
+        wanted = self.paths if segments is None else [p for p in self.paths if p in set(segments)]
+        return [_CsvFile(p) for p in wanted]
 
 
 def from_csv(

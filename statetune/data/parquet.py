@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 from statetune.data.files import expand_paths
 from statetune.data.fingerprint import file_fingerprint
 from statetune.data.schema import Schema, check_numeric_dtype, columns_named
-from statetune.data.source import Chunk, Partition, Source
+from statetune.data.source import Chunk, Partition, Segment, Source
 
 __all__ = ["ParquetSource", "from_parquet"]
 
@@ -45,18 +45,10 @@ def _column(table: pa.Table, name: str) -> np.ndarray:
 
 
 class _RowGroups(Partition):
-    def __init__(self, path: str, groups: list[int], n_rows: int, columns: list[str], fp: str):
-        self.path, self.groups, self.n_rows, self.columns, self._fp = (
-            path,
-            groups,
-            n_rows,
-            columns,
-            fp,
-        )
+    def __init__(self, path: str, groups: list[int], n_rows: int, columns: list[str]):
+        self.path, self.groups, self.n_rows, self.columns = path, groups, n_rows, columns
+        self.segment = path
         self.label = f"file {path!r}, row groups {groups[0]}..{groups[-1]}"
-
-    def fingerprint(self) -> str:
-        return f"{self._fp}:{self.groups[0]}-{self.groups[-1]}"
 
     def chunks(self, schema: Schema) -> Iterator[Chunk]:
         pf = pq.ParquetFile(self.path)
@@ -83,53 +75,73 @@ def _check_file_schema(pf: pq.ParquetFile, schema: Schema, path: str) -> None:
 
 
 class ParquetSource(Source):
-    """One or more Parquet files with the same columns."""
+    """One or more Parquet files with the same columns.
+
+    Files are segments (fingerprinted by path, size and modification time, without reading);
+    row groups are partitions (row counts from the footers). The schema comes from the first
+    readable file, so a cache can extend states with new files while old ones are gone or
+    unreadable.
+    """
 
     def __init__(self, paths: Any, target: str | None = None, weight: str | None = None) -> None:
         self.paths = expand_paths(paths, ".parquet")
-        first = pq.ParquetFile(self.paths[0])
-        arrow = first.schema_arrow
-        columns_named(arrow.names, target, "target")
-        columns_named(arrow.names, weight, "weight")
-        where = f"file {self.paths[0]!r}"
-        features = [n for n in arrow.names if n not in (target, weight)]
-        if not features:
-            raise ValueError(f"A Parquet source must hold a feature column, but {where} has none.")
-        dtypes = [_arrow_dtype_name(n, arrow.field(n).type, where) for n in arrow.names]
-        self._schema = Schema(
-            tuple(features),
-            tuple(dt for n, dt in zip(arrow.names, dtypes, strict=True) if n in features),
-            target,
-            weight,
-        )
-        self._columns = features + [c for c in (target, weight) if c is not None]
-        self._partitions: list[Partition] | None = None
+        self.target, self.weight = target, weight
+        self._schema: Schema | None = None
+        try:
+            self.schema  # noqa: B018 - fail early on a missing target or non-numeric column
+        except OSError:
+            pass  # no file readable now: asked again when the schema is needed
 
     @property
     def schema(self) -> Schema:
+        if self._schema is None:
+            self._schema = self._read_schema()
         return self._schema
 
-    def partitions(self, n_hint: int = 1) -> list[Partition]:
-        """One partition per row group (row counts from the footers; no data read)."""
-        if self._partitions is None:
-            parts: list[Partition] = []
-            total = 0
-            for path in self.paths:
-                pf = pq.ParquetFile(path)
-                _check_file_schema(pf, self._schema, path)
-                md = pf.metadata
-                fp = file_fingerprint(path, md.to_dict().__repr__().encode())
-                for g in range(md.num_row_groups):
-                    n = md.row_group(g).num_rows
-                    if n:
-                        parts.append(_RowGroups(path, [g], n, self._columns, fp))
-                        total += n
-            if total == 0:
+    def _read_schema(self) -> Schema:
+        errors = []
+        for path in self.paths:
+            try:
+                arrow = pq.ParquetFile(path).schema_arrow
+            except (PermissionError, OSError) as err:
+                errors.append(f"{path}: {err}")
+                continue
+            target, weight = self.target, self.weight
+            columns_named(arrow.names, target, "target")
+            columns_named(arrow.names, weight, "weight")
+            where = f"file {path!r}"
+            features = [n for n in arrow.names if n not in (target, weight)]
+            if not features:
                 raise ValueError(
-                    f"The source must hold at least one row, but {self.paths} are empty."
+                    f"A Parquet source must hold a feature column, but {where} has none."
                 )
-            self._partitions = parts
-        return list(self._partitions)
+            dtypes = {n: _arrow_dtype_name(n, arrow.field(n).type, where) for n in arrow.names}
+            return Schema(tuple(features), tuple(dtypes[n] for n in features), target, weight)
+        raise OSError(f"At least one Parquet file must be readable, but none is: {errors}")
+
+    @property
+    def _columns(self) -> list[str]:
+        sch = self.schema
+        return [*sch.features, *(c for c in (sch.target, sch.weight) if c is not None)]
+
+    def segments(self) -> list[Segment]:
+        return [Segment(p, file_fingerprint(p)) for p in self.paths]
+
+    def partitions(self, n_hint: int = 1, segments: Sequence[str] | None = None) -> list[Partition]:
+        """One partition per row group of the selected files (row counts from the footers)."""
+        wanted = self.paths if segments is None else [p for p in self.paths if p in set(segments)]
+        parts: list[Partition] = []
+        for path in wanted:
+            pf = pq.ParquetFile(path)
+            _check_file_schema(pf, self.schema, path)
+            md = pf.metadata
+            for g in range(md.num_row_groups):
+                n = md.row_group(g).num_rows
+                if n:
+                    parts.append(_RowGroups(path, [g], n, self._columns))
+        if segments is None and not parts:
+            raise ValueError(f"The source must hold at least one row, but {self.paths} are empty.")
+        return parts
 
 
 def from_parquet(

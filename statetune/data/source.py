@@ -16,14 +16,14 @@ Example
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from statetune.data.schema import Schema
 
-__all__ = ["Chunk", "Partition", "Source"]
+__all__ = ["Chunk", "Partition", "Segment", "Source"]
 
 
 @dataclass
@@ -66,23 +66,36 @@ class Chunk:
         )
 
 
+@dataclass(frozen=True)
+class Segment:
+    """A unit of lineage: a file, an in-memory array, a batch stream.
+
+    ``key`` names it (a path), ``fingerprint`` identifies its content cheaply (file stat, sampled
+    array rows) without reading it, ``n_rows`` is known for in-memory data.
+    """
+
+    key: str
+    fingerprint: str | None
+    n_rows: int | None = None
+
+
 class Partition(ABC):
-    """An independently readable piece of a source (picklable, for process executors)."""
+    """An independently readable piece of a source (picklable, for process executors).
+
+    ``segment`` is the key of the segment it belongs to; a segment's partitions are consecutive.
+    """
 
     label: str
     n_rows: int | None
+    segment: str = ""
 
     @abstractmethod
     def chunks(self, schema: Schema) -> Iterator[Chunk]:
         """Yield the partition's rows in order, checked against ``schema``."""
 
-    def fingerprint(self) -> str | None:
-        """A cheap content hash of this piece (None when it cannot be known up front)."""
-        return None
-
 
 class Source(ABC):
-    """A data source: a schema, partitions, and a fingerprint of its content."""
+    """A data source: a schema, segments (lineage units), partitions (units of reading)."""
 
     @property
     @abstractmethod
@@ -90,14 +103,19 @@ class Source(ABC):
         """The schema fixed by the first chunk."""
 
     @abstractmethod
-    def partitions(self, n_hint: int = 1) -> list[Partition]:
-        """Pieces to read; ``n_hint`` suggests how many when the source can be cut freely."""
+    def segments(self) -> list[Segment]:
+        """The source's segments in order, identified without reading their data."""
+
+    @abstractmethod
+    def partitions(self, n_hint: int = 1, segments: Sequence[str] | None = None) -> list[Partition]:
+        """Pieces to read, of the segments keyed in ``segments`` (default: all), in order;
+        ``n_hint`` suggests how many when the source can be cut freely."""
 
     def fingerprint(self) -> str | None:
-        """Content hash of the whole source: the partitions' fingerprints combined."""
-        import hashlib
+        """Content hash of the whole source: the segments' fingerprints combined."""
+        from statetune.data.fingerprint import combine
 
-        parts = [p.fingerprint() for p in self.partitions()]
-        if any(p is None for p in parts):
+        fps = [s.fingerprint for s in self.segments()]
+        if any(f is None for f in fps):
             return None
-        return hashlib.blake2b("|".join(parts).encode(), digest_size=16).hexdigest()  # type: ignore[arg-type]
+        return combine(*(f for f in fps if f is not None))

@@ -7,6 +7,10 @@ same state kind share it.
 Anytime: :func:`iter_states` yields a consistent snapshot every ``every`` rows (sequential
 pass) or after each partition (parallel pass); every snapshot finalizes to working models.
 
+Incremental and resumable: a pass can start from a :class:`~statetune.engine.cursor.Cursor`
+(states, lineage, rows already read) and read only some segments; a
+:class:`~statetune.engine.cursor.Checkpointer` saves cursors as it goes (sequential pass).
+
 Example
 -------
 >>> import numpy as np, statetune as st
@@ -19,7 +23,6 @@ Example
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -27,153 +30,13 @@ import numpy as np
 from statetune.algorithms import get_algorithm
 from statetune.data.schema import Schema
 from statetune.data.source import Chunk, Partition, Source
+from statetune.engine.accumulate import Accumulator, Job, empty_states, prefetch, run_partition
+from statetune.engine.cursor import Checkpointer, Cursor
 from statetune.engine.executors import Executor, make_executor
 from statetune.engine.folds import FoldConfig
 from statetune.engine.stateset import StateSet
-from statetune.states import NonFiniteError
 
-__all__ = ["compute_states", "iter_states", "run_partition"]
-
-#: Rows laid out per block for columnar chunks: 16,384 x 51 float64 (6.7 MB) stays in cache.
-COLUMN_BLOCK_ROWS = 16384
-
-
-@dataclass
-class _Job:
-    partition: Partition
-    schema: Schema
-    kinds: dict[str, str]  # state kind -> algorithm name that makes it
-    folds: FoldConfig
-    row_offset: int
-
-
-def _empty_states(job_kinds: dict[str, str], schema: Schema, n_folds: int) -> dict[str, list[Any]]:
-    return {
-        kind: [
-            get_algorithm(a).make_state(schema.n_features, schema.has_target)
-            for _ in range(n_folds)
-        ]
-        for kind, a in job_kinds.items()
-    }
-
-
-def _data_error(
-    err: NonFiniteError, chunk: Chunk, schema: Schema, row_in_chunk: int, global_row: int
-) -> ValueError:
-    col = err.column
-    if col is None:
-        return ValueError(f"{err} ({chunk.where}, near global row {global_row})")
-    name = schema.column_name(col)
-    if col == "target":
-        value = chunk.y[row_in_chunk] if chunk.y is not None else None
-    elif col == "sample_weight":
-        value = chunk.w[row_in_chunk] if chunk.w is not None else None
-        return ValueError(
-            f"Column {name!r} (sample weights) must be finite and >= 0, but holds {value} "
-            f"at row {global_row} ({chunk.where})."
-        )
-    else:
-        value = chunk.value(row_in_chunk, int(col))
-    return ValueError(
-        f"Column {name!r} must be finite, but holds {value} at row {global_row} ({chunk.where})."
-    )
-
-
-class _Accumulator:
-    """Fold states being filled from consecutive chunks starting at ``row_offset``."""
-
-    def __init__(self, job: _Job) -> None:
-        self.job = job
-        self.states = _empty_states(job.kinds, job.schema, job.folds.n_folds)
-        self.position = job.row_offset
-
-    def feed(self, chunk: Chunk) -> None:
-        if chunk.X is not None:
-            self._feed_rows(chunk)
-        else:
-            self._feed_columns(chunk)
-        self.position += len(chunk)
-
-    def _update(self, k: int, X: Any, y: Any, w: Any, chunk: Chunk, rows: Any) -> None:
-        """Update fold ``k`` of every state; ``rows`` maps a row of ``X`` to the chunk's row."""
-        for states in self.states.values():
-            try:
-                states[k].update(X, y, w)
-            except NonFiniteError as err:
-                row = int(rows[err.row or 0])
-                raise _data_error(err, chunk, self.job.schema, row, self.position + row) from None
-
-    def _feed_rows(self, chunk: Chunk) -> None:
-        """Row-major chunk: each fold's rows of each group are a strided view (no copy)."""
-        assert chunk.X is not None
-        n = len(chunk)
-        for k, sl in self.job.folds.segments(self.position, n):
-            X = chunk.X[sl]
-            y = None if chunk.y is None else chunk.y[sl]
-            w = None if chunk.w is None else chunk.w[sl]
-            self._update(k, X, y, w, chunk, range(n)[sl])
-
-    def _feed_columns(self, chunk: Chunk) -> None:
-        """Columnar chunk: lay each column out fold by fold into a column-major block (the one
-        copy a columnar source needs anyway), so each fold is a contiguous BLAS operand."""
-        assert chunk.columns is not None
-        n, K = len(chunk), self.job.folds.n_folds
-        for a in range(0, n, COLUMN_BLOCK_ROWS):
-            m = min(COLUMN_BLOCK_ROWS, n - a)
-            parts: list[list[np.ndarray]] = [[] for _ in range(K)]
-            for k, sl in self.job.folds.segments(self.position + a, m):
-                parts[k].append(np.arange(sl.start, sl.stop, sl.step))
-            per_fold = [np.concatenate(p) if p else np.empty(0, dtype=np.intp) for p in parts]
-            perm = np.concatenate(per_fold)
-            bounds = np.cumsum([0, *(len(p) for p in per_fold)])
-            block = np.empty((m, len(chunk.columns)), order="F")
-            for j, col in enumerate(chunk.columns):
-                block[:, j] = col[a : a + m][perm]
-            y = None if chunk.y is None else chunk.y[a : a + m][perm]
-            w = None if chunk.w is None else chunk.w[a : a + m][perm]
-            for k in range(K):
-                s, e = int(bounds[k]), int(bounds[k + 1])
-                if e > s:
-                    self._update(
-                        k,
-                        block[s:e],
-                        None if y is None else y[s:e],
-                        None if w is None else w[s:e],
-                        chunk,
-                        perm[s:e] + a,
-                    )
-
-
-def prefetch(chunks: Iterator[Chunk]) -> Iterator[Chunk]:
-    """Read the next chunk in a background thread while the current one is reduced.
-
-    Decoding (pyarrow, pandas) and the BLAS reductions release the GIL, so reading and
-    computing overlap on two cores. Errors from the reader surface at the same chunk.
-    """
-    from concurrent.futures import ThreadPoolExecutor
-
-    sentinel = object()
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="statetune-read") as pool:
-        future = pool.submit(next, chunks, sentinel)
-        while True:
-            chunk = future.result()
-            if chunk is sentinel:
-                return
-            future = pool.submit(next, chunks, sentinel)
-            yield chunk  # type: ignore[misc]
-
-
-def run_partition(job: _Job) -> dict[str, list[Any]]:
-    """All fold states of one partition (the unit of work an executor runs)."""
-    acc = _Accumulator(job)
-    for chunk in job.partition.chunks(job.schema):
-        acc.feed(chunk)
-    if job.partition.n_rows is not None and acc.position - job.row_offset != job.partition.n_rows:
-        raise ValueError(
-            f"{job.partition.label} must hold the {job.partition.n_rows} rows its metadata "
-            f"announces, but {acc.position - job.row_offset} were read."
-        )
-    return acc.states
+__all__ = ["compute_states", "iter_states", "kinds_for"]
 
 
 def _merge_into(target: dict[str, list[Any]], part: dict[str, list[Any]]) -> None:
@@ -182,7 +45,7 @@ def _merge_into(target: dict[str, list[Any]], part: dict[str, list[Any]]) -> Non
             mine.merge(theirs)
 
 
-def _kinds(algorithms: Sequence[str], schema: Schema) -> dict[str, str]:
+def kinds_for(algorithms: Sequence[str], schema: Schema) -> dict[str, str]:
     if isinstance(algorithms, str):
         algorithms = [algorithms]
     if not algorithms:
@@ -206,15 +69,58 @@ def _snapshot(
     algorithms: Sequence[str],
     complete: bool,
     fingerprint: str | None,
+    lineage: list[dict[str, Any]] | None = None,
 ) -> StateSet:
     copies = {k: [s.copy() for s in v] for k, v in states.items()}
-    return StateSet(schema, folds, copies, algorithms, complete=complete, fingerprint=fingerprint)
+    return StateSet(
+        schema,
+        folds,
+        copies,
+        algorithms,
+        complete=complete,
+        fingerprint=fingerprint,
+        lineage=lineage,
+    )
+
+
+def _skip(chunks: Iterator[Chunk], rows: int) -> Iterator[Chunk]:
+    """Drop the first ``rows`` rows of a chunk stream (resuming inside a segment)."""
+    for chunk in chunks:
+        if rows >= len(chunk):
+            rows -= len(chunk)
+            continue
+        yield chunk.slice(rows, len(chunk)) if rows else chunk
+        rows = 0
+
+
+class _Lineage:
+    """Segment records of a sequential pass, closed when the next segment starts."""
+
+    def __init__(self, source: Source, done: list[dict[str, Any]], partial: dict[str, Any] | None):
+        self.fps = {s.key: s.fingerprint for s in source.segments()}
+        self.done = [dict(r) for r in done]
+        self.current: dict[str, Any] | None = dict(partial) if partial else None
+
+    def enter(self, key: str) -> None:
+        if self.current is not None and self.current["key"] == key:
+            return
+        self.close()
+        self.current = {"key": key, "fingerprint": self.fps.get(key), "n_rows": 0}
+
+    def add(self, rows: int) -> None:
+        assert self.current is not None
+        self.current["n_rows"] += rows
+
+    def close(self) -> None:
+        if self.current is not None:
+            self.done.append(self.current)
+            self.current = None
 
 
 def iter_states(
     source: Source,
     algorithms: Sequence[str],
-    folds: int = 5,
+    folds: int | FoldConfig = 5,
     *,
     seed: int = 0,
     n_jobs: int = 1,
@@ -222,6 +128,9 @@ def iter_states(
     every: int | None = None,
     executor: Executor | None = None,
     progress: Callable[[int], Any] | None = None,
+    segments: Sequence[str] | None = None,
+    start: Cursor | None = None,
+    checkpoint: Checkpointer | None = None,
 ) -> Iterator[StateSet]:
     """Run a pass, yielding intermediate :class:`StateSet` snapshots and the final one last.
 
@@ -232,6 +141,13 @@ def iter_states(
         partition). None yields the final states only.
     progress : callable, optional
         Called with the number of rows just absorbed (for progress bars).
+    segments : list of str, optional
+        Keys of the source's segments to read (default: all); used to extend cached states.
+    start : Cursor, optional
+        Begin from these fold states, lineage and row position instead of empty states; its
+        ``partial`` segment must be the first one read, and its rows already read are skipped.
+    checkpoint : Checkpointer, optional
+        Save cursors during the pass (and on Ctrl-C); forces a sequential pass.
 
     Examples
     --------
@@ -249,14 +165,16 @@ def iter_states(
         raise ValueError(f"`every >= 1` must hold, but got every={every!r}.")
     fold_cfg = folds if isinstance(folds, FoldConfig) else FoldConfig(folds, seed)
     schema = source.schema
-    kinds = _kinds(algorithms, schema)
+    kinds = kinds_for(algorithms, schema)
     names = [algorithms] if isinstance(algorithms, str) else list(algorithms)
     ex = executor or make_executor(n_jobs, backend)
-    parts = source.partitions(max(1, ex.n_jobs * 2) if ex.n_jobs > 1 else 1)
-    fingerprint = source.fingerprint()
+    parallel = ex.n_jobs > 1 and checkpoint is None and (start is None or start.partial is None)
+    parts = source.partitions(max(1, ex.n_jobs * 2) if parallel else 1, segments)
+    fingerprint = source.fingerprint() if segments is None else None
+    start = start or Cursor(empty_states(kinds, schema, fold_cfg.n_folds), [], 0)
 
-    def finish(states: dict[str, list[Any]]) -> StateSet:
-        result = _snapshot(states, schema, fold_cfg, names, True, fingerprint)
+    def finish(states: dict[str, list[Any]], lineage: list[dict[str, Any]]) -> StateSet:
+        result = _snapshot(states, schema, fold_cfg, names, True, fingerprint, lineage)
         n = result.n_rows
         if n == 0:
             raise ValueError("The source must hold at least one row, but the pass read none.")
@@ -267,16 +185,82 @@ def iter_states(
         return result
 
     sizes = [p.n_rows for p in parts]
-    if ex.n_jobs == 1 or len(parts) == 1 or any(s is None for s in sizes):
-        # Sequential streaming: one accumulator across all partitions, no merges.
-        acc = _Accumulator(_Job(parts[0], schema, kinds, fold_cfg, 0))
-        last, pending = 0, False
+    if not parallel or len(parts) <= 1 or any(s is None for s in sizes):
+        yield from _sequential(
+            source,
+            parts,
+            schema,
+            kinds,
+            fold_cfg,
+            names,
+            start,
+            every,
+            progress,
+            checkpoint,
+            finish,
+        )
+        return
+
+    offsets = start.position + np.concatenate(([0], np.cumsum(np.asarray(sizes, dtype=np.int64))))
+    jobs = [Job(p, schema, kinds, fold_cfg, int(o)) for p, o in zip(parts, offsets, strict=False)]
+    total = start.states
+    lineage = [dict(r) for r in start.lineage]
+    fps = {s.key: s.fingerprint for s in source.segments()}
+    done = 0
+    for part, part_states in zip(parts, ex.map(run_partition, jobs), strict=True):
+        _merge_into(total, part_states)
+        done += 1
+        rows = int(part.n_rows or 0)
+        if len(lineage) == len(start.lineage) or lineage[-1]["key"] != part.segment:
+            lineage.append({"key": part.segment, "fingerprint": fps.get(part.segment), "n_rows": 0})
+        lineage[-1]["n_rows"] += rows
+        if progress is not None:
+            progress(rows)
+        if every is not None and done < len(jobs):
+            yield _snapshot(total, schema, fold_cfg, names, False, None, lineage)
+    yield finish(total, lineage)
+
+
+def _sequential(
+    source: Source,
+    parts: list[Partition],
+    schema: Schema,
+    kinds: dict[str, str],
+    fold_cfg: FoldConfig,
+    names: list[str],
+    start: Cursor,
+    every: int | None,
+    progress: Callable[[int], Any] | None,
+    checkpoint: Checkpointer | None,
+    finish: Callable[[dict[str, list[Any]], list[dict[str, Any]]], StateSet],
+) -> Iterator[StateSet]:
+    """One accumulator across all partitions (no merges), tracking segments as it goes."""
+    acc = Accumulator(Job(None, schema, kinds, fold_cfg, start.position), start.states)
+    lineage = _Lineage(source, start.lineage, start.partial)
+    skip = int(start.partial["n_rows"]) if start.partial else 0
+    if checkpoint is not None:
+        checkpoint.mark(acc.position)
+
+    def cursor() -> Cursor:
+        return Cursor(acc.states, lineage.done, acc.position, lineage.current)
+
+    last, pending = start.position, False
+    try:
         for part in parts:
-            for chunk in prefetch(part.chunks(schema)):
+            lineage.enter(part.segment)
+            chunks = part.chunks(schema)
+            if skip:
+                if part.n_rows is not None and part.n_rows <= skip:
+                    skip -= part.n_rows
+                    continue
+                chunks, skip = _skip(chunks, skip), 0
+            for chunk in prefetch(chunks):
                 a = 0
                 while a < len(chunk):
                     if pending:  # more rows follow: the snapshot is intermediate
-                        yield _snapshot(acc.states, schema, fold_cfg, names, False, None)
+                        yield _snapshot(
+                            acc.states, schema, fold_cfg, names, False, None, lineage.done
+                        )
                         pending = False
                     b = (
                         len(chunk)
@@ -284,32 +268,27 @@ def iter_states(
                         else min(len(chunk), a + last + every - acc.position)
                     )
                     acc.feed(chunk.slice(a, b))
+                    lineage.add(b - a)
                     if progress is not None:
                         progress(b - a)
                     a = b
                     if every is not None and acc.position - last >= every:
                         last, pending = acc.position, True
-        yield finish(acc.states)
-        return
-
-    offsets = np.concatenate(([0], np.cumsum(np.asarray(sizes, dtype=np.int64))))
-    jobs = [_Job(p, schema, kinds, fold_cfg, int(o)) for p, o in zip(parts, offsets, strict=False)]
-    total = _empty_states(kinds, schema, fold_cfg.n_folds)
-    done = 0
-    for job, part_states in zip(jobs, ex.map(run_partition, jobs), strict=True):
-        _merge_into(total, part_states)
-        done += 1
-        if progress is not None:
-            progress(int(job.partition.n_rows or 0))
-        if every is not None and done < len(jobs):
-            yield _snapshot(total, schema, fold_cfg, names, False, None)
-    yield finish(total)
+                if checkpoint is not None and checkpoint.due(acc.position):
+                    checkpoint.save(cursor())
+                    checkpoint.mark(acc.position)
+    except KeyboardInterrupt:
+        if checkpoint is not None:
+            checkpoint.save(cursor())
+        raise
+    lineage.close()
+    yield finish(acc.states, lineage.done)
 
 
 def compute_states(
     source: Source,
     algorithms: Sequence[str],
-    folds: int = 5,
+    folds: int | FoldConfig = 5,
     *,
     seed: int = 0,
     n_jobs: int = 1,
@@ -318,6 +297,9 @@ def compute_states(
     callback: Callable[[StateSet], Any] | None = None,
     executor: Executor | None = None,
     progress: Callable[[int], Any] | None = None,
+    segments: Sequence[str] | None = None,
+    start: Cursor | None = None,
+    checkpoint: Checkpointer | None = None,
 ) -> StateSet:
     """One pass over ``source`` computing every state ``algorithms`` need, for each fold.
 
@@ -339,6 +321,8 @@ def compute_states(
         Anytime: ``callback(snapshot)`` for each intermediate snapshot (see :func:`iter_states`).
     progress : callable, optional
         Called with the number of rows just absorbed (for progress bars).
+    segments, start, checkpoint : optional
+        Incremental and resumable passes (see :func:`iter_states`).
 
     Returns
     -------
@@ -362,6 +346,9 @@ def compute_states(
         every=every,
         executor=executor,
         progress=progress,
+        segments=segments,
+        start=start,
+        checkpoint=checkpoint,
     ):
         if not snap.complete and callback is not None:
             callback(snap)

@@ -43,6 +43,7 @@ class StateSet:
         *,
         complete: bool = True,
         fingerprint: str | None = None,
+        lineage: Sequence[Mapping[str, Any]] | None = None,
     ) -> None:
         self.schema = schema
         self.folds = folds
@@ -51,6 +52,8 @@ class StateSet:
         #: False for an intermediate (anytime) snapshot taken before the pass ended.
         self.complete = complete
         self.fingerprint = fingerprint
+        #: Segments absorbed, in order: ``{"key", "fingerprint", "n_rows"}`` records.
+        self.lineage = [dict(r) for r in (lineage or [])]
         self._memo: dict[tuple[str, int], Any] = {}
         self._lock = threading.Lock()
 

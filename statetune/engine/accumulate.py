@@ -1,0 +1,169 @@
+"""Filling fold states from chunks: strided fold views for row-major chunks, a fold-ordered
+column-major block for columnar ones; a read-ahead thread; the per-partition unit of work.
+
+Example
+-------
+>>> from statetune.engine.accumulate import COLUMN_BLOCK_ROWS
+>>> COLUMN_BLOCK_ROWS
+16384
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from statetune.algorithms import get_algorithm
+from statetune.data.schema import Schema
+from statetune.data.source import Chunk, Partition
+from statetune.engine.folds import FoldConfig
+from statetune.states import NonFiniteError
+
+__all__ = ["COLUMN_BLOCK_ROWS", "Accumulator", "Job", "empty_states", "prefetch", "run_partition"]
+
+#: Rows laid out per block for columnar chunks: 16,384 x 51 float64 (6.7 MB) stays in cache.
+COLUMN_BLOCK_ROWS = 16384
+
+
+@dataclass
+class Job:
+    partition: Partition | None  # None for a stream fed chunk by chunk
+    schema: Schema
+    kinds: dict[str, str]  # state kind -> algorithm name that makes it
+    folds: FoldConfig
+    row_offset: int
+
+
+def empty_states(job_kinds: dict[str, str], schema: Schema, n_folds: int) -> dict[str, list[Any]]:
+    return {
+        kind: [
+            get_algorithm(a).make_state(schema.n_features, schema.has_target)
+            for _ in range(n_folds)
+        ]
+        for kind, a in job_kinds.items()
+    }
+
+
+def _data_error(
+    err: NonFiniteError, chunk: Chunk, schema: Schema, row_in_chunk: int, global_row: int
+) -> ValueError:
+    col = err.column
+    if col is None:
+        return ValueError(f"{err} ({chunk.where}, near global row {global_row})")
+    name = schema.column_name(col)
+    if col == "target":
+        value = chunk.y[row_in_chunk] if chunk.y is not None else None
+    elif col == "sample_weight":
+        value = chunk.w[row_in_chunk] if chunk.w is not None else None
+        return ValueError(
+            f"Column {name!r} (sample weights) must be finite and >= 0, but holds {value} "
+            f"at row {global_row} ({chunk.where})."
+        )
+    else:
+        value = chunk.value(row_in_chunk, int(col))
+    return ValueError(
+        f"Column {name!r} must be finite, but holds {value} at row {global_row} ({chunk.where})."
+    )
+
+
+class Accumulator:
+    """Fold states being filled from consecutive chunks starting at ``row_offset``."""
+
+    def __init__(self, job: Job, states: dict[str, list[Any]] | None = None) -> None:
+        self.job = job
+        self.states = (
+            states if states is not None else empty_states(job.kinds, job.schema, job.folds.n_folds)
+        )
+        self.position = job.row_offset
+
+    def feed(self, chunk: Chunk) -> None:
+        if chunk.X is not None:
+            self._feed_rows(chunk)
+        else:
+            self._feed_columns(chunk)
+        self.position += len(chunk)
+
+    def _update(self, k: int, X: Any, y: Any, w: Any, chunk: Chunk, rows: Any) -> None:
+        """Update fold ``k`` of every state; ``rows`` maps a row of ``X`` to the chunk's row."""
+        for states in self.states.values():
+            try:
+                states[k].update(X, y, w)
+            except NonFiniteError as err:
+                row = int(rows[err.row or 0])
+                raise _data_error(err, chunk, self.job.schema, row, self.position + row) from None
+
+    def _feed_rows(self, chunk: Chunk) -> None:
+        """Row-major chunk: each fold's rows of each group are a strided view (no copy)."""
+        assert chunk.X is not None
+        n = len(chunk)
+        for k, sl in self.job.folds.segments(self.position, n):
+            X = chunk.X[sl]
+            y = None if chunk.y is None else chunk.y[sl]
+            w = None if chunk.w is None else chunk.w[sl]
+            self._update(k, X, y, w, chunk, range(n)[sl])
+
+    def _feed_columns(self, chunk: Chunk) -> None:
+        """Columnar chunk: lay each column out fold by fold into a column-major block (the one
+        copy a columnar source needs anyway), so each fold is a contiguous BLAS operand."""
+        assert chunk.columns is not None
+        n, K = len(chunk), self.job.folds.n_folds
+        for a in range(0, n, COLUMN_BLOCK_ROWS):
+            m = min(COLUMN_BLOCK_ROWS, n - a)
+            parts: list[list[np.ndarray]] = [[] for _ in range(K)]
+            for k, sl in self.job.folds.segments(self.position + a, m):
+                parts[k].append(np.arange(sl.start, sl.stop, sl.step))
+            per_fold = [np.concatenate(p) if p else np.empty(0, dtype=np.intp) for p in parts]
+            perm = np.concatenate(per_fold)
+            bounds = np.cumsum([0, *(len(p) for p in per_fold)])
+            block = np.empty((m, len(chunk.columns)), order="F")
+            for j, col in enumerate(chunk.columns):
+                block[:, j] = col[a : a + m][perm]
+            y = None if chunk.y is None else chunk.y[a : a + m][perm]
+            w = None if chunk.w is None else chunk.w[a : a + m][perm]
+            for k in range(K):
+                s, e = int(bounds[k]), int(bounds[k + 1])
+                if e > s:
+                    self._update(
+                        k,
+                        block[s:e],
+                        None if y is None else y[s:e],
+                        None if w is None else w[s:e],
+                        chunk,
+                        perm[s:e] + a,
+                    )
+
+
+def prefetch(chunks: Iterator[Chunk]) -> Iterator[Chunk]:
+    """Read the next chunk in a background thread while the current one is reduced.
+
+    Decoding (pyarrow, pandas) and the BLAS reductions release the GIL, so reading and
+    computing overlap on two cores. Errors from the reader surface at the same chunk.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    sentinel = object()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="statetune-read") as pool:
+        future = pool.submit(next, chunks, sentinel)
+        while True:
+            chunk = future.result()
+            if chunk is sentinel:
+                return
+            future = pool.submit(next, chunks, sentinel)
+            yield chunk  # type: ignore[misc]
+
+
+def run_partition(job: Job) -> dict[str, list[Any]]:
+    """All fold states of one partition (the unit of work an executor runs)."""
+    assert job.partition is not None
+    acc = Accumulator(job)
+    for chunk in job.partition.chunks(job.schema):
+        acc.feed(chunk)
+    if job.partition.n_rows is not None and acc.position - job.row_offset != job.partition.n_rows:
+        raise ValueError(
+            f"{job.partition.label} must hold the {job.partition.n_rows} rows its metadata "
+            f"announces, but {acc.position - job.row_offset} were read."
+        )
+    return acc.states
