@@ -18,13 +18,17 @@ from typing import Any
 
 from statetune.algorithms import available_algorithms, get_algorithm
 from statetune.data import from_arrays, from_batches, from_csv, from_pandas, from_parquet
-from statetune.engine import FoldConfig, StateSet, compute_states, iter_states
+from statetune.engine import FoldConfig, PassInterrupted, StateSet, iter_states
+from statetune.state_cache import StateCache, StateCacheWarning, compute_states, update
 from statetune.tuner import TuneResult, load_model, save_model, tune
 
 __version__ = "0.1.0"
 
 __all__ = [
     "FoldConfig",
+    "PassInterrupted",
+    "StateCache",
+    "StateCacheWarning",
     "StateSet",
     "TuneResult",
     "__version__",
@@ -40,6 +44,7 @@ __all__ = [
     "load_model",
     "save_model",
     "tune",
+    "update",
 ]
 
 

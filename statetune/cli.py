@@ -1,4 +1,4 @@
-"""The ``statetune`` command: ``tune``, ``predict``, ``info``.
+"""The ``statetune`` command: ``tune``, ``predict``, ``update``, ``cache``, ``info``.
 
 Exit codes: 0 success; 1 bad input or data (the message says what and where); 2 bad usage
 (argparse); 130 interrupted.
@@ -92,11 +92,35 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder for best_model/, trials.csv, plots (default: %(default)s)",
     )
     t.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    t.add_argument(
+        "--no-cache", action="store_true", help="do not read or write states in --cache-dir"
+    )
 
     p = sub.add_parser("predict", help="predict with a saved model")
     p.add_argument("model", help="a best_model folder written by `statetune tune`")
     p.add_argument("data", help="a .parquet/.csv file with the model's feature columns")
     p.add_argument("--out", required=True, help="output .parquet or .csv")
+
+    u = sub.add_parser("update", help="extend cached states with the data they have not absorbed")
+    u.add_argument("data", help="a .parquet/.csv file or a folder of them")
+    u.add_argument("--target", help="target column (as when the states were built)")
+    u.add_argument("--weight", help="sample-weight column")
+    u.add_argument("--key", help="update this entry only (default: every entry with this schema)")
+    u.add_argument(
+        "--cache-dir", default=".statetune", help="the cache folder (default: %(default)s)"
+    )
+
+    c = sub.add_parser("cache", help="inspect and clean the state cache")
+    c.add_argument(
+        "--cache-dir", default=".statetune", help="the cache folder (default: %(default)s)"
+    )
+    csub = c.add_subparsers(dest="cache_command", required=True)
+    csub.add_parser("ls", help="entries with kind, rows, segments, size and age")
+    ci = csub.add_parser("info", help="spec and lineage of one entry")
+    ci.add_argument("key", help="an entry key (a unique prefix is enough)")
+    csub.add_parser("verify", help="check every entry's checksum; exit 1 if any is corrupt")
+    cg = csub.add_parser("gc", help="delete corrupt entries and (with --keep-last) older ones")
+    cg.add_argument("--keep-last", type=int, help="keep the N most recently written entries")
 
     i = sub.add_parser("info", help="list algorithms, their states, metrics and search spaces")
     i.add_argument("algorithm", nargs="?", help="show one algorithm only")
@@ -118,6 +142,7 @@ def _tune(args: argparse.Namespace) -> int:
         storage=args.storage,
         study_name=args.study_name,
         cache_dir=args.cache_dir,
+        cache=None if args.no_cache else st.StateCache(args.cache_dir),
         progress=not args.no_progress,
     )
     out = result.save(args.out)
@@ -163,6 +188,78 @@ def _predict(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _update(args: argparse.Namespace) -> int:
+    import statetune as st
+
+    cache = st.StateCache(args.cache_dir)
+    source = source_from_path(args.data, args.target, args.weight)
+    if args.key:
+        keys = [cache.resolve(args.key)]
+    else:
+        schema = source.schema.to_json()
+        keys = [
+            e["key"]
+            for e in cache.entries()
+            if e["valid"] and cache.info(e["key"])["spec"]["schema"] == schema
+        ]
+        if not keys:
+            raise ValueError(
+                f"The cache must hold states with this data's schema to update, but {cache} has none; "
+                "run `statetune tune` (or st.compute_states with a cache) first."
+            )
+    for key in keys:
+        before = cache.load(key).n_rows
+        after = st.update(key, source, cache=cache)
+        print(f"{key}: {before:,} -> {after.n_rows:,} rows ({after.n_rows - before:,} new)")
+    return EXIT_OK
+
+
+def _cache(args: argparse.Namespace) -> int:
+    import statetune as st
+
+    cache = st.StateCache(args.cache_dir)
+    if args.cache_command == "ls":
+        rows = cache.entries()
+        print(f"{'key':<22}{'kind':<10}{'rows':>12}{'segments':>10}{'size':>10}{'age':>10}  state")
+        for e in rows:
+            status = "corrupt" if not e["valid"] else ("in use" if e["in_use"] else "ok")
+            print(
+                f"{e['key']:<22}{e.get('kind', '?'):<10}{e.get('n_rows', 0):>12,}{e.get('segments', 0):>10}"
+                f"{_size(e['size_bytes']):>10}{_age(e['age_seconds']):>10}  {status}"
+            )
+        return EXIT_OK
+    if args.cache_command == "info":
+        import json
+
+        print(json.dumps(cache.info(args.key), indent=2))
+        return EXIT_OK
+    if args.cache_command == "verify":
+        bad = [r for r in cache.verify() if not r["valid"]]
+        for r in cache.verify():
+            print(f"{r['key']}: {'ok' if r['valid'] else 'CORRUPT: ' + str(r['problem'])}")
+        return EXIT_DATA if bad else EXIT_OK
+    deleted = cache.gc(keep_last=args.keep_last)
+    print(
+        f"deleted {len(deleted)} entr{'y' if len(deleted) == 1 else 'ies'}: {', '.join(deleted) or '-'}"
+    )
+    return EXIT_OK
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f}{unit}" if unit == "B" else f"{n:.1f}{unit}"
+        n /= 1024
+    return f"{n:.1f}GiB"
+
+
+def _age(seconds: float) -> str:
+    for unit, div in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= div:
+            return f"{seconds / div:.0f}{unit}"
+    return f"{seconds:.0f}s"
+
+
 def _info(args: argparse.Namespace) -> int:
     from statetune.algorithms import available_algorithms, get_algorithm
 
@@ -194,7 +291,13 @@ def _space_doc(name: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handlers = {"tune": _tune, "predict": _predict, "info": _info}
+    handlers = {
+        "tune": _tune,
+        "predict": _predict,
+        "update": _update,
+        "cache": _cache,
+        "info": _info,
+    }
     try:
         return handlers[args.command](args)
     except BrokenPipeError:  # `statetune info | head`
@@ -202,7 +305,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("statetune: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except (ValueError, TypeError, FileNotFoundError, PermissionError, OSError) as err:
+    except (ValueError, TypeError, KeyError, FileNotFoundError, PermissionError, OSError) as err:
         print(f"statetune: error: {err}", file=sys.stderr)
         if os.environ.get("STATETUNE_DEBUG"):
             raise

@@ -1,7 +1,7 @@
 """Cheap content fingerprints: hash the metadata and a fixed sample of rows, not every byte.
 
-Files are fingerprinted by path, size, modification time and (for Parquet) the footer;
-arrays by shape, dtype and up to 4,096 evenly spaced rows (plus first and last).
+Files are fingerprinted by path, size and modification time (nanoseconds), without reading
+them; arrays by shape, dtype, a CRC-32 of all their bytes and up to 4,096 evenly spaced rows.
 
 Example
 -------
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import zlib
 from typing import Any
 
 import numpy as np
@@ -25,7 +26,7 @@ SAMPLE_ROWS = 4096
 
 
 def array_fingerprint(*arrays: Any) -> str:
-    """Hash shapes, dtypes and a strided sample of rows of each array (None skipped)."""
+    """Hash shapes, dtypes, a CRC-32 of every byte (~3 GB/s) and a strided sample of rows."""
     h = hashlib.blake2b(digest_size=16)
     for a in arrays:
         if a is None:
@@ -33,6 +34,11 @@ def array_fingerprint(*arrays: Any) -> str:
             continue
         a = np.asarray(a)
         h.update(f"{a.shape}|{a.dtype.str}".encode())
+        crc = 0
+        rows = a.reshape(a.shape[0], -1) if a.ndim else a.reshape(1)
+        for start in range(0, rows.shape[0], 65536):
+            crc = zlib.crc32(np.ascontiguousarray(rows[start : start + 65536]).data, crc)
+        h.update(crc.to_bytes(4, "little"))
         if a.shape and a.shape[0]:
             idx = np.unique(
                 np.linspace(0, a.shape[0] - 1, min(SAMPLE_ROWS, a.shape[0])).astype(int)

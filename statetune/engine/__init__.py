@@ -9,12 +9,16 @@ Example
 
 from __future__ import annotations
 
+from statetune.engine.cursor import Checkpointer, Cursor, PassInterrupted
 from statetune.engine.executors import Executor, JoblibExecutor, SequentialExecutor, make_executor
 from statetune.engine.folds import FoldConfig
 from statetune.engine.pass_ import compute_states, iter_states
 from statetune.engine.stateset import StateSet
 
 __all__ = [
+    "Checkpointer",
+    "Cursor",
+    "PassInterrupted",
     "Executor",
     "FoldConfig",
     "JoblibExecutor",

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Checkpointer", "Cursor"]
+__all__ = ["Checkpointer", "Cursor", "PassInterrupted"]
 
 
 @dataclass
@@ -29,6 +29,16 @@ class Cursor:
     lineage: list[dict[str, Any]]
     position: int
     partial: dict[str, Any] | None = None
+
+
+class PassInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a pass. ``partial`` holds the states of the rows read so far (a
+    ``StateSet`` with ``complete=False``) and finalizes to working models; with a cache the
+    same states were saved as a checkpoint, and calling the pass again resumes from them."""
+
+    def __init__(self, partial: Any) -> None:
+        super().__init__(f"pass interrupted after {partial.n_rows} rows")
+        self.partial = partial
 
 
 @dataclass

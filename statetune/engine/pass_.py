@@ -31,7 +31,7 @@ from statetune.algorithms import get_algorithm
 from statetune.data.schema import Schema
 from statetune.data.source import Chunk, Partition, Source
 from statetune.engine.accumulate import Accumulator, Job, empty_states, prefetch, run_partition
-from statetune.engine.cursor import Checkpointer, Cursor
+from statetune.engine.cursor import Checkpointer, Cursor, PassInterrupted
 from statetune.engine.executors import Executor, make_executor
 from statetune.engine.folds import FoldConfig
 from statetune.engine.stateset import StateSet
@@ -277,10 +277,11 @@ def _sequential(
                 if checkpoint is not None and checkpoint.due(acc.position):
                     checkpoint.save(cursor())
                     checkpoint.mark(acc.position)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interrupt:
         if checkpoint is not None:
             checkpoint.save(cursor())
-        raise
+        partial = _snapshot(acc.states, schema, fold_cfg, names, False, None, lineage.done)
+        raise PassInterrupted(partial) from interrupt
     lineage.close()
     yield finish(acc.states, lineage.done)
 

@@ -19,10 +19,8 @@ array([1., 2.])
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -31,37 +29,12 @@ import numpy as np
 
 from statetune.algorithms import get_algorithm
 from statetune.engine import StateSet
+from statetune.state_cache.format import arrays_checksum, atomic_write
 from statetune.states import state_from_arrays
 
-__all__ = ["arrays_checksum", "atomic_write", "load_model", "save_model"]
+__all__ = ["load_model", "save_model"]
 
 MODEL_FORMAT = "statetune-model-v1"
-
-
-def arrays_checksum(arrays: Mapping[str, np.ndarray]) -> str:
-    """SHA-256 over names, dtypes, shapes and bytes of the arrays (order-independent)."""
-    h = hashlib.sha256()
-    for name in sorted(arrays):
-        a = np.ascontiguousarray(arrays[name])
-        h.update(f"{name}|{a.dtype.str}|{a.shape}|".encode())
-        h.update(a.tobytes())
-    return h.hexdigest()
-
-
-def atomic_write(path: Path, write: Any) -> None:
-    """Write through a temp file in the same folder, fsync, then ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def save_model(

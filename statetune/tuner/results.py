@@ -13,6 +13,7 @@ Example
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -102,7 +103,9 @@ class TuneResult:
         paths = []
         for kind in PLOT_KINDS:
             try:
-                fig = self.plot(kind)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", UserWarning)  # Optuna's few-trials notes
+                    fig = self.plot(kind)
             except (ValueError, RuntimeError):
                 continue  # e.g. importances need two or more parameters
             path = folder / f"{kind}.png"

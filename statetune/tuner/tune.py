@@ -31,7 +31,8 @@ import numpy as np
 
 from statetune.algorithms import get_algorithm
 from statetune.data.source import Source
-from statetune.engine import StateSet, compute_states
+from statetune.engine import StateSet
+from statetune.state_cache import StateCache, compute_states
 from statetune.tuner.objective import evaluate, sample
 from statetune.tuner.results import TuneResult
 from statetune.tuner.space import build_space, to_optuna
@@ -129,6 +130,7 @@ def tune(
     sampler: Any = None,
     pruner: Any = None,
     cache_dir: str | Path | None = None,
+    cache: StateCache | str | None = None,
     progress: bool = False,
     pass_progress: Callable[[int], Any] | None = None,
 ) -> TuneResult:
@@ -159,6 +161,9 @@ def tune(
         ``{algorithm: {param: distribution}}`` overrides (Optuna distributions or statetune Params).
     sampler, pruner : optional
         Optuna sampler and pruner (defaults: seeded TPE; Optuna's ``MedianPruner``).
+    cache : StateCache or path, optional
+        Read states through this cache: no pass at all when the data has not changed, only the
+        new segments when it grew (see :func:`statetune.compute_states`).
     progress : bool
         Show tqdm progress bars for the pass and the trials.
 
@@ -197,6 +202,7 @@ def tune(
                 folds=cv,
                 seed=seed,
                 n_jobs=n_jobs,
+                cache=cache,
                 progress=_chain(bar, pass_progress),
             )
         finally:

@@ -1,0 +1,26 @@
+"""Persisted states keyed by spec and lineage: incremental passes, checkpoints, housekeeping.
+
+Example
+-------
+>>> from statetune.state_cache import StateCache
+>>> StateCache().folder.name
+'.statetune'
+"""
+
+from __future__ import annotations
+
+from statetune.state_cache.cache import DEFAULT_FOLDER, Entry, StateCache, entry_key, entry_spec
+from statetune.state_cache.compute import StateCacheWarning, compute_states, update
+from statetune.state_cache.format import CorruptEntryError
+
+__all__ = [
+    "DEFAULT_FOLDER",
+    "CorruptEntryError",
+    "Entry",
+    "StateCache",
+    "StateCacheWarning",
+    "compute_states",
+    "entry_key",
+    "entry_spec",
+    "update",
+]

@@ -1,0 +1,321 @@
+"""``StateCache``: fold states on disk, keyed by spec, carrying their lineage.
+
+A key is a hash of the *spec*: state kind, state parameters, schema, fold configuration and
+format version; the entry (``states/<key>.npz``) holds every fold's state arrays and a header
+with the spec, the lineage (ordered segment fingerprints with row counts) and a checksum.
+A lock file per key (``filelock``) makes two processes asking for the same state build it once;
+readers of a complete entry take no lock (entries are replaced atomically). Checkpoints of
+running passes live in ``checkpoints/``.
+
+Example
+-------
+>>> import tempfile
+>>> from statetune.state_cache import StateCache
+>>> StateCache(tempfile.mkdtemp()).entries()
+[]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from filelock import FileLock, Timeout
+
+from statetune.data.schema import Schema
+from statetune.engine.cursor import Cursor
+from statetune.engine.folds import FoldConfig
+from statetune.state_cache.format import CorruptEntryError, read_entry, write_entry
+from statetune.states import FORMAT_VERSION, state_from_arrays
+
+__all__ = ["DEFAULT_FOLDER", "Entry", "StateCache", "entry_key", "entry_spec"]
+
+DEFAULT_FOLDER = Path(".statetune")
+
+
+def entry_spec(
+    kind: str, state_params: Mapping[str, Any], schema: Schema, folds: FoldConfig
+) -> dict[str, Any]:
+    """Everything that changes what a cached state means."""
+    return {
+        "kind": kind,
+        "state_params": dict(state_params),
+        "schema": schema.to_json(),
+        "folds": folds.to_json(),
+        "state_format": FORMAT_VERSION,
+    }
+
+
+def entry_key(spec: Mapping[str, Any]) -> str:
+    import hashlib
+
+    return hashlib.blake2b(json.dumps(spec, sort_keys=True).encode(), digest_size=10).hexdigest()
+
+
+@dataclass
+class Entry:
+    """A loaded cache entry: its spec, fold states, lineage and header."""
+
+    key: str
+    spec: dict[str, Any]
+    fold_states: list[Any]
+    lineage: list[dict[str, Any]]
+    header: dict[str, Any]
+
+    @property
+    def n_rows(self) -> int:
+        return sum(s.n_rows for s in self.fold_states)
+
+
+def _pack(fold_states: Sequence[Any]) -> tuple[list[dict[str, Any]], dict[str, np.ndarray]]:
+    headers, arrays = [], {}
+    for k, state in enumerate(fold_states):
+        header, arr = state.to_arrays()
+        headers.append(header)
+        arrays.update({f"fold{k}.{name}": a for name, a in arr.items()})
+    return headers, arrays
+
+
+def _unpack(headers: Sequence[Mapping[str, Any]], arrays: Mapping[str, np.ndarray]) -> list[Any]:
+    out = []
+    for k, header in enumerate(headers):
+        prefix = f"fold{k}."
+        own = {n[len(prefix) :]: a for n, a in arrays.items() if n.startswith(prefix)}
+        out.append(state_from_arrays(header, own))
+    return out
+
+
+class StateCache:
+    """A folder of cached states (default ``.statetune``), shared with the Optuna journal."""
+
+    def __init__(self, folder: str | os.PathLike[str] = DEFAULT_FOLDER) -> None:
+        self.folder = Path(folder)
+        self.states_dir = self.folder / "states"
+        self.checkpoints_dir = self.folder / "checkpoints"
+
+    def __repr__(self) -> str:
+        return f"StateCache({str(self.folder)!r})"
+
+    # ---------------------------------------------------------------- paths and locks
+    def path(self, key: str) -> Path:
+        return self.states_dir / f"{key}.npz"
+
+    def lock(self, key: str, timeout: float = -1) -> FileLock:
+        """The build lock of ``key`` (held while a pass builds or extends the entry)."""
+        self.states_dir.mkdir(parents=True, exist_ok=True)
+        return FileLock(str(self.states_dir / f"{key}.lock"), timeout=timeout)
+
+    # ---------------------------------------------------------------- entries
+    def save(
+        self,
+        key: str,
+        spec: Mapping[str, Any],
+        fold_states: Sequence[Any],
+        lineage: Sequence[Mapping[str, Any]],
+    ) -> Path:
+        """Atomically write (or replace) the entry of ``key``."""
+        from statetune import __version__
+
+        headers, arrays = _pack(fold_states)
+        header = {
+            "key": key,
+            "spec": dict(spec),
+            "states": headers,
+            "lineage": [dict(r) for r in lineage],
+            "n_rows": sum(s.n_rows for s in fold_states),
+            "statetune_version": __version__,
+            "written_at": time.time(),
+        }
+        path = self.path(key)
+        write_entry(path, header, arrays)
+        return path
+
+    def load(self, key: str) -> Entry:
+        """The entry of ``key``; ``KeyError`` if absent, :class:`CorruptEntryError` if it fails
+        its checks (it is then never used)."""
+        path = self.path(key)
+        try:
+            header, arrays = read_entry(path)
+        except FileNotFoundError:
+            raise KeyError(key) from None
+        if header.get("key") != key:
+            raise CorruptEntryError(
+                f"Entry {str(path)!r} must hold key {key!r}, but holds {header.get('key')!r}."
+            )
+        try:
+            states = _unpack(header["states"], arrays)
+        except (KeyError, ValueError) as err:
+            raise CorruptEntryError(
+                f"Entry {str(path)!r} must hold valid states, but: {err}"
+            ) from None
+        return Entry(key, header["spec"], states, header["lineage"], header)
+
+    def keys(self) -> list[str]:
+        if not self.states_dir.exists():
+            return []
+        return sorted(p.stem for p in self.states_dir.glob("*.npz"))
+
+    def entries(self) -> list[dict[str, Any]]:
+        """One summary per entry: key, kind, rows, segments, size, age, in use, valid."""
+        out = []
+        now = time.time()
+        for key in self.keys():
+            path = self.path(key)
+            info: dict[str, Any] = {
+                "key": key,
+                "size_bytes": path.stat().st_size,
+                "age_seconds": now - path.stat().st_mtime,
+                "in_use": self.in_use(key),
+            }
+            try:
+                entry = self.load(key)
+                info.update(
+                    kind=entry.spec["kind"],
+                    n_rows=entry.n_rows,
+                    segments=len(entry.lineage),
+                    folds=entry.spec["folds"]["n_folds"],
+                    features=len(entry.spec["schema"]["features"]),
+                    valid=True,
+                )
+            except CorruptEntryError as err:
+                info.update(valid=False, problem=str(err))
+            out.append(info)
+        return out
+
+    def info(self, key: str) -> dict[str, Any]:
+        """Spec, lineage and summary of one entry (a unique key prefix is enough)."""
+        key = self.resolve(key)
+        entry = self.load(key)
+        return {
+            "key": key,
+            "spec": entry.spec,
+            "lineage": entry.lineage,
+            "n_rows": entry.n_rows,
+            "statetune_version": entry.header.get("statetune_version"),
+            "path": str(self.path(key)),
+        }
+
+    def resolve(self, prefix: str) -> str:
+        matches = [k for k in self.keys() if k.startswith(prefix)]
+        if len(matches) != 1:
+            raise KeyError(
+                f"`key` must match exactly one entry of {self}, but {prefix!r} matches {len(matches)}."
+            )
+        return matches[0]
+
+    def verify(self) -> list[dict[str, Any]]:
+        """Check every entry's checksum and states; corrupt ones are reported, never loaded."""
+        return [
+            {"key": e["key"], "valid": e["valid"], "problem": e.get("problem")}
+            for e in self.entries()
+        ]
+
+    def in_use(self, key: str) -> bool:
+        """True while some process holds the build lock of ``key``."""
+        lock = self.lock(key, timeout=0)
+        try:
+            lock.acquire()
+        except Timeout:
+            return True
+        lock.release()
+        return False
+
+    def remove(self, key: str) -> bool:
+        """Delete an entry unless it is in use; True if deleted."""
+        lock = self.lock(key, timeout=0)
+        try:
+            with lock:
+                self.path(key).unlink(missing_ok=True)
+                self.checkpoint_path(key).unlink(missing_ok=True)
+            return True
+        except Timeout:
+            return False
+
+    def gc(self, keep_last: int | None = None) -> list[str]:
+        """Delete corrupt entries, stray temp files, and (with ``keep_last``) all but the most
+        recently written entries. Entries in use are never deleted. Returns deleted keys."""
+        deleted = []
+        valid = []
+        for info in self.entries():
+            if not info["valid"]:
+                if self.remove(info["key"]):
+                    deleted.append(info["key"])
+            else:
+                valid.append(info)
+        if keep_last is not None:
+            if keep_last < 0:
+                raise ValueError(f"`keep_last >= 0` must hold, but got keep_last={keep_last}.")
+            valid.sort(key=lambda i: i["age_seconds"])
+            for info in valid[keep_last:]:
+                if self.remove(info["key"]):
+                    deleted.append(info["key"])
+        for folder in (self.states_dir, self.checkpoints_dir):
+            if folder.exists():
+                for tmp in folder.glob(".*.tmp"):
+                    if time.time() - tmp.stat().st_mtime > 3600:
+                        tmp.unlink(missing_ok=True)
+        return deleted
+
+    # ---------------------------------------------------------------- checkpoints
+    def checkpoint_path(self, key: str) -> Path:
+        return self.checkpoints_dir / f"{key}.npz"
+
+    def save_checkpoint(
+        self, key: str, specs: Mapping[str, Mapping[str, Any]], cursor: Cursor
+    ) -> None:
+        """Save a running pass's cursor (every kind's fold states) under the pass key."""
+        arrays: dict[str, np.ndarray] = {}
+        headers = {}
+        for kind, states in cursor.states.items():
+            h, a = _pack(states)
+            headers[kind] = h
+            arrays.update({f"{kind}.{n}": v for n, v in a.items()})
+        header = {
+            "key": key,
+            "specs": {k: dict(v) for k, v in specs.items()},
+            "states": headers,
+            "lineage": cursor.lineage,
+            "partial": cursor.partial,
+            "position": cursor.position,
+        }
+        write_entry(self.checkpoint_path(key), header, arrays)
+
+    def load_checkpoint(self, key: str) -> tuple[dict[str, Any], Cursor] | None:
+        """The saved cursor of pass ``key`` (None if none, or if corrupt: it is then removed)."""
+        path = self.checkpoint_path(key)
+        try:
+            header, arrays = read_entry(path)
+        except FileNotFoundError:
+            return None
+        except CorruptEntryError:
+            path.unlink(missing_ok=True)
+            return None
+        states = {}
+        for kind, headers in header["states"].items():
+            own = {n[len(kind) + 1 :]: a for n, a in arrays.items() if n.startswith(f"{kind}.")}
+            states[kind] = _unpack(headers, own)
+        cursor = Cursor(states, header["lineage"], int(header["position"]), header["partial"])
+        return header, cursor
+
+    def clear_checkpoint(self, key: str) -> None:
+        self.checkpoint_path(key).unlink(missing_ok=True)
+
+    def clear_checkpoints_of(self, entry_keys: Sequence[str]) -> None:
+        """Drop checkpoints of passes that built only these entries (now complete)."""
+        if not self.checkpoints_dir.exists():
+            return
+        wanted = set(entry_keys)
+        for path in self.checkpoints_dir.glob("*.npz"):
+            try:
+                header, _ = read_entry(path)
+            except (CorruptEntryError, FileNotFoundError):
+                path.unlink(missing_ok=True)
+                continue
+            if {entry_key(spec) for spec in header.get("specs", {}).values()} <= wanted:
+                path.unlink(missing_ok=True)

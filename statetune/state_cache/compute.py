@@ -1,0 +1,391 @@
+"""Cache-aware passes: ``compute_states(..., cache=)`` reads only what the cache lacks, and
+``update(states_or_key, new_source)`` appends new data without rereading old rows.
+
+Lineage rules for ``compute_states`` (per cached entry): the request's segments equal the
+lineage -> no read; the lineage is a prefix -> read the new segments only, starting at the
+cached row count (so folds of old rows never move); anything else (an old segment changed or
+removed) -> say so and rebuild, or raise with ``strict=True``.
+
+``update`` absorbs every segment of the new source whose fingerprint the lineage lacks, in
+order; old segments may be gone or unreadable. A segment whose key is in the lineage with a
+different fingerprint (a modified old file) is an error: the states cannot forget its old rows.
+
+Example
+-------
+>>> import numpy as np, tempfile, statetune as st
+>>> cache = st.StateCache(tempfile.mkdtemp())
+>>> X = np.random.default_rng(0).normal(size=(100, 2)); y = X[:, 0]
+>>> a = st.compute_states(st.from_arrays(X, y), ["ridge"], folds=2, cache=cache)
+>>> b = st.update(a, st.from_arrays(X[:10] + 1, y[:10]))
+>>> a.n_rows, b.n_rows
+(100, 110)
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import ExitStack
+from typing import Any
+
+from statetune.algorithms import get_algorithm
+from statetune.data.source import Segment, Source
+from statetune.engine import FoldConfig, StateSet
+from statetune.engine import compute_states as engine_compute_states
+from statetune.engine.cursor import Checkpointer, Cursor
+from statetune.engine.pass_ import kinds_for
+from statetune.state_cache.cache import DEFAULT_FOLDER, Entry, StateCache, entry_key, entry_spec
+from statetune.state_cache.format import CorruptEntryError
+
+__all__ = ["StateCacheWarning", "compute_states", "update"]
+
+
+class StateCacheWarning(UserWarning):
+    """A cached entry could not be used as is (changed data, corruption) and was rebuilt."""
+
+
+def _specs(
+    source: Source, algorithms: Sequence[str], folds: FoldConfig
+) -> dict[str, dict[str, Any]]:
+    schema = source.schema
+    out = {}
+    for kind, alg in kinds_for(algorithms, schema).items():
+        state = get_algorithm(alg).make_state(schema.n_features, schema.has_target)
+        out[kind] = entry_spec(kind, state.params(), schema, folds)
+    return out
+
+
+def _fingerprinted(source: Source) -> list[Segment]:
+    segs = source.segments()
+    if any(s.fingerprint is None for s in segs):
+        raise ValueError(
+            "A cached pass needs segments with fingerprints, but this source (an iterable of "
+            "batches) has none: compute its states without `cache`, then append new batches "
+            "with st.update(states, st.from_batches(...))."
+        )
+    return segs
+
+
+def _same(record: Mapping[str, Any], seg: Segment) -> bool:
+    return record["key"] == seg.key and record["fingerprint"] == seg.fingerprint
+
+
+def _plan(entry: Entry | None, segs: list[Segment]) -> tuple[str, int, str]:
+    """(status, number of cached segments reused, explanation)."""
+    if entry is None:
+        return "build", 0, "no cached entry"
+    lin = entry.lineage
+    n = 0
+    while n < min(len(lin), len(segs)) and _same(lin[n], segs[n]):
+        n += 1
+    if n == len(lin) == len(segs):
+        return "hit", n, "unchanged"
+    if n == len(lin):
+        return "extend", n, f"{len(segs) - n} new segment(s)"
+    if n < len(segs) and lin[n]["key"] == segs[n].key:
+        why = f"segment {n} ({lin[n]['key']!r}) changed since it was cached"
+    elif any(r["key"] == lin[n]["key"] for r in lin[n:]) and lin[n]["key"] not in {
+        s.key for s in segs
+    }:
+        why = f"segment {n} ({lin[n]['key']!r}) was removed"
+    else:
+        why = f"segment {n} ({lin[n]['key']!r}) no longer comes at that place"
+    return "rebuild", 0, why
+
+
+def _load(cache: StateCache, key: str) -> Entry | None:
+    try:
+        return cache.load(key)
+    except KeyError:
+        return None
+    except CorruptEntryError as err:
+        warnings.warn(f"{err} It is ignored and rebuilt.", StateCacheWarning, stacklevel=4)
+        return None
+
+
+def compute_states(
+    source: Source,
+    algorithms: Sequence[str],
+    folds: int | FoldConfig = 5,
+    *,
+    cache: StateCache | str | None = None,
+    strict: bool = False,
+    seed: int = 0,
+    n_jobs: int = 1,
+    backend: str | None = None,
+    every: int | None = None,
+    callback: Callable[[StateSet], Any] | None = None,
+    progress: Callable[[int], Any] | None = None,
+    checkpoint_rows: int | None = 5_000_000,
+    checkpoint_seconds: float | None = 60.0,
+    executor: Any = None,
+) -> StateSet:
+    """One pass computing every state ``algorithms`` need, per fold; with ``cache``, only the
+    segments the cache lacks are read (see the module doc for the lineage rules).
+
+    Parameters
+    ----------
+    cache : StateCache or path, optional
+        Where states persist. Without it this is the plain pass of
+        :func:`statetune.engine.compute_states`.
+    strict : bool, default False
+        Raise instead of rebuilding when a cached lineage no longer matches the source.
+    checkpoint_rows, checkpoint_seconds : optional
+        With a cache, save the running pass every so many rows or seconds (and on Ctrl-C); a
+        killed pass resumes from its last checkpoint when called again.
+
+    Other parameters are those of :func:`statetune.engine.compute_states`.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, statetune as st
+    >>> cache = st.StateCache(tempfile.mkdtemp())
+    >>> src = st.from_arrays(np.eye(6), np.arange(6.0))
+    >>> st.compute_states(src, ["ridge"], folds=2, cache=cache).n_rows
+    6
+    """
+    fold_cfg = folds if isinstance(folds, FoldConfig) else FoldConfig(folds, seed)
+    kw: dict[str, Any] = {
+        "n_jobs": n_jobs,
+        "backend": backend,
+        "every": every,
+        "callback": callback,
+        "progress": progress,
+        "executor": executor,
+    }
+    if cache is None:
+        return engine_compute_states(source, algorithms, fold_cfg, **kw)
+    cache = cache if isinstance(cache, StateCache) else StateCache(cache)
+    names = [algorithms] if isinstance(algorithms, str) else list(algorithms)
+    segs = _fingerprinted(source)
+    specs = _specs(source, names, fold_cfg)
+    keys = {kind: entry_key(spec) for kind, spec in specs.items()}
+    entries = {kind: _load(cache, key) for kind, key in keys.items()}
+    if all(_plan(entries[k], segs)[0] == "hit" for k in keys):
+        cache.clear_checkpoints_of(list(keys.values()))  # left by a pass killed after saving
+        return _stateset(source, names, fold_cfg, entries)  # type: ignore[arg-type]
+    with ExitStack() as stack:
+        for kind in sorted(keys):
+            stack.enter_context(cache.lock(keys[kind]))
+        entries = {kind: _load(cache, key) for kind, key in keys.items()}  # built meanwhile?
+        plans = {kind: _plan(entries[kind], segs) for kind in keys}
+        for kind, (status, _, why) in plans.items():
+            if status == "rebuild":
+                if strict:
+                    raise ValueError(
+                        f"The cached {kind!r} states must extend to this source (strict=True), "
+                        f"but {why}."
+                    )
+                warnings.warn(
+                    f"Cached {kind!r} states rebuilt: {why}.", StateCacheWarning, stacklevel=2
+                )
+        # kinds sharing a starting point share one pass
+        groups: dict[int, list[str]] = {}
+        for kind, (status, reuse, _) in plans.items():
+            if status != "hit":
+                groups.setdefault(reuse if status == "extend" else 0, []).append(kind)
+        for reuse, kinds in groups.items():
+            start = _start_cursor(entries, kinds, reuse)
+            todo = [s.key for s in segs[reuse:]]
+            pass_key = entry_key({"pass": sorted(keys[k] for k in kinds), "reuse": reuse})
+            resumed = _resume(cache, pass_key, start, segs)
+            if resumed is not None:
+                start, todo = resumed
+            algs = [a for a in names if get_algorithm(a).state_kind in kinds]
+            checkpointer = Checkpointer(
+                _saver(cache, pass_key, {k: specs[k] for k in kinds}),
+                checkpoint_rows,
+                checkpoint_seconds,
+            )
+            result = engine_compute_states(
+                source,
+                algs,
+                fold_cfg,
+                segments=todo,
+                start=start,
+                checkpoint=checkpointer if (checkpoint_rows or checkpoint_seconds) else None,
+                **kw,
+            )
+            for kind in kinds:
+                cache.save(keys[kind], specs[kind], result.fold_states[kind], result.lineage)
+                entries[kind] = cache.load(keys[kind])
+            cache.clear_checkpoint(pass_key)
+    return _stateset(source, names, fold_cfg, entries)  # type: ignore[arg-type]
+
+
+def _saver(cache: StateCache, pass_key: str, specs: Mapping[str, Any]) -> Callable[[Cursor], None]:
+    def save(cursor: Cursor) -> None:
+        cache.save_checkpoint(pass_key, specs, cursor)
+
+    return save
+
+
+def _start_cursor(
+    entries: Mapping[str, Entry | None], kinds: list[str], reuse: int
+) -> Cursor | None:
+    if reuse == 0:
+        return None
+    first = entries[kinds[0]]
+    assert first is not None
+    states = {k: [s.copy() for s in entries[k].fold_states] for k in kinds}  # type: ignore[union-attr]
+    return Cursor(states, [dict(r) for r in first.lineage], first.n_rows)
+
+
+def _resume(
+    cache: StateCache, pass_key: str, start: Cursor | None, segs: list[Segment]
+) -> tuple[Cursor, list[str]] | None:
+    """A checkpoint of this very pass whose lineage matches the source: continue from it."""
+    saved = cache.load_checkpoint(pass_key)
+    if saved is None:
+        return None
+    _, cursor = saved
+    base = 0 if start is None else len(start.lineage)
+    n = len(cursor.lineage)
+    if (
+        n < base
+        or n > len(segs)
+        or not all(_same(r, s) for r, s in zip(cursor.lineage, segs, strict=False))
+    ):
+        cache.clear_checkpoint(pass_key)
+        return None
+    if cursor.partial is not None:
+        if n >= len(segs) or not _same(cursor.partial, segs[n]):
+            cache.clear_checkpoint(pass_key)
+            return None
+    return cursor, [s.key for s in segs[n:]]
+
+
+def _stateset(
+    source: Source, names: list[str], folds: FoldConfig, entries: Mapping[str, Entry]
+) -> StateSet:
+    first = next(iter(entries.values()))
+    result = StateSet(
+        source.schema,
+        folds,
+        {kind: e.fold_states for kind, e in entries.items()},
+        names,
+        fingerprint=source.fingerprint(),
+        lineage=first.lineage,
+    )
+    if result.n_rows < folds.n_folds:
+        raise ValueError(
+            f"`folds <= n_rows` must hold, but got folds={folds.n_folds}, n_rows={result.n_rows}."
+        )
+    return result
+
+
+def update(
+    states: StateSet | str,
+    new_source: Source,
+    *,
+    cache: StateCache | str | None = None,
+    n_jobs: int = 1,
+    progress: Callable[[int], Any] | None = None,
+) -> StateSet:
+    """Append the rows of ``new_source`` that ``states`` have not absorbed yet.
+
+    Parameters
+    ----------
+    states : StateSet or str
+        States in memory (not changed; a new StateSet is returned), or a cache key (or unique
+        key prefix) whose entry is extended and saved back.
+    new_source : Source
+        Its segments already in the lineage (same fingerprint) are skipped; the others are read,
+        at row positions after the rows already absorbed.
+    cache : StateCache or path, optional
+        The cache holding the key (default ``.statetune``).
+
+    Examples
+    --------
+    >>> import numpy as np, statetune as st
+    >>> s = st.compute_states(st.from_arrays(np.eye(4), np.ones(4)), ["ols"], folds=2)
+    >>> st.update(s, st.from_arrays(np.eye(4) * 2, np.ones(4))).n_rows
+    8
+    """
+    if isinstance(states, StateSet):
+        return _extend(states, new_source, n_jobs, progress)
+    store = cache if isinstance(cache, StateCache) else StateCache(cache or DEFAULT_FOLDER)
+    key = store.resolve(states)
+    with store.lock(key):
+        entry = store.load(key)
+        stateset = _from_entry(entry, new_source)
+        result = _extend(stateset, new_source, n_jobs, progress)
+        kind = entry.spec["kind"]
+        store.save(key, entry.spec, result.fold_states[kind], result.lineage)
+    return result
+
+
+def _from_entry(entry: Entry, source: Source) -> StateSet:
+    from statetune.data.schema import Schema
+
+    sch = entry.spec["schema"]
+    schema = Schema(tuple(sch["features"]), tuple(sch["dtypes"]), sch["target"], sch["weight"])
+    new = source.schema
+    if new.target != schema.target or new.weight != schema.weight:
+        raise ValueError(
+            f"The new data must keep the cached target and weight columns "
+            f"({schema.target!r}, {schema.weight!r}), but has ({new.target!r}, {new.weight!r})."
+        )
+    schema.check(new.features, new.dtypes, "the new data")
+    f = entry.spec["folds"]
+    folds = FoldConfig(f["n_folds"], f["seed"], f["group_rows"])
+    algs = [a for a in _algorithms_of(entry.spec["kind"])]
+    return StateSet(
+        schema, folds, {entry.spec["kind"]: entry.fold_states}, algs, lineage=entry.lineage
+    )
+
+
+def _algorithms_of(kind: str) -> list[str]:
+    from statetune.algorithms import available_algorithms
+
+    return [a for a in available_algorithms() if get_algorithm(a).state_kind == kind][:1]
+
+
+def _extend(
+    states: StateSet, source: Source, n_jobs: int, progress: Callable[[int], Any] | None
+) -> StateSet:
+    old = source.schema
+    if old.target != states.schema.target or old.weight != states.schema.weight:
+        raise ValueError(
+            f"The new data must keep the target and weight columns ({states.schema.target!r}, "
+            f"{states.schema.weight!r}), but has ({old.target!r}, {old.weight!r})."
+        )
+    states.schema.check(old.features, old.dtypes, "the new data")
+    known = {r["fingerprint"] for r in states.lineage if r.get("fingerprint")}
+    keys = {r["key"]: r["fingerprint"] for r in states.lineage}
+    new = []
+    for seg in source.segments():
+        if seg.fingerprint is not None and seg.fingerprint in known:
+            continue
+        if (
+            seg.key in keys
+            and keys[seg.key] != seg.fingerprint
+            and seg.fingerprint is not None
+            and not _is_memory(seg)
+        ):
+            raise ValueError(
+                f"Absorbed segments must not change, but {seg.key!r} differs from when it was "
+                "absorbed; its old rows cannot be taken back: rebuild with compute_states."
+            )
+        new.append(seg.key)
+    if not new:
+        return states
+    start = Cursor(
+        {k: [s.copy() for s in v] for k, v in states.fold_states.items()},
+        states.lineage,
+        states.n_rows,
+    )
+    return engine_compute_states(
+        source,
+        list(states.algorithms),
+        states.folds,
+        n_jobs=n_jobs,
+        progress=progress,
+        segments=new,
+        start=start,
+    )
+
+
+def _is_memory(seg: Segment) -> bool:
+    """In-memory segments share a label ("array", "DataFrame"); new arrays are new data."""
+    return seg.key in ("array", "DataFrame", "batches")
