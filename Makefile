@@ -30,6 +30,8 @@ bench: $(STAMP)
 	$(BIN)/python experiments/parquet_throughput.py
 	$(BIN)/python experiments/pass_memory.py
 	$(BIN)/python experiments/finalize_latency.py
+	$(BIN)/python experiments/incremental_cost.py
+	$(BIN)/python experiments/hpo_speedup.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
