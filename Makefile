@@ -25,7 +25,6 @@ test: lint
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
-	$(BIN)/python -m pytest -m slow
 	$(BIN)/python experiments/pass_throughput.py
 	$(BIN)/python experiments/parquet_throughput.py
 	$(BIN)/python experiments/pass_memory.py

@@ -21,7 +21,7 @@ Same data (``regression_data(N, 50)``, N = 1,000,000 by default), same folds (th
 
 Search space: each algorithm's default statetune space on both sides, as is:
 ridge = alpha (log-uniform, data-scaled range) and fit_intercept in {True, False};
-elastic net = alpha (log-uniform, 1e-4..20 x alpha_max) and l1_ratio (uniform 0.05..1).
+elastic net = alpha (log-uniform, data-scaled floor .. 20 x alpha_max) and l1_ratio (0.05..1).
 (b) suggests exactly ``states.search_space(alg)[p].to_optuna()`` in the same order, so with the
 same seed it asks the same trials as (a).
 

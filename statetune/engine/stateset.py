@@ -57,6 +57,17 @@ class StateSet:
         self._memo: dict[tuple[str, int], Any] = {}
         self._lock = threading.Lock()
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Picklable for process executors: the lock and memoized merges stay behind."""
+        state = self.__dict__.copy()
+        del state["_lock"]
+        state["_memo"] = {}
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     @property
     def n_rows(self) -> int:
         """Rows absorbed by the pass (so far)."""
