@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["CategoricalParam", "FloatParam", "IntParam", "Param", "describe_space"]
+__all__ = ["CategoricalParam", "FloatParam", "IntParam", "Param", "describe_space", "round_bounds"]
 
 
 @dataclass(frozen=True)
@@ -84,6 +84,29 @@ class CategoricalParam:
 
 
 Param = FloatParam | IntParam | CategoricalParam
+
+
+def round_bounds(low: float, high: float, digits: int = 3) -> tuple[float, float]:
+    """``low`` rounded down and ``high`` rounded up to ``digits`` significant digits.
+
+    Data-derived bounds then do not depend on the last bits of a state (which vary with the
+    order rows were merged in, e.g. the pass's ``n_jobs``), so a seeded study asks the same
+    trials however the pass ran.
+
+    >>> round_bounds(0.000235151109, 167922.9389)
+    (0.000235, 168000.0)
+    """
+    import math
+
+    def rnd(x: float, up: bool) -> float:
+        if x <= 0 or not math.isfinite(x):
+            return x
+        e = math.floor(math.log10(x)) - digits + 1
+        q = x / 10.0**e
+        q = math.ceil(q - 1e-9) if up else math.floor(q + 1e-9)
+        return float(f"{q * 10.0**e:.{digits + 2}g}")
+
+    return rnd(low, False), rnd(high, True)
 
 
 def describe_space(space: dict[str, Param]) -> dict[str, str]:

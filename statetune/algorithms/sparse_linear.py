@@ -28,7 +28,7 @@ from sklearn.exceptions import ConvergenceWarning
 from statetune.algorithms._checks import check_bool, check_in_range, check_int_range
 from statetune.algorithms._gram_cd import enet_gram
 from statetune.algorithms.linear import _gram, _intercept, _LinearFromMoments
-from statetune.algorithms.space import FloatParam, Param
+from statetune.algorithms.space import FloatParam, Param, round_bounds
 from statetune.states import Moments
 
 __all__ = ["ElasticNet", "Lasso", "alpha_bounds", "alpha_max"]
@@ -136,9 +136,9 @@ class ElasticNet(_LinearFromMoments, linear_model.ElasticNet):
 
     @classmethod
     def search_space(cls, state: Moments) -> dict[str, Param]:
-        low, top = alpha_bounds(state)
+        low, high = round_bounds(*alpha_bounds(state))
         return {
-            "alpha": FloatParam(low, 20.0 * top, log=True),
+            "alpha": FloatParam(low, round_bounds(low, 20.0 * high)[1], log=True),
             "l1_ratio": FloatParam(0.05, 1.0),
         }
 
@@ -165,5 +165,5 @@ class Lasso(ElasticNet, linear_model.Lasso):
 
     @classmethod
     def search_space(cls, state: Moments) -> dict[str, Param]:
-        low, top = alpha_bounds(state)
+        low, top = round_bounds(*alpha_bounds(state))
         return {"alpha": FloatParam(low, top, log=True)}

@@ -231,3 +231,13 @@ def test_resumed_study_must_keep_metric(tmp_path, states):
         st.tune(
             states, ["ridge"], n_trials=2, cv=4, cache_dir=tmp_path, study_name="m", metric="r2"
         )
+
+
+def test_same_trials_whether_the_pass_ran_in_parallel_or_not(data):
+    """Parallel passes merge in another order (last-bit differences); bounds are rounded."""
+    X, y = data
+    algs = ["ridge", "elastic_net", "pcr"]
+    seq = st.tune(st.from_arrays(X, y), algs, n_trials=15, cv=4, storage="memory")
+    par_states = st.compute_states(st.from_arrays(X, y), algs, folds=4, n_jobs=2)
+    par = st.tune(par_states, algs, n_trials=15, cv=4, storage="memory")
+    assert [t.params for t in seq.study.trials] == [t.params for t in par.study.trials]
