@@ -25,18 +25,23 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from statetune.algorithms.space import Param
 from statetune.states import Moments
 
-__all__ = ["MomentsEstimator"]
+__all__ = ["MomentsEstimator", "StateEstimator"]
 
 
-class MomentsEstimator:
-    """Mixin: fit/partial_fit through a :class:`~statetune.states.Moments` state.
+class StateEstimator:
+    """Mixin: fit/partial_fit through a state (a :class:`~statetune.states.Moments` by default).
 
-    Subclasses set ``needs_target``, ``metrics`` and implement ``_finalize(state)``,
-    ``search_space(state)`` and ``held_out_score(train, held, metric)``.
+    Subclasses set ``state_class`` (and ``state_kind``), ``needs_target``, ``y_numeric``,
+    ``metrics`` and implement ``_finalize(state)``, ``_check_hyperparameters(state)``,
+    ``search_space(state)`` and ``held_out_score(train, held, metric)``; a state class whose
+    constructor is not ``(n_features, has_target)`` overrides ``make_state``.
     """
 
+    state_class: ClassVar[type[Any]] = Moments
     state_kind: ClassVar[str] = "moments"
     needs_target: ClassVar[bool] = True
+    #: False for classifiers: the target holds class labels.
+    y_numeric: ClassVar[bool] = True
     metrics: ClassVar[tuple[str, ...]] = ()
     #: For each metric: True if larger is better.
     maximize: ClassVar[dict[str, bool]] = {}
@@ -45,33 +50,31 @@ class MomentsEstimator:
     get_params: Callable[..., dict[str, Any]]
     n_features_in_: int
     feature_names_in_: np.ndarray
-    state_: Moments
+    state_: Any
     _state_shared: bool
 
     # -- to be provided by the model class ---------------------------------------
-    def _check_hyperparameters(self, state: Moments) -> None:  # pragma: no cover - abstract
+    def _check_hyperparameters(self, state: Any) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _finalize(self, state: Moments) -> None:  # pragma: no cover - abstract
+    def _finalize(self, state: Any) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
     @classmethod
-    def search_space(cls, state: Moments) -> dict[str, Param]:  # pragma: no cover - abstract
+    def search_space(cls, state: Any) -> dict[str, Param]:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def held_out_score(self, train: Moments, held: Moments, metric: str) -> float:
+    def held_out_score(self, train: Any, held: Any, metric: str) -> float:
         raise NotImplementedError  # pragma: no cover - abstract
 
     # -- shared machinery ----------------------------------------------------------
     @classmethod
-    def make_state(cls, n_features: int, has_target: bool) -> Moments:
-        """The empty state a pass fills for this model (shared by every Moments model)."""
-        return Moments(n_features, has_target=has_target)
+    def make_state(cls, n_features: int, has_target: bool) -> Any:
+        """The empty state a pass fills for this model (shared by models of one state kind)."""
+        return cls.state_class(n_features, has_target)
 
     @classmethod
-    def from_state(
-        cls, state: Moments, feature_names: Any = None, **params: Any
-    ) -> MomentsEstimator:
+    def from_state(cls, state: Any, feature_names: Any = None, **params: Any) -> StateEstimator:
         """Finalize a model from a state without touching data (the state is not changed)."""
         model = cls(**params)
         model._fit_from(state, shared=True)
@@ -82,13 +85,13 @@ class MomentsEstimator:
             model.feature_names_in_ = np.asarray(feature_names, dtype=object)
         return model
 
-    def _fit_from(self, state: Moments, shared: bool) -> None:
-        if not isinstance(state, Moments):
+    def _fit_from(self, state: Any, shared: bool) -> None:
+        if not isinstance(state, self.state_class):
             raise TypeError(
-                f"`state` must be a Moments state for {type(self).__name__}, "
+                f"`state` must be a {self.state_class.__name__} state for {type(self).__name__}, "
                 f"but got {type(state).__name__}."
             )
-        if self.needs_target and not state.has_target:
+        if self.needs_target and not getattr(state, "has_target", True):
             raise ValueError(
                 f"{type(self).__name__} needs a target, but the state was built without one "
                 "(pass target=... to the source)."
@@ -109,13 +112,15 @@ class MomentsEstimator:
 
     def _validate(self, X: Any, y: Any, reset: bool) -> tuple[np.ndarray, Any]:
         if self.needs_target:
-            return validate_data(self, X, y, reset=reset, y_numeric=True, dtype=np.float64)
+            return validate_data(
+                self, X, y, reset=reset, y_numeric=self.y_numeric, dtype=np.float64
+            )
         return validate_data(self, X, reset=reset, dtype=np.float64), None
 
     def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> Any:
         """Update a fresh state with all rows, then finalize."""
         X, y = self._validate(X, y, reset=True)
-        state = Moments(X.shape[1], has_target=self.needs_target)
+        state = self.make_state(X.shape[1], self.needs_target)
         state.update(X, y, sample_weight)
         self._fit_from(state, shared=False)
         return self
@@ -125,7 +130,7 @@ class MomentsEstimator:
         first = not hasattr(self, "state_")
         X, y = self._validate(X, y, reset=first)
         if first:
-            state = Moments(X.shape[1], has_target=self.needs_target)
+            state = self.make_state(X.shape[1], self.needs_target)
         else:
             state = self.state_.copy() if self._state_shared else self.state_
         state.update(X, y, sample_weight)
@@ -134,3 +139,7 @@ class MomentsEstimator:
 
     def _check_fitted(self) -> None:
         check_is_fitted(self, "state_")
+
+
+#: The name the Moments models were written against.
+MomentsEstimator = StateEstimator
