@@ -11,6 +11,7 @@ from statetune.testing import (
     assert_chunk_invariant,
     assert_merge_laws,
     check_algorithm,
+    data_for,
     make_regression_data,
 )
 
@@ -28,7 +29,7 @@ def test_every_registered_algorithm_passes_contracts(name):
     seed=st.integers(0, 10_000),
 )
 def test_merge_and_chunk_laws_hold_for_every_state(name, n, cuts, weighted, seed):
-    X, y, w = make_regression_data(n, 4, seed=seed, weighted=weighted)
+    X, y, w = data_for(name, n, 4, seed=seed, weighted=weighted)
     y = y if get_algorithm(name).needs_target else None
     cuts = [c for c in cuts if c < n]
     assert_chunk_invariant(name, X, y, w, cuts)

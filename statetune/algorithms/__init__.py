@@ -3,13 +3,18 @@
 Example
 -------
 >>> from statetune.algorithms import available_algorithms
->>> available_algorithms()
+>>> available_algorithms()[:6]
 ['ols', 'ridge', 'lasso', 'elastic_net', 'pca', 'pcr']
 """
 
 from __future__ import annotations
 
 from statetune.algorithms.decomposition import PCA
+from statetune.algorithms.discriminant import (
+    LinearDiscriminantAnalysis,
+    QuadraticDiscriminantAnalysis,
+)
+from statetune.algorithms.gaussian_nb import GaussianNB
 from statetune.algorithms.linear import LinearRegression, Ridge
 from statetune.algorithms.pcr import PCR
 from statetune.algorithms.registry import (
@@ -18,6 +23,7 @@ from statetune.algorithms.registry import (
     get_algorithm,
     register_algorithm,
 )
+from statetune.algorithms.ridge_classifier import RidgeClassifier
 from statetune.algorithms.space import CategoricalParam, FloatParam, IntParam, Param
 from statetune.algorithms.sparse_linear import ElasticNet, Lasso
 
@@ -28,11 +34,15 @@ __all__ = [
     "CategoricalParam",
     "ElasticNet",
     "FloatParam",
+    "GaussianNB",
     "IntParam",
     "Lasso",
+    "LinearDiscriminantAnalysis",
     "LinearRegression",
     "Param",
+    "QuadraticDiscriminantAnalysis",
     "Ridge",
+    "RidgeClassifier",
     "available_algorithms",
     "get_algorithm",
     "register_algorithm",

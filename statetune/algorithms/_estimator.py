@@ -45,6 +45,8 @@ class StateEstimator:
     metrics: ClassVar[tuple[str, ...]] = ()
     #: For each metric: True if larger is better.
     maximize: ClassVar[dict[str, bool]] = {}
+    #: Metrics scored on a held-out sample of rows rather than on the held-out state.
+    sample_metrics: ClassVar[tuple[str, ...]] = ()
 
     # Provided by scikit-learn's BaseEstimator / set when fitted (declared for type checkers).
     get_params: Callable[..., dict[str, Any]]

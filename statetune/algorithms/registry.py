@@ -12,10 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from statetune.algorithms._estimator import MomentsEstimator
+from statetune.algorithms._estimator import StateEstimator
 from statetune.algorithms.decomposition import PCA
+from statetune.algorithms.discriminant import (
+    LinearDiscriminantAnalysis,
+    QuadraticDiscriminantAnalysis,
+)
+from statetune.algorithms.gaussian_nb import GaussianNB
 from statetune.algorithms.linear import LinearRegression, Ridge
 from statetune.algorithms.pcr import PCR
+from statetune.algorithms.ridge_classifier import RidgeClassifier
 from statetune.algorithms.space import Param
 from statetune.algorithms.sparse_linear import ElasticNet, Lasso
 
@@ -27,7 +33,7 @@ class Algorithm:
     """A finalizer: the state it needs, its search space, and ``finalize(state, params)``."""
 
     name: str
-    model: type[MomentsEstimator]
+    model: type[StateEstimator]
     task: str
     description: str
     fixed_params: dict[str, Any] = field(default_factory=dict)
@@ -102,5 +108,13 @@ for _alg in (
     Algorithm("elastic_net", ElasticNet, "regression", "elastic net (L1 + L2)"),
     Algorithm("pca", PCA, "decomposition", "principal component analysis"),
     Algorithm("pcr", PCR, "regression", "principal component regression (PCA + ridge)"),
+    Algorithm("lda", LinearDiscriminantAnalysis, "classification", "linear discriminant analysis"),
+    Algorithm(
+        "qda", QuadraticDiscriminantAnalysis, "classification", "quadratic discriminant analysis"
+    ),
+    Algorithm("gaussian_nb", GaussianNB, "classification", "Gaussian naive Bayes"),
+    Algorithm(
+        "ridge_classifier", RidgeClassifier, "classification", "one-vs-rest ridge classification"
+    ),
 ):
     register_algorithm(_alg)

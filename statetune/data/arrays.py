@@ -21,6 +21,7 @@ import pandas as pd
 from statetune.data.fingerprint import array_fingerprint
 from statetune.data.schema import Schema, check_numeric_dtype, columns_named
 from statetune.data.source import Chunk, Partition, Segment, Source
+from statetune.data.target import target_values
 
 __all__ = ["ArraySource", "from_arrays", "from_pandas"]
 
@@ -78,7 +79,7 @@ class ArraySource(Source):
             )
         dtype = check_numeric_dtype(names[0] if d == 1 else "X", X.dtype, label)
         self.X = X
-        self.y = self._vector(y, n, target_name, label)
+        self.y, target_kind = self._target(y, n, target_name, label)
         self.w = self._vector(sample_weight, n, weight_name, label)
         self.label = label
         self._segment: Segment | None = None
@@ -87,7 +88,27 @@ class ArraySource(Source):
             (dtype,) * d,
             target=None if y is None else target_name,
             weight=None if sample_weight is None else weight_name,
+            target_kind=target_kind,
         )
+
+    @staticmethod
+    def _target(y: Any, n: int, name: str, label: str) -> tuple[np.ndarray | None, str]:
+        if y is None:
+            return None, "numeric"
+        if isinstance(y, pd.Series):
+            values, kind = target_values(y, name, label)
+        else:
+            arr = np.asarray(y)
+            if arr.ndim != 1 or arr.shape[0] != n:
+                raise ValueError(
+                    f"Column {name!r} must be 1-dimensional with {n} rows, but got shape {arr.shape}."
+                )
+            values, kind = target_values(arr, name, label)
+        if values.shape != (n,):
+            raise ValueError(
+                f"Column {name!r} must be 1-dimensional with {n} rows, but got shape {values.shape}."
+            )
+        return values, kind
 
     @staticmethod
     def _vector(v: Any, n: int, name: str, label: str) -> np.ndarray | None:
@@ -184,9 +205,10 @@ def from_pandas(
     dtypes = {
         c: check_numeric_dtype(c, getattr(df[c].dtype, "numpy_dtype", df[c].dtype), "the DataFrame")
         for c in cols
+        if c != target
     }
     X = df[features].to_numpy(dtype=np.float64, na_value=np.nan)
-    y = None if target is None else df[target].to_numpy(dtype=np.float64, na_value=np.nan)
+    y = None if target is None else df[target]
     w = None if weight is None else df[weight].to_numpy(dtype=np.float64, na_value=np.nan)
     src = ArraySource(
         X,
@@ -197,5 +219,11 @@ def from_pandas(
         weight_name=weight or "sample_weight",
         label="DataFrame",
     )
-    src._schema = Schema(tuple(features), tuple(dtypes[c] for c in features), target, weight)
+    src._schema = Schema(
+        tuple(features),
+        tuple(dtypes[c] for c in features),
+        target,
+        weight,
+        src.schema.target_kind,
+    )
     return src

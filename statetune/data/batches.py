@@ -24,6 +24,7 @@ import pandas as pd
 
 from statetune.data.schema import Schema, check_numeric_dtype, columns_named
 from statetune.data.source import Chunk, Partition, Segment, Source
+from statetune.data.target import target_values
 
 __all__ = ["BatchSource", "from_batches"]
 
@@ -42,7 +43,7 @@ def _split(
             for c in feats
         ]
         X = batch[feats].to_numpy(np.float64, na_value=np.nan)
-        y = batch[target].to_numpy(np.float64, na_value=np.nan) if target else None
+        y = target_values(batch[target], target, where)[0] if target else None
         w = batch[weight].to_numpy(np.float64, na_value=np.nan) if weight else None
         return feats, dtypes, X, y, w
     parts = tuple(batch) if isinstance(batch, tuple | list) else (batch,)
@@ -57,7 +58,9 @@ def _split(
     vecs: list[np.ndarray | None] = []
     for i, name in ((1, "y"), (2, "sample_weight")):
         v = np.asarray(parts[i]) if len(parts) > i and parts[i] is not None else None
-        if v is not None:
+        if v is not None and name == "y":
+            v = target_values(v, "y", where)[0]
+        elif v is not None:
             check_numeric_dtype(name, v.dtype, where)
             if v.ndim != 1 or v.shape[0] != X.shape[0]:
                 raise ValueError(
@@ -119,6 +122,7 @@ class BatchSource(Source):
             tuple(dtypes),
             (target or "y") if y is not None else None,
             (weight or "sample_weight") if w is not None else None,
+            "numeric" if y is None or y.dtype.kind == "f" else "labels",
         )
         self._target, self._weight = target, weight
         self._pending: Iterator[Any] | None = itertools.chain([first], it)

@@ -27,6 +27,7 @@ from statetune.data.files import expand_paths
 from statetune.data.fingerprint import file_fingerprint
 from statetune.data.schema import Schema, columns_named
 from statetune.data.source import Chunk, Partition, Segment, Source
+from statetune.data.target import target_values
 
 __all__ = ["CsvSource", "from_csv"]
 
@@ -70,14 +71,18 @@ class _CsvFile(Partition):
         start = 0
         with pd.read_csv(self.path, chunksize=CHUNK_ROWS) as reader:
             for df in reader:
-                _numeric(df, self.path, start)
+                _numeric(
+                    df.drop(columns=[schema.target]) if schema.target_is_labels else df,
+                    self.path,
+                    start,
+                )
                 n = len(df)
                 X = df[list(schema.features)].to_numpy(dtype=np.float64, na_value=np.nan)
-                y = (
-                    df[schema.target].to_numpy(np.float64, na_value=np.nan)
-                    if schema.target
-                    else None
-                )
+                y = None
+                if schema.target:
+                    y = target_values(df[schema.target], schema.target, self.label, start)[0]
+                    if schema.target_is_labels:
+                        y = y.astype(str)
                 w = (
                     df[schema.weight].to_numpy(np.float64, na_value=np.nan)
                     if schema.weight
@@ -119,8 +124,15 @@ class CsvSource(Source):
                     raise ValueError(
                         f"A CSV source must hold a feature column, but {path!r} has none."
                     )
+                kind = "numeric"
+                if self.target is not None:
+                    sample = pd.read_csv(path, usecols=[self.target], nrows=10_000)[self.target]
+                    numeric = pd.api.types.is_numeric_dtype(
+                        sample
+                    ) and not pd.api.types.is_bool_dtype(sample)
+                    kind = "numeric" if numeric else "labels"
                 self._schema = Schema(
-                    tuple(features), ("float64",) * len(features), self.target, self.weight
+                    tuple(features), ("float64",) * len(features), self.target, self.weight, kind
                 )
                 break
             else:

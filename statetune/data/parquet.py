@@ -27,6 +27,7 @@ from statetune.data.files import expand_paths
 from statetune.data.fingerprint import file_fingerprint
 from statetune.data.schema import Schema, check_numeric_dtype, columns_named
 from statetune.data.source import Chunk, Partition, Segment, Source
+from statetune.data.target import target_values
 
 __all__ = ["ParquetSource", "from_parquet"]
 
@@ -56,7 +57,10 @@ class _RowGroups(Partition):
         for g in self.groups:
             table = pf.read_row_group(g, columns=self.columns, use_threads=True)
             cols = tuple(_column(table, name) for name in schema.features)
-            y = _column(table, schema.target) if schema.target else None
+            y = None
+            if schema.target:
+                where = f"file {self.path!r}, row group {g}"
+                y = target_values(table.column(schema.target).to_pandas(), schema.target, where)[0]
             w = _column(table, schema.weight) if schema.weight else None
             yield Chunk(None, y, w, f"file {self.path!r}, row group {g}", columns=cols)
 
@@ -115,8 +119,17 @@ class ParquetSource(Source):
                 raise ValueError(
                     f"A Parquet source must hold a feature column, but {where} has none."
                 )
-            dtypes = {n: _arrow_dtype_name(n, arrow.field(n).type, where) for n in arrow.names}
-            return Schema(tuple(features), tuple(dtypes[n] for n in features), target, weight)
+            dtypes = {
+                n: _arrow_dtype_name(n, arrow.field(n).type, where)
+                for n in arrow.names
+                if n != target
+            }
+            kind = "numeric"
+            if target is not None:
+                t = arrow.field(target).type
+                numeric = pa.types.is_integer(t) or pa.types.is_floating(t)
+                kind = "numeric" if numeric else "labels"
+            return Schema(tuple(features), tuple(dtypes[n] for n in features), target, weight, kind)
         raise OSError(f"At least one Parquet file must be readable, but none is: {errors}")
 
     @property

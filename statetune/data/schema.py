@@ -30,6 +30,8 @@ class Schema:
     dtypes: tuple[str, ...]
     target: str | None = None
     weight: str | None = None
+    #: "numeric" or "labels" (strings, categories, booleans: class labels).
+    target_kind: str = "numeric"
 
     @property
     def n_features(self) -> int:
@@ -38,6 +40,10 @@ class Schema:
     @property
     def has_target(self) -> bool:
         return self.target is not None
+
+    @property
+    def target_is_labels(self) -> bool:
+        return self.target is not None and self.target_kind == "labels"
 
     def column_name(self, column: int | str) -> str:
         """Feature index, ``"target"`` or ``"sample_weight"`` to the user's column name."""
@@ -79,6 +85,7 @@ class Schema:
             "dtypes": list(self.dtypes),
             "target": self.target,
             "weight": self.weight,
+            "target_kind": self.target_kind,
         }
 
 

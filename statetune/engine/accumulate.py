@@ -32,19 +32,25 @@ COLUMN_BLOCK_ROWS = 16384
 class Job:
     partition: Partition | None  # None for a stream fed chunk by chunk
     schema: Schema
-    kinds: dict[str, str]  # state kind -> algorithm name that makes it
+    kinds: dict[str, Any]  # state kind -> algorithm name that makes it, or a factory
     folds: FoldConfig
     row_offset: int
 
 
-def empty_states(job_kinds: dict[str, str], schema: Schema, n_folds: int) -> dict[str, list[Any]]:
+def empty_states(
+    job_kinds: dict[str, str], schema: Schema, folds: FoldConfig
+) -> dict[str, list[Any]]:
+    """K empty states of each kind (``job_kinds``: kind -> algorithm name, or a state factory)."""
     return {
-        kind: [
-            get_algorithm(a).make_state(schema.n_features, schema.has_target)
-            for _ in range(n_folds)
-        ]
-        for kind, a in job_kinds.items()
+        kind: [_make(maker, schema, folds) for _ in range(folds.n_folds)]
+        for kind, maker in job_kinds.items()
     }
+
+
+def _make(maker: Any, schema: Schema, folds: FoldConfig) -> Any:
+    if callable(maker):
+        return maker(schema, folds)
+    return get_algorithm(maker).make_state(schema.n_features, schema.has_target)
 
 
 def _data_error(
@@ -75,7 +81,7 @@ class Accumulator:
     def __init__(self, job: Job, states: dict[str, list[Any]] | None = None) -> None:
         self.job = job
         self.states = (
-            states if states is not None else empty_states(job.kinds, job.schema, job.folds.n_folds)
+            states if states is not None else empty_states(job.kinds, job.schema, job.folds)
         )
         self.position = job.row_offset
 
@@ -90,7 +96,11 @@ class Accumulator:
         """Update fold ``k`` of every state; ``rows`` maps a row of ``X`` to the chunk's row."""
         for states in self.states.values():
             try:
-                states[k].update(X, y, w)
+                if getattr(states[k], "wants_positions", False):
+                    positions = self.position + np.asarray(rows, dtype=np.int64)
+                    states[k].update(X, y, w, positions=positions)
+                else:
+                    states[k].update(X, y, w)
             except NonFiniteError as err:
                 row = int(rows[err.row or 0])
                 raise _data_error(err, chunk, self.job.schema, row, self.position + row) from None

@@ -35,6 +35,7 @@ from statetune.engine.cursor import Checkpointer, Cursor, PassInterrupted
 from statetune.engine.executors import Executor, make_executor
 from statetune.engine.folds import FoldConfig
 from statetune.engine.stateset import StateSet
+from statetune.states import Reservoir
 
 __all__ = ["compute_states", "iter_states", "kinds_for"]
 
@@ -45,12 +46,22 @@ def _merge_into(target: dict[str, list[Any]], part: dict[str, list[Any]]) -> Non
             mine.merge(theirs)
 
 
-def kinds_for(algorithms: Sequence[str], schema: Schema) -> dict[str, str]:
+#: Rows kept per fold for metrics that need predictions row by row (a state parameter).
+SAMPLE_ROWS = 20_000
+
+
+def _reservoir(schema: Schema, folds: FoldConfig) -> Reservoir:
+    return Reservoir(schema.n_features, schema.has_target, size=SAMPLE_ROWS, seed=folds.seed)
+
+
+def kinds_for(algorithms: Sequence[str], schema: Schema) -> dict[str, Any]:
+    """State kind -> the algorithm (or factory) that makes it, for every state the algorithms
+    need: their own, plus a held-out row sample when some of their metrics need one."""
     if isinstance(algorithms, str):
         algorithms = [algorithms]
     if not algorithms:
         raise ValueError("`algorithms` must name at least one algorithm, but got none.")
-    kinds: dict[str, str] = {}
+    kinds: dict[str, Any] = {}
     for name in algorithms:
         alg = get_algorithm(name)
         if alg.needs_target and not schema.has_target:
@@ -58,7 +69,14 @@ def kinds_for(algorithms: Sequence[str], schema: Schema) -> dict[str, str]:
                 f"{name!r} needs a target, but the source has none: pass target=... "
                 "(or y=...) to the source."
             )
+        if alg.needs_target and alg.model.y_numeric and schema.target_is_labels:
+            raise ValueError(
+                f"{name!r} needs a numeric target, but column {schema.target!r} holds class "
+                "labels; tune a classifier (lda, qda, gaussian_nb, ridge_classifier) or encode it."
+            )
         kinds.setdefault(alg.state_kind, name)
+        if alg.model.sample_metrics:
+            kinds.setdefault("reservoir", _reservoir)
     return kinds
 
 
@@ -171,7 +189,7 @@ def iter_states(
     parallel = ex.n_jobs > 1 and checkpoint is None and (start is None or start.partial is None)
     parts = source.partitions(max(1, ex.n_jobs * 2) if parallel else 1, segments)
     fingerprint = source.fingerprint() if segments is None else None
-    start = start or Cursor(empty_states(kinds, schema, fold_cfg.n_folds), [], 0)
+    start = start or Cursor(empty_states(kinds, schema, fold_cfg), [], 0)
 
     def finish(states: dict[str, list[Any]], lineage: list[dict[str, Any]]) -> StateSet:
         result = _snapshot(states, schema, fold_cfg, names, True, fingerprint, lineage)

@@ -151,10 +151,38 @@ class StateSet:
             self.total(alg.state_kind), {**(params or {}), **kwargs}, self.schema.features
         )
 
+    def score_fold(
+        self, name: str, params: Mapping[str, Any], metric: str, k: int
+    ) -> tuple[float, str]:
+        """Train ``name`` on every fold but ``k`` and score it on fold ``k``.
+
+        Returns the score and how it was computed: from the held-out state exactly, or on the
+        held-out sample of rows (metrics that need row-by-row predictions).
+        """
+        alg = self._algorithm(name)
+        kind = alg.state_kind
+        held = self.held_out(kind, k)
+        if held.n_rows == 0:
+            raise ValueError(f"Fold {k} must hold rows to validate, but it is empty.")
+        train = self.train(kind, k)
+        model = alg.finalize(train, dict(params), self.schema.features)
+        if metric in alg.model.sample_metrics:
+            from statetune.engine.sample_metrics import sample_score
+
+            sample = self.held_out("reservoir", k)
+            X = sample.X
+            if getattr(model, "feature_names_in_", None) is not None:
+                import pandas as pd
+
+                X = pd.DataFrame(X, columns=list(self.schema.features))
+            score = sample_score(model, X, sample.y, sample.w, metric)
+            return score, f"held-out sample of {len(sample.w)} rows"
+        return float(model.held_out_score(train, held, metric)), "held-out state (exact)"
+
     def fold_scores(
         self, name: str, params: Mapping[str, Any] | None = None, metric: str | None = None
     ) -> np.ndarray:
-        """Score of each fold: train on the other folds, score on the held-out fold's state."""
+        """Score of each fold: train on the other folds, score on the held-out fold."""
         alg = self._algorithm(name)
         metric = metric or alg.default_metric
         if metric not in alg.metrics:
@@ -164,16 +192,9 @@ class StateSet:
             )
         if self.n_folds < 2:
             raise ValueError("`folds >= 2` must hold to validate, but the states have 1 fold.")
-        kind = alg.state_kind
-        scores = np.empty(self.n_folds)
-        for k in range(self.n_folds):
-            held = self.held_out(kind, k)
-            if held.n_rows == 0:
-                raise ValueError(f"Fold {k} must hold rows to validate, but it is empty.")
-            train = self.train(kind, k)
-            model = alg.finalize(train, dict(params or {}), self.schema.features)
-            scores[k] = model.held_out_score(train, held, metric)
-        return scores
+        return np.array(
+            [self.score_fold(name, params or {}, metric, k)[0] for k in range(self.n_folds)]
+        )
 
     def validation_score(
         self, name: str, params: Mapping[str, Any] | None = None, metric: str | None = None

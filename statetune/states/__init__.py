@@ -17,12 +17,16 @@ from statetune.states._base import (
     state_class,
     state_from_arrays,
 )
+from statetune.states.class_moments import ClassMoments
 from statetune.states.moments import Moments
+from statetune.states.reservoir import Reservoir
 
 __all__ = [
     "FORMAT_VERSION",
+    "ClassMoments",
     "Moments",
     "NonFiniteError",
+    "Reservoir",
     "State",
     "register_state",
     "state_class",

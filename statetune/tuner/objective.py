@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from statetune.algorithms import CategoricalParam, FloatParam, IntParam, get_algorithm
+from statetune.algorithms import CategoricalParam, FloatParam, IntParam
 from statetune.engine import StateSet
 from statetune.tuner.space import ALGORITHM_PARAM, param_name
 
@@ -57,22 +57,21 @@ def evaluate(
 ) -> tuple[float, list[float]]:
     """Mean held-out score over the folds, and the per-fold scores.
 
-    With a ``trial``, reports the running mean after each fold and raises
+    With a ``trial``, reports the running mean after each fold, records how the scores were
+    computed (``validation`` attribute: held-out state or held-out sample) and raises
     ``optuna.TrialPruned`` when the pruner says so.
     """
-    alg = get_algorithm(algorithm)
-    kind = alg.state_kind
     scores: list[float] = []
     for k in range(states.n_folds):
-        train, held = states.train(kind, k), states.held_out(kind, k)
         with warnings.catch_warnings():
             warnings.simplefilter("error", RuntimeWarning)
-            model = alg.finalize(train, dict(params))
-            score = float(model.held_out_score(train, held, metric))
+            score, how = states.score_fold(algorithm, params, metric, k)
         if not np.isfinite(score):
             raise FloatingPointError(f"fold {k} scored {score}")
         scores.append(score)
         if trial is not None:
+            if k == 0:
+                trial.set_user_attr("validation", how)
             trial.report(float(np.mean(scores)), step=k)
             if k + 1 < states.n_folds and trial.should_prune():
                 import optuna

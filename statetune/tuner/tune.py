@@ -246,7 +246,6 @@ def tune(
                 if status == "complete":
                     value, folds = payload
                     trial.set_user_attr("fold_scores", folds)
-                    trial.set_user_attr("validation", "held-out fold states (exact)")
                     study.tell(trial, value)
                 elif status == "pruned":
                     study.tell(trial, state=optuna.trial.TrialState.PRUNED)

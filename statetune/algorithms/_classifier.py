@@ -1,0 +1,110 @@
+"""What the classifiers finalized from ``ClassMoments`` share: checks, priors, and the exact
+held-out Gaussian log-likelihood.
+
+For a generative model with class priors ``pi_c`` and Gaussians ``N(mu_c, Sigma_c)``, the mean
+held-out ``log p(x, y)`` needs only each held-out class's weight ``W_c``, mean and co-moments:
+``sum_c W_c (log pi_c - d/2 log 2 pi - 1/2 log|Sigma_c|) - 1/2 tr(Sigma_c^-1 S_c)`` over ``W``,
+with ``S_c`` the held-out scatter about the *training* mean ``mu_c``.
+
+Example
+-------
+>>> from statetune.algorithms._classifier import CLASSIFIER_MAXIMIZE
+>>> CLASSIFIER_MAXIMIZE["log_loss"]
+False
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from statetune.algorithms._estimator import StateEstimator
+from statetune.algorithms._linear_metrics import unknown_metric
+from statetune.states import ClassMoments
+
+__all__ = ["CLASSIFIER_MAXIMIZE", "SAMPLE_METRICS", "ClassMomentsEstimator", "check_priors"]
+
+#: Metrics scored on a bounded held-out sample of rows (they need predictions row by row).
+SAMPLE_METRICS = ("accuracy", "balanced_accuracy", "log_loss", "roc_auc")
+CLASSIFIER_MAXIMIZE = {
+    "log_likelihood": True,
+    "accuracy": True,
+    "balanced_accuracy": True,
+    "log_loss": False,
+    "roc_auc": True,
+}
+
+
+def check_priors(priors: Any, n_classes: int) -> np.ndarray | None:
+    """``None`` or a probability vector with one entry per class."""
+    if priors is None:
+        return None
+    p = np.asarray(priors, dtype=np.float64)
+    if p.shape != (n_classes,) or np.any(p < 0) or abs(p.sum() - 1.0) > 1e-5:
+        raise ValueError(
+            f"`priors` must be {n_classes} non-negative numbers summing to 1 (one per class), "
+            f"but got {priors!r}."
+        )
+    return p
+
+
+class ClassMomentsEstimator(StateEstimator):
+    """Base of classifiers finalized from :class:`~statetune.states.ClassMoments`."""
+
+    state_class: ClassVar[type[Any]] = ClassMoments
+    state_kind: ClassVar[str] = "class_moments"
+    y_numeric: ClassVar[bool] = False
+    metrics: ClassVar[tuple[str, ...]] = ("log_likelihood", *SAMPLE_METRICS)
+    sample_metrics: ClassVar[tuple[str, ...]] = SAMPLE_METRICS
+    maximize: ClassVar[dict[str, bool]] = CLASSIFIER_MAXIMIZE
+    classes_: np.ndarray
+
+    @classmethod
+    def make_state(cls, n_features: int, has_target: bool) -> ClassMoments:
+        return ClassMoments(n_features, has_target)
+
+    @staticmethod
+    def _check_classes(state: ClassMoments, name: str) -> None:
+        if len(state.classes) < 2:
+            found = state.classes.tolist()
+            raise ValueError(f"{name} needs at least 2 classes, but the state has only {found}.")
+
+    def _class_gaussians(self) -> list[tuple[np.ndarray, np.ndarray, float]]:
+        """Per class: (mean, precision matrix, log-determinant of the covariance)."""
+        raise NotImplementedError  # pragma: no cover - generative models override
+
+    def _log_priors(self) -> np.ndarray:
+        raise NotImplementedError  # pragma: no cover
+
+    def held_out_score(self, train: Any, held: Any, metric: str) -> float:
+        if metric != "log_likelihood":
+            if metric in SAMPLE_METRICS:
+                raise ValueError(
+                    f"{metric!r} needs predictions on held-out rows: it is scored on the held-out "
+                    "sample (a reservoir state), not on the held-out moments."
+                )
+            raise unknown_metric(type(self).__name__, metric, self.metrics)
+        if held.weight_sum <= 0:
+            raise ValueError("`held-out weight > 0` must hold to score, but the fold is empty.")
+        index = {c: i for i, c in enumerate(self.classes_.tolist())}
+        gaussians = self._class_gaussians()
+        log_prior = self._log_priors()
+        d = held.n_features
+        total = 0.0
+        for c, m in zip(held.classes.tolist(), held.per_class, strict=True):
+            if m.weight_sum == 0:
+                continue
+            if c not in index:
+                raise ValueError(
+                    f"Held-out classes must have been seen in training, but class {c!r} was not."
+                )
+            i = index[c]
+            mean, prec, logdet = gaussians[i]
+            delta = m.mean - mean
+            scatter = np.asarray(m.comoment) + m.weight_sum * np.outer(delta, delta)
+            quad = float(np.sum(prec * scatter))
+            total += (
+                m.weight_sum * (log_prior[i] - 0.5 * (d * np.log(2 * np.pi) + logdet)) - 0.5 * quad
+            )
+        return total / held.weight_sum

@@ -1,0 +1,59 @@
+"""The target column: numbers (regression) or class labels (strings, categories, booleans).
+
+Example
+-------
+>>> import numpy as np
+>>> from statetune.data.target import target_values
+>>> target_values(np.array(["a", "b"], dtype=object), "species", "the DataFrame")
+(array(['a', 'b'], dtype='<U1'), 'labels')
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["target_values"]
+
+
+def target_values(values: Any, name: str, where: str, first_row: int = 0) -> tuple[np.ndarray, str]:
+    """``(array, kind)``: float64 numbers (NaN kept for the pass to report) or unicode/bool
+    labels; a missing label is refused with its column and row."""
+    if isinstance(values, pd.Series | pd.Categorical):
+        series = pd.Series(values)
+        if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+            return series.to_numpy(dtype=np.float64, na_value=np.nan), "numeric"
+        missing = np.flatnonzero(series.isna().to_numpy())
+        if missing.size:
+            raise ValueError(
+                f"Column {name!r} must hold a class label in every row, but {where} has none "
+                f"at row {first_row + int(missing[0])}."
+            )
+        arr = series.to_numpy()
+    else:
+        arr = np.asarray(values)
+    if arr.dtype.kind in "iuf":
+        return arr.astype(np.float64, copy=False), "numeric"
+    if arr.dtype.kind == "b":
+        return arr, "labels"
+    if arr.dtype.kind in "OUS":
+        if arr.dtype.kind == "O":
+            absent = [
+                i for i, v in enumerate(arr) if v is None or (isinstance(v, float) and v != v)
+            ]
+            if absent:
+                raise ValueError(
+                    f"Column {name!r} must hold a class label in every row, but {where} has none "
+                    f"at row {first_row + absent[0]}."
+                )
+            if all(
+                isinstance(v, int | float | np.number) and not isinstance(v, bool)
+                for v in arr[:1000]
+            ):
+                return arr.astype(np.float64), "numeric"
+        return arr.astype(str), "labels"
+    raise TypeError(
+        f"Column {name!r} must hold numbers or class labels, but {where} has it as {arr.dtype}."
+    )

@@ -1,0 +1,72 @@
+"""Class labels for class-conditional states: validation, union, and a pickle-free encoding.
+
+Labels may be integers, strings or booleans (floats are accepted when integral-valued classes
+are meant). They are kept sorted, as scikit-learn's ``classes_``.
+
+Example
+-------
+>>> import numpy as np
+>>> from statetune.states._labels import encode_labels, decode_labels, as_labels
+>>> decode_labels(encode_labels(np.array(["b", "a"])))
+array(['b', 'a'], dtype='<U1')
+>>> as_labels(["x", None], 2)
+Traceback (most recent call last):
+...
+ValueError: Class labels must be present, but row 1 has none.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["as_labels", "decode_labels", "encode_labels", "union_labels"]
+
+
+def as_labels(y: Any, n: int) -> np.ndarray:
+    """A 1-D label array of length ``n`` (integer, bool, float or unicode), missing ones refused."""
+    arr = np.asarray(y)
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.ndim != 1 or arr.shape[0] != n:
+        raise ValueError(f"`y` must be 1-dimensional with {n} rows, but got shape {arr.shape}.")
+    if arr.dtype == object:
+        missing = [i for i, v in enumerate(arr) if v is None or (isinstance(v, float) and v != v)]
+        if missing:
+            raise ValueError(f"Class labels must be present, but row {missing[0]} has none.")
+        kinds = {type(v) for v in arr}
+        arr = arr.astype(str) if any(issubclass(k, str) for k in kinds) else arr.astype(np.float64)
+    if arr.dtype.kind == "f":
+        bad = np.flatnonzero(~np.isfinite(arr))
+        if bad.size:
+            raise ValueError(
+                f"Class labels must be present, but row {int(bad[0])} has {arr[bad[0]]}."
+            )
+    if arr.dtype.kind not in "iufbU":
+        raise TypeError(
+            f"Class labels must be numbers, booleans or strings, but got dtype {arr.dtype}."
+        )
+    return arr
+
+
+def union_labels(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Sorted union; string and numeric labels do not mix."""
+    if a.size and b.size and (a.dtype.kind == "U") != (b.dtype.kind == "U"):
+        raise TypeError(
+            f"Class labels must be all strings or all numbers, but got {a[:3].tolist()} and "
+            f"{b[:3].tolist()}."
+        )
+    return np.union1d(a, b)
+
+
+def encode_labels(labels: np.ndarray) -> dict[str, Any]:
+    """JSON-able form: ``{"dtype": ..., "values": [...]}``."""
+    return {"dtype": labels.dtype.str, "values": labels.tolist()}
+
+
+def decode_labels(encoded: dict[str, Any]) -> np.ndarray:
+    dtype = np.dtype(encoded["dtype"])
+    if dtype.kind not in "iufbU":
+        raise ValueError(f"Encoded labels must have a plain dtype, but got {dtype}.")
+    return np.asarray(encoded["values"], dtype=dtype)

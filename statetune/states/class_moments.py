@@ -1,0 +1,237 @@
+"""``ClassMoments``: one :class:`Moments` of the features per class label.
+
+Sufficient for linear and quadratic discriminant analysis, Gaussian naive Bayes and ridge
+classification (one-vs-rest ridge needs only class counts, means and the pooled scatter).
+A batch is sorted by label once (one copy) and each class's contiguous rows update that class's
+moments; merging unites the class sets (a class unseen by one side is fine).
+
+Example
+-------
+>>> import numpy as np
+>>> from statetune.states import ClassMoments
+>>> s = ClassMoments(2); s.update(np.array([[0.0, 1], [2, 3], [4, 5]]), np.array(["a", "b", "a"]))
+>>> s.classes.tolist(), [m.n_rows for m in s.per_class]
+(['a', 'b'], [2, 1])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from statetune.states._base import FORMAT_VERSION, NonFiniteError, register_state
+from statetune.states._labels import as_labels, decode_labels, encode_labels, union_labels
+from statetune.states.moments import Moments
+
+__all__ = ["ClassMoments"]
+
+
+@register_state
+class ClassMoments:
+    """Per-class count, mean and centered co-moments of ``X`` (labels from ``y``).
+
+    Parameters
+    ----------
+    n_features : int
+    has_target : bool, default True
+        Must be True: class-conditional moments need labels.
+    """
+
+    kind = "class_moments"
+
+    def __init__(self, n_features: int, has_target: bool = True) -> None:
+        if not has_target:
+            raise ValueError(
+                "`has_target` must be True: class moments need class labels (a target)."
+            )
+        if int(n_features) < 1:
+            raise ValueError(f"`n_features >= 1` must hold, but got n_features={n_features}.")
+        self.n_features = int(n_features)
+        self.has_target = True
+        self.classes: np.ndarray = np.empty(0, dtype=np.int64)
+        self.per_class: list[Moments] = []
+        self._derived: dict[Any, Any] = {}
+
+    # ---------------------------------------------------------------- properties
+    @property
+    def n_rows(self) -> int:
+        return sum(m.n_rows for m in self.per_class)
+
+    @property
+    def weight_sum(self) -> float:
+        return float(sum(m.weight_sum for m in self.per_class))
+
+    def params(self) -> dict[str, Any]:
+        return {"n_features": self.n_features}
+
+    def class_weights(self) -> np.ndarray:
+        """Weight (row count when unweighted) of each class, in ``classes`` order."""
+        return np.array([m.weight_sum for m in self.per_class])
+
+    def class_means(self) -> np.ndarray:
+        return np.array([m.mean for m in self.per_class]).reshape(
+            len(self.per_class), self.n_features
+        )
+
+    def total(self) -> Moments:
+        """Moments of all rows (the merge of every class), memoized."""
+
+        def build() -> Moments:
+            out = Moments(self.n_features, has_target=False)
+            for m in self.per_class:
+                out.merge(m)
+            return out
+
+        return self.derived("total", build)
+
+    def derived(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """Memoize a quantity derived from this state; dropped on every change."""
+        if key not in self._derived:
+            self._derived[key] = compute()
+        return self._derived[key]
+
+    # ---------------------------------------------------------------- update / merge
+    def update(self, X: Any, y: Any = None, sample_weight: Any = None) -> None:
+        """Fold a batch in (all or nothing). ``y`` holds class labels."""
+        X = np.asarray(X)
+        if X.ndim != 2 or X.shape[1] != self.n_features:
+            raise ValueError(f"`X` must have shape (n, {self.n_features}), but got {X.shape}.")
+        if y is None:
+            raise ValueError("`y` is required: class moments need class labels.")
+        n = X.shape[0]
+        labels = as_labels(y, n)
+        w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        if n == 0:
+            return
+        batch_classes, inverse = np.unique(labels, return_inverse=True)
+        order = np.argsort(inverse, kind="stable")
+        bounds = np.concatenate(
+            ([0], np.cumsum(np.bincount(inverse, minlength=len(batch_classes))))
+        )
+        Xs = np.take(X, order, axis=0)
+        ws = None if w is None else w[order]
+        classes = union_labels(self.classes, batch_classes)
+        fresh = {c: m for c, m in zip(self.classes.tolist(), self.per_class, strict=True)}
+        updated: dict[Any, Moments] = {}
+        for i, c in enumerate(batch_classes.tolist()):
+            a, b = int(bounds[i]), int(bounds[i + 1])
+            m = fresh[c].copy() if c in fresh else Moments(self.n_features, has_target=False)
+            try:
+                m.update(Xs[a:b], None, None if ws is None else ws[a:b])
+            except NonFiniteError as err:
+                row = int(order[a + (err.row or 0)])
+                raise NonFiniteError(
+                    _relocate(str(err), err.row or 0, row), row=row, column=err.column
+                ) from None
+            updated[c] = m
+        # commit
+        self.per_class = [updated.get(c, fresh.get(c)) for c in classes.tolist()]  # type: ignore[misc]
+        self.classes = classes
+        self._derived = {}
+
+    def _compatible(self, other: Any) -> ClassMoments:
+        if not isinstance(other, ClassMoments):
+            raise TypeError(
+                f"`other` must be a ClassMoments state, but got {type(other).__name__}."
+            )
+        if other.n_features != self.n_features:
+            raise ValueError(
+                f"States must share parameters to combine, but got n_features={self.n_features} "
+                f"and {other.n_features}."
+            )
+        return other
+
+    def merge(self, other: Any) -> None:
+        """Absorb a state of disjoint rows; classes are united."""
+        other = self._compatible(other)
+        classes = union_labels(self.classes, other.classes)
+        mine = dict(zip(self.classes.tolist(), self.per_class, strict=True))
+        theirs = dict(zip(other.classes.tolist(), other.per_class, strict=True))
+        out = []
+        for c in classes.tolist():
+            m = mine.get(c)
+            t = theirs.get(c)
+            if m is None:
+                out.append(t.copy())  # type: ignore[union-attr]
+            else:
+                if t is not None:
+                    m.merge(t)
+                out.append(m)
+        self.classes, self.per_class = classes, out
+        self._derived = {}
+
+    def subtract(self, other: Any) -> None:
+        """Undo ``merge(other)`` (classes left empty are dropped)."""
+        other = self._compatible(other)
+        mine = dict(zip(self.classes.tolist(), self.per_class, strict=True))
+        for c, t in zip(other.classes.tolist(), other.per_class, strict=True):
+            if c not in mine:
+                raise ValueError(
+                    f"`other` must summarize a subset of these rows, but has class {c!r}."
+                )
+            mine[c].subtract(t)
+        keep = [i for i, m in enumerate(self.per_class) if m.n_rows > 0]
+        self.classes = self.classes[keep]
+        self.per_class = [self.per_class[i] for i in keep]
+        self._derived = {}
+
+    # ---------------------------------------------------------------- round trip
+    def copy(self) -> ClassMoments:
+        new = ClassMoments(self.n_features)
+        new.classes = self.classes.copy()
+        new.per_class = [m.copy() for m in self.per_class]
+        return new
+
+    def to_arrays(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        header: dict[str, Any] = {
+            "kind": self.kind,
+            "format_version": FORMAT_VERSION,
+            "params": self.params(),
+            "classes": encode_labels(self.classes),
+            "per_class": [],
+        }
+        arrays: dict[str, np.ndarray] = {}
+        for i, m in enumerate(self.per_class):
+            h, a = m.to_arrays()
+            header["per_class"].append(h)
+            arrays.update({f"c{i}.{k}": v for k, v in a.items()})
+        return header, arrays
+
+    @classmethod
+    def from_arrays(cls, header: dict[str, Any], arrays: Any) -> ClassMoments:
+        new = cls(int(header["params"]["n_features"]))
+        new.classes = decode_labels(header["classes"])
+        new.per_class = []
+        for i, h in enumerate(header["per_class"]):
+            own = {k[len(f"c{i}.") :]: v for k, v in arrays.items() if k.startswith(f"c{i}.")}
+            new.per_class.append(Moments.from_arrays(h, own))
+        if len(new.per_class) != len(new.classes):
+            raise ValueError(
+                f"ClassMoments must hold one state per class, but got {len(new.per_class)} "
+                f"states for {len(new.classes)} classes."
+            )
+        return new
+
+    def allclose(self, other: Any, rtol: float = 1e-10) -> bool:
+        if not isinstance(other, ClassMoments) or other.n_features != self.n_features:
+            return False
+        if self.classes.tolist() != other.classes.tolist():
+            return False
+        return all(
+            a.allclose(b, rtol) for a, b in zip(self.per_class, other.per_class, strict=True)
+        )
+
+    def __repr__(self) -> str:
+        return f"ClassMoments(n_features={self.n_features}, classes={self.classes.tolist()}, n_rows={self.n_rows})"
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_derived"] = {}
+        return state
+
+
+def _relocate(message: str, local: int, row: int) -> str:
+    """Rewrite 'at row <local>' in a per-class error to the row of the batch."""
+    return message.replace(f"at row {local}", f"at row {row}")
