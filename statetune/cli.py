@@ -276,15 +276,15 @@ def _info(args: argparse.Namespace) -> int:
 
 def _space_doc(name: str) -> str:
     """The default space on a small reference state (bounds follow each dataset's state)."""
-    import numpy as np
 
     from statetune.algorithms import get_algorithm
     from statetune.algorithms.space import describe_space
+    from statetune.testing import data_for
 
     alg = get_algorithm(name)
-    rng = np.random.default_rng(0)
+    X, y, _ = data_for(name, 100, 4)
     state = alg.make_state(4, True)
-    state.update(rng.normal(size=(100, 4)), rng.normal(size=100))
+    state.update(X, y)
     space = describe_space(alg.search_space(state))
     return "; ".join(f"{k}: {v}" for k, v in space.items()) + " (bounds scale with the data)"
 

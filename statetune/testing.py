@@ -43,6 +43,7 @@ __all__ = [
     "check_registry",
     "data_for",
     "make_classification_data",
+    "make_count_data",
     "make_regression_data",
     "state_digest",
 ]
@@ -75,10 +76,27 @@ def make_classification_data(
     return X, y, w
 
 
+def make_count_data(
+    n: int, d: int, *, seed: int = 0, weighted: bool = False, n_classes: int = 3
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Poisson word counts whose rates depend on the class; string labels."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, n_classes, size=n)
+    labels[: min(n, n_classes)] = np.arange(min(n, n_classes))
+    rates = rng.gamma(1.0, 2.0, size=(n_classes, d))
+    X = rng.poisson(rates[labels]).astype(np.float64)
+    y = np.array([f"c{k}" for k in range(n_classes)])[labels]
+    w = rng.uniform(0.1, 3.0, size=n) if weighted else None
+    return X, y, w
+
+
 def data_for(
     algorithm: str, n: int, d: int, *, seed: int = 0, weighted: bool = False
 ) -> tuple[np.ndarray, Any, Any]:
-    """Data an algorithm can be fitted on: class labels for classifiers, else a regression."""
+    """Data an algorithm can be fitted on: counts for count models, labels for classifiers,
+    else a regression."""
+    if get_algorithm(algorithm).state_kind == "class_counts":
+        return make_count_data(n, d, seed=seed, weighted=weighted)
     if get_algorithm(algorithm).task == "classification":
         return make_classification_data(n, d, seed=seed, weighted=weighted)
     return make_regression_data(n, d, seed=seed, weighted=weighted)

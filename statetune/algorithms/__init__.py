@@ -9,6 +9,7 @@ Example
 
 from __future__ import annotations
 
+from statetune.algorithms.algorithm import Algorithm
 from statetune.algorithms.decomposition import PCA
 from statetune.algorithms.discriminant import (
     LinearDiscriminantAnalysis,
@@ -16,9 +17,9 @@ from statetune.algorithms.discriminant import (
 )
 from statetune.algorithms.gaussian_nb import GaussianNB
 from statetune.algorithms.linear import LinearRegression, Ridge
+from statetune.algorithms.naive_bayes_counts import BernoulliNB, ComplementNB, MultinomialNB
 from statetune.algorithms.pcr import PCR
 from statetune.algorithms.registry import (
-    Algorithm,
     available_algorithms,
     get_algorithm,
     register_algorithm,
@@ -29,6 +30,9 @@ from statetune.algorithms.sparse_linear import ElasticNet, Lasso
 
 __all__ = [
     "PCA",
+    "BernoulliNB",
+    "ComplementNB",
+    "MultinomialNB",
     "PCR",
     "Algorithm",
     "CategoricalParam",

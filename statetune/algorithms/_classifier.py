@@ -18,6 +18,8 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import validate_data
 
 from statetune.algorithms._estimator import StateEstimator
 from statetune.algorithms._linear_metrics import unknown_metric
@@ -66,9 +68,35 @@ class ClassMomentsEstimator(StateEstimator):
 
     @staticmethod
     def _check_classes(state: ClassMoments, name: str) -> None:
-        if len(state.classes) < 2:
-            found = state.classes.tolist()
-            raise ValueError(f"{name} needs at least 2 classes, but the state has only {found}.")
+        weighted = [
+            c
+            for c, m in zip(state.classes.tolist(), state.per_class, strict=True)
+            if m.weight_sum > 0
+        ]
+        if len(weighted) < 2:
+            raise ValueError(
+                f"{name} needs at least 2 classes with positive weight, but the state has one "
+                f"class: {weighted or state.classes.tolist()}."
+            )
+
+    def _validate(self, X: Any, y: Any, reset: bool) -> tuple[np.ndarray, Any]:
+        X, y = validate_data(self, X, y, reset=reset, dtype=np.float64)
+        check_classification_targets(y)
+        return X, y
+
+    def partial_fit(  # type: ignore[override]
+        self, X: Any, y: Any, classes: Any = None, sample_weight: Any = None
+    ) -> Any:
+        """Update the state with one more batch, then finalize; ``classes`` (optional) lists
+        the labels allowed, as in scikit-learn."""
+        if classes is not None:
+            unknown = np.setdiff1d(np.unique(np.asarray(y)), np.asarray(classes))
+            if unknown.size:
+                raise ValueError(
+                    f"`y` labels must be among `classes` ({np.asarray(classes).tolist()}), but "
+                    f"got {unknown.tolist()}."
+                )
+        return super().partial_fit(X, y, sample_weight)
 
     def _class_gaussians(self) -> list[tuple[np.ndarray, np.ndarray, float]]:
         """Per class: (mean, precision matrix, log-determinant of the covariance)."""

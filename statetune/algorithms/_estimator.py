@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from statetune.algorithms.space import Param
 from statetune.states import Moments
@@ -122,6 +122,8 @@ class StateEstimator:
     def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> Any:
         """Update a fresh state with all rows, then finalize."""
         X, y = self._validate(X, y, reset=True)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X)
         state = self.make_state(X.shape[1], self.needs_target)
         state.update(X, y, sample_weight)
         self._fit_from(state, shared=False)
@@ -131,6 +133,8 @@ class StateEstimator:
         """Update the state with one more batch, then finalize (cheap: no old rows reread)."""
         first = not hasattr(self, "state_")
         X, y = self._validate(X, y, reset=first)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X)
         if first:
             state = self.make_state(X.shape[1], self.needs_target)
         else:

@@ -58,7 +58,8 @@ def shrunk_class_cov(
 
 
 class LinearDiscriminantAnalysis(ClassMomentsEstimator, skda.LinearDiscriminantAnalysis):
-    """LDA from class moments (solvers ``"lsqr"`` and ``"eigen"``; ``shrinkage`` in [0, 1]).
+    """LDA from class moments (solvers ``"eigen"``, the default here since it also transforms, and
+    ``"lsqr"``; ``shrinkage`` in [0, 1]).
 
     Ledoit-Wolf ``shrinkage="auto"`` needs fourth moments, which the state does not keep.
     """
@@ -67,7 +68,7 @@ class LinearDiscriminantAnalysis(ClassMomentsEstimator, skda.LinearDiscriminantA
 
     def __init__(
         self,
-        solver: str = "lsqr",
+        solver: str = "eigen",
         shrinkage: float | None = None,
         priors: Any = None,
         n_components: int | None = None,
@@ -136,6 +137,13 @@ class LinearDiscriminantAnalysis(ClassMomentsEstimator, skda.LinearDiscriminantA
     def search_space(cls, state: ClassMoments) -> dict[str, Param]:
         return {"shrinkage": FloatParam(0.0, 1.0)}
 
+    def fit(self, X: Any, y: Any = None) -> Any:  # type: ignore[override]
+        """Update a fresh state with all rows, then finalize (no sample weights, as scikit-learn)."""
+        return super().fit(X, y)
+
+    def partial_fit(self, X: Any, y: Any, classes: Any = None) -> Any:  # type: ignore[override]
+        return super().partial_fit(X, y, classes)
+
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = False
@@ -190,9 +198,13 @@ class QuadraticDiscriminantAnalysis(ClassMomentsEstimator, skda.QuadraticDiscrim
             scaling = (1.0 - reg) * lam + reg
             if np.sum(scaling > self.tol) < d:
                 need = max(self.tol * 1.01, 1e-3)
+                why = (
+                    f"its {m.n_rows} rows span fewer than the {d} features"
+                    if m.n_rows <= d
+                    else f"{int(np.sum(scaling <= self.tol))} of its variances are <= tol={self.tol:g}"
+                )
                 raise np.linalg.LinAlgError(
-                    f"The covariance of class {c!r} must have full rank, but its "
-                    f"{m.n_rows} rows span fewer than the {d} features; reg_param >= "
+                    f"The covariance of class {c!r} must have full rank, but {why}; reg_param >= "
                     f"{need:.3g} (currently {reg}) makes it invertible."
                 )
             scalings.append(scaling)
@@ -211,6 +223,13 @@ class QuadraticDiscriminantAnalysis(ClassMomentsEstimator, skda.QuadraticDiscrim
 
     def _log_priors(self) -> np.ndarray:
         return np.log(self.priors_)
+
+    def fit(self, X: Any, y: Any = None) -> Any:  # type: ignore[override]
+        """Update a fresh state with all rows, then finalize (no sample weights, as scikit-learn)."""
+        return super().fit(X, y)
+
+    def partial_fit(self, X: Any, y: Any, classes: Any = None) -> Any:  # type: ignore[override]
+        return super().partial_fit(X, y, classes)
 
     @classmethod
     def search_space(cls, state: ClassMoments) -> dict[str, Param]:

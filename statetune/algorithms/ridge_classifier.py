@@ -35,11 +35,10 @@ class RidgeClassifier(ClassMomentsEstimator, linear_model.RidgeClassifier):
     come from the held-out sample; no held-out log-likelihood)."""
 
     metrics: ClassVar[tuple[str, ...]] = SAMPLE_METRICS
-    solver, positive, copy_X, max_iter, tol, random_state, class_weight = (
+    solver, positive, copy_X, tol, random_state, class_weight = (
         "auto",
         False,
         True,
-        None,
         1e-4,
         None,
         None,
@@ -110,6 +109,7 @@ class RidgeClassifier(ClassMomentsEstimator, linear_model.RidgeClassifier):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = False
         tags.target_tags.multi_output = False
+        tags.classifier_tags.multi_label = False
         return tags
 
 

@@ -20,7 +20,7 @@ from statetune.algorithms import get_algorithm
 from statetune.data.schema import Schema
 from statetune.data.source import Chunk, Partition
 from statetune.engine.folds import FoldConfig
-from statetune.states import NonFiniteError
+from statetune.states import NegativeCountError, NonFiniteError
 
 __all__ = ["COLUMN_BLOCK_ROWS", "Accumulator", "Job", "empty_states", "prefetch", "run_partition"]
 
@@ -104,6 +104,13 @@ class Accumulator:
             except NonFiniteError as err:
                 row = int(rows[err.row or 0])
                 raise _data_error(err, chunk, self.job.schema, row, self.position + row) from None
+            except NegativeCountError as err:
+                row = int(rows[err.row])
+                name = self.job.schema.column_name(err.column)
+                raise ValueError(
+                    f"Column {name!r} must hold non-negative counts, but holds "
+                    f"{chunk.value(row, err.column)} at row {self.position + row} ({chunk.where})."
+                ) from None
 
     def _feed_rows(self, chunk: Chunk) -> None:
         """Row-major chunk: each fold's rows of each group are a strided view (no copy)."""

@@ -17,14 +17,17 @@ from statetune.states._base import (
     state_class,
     state_from_arrays,
 )
+from statetune.states.class_counts import ClassCounts, NegativeCountError
 from statetune.states.class_moments import ClassMoments
 from statetune.states.moments import Moments
 from statetune.states.reservoir import Reservoir
 
 __all__ = [
     "FORMAT_VERSION",
+    "ClassCounts",
     "ClassMoments",
     "Moments",
+    "NegativeCountError",
     "NonFiniteError",
     "Reservoir",
     "State",

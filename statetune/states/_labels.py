@@ -43,6 +43,12 @@ def as_labels(y: Any, n: int) -> np.ndarray:
             raise ValueError(
                 f"Class labels must be present, but row {int(bad[0])} has {arr[bad[0]]}."
             )
+        frac = np.flatnonzero(arr != np.round(arr))
+        if frac.size:
+            raise ValueError(
+                f"Class labels must be discrete, but row {int(frac[0])} holds {arr[frac[0]]} "
+                "(a continuous target: tune a regressor instead)."
+            )
     if arr.dtype.kind not in "iufbU":
         raise TypeError(
             f"Class labels must be numbers, booleans or strings, but got dtype {arr.dtype}."

@@ -1,0 +1,68 @@
+"""``Algorithm``: a registry entry: a model class, its task, and how it finalizes from a state.
+
+Example
+-------
+>>> from statetune.algorithms.algorithm import Algorithm
+>>> from statetune.algorithms.linear import Ridge
+>>> Algorithm("ridge", Ridge, "regression", "ridge regression").state_kind
+'moments'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from statetune.algorithms._estimator import StateEstimator
+from statetune.algorithms.space import Param
+
+__all__ = ["Algorithm"]
+
+
+@dataclass(frozen=True)
+class Algorithm:
+    """A finalizer: the state it needs, its search space, and ``finalize(state, params)``."""
+
+    name: str
+    model: type[StateEstimator]
+    task: str
+    description: str
+    fixed_params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def state_kind(self) -> str:
+        return self.model.state_kind
+
+    @property
+    def needs_target(self) -> bool:
+        return self.model.needs_target
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        return self.model.metrics
+
+    @property
+    def default_metric(self) -> str:
+        return self.model.metrics[0]
+
+    def maximize(self, metric: str) -> bool:
+        """True when larger values of ``metric`` are better."""
+        return self.model.maximize[metric]
+
+    def make_state(self, n_features: int, has_target: bool) -> Any:
+        """An empty state of the kind this algorithm finalizes from."""
+        return self.model.make_state(n_features, has_target)
+
+    def search_space(self, state: Any) -> dict[str, Param]:
+        """Optuna-style distributions, bounded by what ``state`` can serve."""
+        return self.model.search_space(state)
+
+    def finalize(self, state: Any, params: dict[str, Any], feature_names: Any = None) -> Any:
+        """A fitted model from ``state`` alone; ``state`` is not changed."""
+        unknown = sorted(set(params) - set(self.model().get_params()))
+        if unknown:
+            raise ValueError(
+                f"`params` must be hyperparameters of {self.name} "
+                f"({sorted(self.model().get_params())}), but got unknown {unknown}."
+            )
+        return self.model.from_state(state, feature_names, **{**params, **self.fixed_params})

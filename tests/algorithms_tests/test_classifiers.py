@@ -1,0 +1,258 @@
+"""LDA, QDA, Gaussian NB and ridge classification from class moments equal scikit-learn."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn import discriminant_analysis as da
+from sklearn import linear_model, naive_bayes
+from sklearn.datasets import load_breast_cancer, load_digits, load_iris, load_wine
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+import statetune as st
+from statetune.algorithms import (
+    GaussianNB,
+    LinearDiscriminantAnalysis,
+    QuadraticDiscriminantAnalysis,
+    RidgeClassifier,
+)
+from statetune.testing import make_classification_data
+
+
+def offsets():
+    X, y, _ = make_classification_data(5_000, 4, seed=3)
+    return X * 1e-2 + 1e6, y  # large offset, small spread: the moments keep the digits
+
+
+def digits_pca():
+    X, y = load_digits(return_X_y=True)
+    return X[:, X.std(axis=0) > 1.0], y  # drop near-constant pixels (QDA needs full rank)
+
+
+DATA = {
+    "iris": lambda: load_iris(return_X_y=True),
+    "wine": lambda: load_wine(return_X_y=True),
+    "breast_cancer": lambda: load_breast_cancer(return_X_y=True),
+    "digits": digits_pca,
+}
+
+
+def states(X, y, algorithms):
+    return st.compute_states(st.from_arrays(X, y), algorithms, folds=3)
+
+
+def rel(a, b):
+    return np.abs(a - b).max() / max(np.abs(b).max(), 1e-300)
+
+
+@pytest.mark.parametrize("data", list(DATA))
+@pytest.mark.parametrize(
+    ("solver", "shrinkage"), [("lsqr", None), ("lsqr", 0.2), ("eigen", None), ("eigen", 0.7)]
+)
+def test_lda(data, solver, shrinkage):
+    X, y = DATA[data]()
+    model = st.finalize("lda", states(X, y, ["lda"]), solver=solver, shrinkage=shrinkage)
+    ref = da.LinearDiscriminantAnalysis(solver=solver, shrinkage=shrinkage).fit(X, y)
+    assert rel(model.predict_proba(X), ref.predict_proba(X)) < 1e-8
+    np.testing.assert_array_equal(model.classes_, ref.classes_)
+
+
+@pytest.mark.parametrize("data", list(DATA))
+@pytest.mark.parametrize("reg_param", [0.0, 0.05, 0.5])
+def test_qda(data, reg_param):
+    X, y = DATA[data]()
+    try:
+        ref = da.QuadraticDiscriminantAnalysis(reg_param=reg_param).fit(X, y)
+    except np.linalg.LinAlgError:  # scikit-learn refuses: so must we, saying what would fix it
+        with pytest.raises(np.linalg.LinAlgError, match="reg_param >= "):
+            st.finalize("qda", states(X, y, ["qda"]), reg_param=reg_param)
+        return
+    model = st.finalize("qda", states(X, y, ["qda"]), reg_param=reg_param)
+    assert rel(model.predict_proba(X), ref.predict_proba(X)) < 1e-8
+
+
+@pytest.mark.parametrize("data", list(DATA))
+@pytest.mark.parametrize("var_smoothing", [1e-9, 1e-3])
+def test_gaussian_nb_weighted_and_not(data, var_smoothing):
+    """Weights are frequency weights: weight 3 equals the row seen three times. (scikit-learn
+    takes var_smoothing's scale from the unweighted variance, which breaks that equivalence, so
+    the weighted reference is scikit-learn on repeated rows.)"""
+    X, y = DATA[data]()
+    w = np.random.default_rng(0).integers(1, 4, size=len(y)).astype(float)
+    for weights in (None, w):
+        s = st.compute_states(st.from_arrays(X, y, weights), ["gaussian_nb"], folds=3)
+        model = st.finalize("gaussian_nb", s, var_smoothing=var_smoothing)
+        reps = np.ones(len(y), dtype=int) if weights is None else weights.astype(int)
+        ref = naive_bayes.GaussianNB(var_smoothing=var_smoothing).fit(
+            np.repeat(X, reps, axis=0), np.repeat(y, reps)
+        )
+        assert rel(model.predict_proba(X), ref.predict_proba(X)) < 1e-8
+
+
+@pytest.mark.parametrize("data", list(DATA))
+@pytest.mark.parametrize("alpha", [1e-3, 1.0, 100.0])
+def test_ridge_classifier(data, alpha):
+    X, y = DATA[data]()
+    model = st.finalize("ridge_classifier", states(X, y, ["ridge_classifier"]), alpha=alpha)
+    ref = linear_model.RidgeClassifier(alpha=alpha).fit(X, y)
+    scale = np.abs(ref.decision_function(X)).max()
+    assert np.abs(model.decision_function(X) - ref.decision_function(X)).max() < 1e-8 * scale
+    assert (model.predict(X) == ref.predict(X)).mean() > 0.999
+    np.testing.assert_allclose(
+        model.predict_proba(X), ref._predict_proba_lr(X), rtol=1e-6, atol=1e-9
+    )
+
+
+def test_large_offsets_keep_the_class_statistics_exact():
+    """At a 1e6 offset with spread 1e-2 predictions cancel catastrophically in any affine model,
+    scikit-learn's included; the statistics themselves must keep their digits. The exact reference
+    is scikit-learn on X - 1e6 (an exact subtraction)."""
+    X, y = offsets()
+    s = states(X, y, ["lda", "qda", "gaussian_nb"])
+    Xs = X - 1e6
+    lda = st.finalize("lda", s, shrinkage=0.1)
+    ref = da.LinearDiscriminantAnalysis(solver="lsqr", shrinkage=0.1).fit(Xs, y)
+    assert rel(lda.covariance_, ref.covariance_) < 1e-8
+    assert rel(lda.means_ - 1e6, ref.means_) < 1e-6  # means_ are rounded at 1e6 (ulp 1.2e-10)
+    qda = st.finalize("qda", s, reg_param=0.0, store_covariance=True, tol=1e-9)
+    qref = da.QuadraticDiscriminantAnalysis(store_covariance=True, tol=1e-9).fit(Xs, y)
+    for a, b in zip(qda.covariance_, qref.covariance_, strict=True):
+        assert rel(a, b) < 1e-8
+    gnb = st.finalize("gaussian_nb", s, var_smoothing=0.0)
+    gref = naive_bayes.GaussianNB(var_smoothing=0.0).fit(Xs, y)
+    assert rel(gnb.var_, gref.var_) < 1e-8
+
+
+def test_held_out_log_likelihood_equals_row_by_row():
+    X, y, _ = make_classification_data(3_000, 4, seed=5)
+    s = st.compute_states(st.from_arrays(X, y), ["lda", "qda", "gaussian_nb"], folds=3)
+    fold = s.folds.assign(0, s.n_rows)
+    from scipy.stats import multivariate_normal
+
+    for name in ("lda", "qda", "gaussian_nb"):
+        params = {"reg_param": 0.1} if name == "qda" else {}
+        ours = s.fold_scores(name, params, "log_likelihood")
+        for k in range(3):
+            model = st.finalize(
+                name,
+                st.compute_states(st.from_arrays(X[fold != k], y[fold != k]), [name], folds=2),
+                params,
+            )
+            gauss = model._class_gaussians()
+            logp = np.log(model.priors_ if hasattr(model, "priors_") else model.class_prior_)
+            idx = {c: i for i, c in enumerate(model.classes_)}
+            rows = [
+                logp[idx[c]]
+                + multivariate_normal(gauss[idx[c]][0], np.linalg.inv(gauss[idx[c]][1])).logpdf(x)
+                for x, c in zip(X[fold == k], y[fold == k], strict=True)
+            ]
+            assert ours[k] == pytest.approx(np.mean(rows), rel=1e-8)
+
+
+def test_sample_metrics_and_how_they_were_computed():
+    data = load_iris(as_frame=True).frame
+    data["target"] = data["target"].map({0: "setosa", 1: "versicolor", 2: "virginica"})
+    s = st.compute_states(
+        st.from_pandas(data, target="target"), ["lda", "ridge_classifier"], folds=5
+    )
+    assert set(s.fold_states) == {"class_moments", "reservoir"}
+    score, how = s.score_fold("lda", {}, "accuracy", 0)
+    assert how == f"held-out sample of {s.held_out('reservoir', 0).n_rows} rows"  # all rows fit
+    _, exact = s.score_fold("lda", {}, "log_likelihood", 0)
+    assert exact == "held-out state (exact)"
+    # with every held-out row in the sample, accuracy equals scoring the held-out rows
+    fold = s.folds.assign(0, s.n_rows)
+    X, y = data.drop(columns="target").to_numpy(), data["target"].to_numpy()
+    ref = da.LinearDiscriminantAnalysis(solver="lsqr").fit(X[fold != 0], y[fold != 0])
+    assert score == pytest.approx((ref.predict(X[fold == 0]) == y[fold == 0]).mean())
+
+
+def test_tune_classifiers_end_to_end():
+    X, y = load_breast_cancer(return_X_y=True)
+    df = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
+    df["diagnosis"] = np.where(y == 1, "benign", "malignant")
+    r = st.tune(
+        st.from_pandas(df, target="diagnosis"),
+        ["lda", "qda", "gaussian_nb", "ridge_classifier"],
+        n_trials=24,
+        cv=4,
+        metric="log_loss",
+        storage="memory",
+    )
+    assert r.best_value < 0.2
+    done = r.study.trials[0]
+    assert done.user_attrs["validation"].startswith("held-out sample of")
+    assert r.best_model.predict(df.drop(columns="diagnosis").iloc[:3]).dtype.kind == "U"
+    auc = st.tune(
+        st.from_pandas(df, target="diagnosis"),
+        ["lda", "ridge_classifier"],
+        n_trials=6,
+        cv=4,
+        metric="roc_auc",
+        storage="memory",
+    )
+    assert auc.best_value > 0.95
+
+
+@pytest.mark.parametrize(
+    ("case", "match"),
+    [
+        (
+            "single_class",
+            r"needs at least 2 classes with positive weight, but the state has one class: \['a'\]",
+        ),
+        (
+            "tiny_class",
+            r"class 'b' must have full rank, but its 2 rows span fewer than the 3 features; reg_param >= ",
+        ),
+        (
+            "one_row_class",
+            r"Every class needs at least 2 rows for its covariance, but class 'b' has 1",
+        ),
+        (
+            "regressor_on_labels",
+            r"'ridge' needs a numeric target, but column 'y' holds class labels",
+        ),
+        (
+            "missing_label",
+            r"Column 'y' must hold a class label in every row, but DataFrame has none at row 4",
+        ),
+        ("continuous", r"Class labels must be discrete"),
+    ],
+)
+def test_bad_input(case, match):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3))
+    y = np.array(["a"] * 40)
+    if case == "single_class":
+        with pytest.raises(ValueError, match=match):
+            st.finalize("lda", states(X, y, ["lda"]))
+    elif case in ("tiny_class", "one_row_class"):
+        y[: 2 if case == "tiny_class" else 1] = "b"
+        with pytest.raises((ValueError, np.linalg.LinAlgError), match=match):
+            st.finalize("qda", states(X, y, ["qda"]))
+    elif case == "regressor_on_labels":
+        with pytest.raises(ValueError, match=match):
+            states(X, y, ["ridge"])
+    elif case == "missing_label":
+        df = pd.DataFrame(X, columns=list("abc"))
+        df["y"] = pd.Series(["x", "z"] * 20, dtype=object)
+        df.loc[4, "y"] = None
+        with pytest.raises(ValueError, match=match):
+            st.from_pandas(df, target="y")
+    else:
+        with pytest.raises(ValueError, match=match):
+            states(X, rng.normal(size=40), ["lda"])
+
+
+@parametrize_with_checks(
+    [
+        LinearDiscriminantAnalysis(),
+        QuadraticDiscriminantAnalysis(reg_param=0.1),
+        GaussianNB(),
+        RidgeClassifier(),
+    ]
+)
+def test_sklearn_estimator_checks(estimator, check):
+    check(estimator)
