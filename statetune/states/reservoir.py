@@ -58,11 +58,34 @@ class Reservoir:
         self.size, self.seed = int(size), int(seed)
         self._n_rows = 0
         self._weight = 0.0
-        self.X = np.empty((0, self.n_features))
-        self.y: np.ndarray | None = np.empty(0) if has_target else None
-        self.w = np.empty(0)
-        self.keys = np.empty(0, dtype=np.uint64)
-        self.positions = np.empty(0, dtype=np.int64)
+        self._count = 0
+        # Buffers grow to `size`; entering rows overwrite evicted ones (no per-update copies).
+        self._X = np.empty((0, self.n_features))
+        self._y: np.ndarray | None = np.empty(0) if has_target else None
+        self._w = np.empty(0)
+        self._keys = np.empty(0, dtype=np.uint64)
+        self._pos = np.empty(0, dtype=np.int64)
+
+    # -- the sample, in no particular order (``to_arrays`` sorts it by position) ------------
+    @property
+    def X(self) -> np.ndarray:
+        return self._X[: self._count]
+
+    @property
+    def y(self) -> np.ndarray | None:
+        return None if self._y is None else self._y[: self._count]
+
+    @property
+    def w(self) -> np.ndarray:
+        return self._w[: self._count]
+
+    @property
+    def keys(self) -> np.ndarray:
+        return self._keys[: self._count]
+
+    @property
+    def positions(self) -> np.ndarray:
+        return self._pos[: self._count]
 
     @property
     def n_rows(self) -> int:
@@ -83,10 +106,12 @@ class Reservoir:
     def derived(self, key: Any, compute: Any) -> Any:
         return compute()
 
+    # -- update / merge ----------------------------------------------------------------------
     def update(
         self, X: Any, y: Any = None, sample_weight: Any = None, positions: Any = None
     ) -> None:
-        X = np.asarray(X, dtype=np.float64)
+        """Offer a batch (all or nothing); only rows that enter the sample are copied."""
+        X = np.asarray(X)
         if X.ndim != 2 or X.shape[1] != self.n_features:
             raise ValueError(f"`X` must have shape (n, {self.n_features}), but got {X.shape}.")
         n = X.shape[0]
@@ -95,79 +120,121 @@ class Reservoir:
         if self.has_target:
             if y is None:
                 raise ValueError("`y` is required: this reservoir keeps a target.")
-            y = as_labels(y, n)
-        w = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-        bad = np.flatnonzero(~(np.isfinite(w) & (w >= 0)))
-        if bad.size:
-            r = int(bad[0])
-            raise NonFiniteError(
-                f"Sample weights must be finite and >= 0, but got {w[r]} at row {r}.",
-                r,
-                "sample_weight",
-            )
+            y = np.asarray(y)
+            if y.dtype.kind != "f":
+                y = as_labels(y, n)
+        w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        if w is not None:
+            bad = np.flatnonzero(~(np.isfinite(w) & (w >= 0)))
+            if bad.size:
+                r = int(bad[0])
+                raise NonFiniteError(
+                    f"Sample weights must be finite and >= 0, but got {w[r]} at row {r}.",
+                    r,
+                    "sample_weight",
+                )
         pos = (
             self._n_rows + np.arange(n, dtype=np.int64)
             if positions is None
             else np.asarray(positions, dtype=np.int64)
         )
         keys = row_keys(pos, self.seed)
-        if self.keys.size >= self.size:  # only rows that can enter the sample are copied
-            threshold = self.keys.max()
-            take = np.flatnonzero(keys < threshold)
+        if self._count >= self.size:  # only rows that can enter the sample are looked at
+            take = np.flatnonzero(keys < self.keys.max())
         else:
             take = np.arange(n)
-        bad_rows = np.flatnonzero(~np.isfinite(X[take]).all(axis=1)) if take.size else take
-        if bad_rows.size:  # only sampled rows are stored; the moments check every row
-            r = int(take[bad_rows[0]])
-            c = int(np.flatnonzero(~np.isfinite(X[r]))[0])
-            raise NonFiniteError(
-                f"Features must be finite, but column {c} holds {X[r, c]} at row {r}.", r, c
+        if take.size:
+            Xt = np.asarray(X[take], dtype=np.float64)
+            bad_rows = np.flatnonzero(~np.isfinite(Xt).all(axis=1))
+            if bad_rows.size:  # only sampled rows are stored; the moments check every row
+                r = int(take[bad_rows[0]])
+                c = int(np.flatnonzero(~np.isfinite(Xt[bad_rows[0]]))[0])
+                raise NonFiniteError(
+                    f"Features must be finite, but column {c} holds {X[r, c]} at row {r}.", r, c
+                )
+            self._absorb(
+                Xt,
+                None if y is None else y[take],
+                np.ones(take.size) if w is None else w[take],
+                keys[take],
+                pos[take],
             )
-        self._absorb(X[take], None if y is None else y[take], w[take], keys[take], pos[take])
         self._n_rows += n
-        self._weight += float(w.sum())
+        self._weight += float(n if w is None else w.sum())
+
+    def _grow(self, capacity: int, y_like: np.ndarray | None) -> None:
+        old = self._X.shape[0]
+        if old < capacity:
+            extra = capacity - old
+            self._X = np.concatenate([self._X, np.empty((extra, self.n_features))])
+            self._w = np.concatenate([self._w, np.empty(extra)])
+            self._keys = np.concatenate([self._keys, np.empty(extra, dtype=np.uint64)])
+            self._pos = np.concatenate([self._pos, np.empty(extra, dtype=np.int64)])
+        if self._y is not None and y_like is not None:
+            dtype = (
+                y_like.dtype if self._count == 0 else np.result_type(self._y.dtype, y_like.dtype)
+            )
+            if self._y.shape[0] < capacity or self._y.dtype != dtype:
+                out = np.empty(max(capacity, self._y.shape[0]), dtype=dtype)
+                out[: self._count] = self._y[: self._count]
+                self._y = out
 
     def _absorb(
         self, X: np.ndarray, y: np.ndarray | None, w: np.ndarray, keys: np.ndarray, pos: np.ndarray
     ) -> None:
-        allX = np.concatenate([self.X, X])
-        ally = None
-        if self.has_target:
-            assert y is not None and self.y is not None
-            ally = np.concatenate([self.y, y]) if self.y.size else y
-        allk = np.concatenate([self.keys, keys])
-        keep = np.argsort(allk, kind="stable")[: self.size]
-        keep.sort()
-        order = keep[np.argsort(np.concatenate([self.positions, pos])[keep], kind="stable")]
-        self.X = allX[order]
-        self.y = None if ally is None else ally[order]
-        self.w = np.concatenate([self.w, w])[order]
-        self.keys = allk[order]
-        self.positions = np.concatenate([self.positions, pos])[order]
+        """Keep the ``size`` smallest keys of (sample + these rows), writing in place."""
+        m, count = len(keys), self._count
+        if count + m <= self.size:
+            slots, rows = np.arange(count, count + m), np.arange(m)
+            # a pass fills most reservoirs: allocate the whole sample at once (no regrowth)
+            self._grow(self.size if self._X.shape[0] == 0 and m >= 1024 else count + m, y)
+            self._count = count + m
+        else:
+            self._grow(self.size, y)
+            all_keys = np.concatenate([self._keys[:count], keys])
+            keep = np.argpartition(all_keys, self.size - 1)[: self.size]
+            stays = np.zeros(count, dtype=bool)
+            stays[keep[keep < count]] = True
+            rows = keep[keep >= count] - count
+            slots = np.concatenate([np.flatnonzero(~stays), np.arange(count, self.size)])[
+                : rows.size
+            ]
+            self._count = self.size
+        self._X[slots] = X[rows]
+        self._w[slots] = w[rows]
+        self._keys[slots] = keys[rows]
+        self._pos[slots] = pos[rows]
+        if self._y is not None and y is not None:
+            self._y[slots] = y[rows]
 
     def merge(self, other: Any) -> None:
         if not isinstance(other, Reservoir) or other.params() != self.params():
             raise ValueError(
-                f"States must share parameters to combine, but got {self.params()} and {getattr(other, 'params', lambda: other)()}."
+                f"States must share parameters to combine, but got {self.params()} and "
+                f"{getattr(other, 'params', lambda: other)()}."
             )
-        if other.keys.size:
-            self._absorb(other.X, other.y, other.w, other.keys, other.positions)
+        if other._count:
+            self._absorb(
+                other.X.copy(),
+                None if other.y is None else other.y.copy(),
+                other.w.copy(),
+                other.keys.copy(),
+                other.positions.copy(),
+            )
         self._n_rows += other._n_rows
         self._weight += other._weight
 
+    # -- round trip ------------------------------------------------------------------------
     def copy(self) -> Reservoir:
         new = Reservoir(self.n_features, self.has_target, self.size, self.seed)
-        new._n_rows, new._weight = self._n_rows, self._weight
-        new.X, new.w, new.keys, new.positions = (
-            self.X.copy(),
-            self.w.copy(),
-            self.keys.copy(),
-            self.positions.copy(),
-        )
-        new.y = None if self.y is None else self.y.copy()
+        new._n_rows, new._weight, new._count = self._n_rows, self._weight, self._count
+        new._X, new._w = self._X.copy(), self._w.copy()
+        new._keys, new._pos = self._keys.copy(), self._pos.copy()
+        new._y = None if self._y is None else self._y.copy()
         return new
 
     def to_arrays(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """Header and arrays, rows sorted by position (a canonical order)."""
         header = {
             "kind": self.kind,
             "format_version": FORMAT_VERSION,
@@ -175,14 +242,15 @@ class Reservoir:
             "n_rows": self._n_rows,
             "weight_sum": self._weight,
         }
+        o = np.argsort(self.positions, kind="stable")
         arrays = {
-            "X": self.X.copy(),
-            "w": self.w.copy(),
-            "keys": self.keys.copy(),
-            "positions": self.positions.copy(),
+            "X": self.X[o],
+            "w": self.w[o],
+            "keys": self.keys[o],
+            "positions": self.positions[o],
         }
         if self.y is not None:
-            arrays["y"] = self.y.copy()
+            arrays["y"] = self.y[o]
         return header, arrays
 
     @classmethod
@@ -190,16 +258,18 @@ class Reservoir:
         p = header["params"]
         new = cls(int(p["n_features"]), bool(p["has_target"]), int(p["size"]), int(p["seed"]))
         new._n_rows, new._weight = int(header["n_rows"]), float(header["weight_sum"])
-        new.X = np.asarray(arrays["X"], dtype=np.float64).reshape(-1, new.n_features)
-        new.w = np.asarray(arrays["w"], dtype=np.float64)
-        new.keys = np.asarray(arrays["keys"], dtype=np.uint64)
-        new.positions = np.asarray(arrays["positions"], dtype=np.int64)
+        new._X = np.asarray(arrays["X"], dtype=np.float64).reshape(-1, new.n_features).copy()
+        new._w = np.asarray(arrays["w"], dtype=np.float64).copy()
+        new._keys = np.asarray(arrays["keys"], dtype=np.uint64).copy()
+        new._pos = np.asarray(arrays["positions"], dtype=np.int64).copy()
+        new._count = len(new._keys)
         if new.has_target:
             y = np.asarray(arrays["y"])
             if y.dtype.kind not in "iufbU":
                 raise ValueError(f"Reservoir labels must have a plain dtype, but got {y.dtype}.")
-            new.y = y
-        if not (len(new.X) == len(new.w) == len(new.keys) == len(new.positions)):
+            new._y = y.copy()
+        sizes = {len(new._X), len(new._w), len(new._keys), len(new._pos)}
+        if len(sizes) != 1 or new._count > new.size:
             raise ValueError(
                 "Reservoir arrays must have one entry per sampled row, but lengths differ."
             )
@@ -208,14 +278,14 @@ class Reservoir:
     def allclose(self, other: Any, rtol: float = 1e-10) -> bool:
         if not isinstance(other, Reservoir) or other.params() != self.params():
             return False
-        if other._n_rows != self._n_rows or not np.array_equal(self.positions, other.positions):
+        if other._n_rows != self._n_rows:
             return False
-        same_y = self.y is None or np.array_equal(self.y, other.y)  # type: ignore[arg-type]
-        return bool(
-            same_y
-            and np.array_equal(self.X, other.X)
-            and np.allclose(self._weight, other._weight, rtol=rtol)
-        )
+        a, b = self.to_arrays()[1], other.to_arrays()[1]
+        if not (np.array_equal(a["positions"], b["positions"]) and np.array_equal(a["X"], b["X"])):
+            return False
+        if self.has_target and not np.array_equal(a["y"], b["y"]):
+            return False
+        return bool(np.isclose(self._weight, other._weight, rtol=rtol))
 
     def __repr__(self) -> str:
-        return f"Reservoir(size={self.size}, sampled={len(self.keys)}, n_rows={self._n_rows})"
+        return f"Reservoir(size={self.size}, sampled={self._count}, n_rows={self._n_rows})"
