@@ -22,6 +22,10 @@ from typing import Any
 __all__ = ["build_parser", "main", "source_from_path"]
 
 EXIT_OK, EXIT_DATA, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+DEFAULT_ALGORITHMS = {
+    "regression": ["ridge", "elastic_net", "pcr"],
+    "classification": ["lda", "qda", "gaussian_nb", "ridge_classifier"],
+}
 
 
 def source_from_path(path: str, target: str | None, weight: str | None = None) -> Any:
@@ -62,9 +66,16 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--target", required=True, help="target column")
     t.add_argument("--weight", help="sample-weight column")
     t.add_argument(
+        "--task",
+        choices=("auto", "regression", "classification"),
+        default="auto",
+        help="what to tune; auto: classification for a label target (strings, categories), "
+        "else regression (default: %(default)s)",
+    )
+    t.add_argument(
         "--algorithms",
-        default="ridge,elastic_net,pcr",
-        help="comma-separated registry names (default: %(default)s)",
+        help="comma-separated registry names (default: ridge,elastic_net,pcr for regression; "
+        "lda,qda,gaussian_nb,ridge_classifier for classification)",
     )
     t.add_argument(
         "--trials", type=int, default=200, help="trials in the study (default: %(default)s)"
@@ -130,9 +141,17 @@ def build_parser() -> argparse.ArgumentParser:
 def _tune(args: argparse.Namespace) -> int:
     import statetune as st
 
-    algorithms = [a.strip() for a in args.algorithms.split(",") if a.strip()]
+    source = source_from_path(args.data, args.target, args.weight)
+    task = args.task
+    if task == "auto":
+        task = "classification" if source.schema.target_is_labels else "regression"
+    if args.algorithms:
+        algorithms = [a.strip() for a in args.algorithms.split(",") if a.strip()]
+    else:
+        algorithms = DEFAULT_ALGORITHMS[task]
+    print(f"task: {task}; algorithms: {', '.join(algorithms)}")
     result = st.tune(
-        source_from_path(args.data, args.target, args.weight),
+        source,
         algorithms,
         n_trials=args.trials,
         cv=args.cv,

@@ -43,7 +43,9 @@ __all__ = ["default_study_name", "tune"]
 
 def _check_metric(algorithms: Sequence[str], metric: str | None) -> tuple[str, bool]:
     algs = [get_algorithm(a) for a in algorithms]
-    metric = metric or algs[0].default_metric
+    if metric is None:  # the first metric every algorithm can compute
+        common = [m for m in algs[0].metrics if all(m in a.metrics for a in algs)]
+        metric = common[0] if common else algs[0].default_metric
     for a in algs:
         if metric not in a.metrics:
             raise ValueError(
@@ -147,7 +149,8 @@ def tune(
     cv : int, default 5
         Folds; every trial is scored on each held-out fold's state.
     metric : str, optional
-        Defaults to the first algorithm's first metric (``mse`` for regressors).
+        Defaults to the first metric all algorithms can compute (``mse`` for regressors,
+        ``accuracy`` for a mix of classifiers, ``log_likelihood`` for generative ones alone).
     n_jobs : int, default 1
         Parallel workers for the pass and for trials.
     seed : int, default 0

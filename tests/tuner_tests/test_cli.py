@@ -91,3 +91,39 @@ def test_console_script_help():
         check=True,
     )
     assert "tune" in out.stdout and "Exit codes" in out.stdout
+
+
+def test_classification_task_is_inferred_from_a_label_target(tmp_path, capsys):
+    from sklearn.datasets import load_wine
+
+    df = load_wine(as_frame=True).frame
+    df["target"] = df["target"].map({0: "barolo", 1: "grignolino", 2: "barbera"})
+    path = tmp_path / "wine.csv"
+    df.to_csv(path, index=False)
+    out = tmp_path / "res"
+    code = main(
+        [
+            "tune",
+            str(path),
+            "--target",
+            "target",
+            "--trials",
+            "12",
+            "--cv",
+            "3",
+            "--storage",
+            "memory",
+            "--out",
+            str(out),
+            "--no-progress",
+            "--no-cache",
+        ]
+    )
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "task: classification; algorithms: lda, qda, gaussian_nb, ridge_classifier" in text
+    assert "best accuracy" in text
+    pred = tmp_path / "pred.csv"
+    assert main(["predict", str(out / "best_model"), str(path), "--out", str(pred)]) == 0
+    got = pd.read_csv(pred)
+    assert set(got["prediction"]) <= {"barolo", "grignolino", "barbera"}
