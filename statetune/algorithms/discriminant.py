@@ -57,7 +57,27 @@ def shrunk_class_cov(
     return cov
 
 
-class LinearDiscriminantAnalysis(ClassMomentsEstimator, skda.LinearDiscriminantAnalysis):
+class _Discriminant(ClassMomentsEstimator):
+    """What LDA and QDA share: priors, classes and means; no sample weights in ``fit``."""
+
+    priors: Any
+
+    def _set_priors_and_means(self, state: ClassMoments) -> None:
+        counts = state.class_weights()
+        priors = check_priors(self.priors, len(state.classes))
+        self.priors_ = counts / counts.sum() if priors is None else priors
+        self.classes_ = state.classes.copy()
+        self.means_ = state.class_means()
+
+    def fit(self, X: Any, y: Any = None) -> Any:  # type: ignore[override]
+        """Update a fresh state with all rows, then finalize (no sample weights, as scikit-learn)."""
+        return super().fit(X, y)
+
+    def partial_fit(self, X: Any, y: Any, classes: Any = None) -> Any:  # type: ignore[override]
+        return super().partial_fit(X, y, classes)
+
+
+class LinearDiscriminantAnalysis(_Discriminant, skda.LinearDiscriminantAnalysis):
     """LDA from class moments (solvers ``"eigen"``, the default here since it also transforms, and
     ``"lsqr"``; ``shrinkage`` in [0, 1]).
 
@@ -95,11 +115,7 @@ class LinearDiscriminantAnalysis(ClassMomentsEstimator, skda.LinearDiscriminantA
             )
 
     def _finalize(self, state: ClassMoments) -> None:
-        counts = state.class_weights()
-        priors = check_priors(self.priors, len(state.classes))
-        self.priors_ = counts / counts.sum() if priors is None else priors
-        self.classes_ = state.classes.copy()
-        self.means_ = state.class_means()
+        self._set_priors_and_means(state)
         shrink = None if self.shrinkage is None else float(self.shrinkage)
         self.covariance_ = shrunk_class_cov(state, self.priors_, shrink)
         n_classes, d = len(self.classes_), state.n_features
@@ -137,20 +153,13 @@ class LinearDiscriminantAnalysis(ClassMomentsEstimator, skda.LinearDiscriminantA
     def search_space(cls, state: ClassMoments) -> dict[str, Param]:
         return {"shrinkage": FloatParam(0.0, 1.0)}
 
-    def fit(self, X: Any, y: Any = None) -> Any:  # type: ignore[override]
-        """Update a fresh state with all rows, then finalize (no sample weights, as scikit-learn)."""
-        return super().fit(X, y)
-
-    def partial_fit(self, X: Any, y: Any, classes: Any = None) -> Any:  # type: ignore[override]
-        return super().partial_fit(X, y, classes)
-
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = False
         return tags
 
 
-class QuadraticDiscriminantAnalysis(ClassMomentsEstimator, skda.QuadraticDiscriminantAnalysis):
+class QuadraticDiscriminantAnalysis(_Discriminant, skda.QuadraticDiscriminantAnalysis):
     """QDA from class moments (scikit-learn's ``svd`` solver semantics: ``reg_param``)."""
 
     solver, shrinkage, covariance_estimator = "svd", None, None
@@ -180,11 +189,7 @@ class QuadraticDiscriminantAnalysis(ClassMomentsEstimator, skda.QuadraticDiscrim
                 )
 
     def _finalize(self, state: ClassMoments) -> None:
-        counts = state.class_weights()
-        priors = check_priors(self.priors, len(state.classes))
-        self.priors_ = counts / counts.sum() if priors is None else priors
-        self.classes_ = state.classes.copy()
-        self.means_ = state.class_means()
+        self._set_priors_and_means(state)
         reg = float(self.reg_param)
         d = state.n_features
         scalings, rotations, covs = [], [], []
@@ -223,13 +228,6 @@ class QuadraticDiscriminantAnalysis(ClassMomentsEstimator, skda.QuadraticDiscrim
 
     def _log_priors(self) -> np.ndarray:
         return np.log(self.priors_)
-
-    def fit(self, X: Any, y: Any = None) -> Any:  # type: ignore[override]
-        """Update a fresh state with all rows, then finalize (no sample weights, as scikit-learn)."""
-        return super().fit(X, y)
-
-    def partial_fit(self, X: Any, y: Any, classes: Any = None) -> Any:  # type: ignore[override]
-        return super().partial_fit(X, y, classes)
 
     @classmethod
     def search_space(cls, state: ClassMoments) -> dict[str, Param]:

@@ -77,6 +77,18 @@ class _CountNB(StateEstimator):
     class_log_prior_: np.ndarray
     feature_log_prob_: np.ndarray
 
+    def __init__(
+        self,
+        alpha: float = 1.0,
+        fit_prior: bool = True,
+        class_prior: Any = None,
+        force_alpha: bool = True,
+    ) -> None:
+        self.alpha = alpha
+        self.fit_prior = fit_prior
+        self.class_prior = class_prior
+        self.force_alpha = force_alpha
+
     # -- fitting through the state ---------------------------------------------------
     def _validate(self, X: Any, y: Any, reset: bool) -> tuple[Any, Any]:
         X, y = validate_data(self, X, y, reset=reset, accept_sparse="csr", dtype=np.float64)
@@ -215,18 +227,6 @@ class MultinomialNB(_CountNB, naive_bayes.MultinomialNB):
     scikit-learn's ``predict_joint_log_proba`` does; so does the held-out log-likelihood.
     """
 
-    def __init__(
-        self,
-        alpha: float = 1.0,
-        fit_prior: bool = True,
-        class_prior: Any = None,
-        force_alpha: bool = True,
-    ) -> None:
-        self.alpha = alpha
-        self.fit_prior = fit_prior
-        self.class_prior = class_prior
-        self.force_alpha = force_alpha
-
     def _finalize(self, state: ClassCounts) -> None:
         self._set_counts(state, state.feature_count)
         alpha = self._alpha()
@@ -306,18 +306,6 @@ class BernoulliNB(_CountNB, naive_bayes.BernoulliNB):
 
     #: Fixed: ``ClassCounts.doc_freq`` counts ``x > 0`` (read by scikit-learn's ``predict``).
     binarize = 0.0
-
-    def __init__(
-        self,
-        alpha: float = 1.0,
-        fit_prior: bool = True,
-        class_prior: Any = None,
-        force_alpha: bool = True,
-    ) -> None:
-        self.alpha = alpha
-        self.fit_prior = fit_prior
-        self.class_prior = class_prior
-        self.force_alpha = force_alpha
 
     def _finalize(self, state: ClassCounts) -> None:
         self._set_counts(state, state.doc_freq)
