@@ -66,12 +66,13 @@ def _data_error(
         value = chunk.w[row_in_chunk] if chunk.w is not None else None
         return ValueError(
             f"Column {name!r} (sample weights) must be finite and >= 0, but holds {value} "
-            f"at row {global_row} ({chunk.where})."
+            f"at row {global_row} of the source ({chunk.where})."
         )
     else:
         value = chunk.value(row_in_chunk, int(col))
     return ValueError(
-        f"Column {name!r} must be finite, but holds {value} at row {global_row} ({chunk.where})."
+        f"Column {name!r} must be finite, but holds {value} at row {global_row} of the source "
+        f"({chunk.where})."
     )
 
 
@@ -109,7 +110,8 @@ class Accumulator:
                 name = self.job.schema.column_name(err.column)
                 raise ValueError(
                     f"Column {name!r} must hold non-negative counts, but holds "
-                    f"{chunk.value(row, err.column)} at row {self.position + row} ({chunk.where})."
+                    f"{chunk.value(row, err.column)} at row {self.position + row} of the source "
+                    f"({chunk.where})."
                 ) from None
 
     def _feed_rows(self, chunk: Chunk) -> None:

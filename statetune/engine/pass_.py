@@ -149,6 +149,7 @@ def iter_states(
     segments: Sequence[str] | None = None,
     start: Cursor | None = None,
     checkpoint: Checkpointer | None = None,
+    state_kinds: dict[str, Any] | None = None,
 ) -> Iterator[StateSet]:
     """Run a pass, yielding intermediate :class:`StateSet` snapshots and the final one last.
 
@@ -166,6 +167,9 @@ def iter_states(
         ``partial`` segment must be the first one read, and its rows already read are skipped.
     checkpoint : Checkpointer, optional
         Save cursors during the pass (and on Ctrl-C); forces a sequential pass.
+    state_kinds : dict, optional
+        The states to fill (kind -> algorithm name or ``factory(schema, folds)``), instead of
+        those ``algorithms`` need; used to extend cached states of any kind.
 
     Examples
     --------
@@ -183,10 +187,11 @@ def iter_states(
         raise ValueError(f"`every >= 1` must hold, but got every={every!r}.")
     fold_cfg = folds if isinstance(folds, FoldConfig) else FoldConfig(folds, seed)
     schema = source.schema
-    kinds = kinds_for(algorithms, schema)
+    kinds = dict(state_kinds) if state_kinds is not None else kinds_for(algorithms, schema)
     names = [algorithms] if isinstance(algorithms, str) else list(algorithms)
     ex = executor or make_executor(n_jobs, backend)
     parallel = ex.n_jobs > 1 and checkpoint is None and (start is None or start.partial is None)
+    segment_keys = [s.key for s in source.segments()] if segments is None else list(segments)
     parts = source.partitions(max(1, ex.n_jobs * 2) if parallel else 1, segments)
     fingerprint = source.fingerprint() if segments is None else None
     start = start or Cursor(empty_states(kinds, schema, fold_cfg), [], 0)
@@ -207,6 +212,7 @@ def iter_states(
         yield from _sequential(
             source,
             parts,
+            segment_keys,
             schema,
             kinds,
             fold_cfg,
@@ -222,28 +228,68 @@ def iter_states(
     offsets = start.position + np.concatenate(([0], np.cumsum(np.asarray(sizes, dtype=np.int64))))
     jobs = [Job(p, schema, kinds, fold_cfg, int(o)) for p, o in zip(parts, offsets, strict=False)]
     total = start.states
-    lineage = [dict(r) for r in start.lineage]
     fps = {s.key: s.fingerprint for s in source.segments()}
+    records: dict[str, dict[str, Any]] = {
+        k: {"key": k, "fingerprint": fps.get(k), "n_rows": 0} for k in segment_keys
+    }
+    lineage = [dict(r) for r in start.lineage]
     done = 0
     for part, part_states in zip(parts, ex.map(run_partition, jobs), strict=True):
         _merge_into(total, part_states)
         done += 1
         rows = int(part.n_rows or 0)
-        if len(lineage) == len(start.lineage) or lineage[-1]["key"] != part.segment:
-            lineage.append({"key": part.segment, "fingerprint": fps.get(part.segment), "n_rows": 0})
-        lineage[-1]["n_rows"] += rows
+        records[part.segment]["n_rows"] += rows
         if progress is not None:
             progress(rows)
         if every is not None and done < len(jobs):
             yield _snapshot(total, schema, fold_cfg, names, False, None, lineage)
-    yield finish(total, lineage)
+    yield finish(total, lineage + list(records.values()))
+
+
+def _by_segment(parts: list[Partition], keys: list[str]) -> list[tuple[str, list[Partition]]]:
+    """Partitions grouped under every requested segment key, in order (empty ones included)."""
+    groups: dict[str, list[Partition]] = {k: [] for k in keys}
+    for part in parts:
+        groups.setdefault(part.segment, []).append(part)
+    return list(groups.items())
+
+
+class _DeferredInterrupt:
+    """While active (main thread only), Ctrl-C sets a flag instead of raising mid-update; the
+    pass raises at the next consistent point. A second Ctrl-C raises at once."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: Any = None
+
+    def __enter__(self) -> _DeferredInterrupt:
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.getsignal(signal.SIGINT)
+
+            def handler(signum: int, frame: Any) -> None:
+                if self.requested:
+                    raise KeyboardInterrupt
+                self.requested = True
+
+            signal.signal(signal.SIGINT, handler)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._previous is not None:
+            import signal
+
+            signal.signal(signal.SIGINT, self._previous)
 
 
 def _sequential(
     source: Source,
     parts: list[Partition],
+    segment_keys: list[str],
     schema: Schema,
-    kinds: dict[str, str],
+    kinds: dict[str, Any],
     fold_cfg: FoldConfig,
     names: list[str],
     start: Cursor,
@@ -252,7 +298,11 @@ def _sequential(
     checkpoint: Checkpointer | None,
     finish: Callable[[dict[str, list[Any]], list[dict[str, Any]]], StateSet],
 ) -> Iterator[StateSet]:
-    """One accumulator across all partitions (no merges), tracking segments as it goes."""
+    """One accumulator across all partitions (no merges), tracking segments as it goes.
+
+    A checkpoint or an interrupt only ever captures a consistent cursor: every fold of every
+    chunk absorbed so far, matching position and lineage.
+    """
     acc = Accumulator(Job(None, schema, kinds, fold_cfg, start.position), start.states)
     lineage = _Lineage(source, start.lineage, start.partial)
     skip = int(start.partial["n_rows"]) if start.partial else 0
@@ -262,44 +312,52 @@ def _sequential(
     def cursor() -> Cursor:
         return Cursor(acc.states, lineage.done, acc.position, lineage.current)
 
-    last, pending = start.position, False
-    try:
-        for part in parts:
-            lineage.enter(part.segment)
-            chunks = part.chunks(schema)
-            if skip:
-                if part.n_rows is not None and part.n_rows <= skip:
-                    skip -= part.n_rows
-                    continue
-                chunks, skip = _skip(chunks, skip), 0
-            for chunk in prefetch(chunks):
-                a = 0
-                while a < len(chunk):
-                    if pending:  # more rows follow: the snapshot is intermediate
-                        yield _snapshot(
-                            acc.states, schema, fold_cfg, names, False, None, lineage.done
-                        )
-                        pending = False
-                    b = (
-                        len(chunk)
-                        if every is None
-                        else min(len(chunk), a + last + every - acc.position)
-                    )
-                    acc.feed(chunk.slice(a, b))
-                    lineage.add(b - a)
-                    if progress is not None:
-                        progress(b - a)
-                    a = b
-                    if every is not None and acc.position - last >= every:
-                        last, pending = acc.position, True
-                if checkpoint is not None and checkpoint.due(acc.position):
-                    checkpoint.save(cursor())
-                    checkpoint.mark(acc.position)
-    except KeyboardInterrupt as interrupt:
-        if checkpoint is not None:
-            checkpoint.save(cursor())
-        partial = _snapshot(acc.states, schema, fold_cfg, names, False, None, lineage.done)
-        raise PassInterrupted(partial) from interrupt
+    last, pending, consistent = start.position, False, True
+    with _DeferredInterrupt() as deferred:
+        try:
+            for key, seg_parts in _by_segment(parts, segment_keys):
+                lineage.enter(key)
+                for part in seg_parts:
+                    chunks = part.chunks(schema)
+                    if skip:
+                        if part.n_rows is not None and part.n_rows <= skip:
+                            skip -= part.n_rows
+                            continue
+                        chunks, skip = _skip(chunks, skip), 0
+                    for chunk in prefetch(chunks):
+                        a = 0
+                        while a < len(chunk):
+                            if pending:  # more rows follow: the snapshot is intermediate
+                                yield _snapshot(
+                                    acc.states, schema, fold_cfg, names, False, None, lineage.done
+                                )
+                                pending = False
+                            b = (
+                                len(chunk)
+                                if every is None
+                                else min(len(chunk), a + last + every - acc.position)
+                            )
+                            consistent = False
+                            acc.feed(chunk.slice(a, b))
+                            lineage.add(b - a)
+                            consistent = True
+                            if deferred.requested:
+                                raise KeyboardInterrupt
+                            if progress is not None:
+                                progress(b - a)
+                            a = b
+                            if every is not None and acc.position - last >= every:
+                                last, pending = acc.position, True
+                        if checkpoint is not None and checkpoint.due(acc.position):
+                            checkpoint.save(cursor())
+                            checkpoint.mark(acc.position)
+        except KeyboardInterrupt as interrupt:
+            if not consistent:  # raised inside an update: these states are not trustworthy
+                raise
+            if checkpoint is not None:
+                checkpoint.save(cursor())
+            partial = _snapshot(acc.states, schema, fold_cfg, names, False, None, lineage.done)
+            raise PassInterrupted(partial) from interrupt
     lineage.close()
     yield finish(acc.states, lineage.done)
 
@@ -319,6 +377,7 @@ def compute_states(
     segments: Sequence[str] | None = None,
     start: Cursor | None = None,
     checkpoint: Checkpointer | None = None,
+    state_kinds: dict[str, Any] | None = None,
 ) -> StateSet:
     """One pass over ``source`` computing every state ``algorithms`` need, for each fold.
 
@@ -340,7 +399,7 @@ def compute_states(
         Anytime: ``callback(snapshot)`` for each intermediate snapshot (see :func:`iter_states`).
     progress : callable, optional
         Called with the number of rows just absorbed (for progress bars).
-    segments, start, checkpoint : optional
+    segments, start, checkpoint, state_kinds : optional
         Incremental and resumable passes (see :func:`iter_states`).
 
     Returns
@@ -368,6 +427,7 @@ def compute_states(
         segments=segments,
         start=start,
         checkpoint=checkpoint,
+        state_kinds=state_kinds,
     ):
         if not snap.complete and callback is not None:
             callback(snap)

@@ -23,6 +23,7 @@ Example
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
@@ -32,10 +33,12 @@ from statetune.algorithms import get_algorithm
 from statetune.data.source import Segment, Source
 from statetune.engine import FoldConfig, StateSet
 from statetune.engine import compute_states as engine_compute_states
+from statetune.engine.accumulate import _make as make_state
 from statetune.engine.cursor import Checkpointer, Cursor
 from statetune.engine.pass_ import kinds_for
 from statetune.state_cache.cache import DEFAULT_FOLDER, Entry, StateCache, entry_key, entry_spec
 from statetune.state_cache.format import CorruptEntryError
+from statetune.states import state_class
 
 __all__ = ["StateCacheWarning", "compute_states", "update"]
 
@@ -47,12 +50,34 @@ class StateCacheWarning(UserWarning):
 def _specs(
     source: Source, algorithms: Sequence[str], folds: FoldConfig
 ) -> dict[str, dict[str, Any]]:
+    """The entry spec of every state the algorithms need (their own and any sample)."""
     schema = source.schema
     out = {}
-    for kind, alg in kinds_for(algorithms, schema).items():
-        state = get_algorithm(alg).make_state(schema.n_features, schema.has_target)
+    for kind, maker in kinds_for(algorithms, schema).items():
+        state = make_state(maker, schema, folds)
         out[kind] = entry_spec(kind, state.params(), schema, folds)
     return out
+
+
+def _maker(kind: str, params: Mapping[str, Any]) -> Callable[..., Any]:
+    """A factory rebuilding an empty state of ``kind`` from its state parameters."""
+    return functools.partial(_from_params, kind, dict(params))
+
+
+def _from_params(kind: str, params: dict[str, Any], schema: Any, folds: Any) -> Any:
+    return state_class(kind)(**params)
+
+
+def _check_rows(states: Mapping[str, Sequence[Any]], lineage: Sequence[Mapping[str, Any]]) -> None:
+    """The states must hold exactly the rows their lineage lists (never save anything else)."""
+    expected = sum(int(r["n_rows"]) for r in lineage)
+    for kind, fold_states in states.items():
+        got = sum(s.n_rows for s in fold_states)
+        if got != expected:
+            raise RuntimeError(
+                f"The {kind!r} states must hold the {expected} rows of their lineage, but hold "
+                f"{got}; nothing was saved (please report this)."
+            )
 
 
 def _fingerprinted(source: Source) -> list[Segment]:
@@ -179,11 +204,16 @@ def compute_states(
                 warnings.warn(
                     f"Cached {kind!r} states rebuilt: {why}.", StateCacheWarning, stacklevel=2
                 )
-        # kinds sharing a starting point share one pass
-        groups: dict[int, list[str]] = {}
-        for kind, (status, reuse, _) in plans.items():
-            if status != "hit":
-                groups.setdefault(reuse if status == "extend" else 0, []).append(kind)
+        # One pass serves every kind: when the kinds do not all stand at the same point (one
+        # entry missing or changed while another is current), all of them are rebuilt.
+        starts = {
+            reuse if status in ("extend", "hit") else 0 for status, reuse, _ in plans.values()
+        }
+        reuse = starts.pop() if len(starts) == 1 else 0
+        todo_kinds = [k for k in keys if plans[k][0] != "hit" or reuse == 0]
+        if all(status == "hit" for status, _, _ in plans.values()):
+            todo_kinds = []  # another process built them while we waited for the lock
+        groups = {reuse: todo_kinds} if todo_kinds else {}
         for reuse, kinds in groups.items():
             start = _start_cursor(entries, kinds, reuse)
             todo = [s.key for s in segs[reuse:]]
@@ -191,7 +221,7 @@ def compute_states(
             resumed = _resume(cache, pass_key, start, segs)
             if resumed is not None:
                 start, todo = resumed
-            algs = [a for a in names if get_algorithm(a).state_kind in kinds]
+            makers = {k: _maker(k, specs[k]["state_params"]) for k in kinds}
             checkpointer = Checkpointer(
                 _saver(cache, pass_key, {k: specs[k] for k in kinds}),
                 checkpoint_rows,
@@ -199,13 +229,15 @@ def compute_states(
             )
             result = engine_compute_states(
                 source,
-                algs,
+                names,
                 fold_cfg,
                 segments=todo,
                 start=start,
                 checkpoint=checkpointer if (checkpoint_rows or checkpoint_seconds) else None,
+                state_kinds=makers,
                 **kw,
             )
+            _check_rows(result.fold_states, result.lineage)
             for kind in kinds:
                 cache.save(keys[kind], specs[kind], result.fold_states[kind], result.lineage)
                 entries[kind] = cache.load(keys[kind])
@@ -351,6 +383,12 @@ def _extend(
             f"{states.schema.weight!r}), but has ({old.target!r}, {old.weight!r})."
         )
     states.schema.check(old.features, old.dtypes, "the new data")
+    if not states.complete:
+        raise ValueError(
+            "States to extend must be complete (a whole pass or a cache entry), but these are an "
+            "intermediate snapshot whose last segment was read only in part; resume the pass "
+            "instead (call compute_states again with the same cache)."
+        )
     known = {r["fingerprint"] for r in states.lineage if r.get("fingerprint")}
     keys = {r["key"]: r["fingerprint"] for r in states.lineage}
     new = []
@@ -375,15 +413,19 @@ def _extend(
         states.lineage,
         states.n_rows,
     )
-    return engine_compute_states(
+    makers = {k: _maker(k, v[0].params()) for k, v in states.fold_states.items()}
+    result = engine_compute_states(
         source,
         list(states.algorithms),
         states.folds,
         n_jobs=n_jobs,
         progress=progress,
+        state_kinds=makers,
         segments=new,
         start=start,
     )
+    _check_rows(result.fold_states, result.lineage)
+    return result
 
 
 def _is_memory(seg: Segment) -> bool:

@@ -163,18 +163,18 @@ class ClassMoments:
         self._derived = {}
 
     def subtract(self, other: Any) -> None:
-        """Undo ``merge(other)`` (classes left empty are dropped)."""
+        """Undo ``merge(other)`` (all or nothing; classes left empty are dropped)."""
         other = self._compatible(other)
-        mine = dict(zip(self.classes.tolist(), self.per_class, strict=True))
+        mine = {c: m.copy() for c, m in zip(self.classes.tolist(), self.per_class, strict=True)}
         for c, t in zip(other.classes.tolist(), other.per_class, strict=True):
             if c not in mine:
                 raise ValueError(
                     f"`other` must summarize a subset of these rows, but has class {c!r}."
                 )
             mine[c].subtract(t)
-        keep = [i for i, m in enumerate(self.per_class) if m.n_rows > 0]
-        self.classes = self.classes[keep]
-        self.per_class = [self.per_class[i] for i in keep]
+        keep = [c for c in self.classes.tolist() if mine[c].n_rows > 0]
+        self.classes = self.classes[[i for i, c in enumerate(self.classes.tolist()) if c in keep]]
+        self.per_class = [mine[c] for c in keep]
         self._derived = {}
 
     # ---------------------------------------------------------------- round trip

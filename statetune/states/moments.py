@@ -296,6 +296,8 @@ class Moments:
         if n_rows == 0 or w_a <= 0.0:
             fresh = Moments(self.n_features, self.has_target)
             fresh._n_rows = n_rows
+            if n_rows:  # rows of zero weight remain: keep the shift, later rows need it
+                fresh._shift = self._shift
             self.__dict__.update(fresh.__dict__)
             return
         mean_b = other._mean + (other._shift - self._shift)

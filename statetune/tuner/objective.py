@@ -16,7 +16,6 @@ Example
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -63,8 +62,9 @@ def evaluate(
     """
     scores: list[float] = []
     for k in range(states.n_folds):
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", RuntimeWarning)
+        # numpy's error state is per thread (warnings filters are not): numerical trouble in a
+        # trial raises FloatingPointError and fails that trial only.
+        with np.errstate(divide="raise", invalid="raise", over="raise"):
             score, how = states.score_fold(algorithm, params, metric, k)
         if not np.isfinite(score):
             raise FloatingPointError(f"fold {k} scored {score}")

@@ -57,6 +57,11 @@ def _from_optuna(dist: Any) -> Any:
         return dist
     import optuna.distributions as od
 
+    if isinstance(dist, od.FloatDistribution | od.IntDistribution) and dist.step not in (None, 1):
+        raise ValueError(
+            f"Search-space distributions must have no step (statetune samples continuous or "
+            f"unit-step ranges), but got {dist!r}; list the values with CategoricalDistribution."
+        )
     if isinstance(dist, od.FloatDistribution):
         return FloatParam(dist.low, dist.high, log=dist.log)
     if isinstance(dist, od.IntDistribution):

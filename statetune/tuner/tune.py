@@ -176,6 +176,12 @@ def tune(
     """
     import optuna
 
+    if n_jobs == -1:
+        import os
+
+        n_jobs = os.cpu_count() or 1
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
+        raise ValueError(f"`n_jobs` must be a positive integer or -1, but got {n_jobs!r}.")
     if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1:
         raise ValueError(f"`n_trials >= 1` must hold, but got n_trials={n_trials!r}.")
     if isinstance(cv, bool) or not isinstance(cv, int) or cv < 2:
@@ -240,7 +246,13 @@ def tune(
                 timings["sampler"] += time.perf_counter() - t
                 asked.append((trial, alg, params))
             t = time.perf_counter()
-            outcomes = pool.run(states, asked, metric)
+            try:
+                outcomes = pool.run(states, asked, metric)
+            except BaseException:  # Ctrl-C or a crash: close these trials, never leave them RUNNING
+                for trial, _, _ in asked:
+                    trial.set_user_attr("fail_reason", "interrupted")
+                    study.tell(trial, state=optuna.trial.TrialState.FAIL, skip_if_finished=True)
+                raise
             timings["finalize_and_score"] += time.perf_counter() - t
             t = time.perf_counter()
             for (trial, _alg, _params), (status, payload, _secs) in zip(

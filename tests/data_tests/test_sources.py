@@ -159,7 +159,8 @@ def test_csv_errors(tmp_path, frame):
     nan.loc[42, "f1"] = np.nan
     nan.to_csv(tmp_path / "nan.csv", index=False)
     with pytest.raises(
-        ValueError, match=r"Column 'f1' must be finite, but holds nan at row 42 \(file .*nan.csv"
+        ValueError,
+        match=r"Column 'f1' must be finite, but holds nan at row 42 of the source \(file .*nan.csv",
     ):
         st.compute_states(st.from_csv(tmp_path / "nan.csv", target="target"), ["ridge"], folds=2)
 

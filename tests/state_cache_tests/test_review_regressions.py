@@ -1,0 +1,164 @@
+"""Regression tests for bugs found in review: each failed before its fix."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import statetune as st
+from statetune.states import ClassMoments, Moments
+from statetune.testing import make_classification_data
+
+from .conftest import assert_states_equal, frame
+
+
+def test_cached_classifier_pass_and_update_of_every_entry(tmp_path):
+    X, y, _ = make_classification_data(3_000, 4, seed=2)
+    df = pd.DataFrame(X, columns=list("abcd"))
+    df["label"] = y
+    df.iloc[:2_000].to_parquet(tmp_path / "p0.parquet")
+    cache = st.StateCache(tmp_path / "c")
+    src = lambda: st.from_parquet(tmp_path, target="label")  # noqa: E731
+    first = st.compute_states(src(), ["lda"], folds=3, cache=cache)
+    assert set(first.fold_states) == {"class_moments", "reservoir"}
+    assert len(cache.keys()) == 2
+    df.iloc[2_000:].to_parquet(tmp_path / "p1.parquet")
+    for key in cache.keys():  # what `statetune update` does: every entry, reservoir included
+        st.update(key, src(), cache=cache)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a hit: nothing rebuilt
+        again = st.compute_states(src(), ["lda"], folds=3, cache=cache)
+    scratch = st.compute_states(src(), ["lda"], folds=3)
+    assert_states_equal(again, scratch)
+    r = st.tune(
+        src(),
+        ["lda", "gaussian_nb"],
+        n_trials=4,
+        cv=3,
+        cache=cache,
+        storage="memory",
+        metric="accuracy",
+    )
+    assert r.best_value > 0.5
+
+
+def test_missing_companion_entry_rebuilds_all_kinds(tmp_path):
+    X, y, _ = make_classification_data(1_000, 3, seed=4)
+    pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "c": X[:, 2], "y": y}).to_parquet(
+        tmp_path / "d.parquet"
+    )
+    cache = st.StateCache(tmp_path / "c")
+    src = lambda: st.from_parquet(tmp_path / "d.parquet", target="y")  # noqa: E731
+    st.compute_states(src(), ["qda"], folds=2, cache=cache)
+    reservoir_key = next(e["key"] for e in cache.entries() if e["kind"] == "reservoir")
+    cache.remove(reservoir_key)
+    states = st.compute_states(src(), ["qda"], folds=2, cache=cache)
+    assert_states_equal(states, st.compute_states(src(), ["qda"], folds=2))
+
+
+def test_empty_file_does_not_force_rebuilds(tmp_path):
+    frame(300, 1).to_parquet(tmp_path / "a.parquet")
+    frame(0, 2).to_parquet(tmp_path / "b.parquet")
+    frame(300, 3).to_parquet(tmp_path / "c.parquet")
+    cache = st.StateCache(tmp_path / "cache")
+    src = lambda: st.from_parquet(tmp_path, target="y")  # noqa: E731
+    first = st.compute_states(src(), ["ridge"], folds=3, cache=cache)
+    assert [r["n_rows"] for r in first.lineage] == [300, 0, 300]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        st.compute_states(src(), ["ridge"], folds=3, cache=cache)
+
+
+def test_update_refuses_an_intermediate_snapshot():
+    X = np.random.default_rng(0).normal(size=(1_000, 3))
+    snap = next(iter(st.iter_states(st.from_arrays(X, X[:, 0]), ["ridge"], folds=2, every=400)))
+    with pytest.raises(ValueError, match="must be complete"):
+        st.update(snap, st.from_arrays(X, X[:, 0]))
+
+
+def test_interrupt_inside_an_update_never_checkpoints_half_a_chunk(tmp_path, monkeypatch):
+    import statetune.data.arrays as arrays_module
+
+    monkeypatch.setattr(arrays_module, "CHUNK_ROWS", 100)
+    X = np.random.default_rng(1).normal(size=(1_000, 3))
+    y = X.sum(axis=1)
+    calls = {"n": 0}
+    real = Moments.update
+
+    def flaky(self, *a, **k):
+        calls["n"] += 1
+        if calls["n"] == 8:
+            raise KeyboardInterrupt
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(Moments, "update", flaky)
+    cache = st.StateCache(tmp_path)
+    with pytest.raises(KeyboardInterrupt):
+        st.compute_states(
+            st.from_arrays(X, y),
+            ["ridge"],
+            folds=3,
+            cache=cache,
+            checkpoint_rows=100,
+            checkpoint_seconds=None,
+        )
+    monkeypatch.setattr(Moments, "update", real)
+    resumed = st.compute_states(st.from_arrays(X, y), ["ridge"], folds=3, cache=cache)
+    assert_states_equal(resumed, st.compute_states(st.from_arrays(X, y), ["ridge"], folds=3))
+
+
+def test_class_moments_subtract_is_all_or_nothing():
+    X, y, _ = make_classification_data(100, 2, seed=0)
+    a = ClassMoments(2)
+    a.update(X, y)
+    other = ClassMoments(2)
+    other.update(X[:10], np.where(np.arange(10) < 5, y[:10], "unknown"))
+    before = [m.n_rows for m in a.per_class]
+    with pytest.raises(ValueError, match="subset"):
+        a.subtract(other)
+    assert [m.n_rows for m in a.per_class] == before
+
+
+def test_moments_subtract_keeps_shift_when_only_zero_weight_rows_remain():
+    X = 1e9 + 1e-2 * np.random.default_rng(0).normal(size=(100, 1))
+    y = X[:, 0].copy()
+    w = np.ones(100)
+    w[:3] = 0.0
+    s, part = Moments(1), Moments(1)
+    s.update(X, y, w)
+    part.update(X[3:], y[3:], w[3:])
+    s.subtract(part)
+    s.update(X, y)
+    ref = Moments(1)
+    ref.update(X[:3], y[:3], w[:3])
+    ref.update(X, y)
+    assert s.allclose(ref, 1e-10)
+
+
+def test_tune_n_jobs_minus_one_runs_batches():
+    X = np.random.default_rng(0).normal(size=(300, 3))
+    r = st.tune(
+        st.from_arrays(X, X[:, 0]), ["ridge"], n_trials=4, cv=2, n_jobs=-1, storage="memory"
+    )
+    assert len(r.study.trials) == 4
+    with pytest.raises(ValueError, match="`n_jobs` must be a positive integer or -1"):
+        st.tune(st.from_arrays(X, X[:, 0]), ["ridge"], n_trials=4, cv=2, n_jobs=0, storage="memory")
+
+
+def test_step_distributions_are_refused_not_silently_changed():
+    import optuna
+
+    X = np.random.default_rng(0).normal(size=(300, 3))
+    space = {"pcr": {"n_components": optuna.distributions.IntDistribution(1, 3, step=2)}}
+    with pytest.raises(ValueError, match="must have no step"):
+        st.tune(
+            st.from_arrays(X, X[:, 0]),
+            ["pcr"],
+            n_trials=2,
+            cv=2,
+            storage="memory",
+            search_space=space,
+        )
