@@ -109,9 +109,7 @@ def _plan(entry: Entry | None, segs: list[Segment]) -> tuple[str, int, str]:
         return "extend", n, f"{len(segs) - n} new segment(s)"
     if n < len(segs) and lin[n]["key"] == segs[n].key:
         why = f"segment {n} ({lin[n]['key']!r}) changed since it was cached"
-    elif any(r["key"] == lin[n]["key"] for r in lin[n:]) and lin[n]["key"] not in {
-        s.key for s in segs
-    }:
+    elif lin[n]["key"] not in {s.key for s in segs}:
         why = f"segment {n} ({lin[n]['key']!r}) was removed"
     else:
         why = f"segment {n} ({lin[n]['key']!r}) no longer comes at that place"
