@@ -31,6 +31,9 @@ bench: $(STAMP)
 	$(BIN)/python experiments/finalize_latency.py
 	$(BIN)/python experiments/incremental_cost.py
 	$(BIN)/python experiments/hpo_speedup.py
+	$(BIN)/python experiments/trial_parallelism.py
+	$(BIN)/python experiments/class_moments_throughput.py
+	$(BIN)/python experiments/classifier_speedup.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
