@@ -105,29 +105,36 @@ class ClassMoments:
         w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
         if n == 0:
             return
-        batch_classes, inverse = np.unique(labels, return_inverse=True)
-        order = np.argsort(inverse, kind="stable")
-        bounds = np.concatenate(
-            ([0], np.cumsum(np.bincount(inverse, minlength=len(batch_classes))))
-        )
+        if w is not None:
+            _check_weights(w, np.arange(n))
+        order = np.argsort(labels, kind="stable")  # one sort groups the rows by class
+        ordered = labels[order]
+        starts = np.concatenate(([0], np.flatnonzero(ordered[1:] != ordered[:-1]) + 1))
+        bounds = np.append(starts, n)
+        batch_classes = ordered[starts]
+        X = X if X.dtype == np.float64 else X.astype(np.float64)
         Xs = np.take(X, order, axis=0)
         ws = None if w is None else w[order]
         classes = union_labels(self.classes, batch_classes)
-        fresh = {c: m for c, m in zip(self.classes.tolist(), self.per_class, strict=True)}
-        updated: dict[Any, Moments] = {}
+        current = dict(zip(self.classes.tolist(), self.per_class, strict=True))
+        pending = []
         for i, c in enumerate(batch_classes.tolist()):
             a, b = int(bounds[i]), int(bounds[i + 1])
-            m = fresh[c].copy() if c in fresh else Moments(self.n_features, has_target=False)
+            m = current.get(c) or Moments(self.n_features, has_target=False)
             try:
-                m.update(Xs[a:b], None, None if ws is None else ws[a:b])
+                with np.errstate(all="ignore"):  # non-finite sums are checked in _reduce
+                    shift, acc = m._reduce(Xs[a:b], None, None if ws is None else ws[a:b])
             except NonFiniteError as err:
                 row = int(order[a + (err.row or 0)])
                 raise NonFiniteError(
                     _relocate(str(err), err.row or 0, row), row=row, column=err.column
                 ) from None
-            updated[c] = m
-        # commit
-        self.per_class = [updated.get(c, fresh.get(c)) for c in classes.tolist()]  # type: ignore[misc]
+            pending.append((c, m, shift, acc, b - a))
+        # commit: nothing above touched the state
+        for c, m, shift, acc, rows in pending:
+            m._commit(shift, acc, rows)
+            current[c] = m
+        self.per_class = [current[c] for c in classes.tolist()]
         self.classes = classes
         self._derived = {}
 
@@ -230,6 +237,17 @@ class ClassMoments:
         state = self.__dict__.copy()
         state["_derived"] = {}
         return state
+
+
+def _check_weights(w: np.ndarray, rows: np.ndarray) -> None:
+    bad = np.flatnonzero(~(np.isfinite(w) & (w >= 0)))
+    if bad.size:
+        r = int(rows[bad[0]])
+        raise NonFiniteError(
+            f"Sample weights must be finite and >= 0, but got {w[bad[0]]} at row {r}.",
+            row=r,
+            column="sample_weight",
+        )
 
 
 def _relocate(message: str, local: int, row: int) -> str:

@@ -217,7 +217,12 @@ class Moments:
             X = X.astype(np.float64)
         with np.errstate(all="ignore"):  # non-finite sums are checked explicitly
             shift, acc = self._reduce(X, y, w)
-        # commit: nothing above touched the state
+        self._commit(shift, acc, n)  # nothing above touched the state
+
+    def _commit(
+        self, shift: np.ndarray | None, acc: tuple[float, np.ndarray, np.ndarray], n: int
+    ) -> None:
+        """Absorb what :meth:`_reduce` computed for ``n`` rows."""
         if self._n_rows == 0 and shift is not None:
             self._shift = shift
         self._weight, self._mean, self._com = _chan(self._weight, self._mean, self._com, *acc)
