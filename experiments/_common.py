@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["RESULTS", "median_time", "regression_data", "write_csv", "bar_chart"]
+__all__ = ["RESULTS", "bar_chart", "log_bar_chart", "median_time", "regression_data", "write_csv"]
 
 RESULTS = Path(
     os.environ.get("STATETUNE_RESULTS", Path(__file__).resolve().parent.parent / "results")
@@ -68,3 +68,30 @@ def bar_chart(
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def log_bar_chart(
+    name: str, labels: Sequence[str], values: Sequence[float], estimated: Sequence[bool], title: str
+) -> None:
+    """A log-axis bar chart: statetune bars blue, peers red; hatched bars are estimated."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    fig, ax = plt.subplots(figsize=(12, 5.5))
+    colors = ["#4477aa" if lab.startswith("statetune") else "#cc6677" for lab in labels]
+    bars = ax.bar(labels, values, color=colors)
+    for bar, est in zip(bars, estimated, strict=True):
+        if est:
+            bar.set_hatch("//")
+            bar.set_alpha(0.7)
+    ax.bar_label(bars, fmt="%.3g")
+    ax.set_yscale("log")
+    ax.set_ylabel("wall time, s (log scale; hatched = estimated)")
+    ax.set_title(title)
+    plt.setp(ax.get_xticklabels(), rotation=25, ha="right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(RESULTS / f"{name}.png", dpi=110)
+    plt.close(fig)

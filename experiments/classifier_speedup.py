@@ -54,7 +54,7 @@ from typing import Any
 
 import numpy as np
 import optuna
-from _common import RESULTS, write_csv
+from _common import RESULTS, log_bar_chart, write_csv
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis, QuadraticDiscriminantAnalysis
 from sklearn.linear_model import RidgeClassifier
 from sklearn.metrics import accuracy_score
@@ -214,33 +214,6 @@ def run_statetune(
         "failed": sum(t.state != optuna.trial.TrialState.COMPLETE for t in r.study.trials),
         "trial_median_by_alg": {a: statistics.median(v) for a, v in per_alg.items()},
     }
-
-
-def log_bar_chart(
-    name: str, labels: Sequence[str], values: Sequence[float], estimated: Sequence[bool], title: str
-) -> None:
-    """A log-axis bar chart; hatched bars are extrapolated (estimated)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    fig, ax = plt.subplots(figsize=(11, 5.5))
-    colors = ["#4477aa" if lab.startswith("statetune") else "#cc6677" for lab in labels]
-    bars = ax.bar(labels, values, color=colors)
-    for bar, est in zip(bars, estimated, strict=True):
-        if est:
-            bar.set_hatch("//")
-            bar.set_alpha(0.7)
-    ax.bar_label(bars, fmt="%.3g")
-    ax.set_yscale("log")
-    ax.set_ylabel("wall time, s (log scale; hatched = estimated)")
-    ax.set_title(title)
-    plt.setp(ax.get_xticklabels(), rotation=20, ha="right", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(RESULTS / f"{name}.png", dpi=110)
-    plt.close(fig)
 
 
 def main() -> None:

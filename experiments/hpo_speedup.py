@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 import optuna
-from _common import RESULTS, median_time, regression_data, write_csv
+from _common import RESULTS, log_bar_chart, median_time, regression_data, write_csv
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import ElasticNet, ElasticNetCV, Ridge, RidgeCV
 from sklearn.metrics import mean_squared_error
@@ -155,33 +155,6 @@ def timed_once(fn: Callable[[], Any]) -> tuple[float, Any]:
     t0 = time.perf_counter()
     out = fn()
     return time.perf_counter() - t0, out
-
-
-def log_bar_chart(
-    name: str, labels: Sequence[str], values: Sequence[float], estimated: Sequence[bool], title: str
-) -> None:
-    """``_common.bar_chart`` with a log axis; hatched bars are extrapolated (estimated)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    fig, ax = plt.subplots(figsize=(12, 5.5))
-    colors = ["#4477aa" if lab.startswith("statetune") else "#cc6677" for lab in labels]
-    bars = ax.bar(labels, values, color=colors)
-    for bar, est in zip(bars, estimated, strict=True):
-        if est:
-            bar.set_hatch("//")
-            bar.set_alpha(0.7)
-    ax.bar_label(bars, fmt="%.3g")
-    ax.set_yscale("log")
-    ax.set_ylabel("wall time, s (log scale; hatched = estimated)")
-    ax.set_title(title)
-    plt.setp(ax.get_xticklabels(), rotation=30, ha="right", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(RESULTS / f"{name}.png", dpi=110)
-    plt.close(fig)
 
 
 def main() -> None:
