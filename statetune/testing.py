@@ -32,6 +32,7 @@ from statetune.algorithms import (
 from statetune.states import state_from_arrays
 
 __all__ = [
+    "assert_associative",
     "assert_chunk_invariant",
     "assert_empty_state_raises",
     "assert_finalize_pure",
@@ -151,19 +152,26 @@ def assert_merge_laws(
     for p in reversed(parts[:-1]):
         right.merge(p)
     assert right.allclose(whole, rtol), "merge is not commutative"
-    if len(parts) >= 3:
-        bc = parts[1].copy()
-        bc.merge(parts[2])
-        a_bc = parts[0].copy()
-        a_bc.merge(bc)
-        ab = parts[0].copy()
-        ab.merge(parts[1])
-        ab.merge(parts[2])
-        assert a_bc.allclose(ab, rtol), "merge is not associative"
+    assert_associative(parts, rtol)
     empty = _new_state(algorithm, X.shape[1], y is not None)
     e = whole.copy()
     e.merge(empty)
     assert e.allclose(whole, rtol), "merging an empty state changed the state"
+
+
+def assert_associative(parts: Sequence[Any], rtol: float = 1e-10) -> None:
+    """``a.merge(b.merge(c)) == (a.merge(b)).merge(c)`` for the first three states (no-op for
+    fewer); the inputs are not changed."""
+    if len(parts) < 3:
+        return
+    bc = parts[1].copy()
+    bc.merge(parts[2])
+    a_bc = parts[0].copy()
+    a_bc.merge(bc)
+    ab_c = parts[0].copy()
+    ab_c.merge(parts[1])
+    ab_c.merge(parts[2])
+    assert a_bc.allclose(ab_c, rtol), "merge is not associative"
 
 
 def assert_subtract_inverts_merge(

@@ -22,6 +22,7 @@ import numpy as np
 __all__ = [
     "FORMAT_VERSION",
     "NonFiniteError",
+    "check_sample_weight",
     "State",
     "register_state",
     "state_class",
@@ -42,6 +43,39 @@ class NonFiniteError(ValueError):
         super().__init__(message)
         self.row = row
         self.column = column
+
+
+def check_sample_weight(sample_weight: Any, n: int) -> np.ndarray | None:
+    """``None``, or the weights as a float64 vector of ``n`` finite values >= 0.
+
+    Raises
+    ------
+    ValueError, TypeError
+        A wrong shape or a non-numeric dtype.
+    NonFiniteError
+        A negative, NaN or infinite weight (names its row; column ``"sample_weight"``).
+    """
+    if sample_weight is None:
+        return None
+    w = np.asarray(sample_weight)
+    if w.ndim == 2 and w.shape[1] == 1:
+        w = w[:, 0]
+    if w.ndim != 1 or w.shape[0] != n:
+        raise ValueError(
+            f"`sample_weight` must be 1-dimensional with {n} rows, but got shape {w.shape}."
+        )
+    if not np.issubdtype(w.dtype, np.number) and w.dtype != np.bool_:
+        raise TypeError(f"`sample_weight` must be numeric, but got dtype {w.dtype}.")
+    w = w.astype(np.float64, copy=False)
+    bad = np.flatnonzero(~(np.isfinite(w) & (w >= 0)))
+    if bad.size:
+        r = int(bad[0])
+        raise NonFiniteError(
+            f"Sample weights must be finite and >= 0, but got {w[r]} at row {r}.",
+            row=r,
+            column="sample_weight",
+        )
+    return w
 
 
 @runtime_checkable

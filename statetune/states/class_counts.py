@@ -31,7 +31,12 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from statetune.states._base import FORMAT_VERSION, NonFiniteError, register_state
+from statetune.states._base import (
+    FORMAT_VERSION,
+    NonFiniteError,
+    check_sample_weight,
+    register_state,
+)
 
 __all__ = ["ClassCounts", "NegativeCountError", "align_classes"]
 
@@ -140,30 +145,6 @@ def align_classes(classes: np.ndarray, labels: np.ndarray) -> np.ndarray:
     ok[ok] = classes[pos[ok]] == labels[ok]
     out[ok] = pos[ok]
     return out
-
-
-def _check_weights(sample_weight: Any, n: int) -> np.ndarray | None:
-    if sample_weight is None:
-        return None
-    w = np.asarray(sample_weight)
-    if w.ndim == 2 and w.shape[1] == 1:
-        w = w[:, 0]
-    if w.ndim != 1 or w.shape[0] != n:
-        raise ValueError(
-            f"`sample_weight` must be 1-dimensional with {n} rows, but got shape {w.shape}."
-        )
-    if not np.issubdtype(w.dtype, np.number) and w.dtype != np.bool_:
-        raise TypeError(f"`sample_weight` must be numeric, but got dtype {w.dtype}.")
-    w = w.astype(np.float64, copy=False)
-    bad = np.flatnonzero(~(np.isfinite(w) & (w >= 0)))
-    if bad.size:
-        r = int(bad[0])
-        raise NonFiniteError(
-            f"Sample weights must be finite and >= 0, but got {w[r]} at row {r}.",
-            row=r,
-            column="sample_weight",
-        )
-    return w
 
 
 def _bad_value(value: float, row: int, column: int) -> ValueError:
@@ -366,7 +347,7 @@ class ClassCounts:
         if y is None:
             raise ValueError("`y` is required: ClassCounts needs class labels.")
         labels = _as_labels(y, n)
-        w = _check_weights(sample_weight, n)
+        w = check_sample_weight(sample_weight, n)
         if n == 0:
             return
         batch_classes, inv = np.unique(labels, return_inverse=True)

@@ -21,7 +21,12 @@ from typing import Any
 
 import numpy as np
 
-from statetune.states._base import FORMAT_VERSION, NonFiniteError, register_state
+from statetune.states._base import (
+    FORMAT_VERSION,
+    NonFiniteError,
+    check_sample_weight,
+    register_state,
+)
 from statetune.states._labels import as_labels, decode_labels, encode_labels, union_labels
 from statetune.states.moments import Moments
 
@@ -102,11 +107,9 @@ class ClassMoments:
             raise ValueError("`y` is required: class moments need class labels.")
         n = X.shape[0]
         labels = as_labels(y, n)
-        w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        w = check_sample_weight(sample_weight, n)
         if n == 0:
             return
-        if w is not None:
-            _check_weights(w, np.arange(n))
         order = np.argsort(labels, kind="stable")  # one sort groups the rows by class
         ordered = labels[order]
         starts = np.concatenate(([0], np.flatnonzero(ordered[1:] != ordered[:-1]) + 1))
@@ -237,17 +240,6 @@ class ClassMoments:
         state = self.__dict__.copy()
         state["_derived"] = {}
         return state
-
-
-def _check_weights(w: np.ndarray, rows: np.ndarray) -> None:
-    bad = np.flatnonzero(~(np.isfinite(w) & (w >= 0)))
-    if bad.size:
-        r = int(rows[bad[0]])
-        raise NonFiniteError(
-            f"Sample weights must be finite and >= 0, but got {w[bad[0]]} at row {r}.",
-            row=r,
-            column="sample_weight",
-        )
 
 
 def _relocate(message: str, local: int, row: int) -> str:

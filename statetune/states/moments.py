@@ -28,7 +28,12 @@ from typing import Any
 
 import numpy as np
 
-from statetune.states._base import FORMAT_VERSION, NonFiniteError, register_state
+from statetune.states._base import (
+    FORMAT_VERSION,
+    NonFiniteError,
+    check_sample_weight,
+    register_state,
+)
 
 __all__ = ["Moments"]
 
@@ -200,17 +205,7 @@ class Moments:
             y = _as_1d_float(y, n, "y")
         elif y is not None:
             raise ValueError("`y` must be None: this Moments state has no target column.")
-        w = None
-        if sample_weight is not None:
-            w = _as_1d_float(sample_weight, n, "sample_weight")
-            bad = np.flatnonzero(~(np.isfinite(w) & (w >= 0)))
-            if bad.size:
-                r = int(bad[0])
-                raise NonFiniteError(
-                    f"Sample weights must be finite and >= 0, but got {w[r]} at row {r}.",
-                    row=r,
-                    column="sample_weight",
-                )
+        w = check_sample_weight(sample_weight, n)
         if n == 0:
             return
         if X.dtype != np.float64:

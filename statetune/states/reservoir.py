@@ -24,7 +24,12 @@ from typing import Any
 
 import numpy as np
 
-from statetune.states._base import FORMAT_VERSION, NonFiniteError, register_state
+from statetune.states._base import (
+    FORMAT_VERSION,
+    NonFiniteError,
+    check_sample_weight,
+    register_state,
+)
 from statetune.states._labels import as_labels
 
 __all__ = ["Reservoir", "row_keys"]
@@ -123,16 +128,7 @@ class Reservoir:
             y = np.asarray(y)
             if y.dtype.kind != "f":
                 y = as_labels(y, n)
-        w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-        if w is not None:
-            bad = np.flatnonzero(~(np.isfinite(w) & (w >= 0)))
-            if bad.size:
-                r = int(bad[0])
-                raise NonFiniteError(
-                    f"Sample weights must be finite and >= 0, but got {w[r]} at row {r}.",
-                    r,
-                    "sample_weight",
-                )
+        w = check_sample_weight(sample_weight, n)
         pos = (
             self._n_rows + np.arange(n, dtype=np.int64)
             if positions is None

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from statetune.states import NonFiniteError, state_from_arrays
 from statetune.states.class_counts import ClassCounts, NegativeCountError
-from statetune.testing import assert_round_trip, state_digest
+from statetune.testing import assert_associative, assert_round_trip, state_digest
 
 LABELS = {
     "int": np.array([-3, 0, 7, 12, 40]),
@@ -116,15 +116,7 @@ def test_merge_and_chunk_laws(n, d, labels, n_classes, cuts, weighted, sparse, s
     for p in reversed(parts[:-1]):
         right.merge(p)
     assert right.allclose(whole)
-    if len(parts) >= 3:
-        bc = parts[1].copy()
-        bc.merge(parts[2])
-        a_bc = parts[0].copy()
-        a_bc.merge(bc)
-        ab_c = parts[0].copy()
-        ab_c.merge(parts[1])
-        ab_c.merge(parts[2])
-        assert a_bc.allclose(ab_c)
+    assert_associative(parts)
     # merging an empty state, or into one, changes nothing
     e = whole.copy()
     e.merge(ClassCounts(d))
