@@ -19,6 +19,7 @@ from statetune.states._base import (
 )
 from statetune.states.class_counts import ClassCounts, NegativeCountError
 from statetune.states.class_moments import ClassMoments
+from statetune.states.lagged_moments import SeriesOrderError
 from statetune.states.moments import Moments
 from statetune.states.reservoir import Reservoir
 
@@ -30,6 +31,7 @@ __all__ = [
     "NegativeCountError",
     "NonFiniteError",
     "Reservoir",
+    "SeriesOrderError",
     "State",
     "register_state",
     "state_class",
