@@ -45,6 +45,8 @@ __all__ = ["AutoRegressive", "difference_matrix", "level_coefficients"]
 
 #: Metrics computed exactly from the held-out state (one-step-ahead errors).
 AR_METRICS = ("mse", "rmse")
+#: Metrics computed on held-out reservoir samples of lag rows (one-step-ahead errors).
+AR_SAMPLE_METRICS = ("mae", "mase")
 
 
 def _diff_weights(d: int) -> np.ndarray:
@@ -140,8 +142,9 @@ class AutoRegressive(StateEstimator, RegressorMixin, BaseEstimator):
     state_class: ClassVar[type[Any]] = LaggedMoments
     state_kind: ClassVar[str] = "lagged_moments"
     needs_target: ClassVar[bool] = True
-    metrics = AR_METRICS
-    maximize: ClassVar[dict[str, bool]] = {"mse": False, "rmse": False}
+    metrics: ClassVar[tuple[str, ...]] = AR_METRICS + AR_SAMPLE_METRICS
+    sample_metrics: ClassVar[tuple[str, ...]] = AR_SAMPLE_METRICS
+    maximize: ClassVar[dict[str, bool]] = {m: False for m in AR_METRICS + AR_SAMPLE_METRICS}
 
     coef_: np.ndarray
     intercept_: float
@@ -232,35 +235,109 @@ class AutoRegressive(StateEstimator, RegressorMixin, BaseEstimator):
         return space
 
     def held_out_score(self, train: Any, held: LaggedMoments, metric: str) -> float:
-        """One-step-ahead MSE (or RMSE) over the held-out state's lag rows, exactly.
+        """One-step-ahead MSE (or RMSE) over every held-out target, exactly.
 
-        The rows are those ``held`` summarizes (values with ``max_lag`` predecessors inside the
-        held-out segment); ``SSE = v^T C_h v + W_h e^2`` with ``v = [-b, 1]`` on the level lags.
-        ``train`` is unused (the fitted coefficients carry what is needed).
+        The targets are the held-out state's lag rows (values with ``max_lag`` predecessors
+        inside the held-out segment) plus, when ``train`` is a :class:`LaggedMoments` that
+        ``held`` continues (rolling origin: ``train`` = the blocks before ``held``), the rows
+        straddling the boundary (``train.straddle(held)``: held-out values whose lags reach
+        into the training data). Per set of rows ``SSE = v^T C v + W e^2`` with
+        ``v = [-b, 1]`` on the level lags. Any other ``train`` (e.g. ``None``) scores
+        ``held``'s own rows only.
+
+        Raises
+        ------
+        SeriesOrderError
+            ``held`` has times that do not continue ``train``'s.
         """
         if metric not in AR_METRICS:
             raise unknown_metric("an autoregression", metric, AR_METRICS)
         check_is_fitted(self, "coef_")
-        if held.n_lag_rows == 0:
-            raise ValueError(
-                "`held-out lag rows > 0` must hold to score, but no held-out series has more "
-                f"than max_lag={held.max_lag} values."
-            )
         k = self.level_coef_.shape[0]
         if k > held.max_lag:
             raise ValueError(
                 f"`p + d <= max_lag` must hold, but got p={self.p}, d={self.d}, "
                 f"max_lag={held.max_lag}."
             )
-        m = held.moments
-        v = np.zeros(m.comoment.shape[0])
-        v[:k] = -self.level_coef_
-        v[-1] = 1.0
-        rel = (np.asarray(m.shift) - self._center) + m.mean_from_shift
-        e = float(v @ rel) - self._centered_intercept
-        sse = max(float(v @ m.comoment @ v), 0.0) + m.weight_sum * e * e
-        mse = sse / m.weight_sum
+        parts = [held.moments]
+        if isinstance(train, LaggedMoments):
+            parts.append(train.straddle(held))
+        sse = weight = 0.0
+        for m in parts:
+            if m.n_rows == 0:
+                continue
+            v = np.zeros(m.comoment.shape[0])
+            v[:k] = -self.level_coef_
+            v[-1] = 1.0
+            rel = (np.asarray(m.shift) - self._center) + m.mean_from_shift
+            e = float(v @ rel) - self._centered_intercept
+            sse += max(float(v @ m.comoment @ v), 0.0) + m.weight_sum * e * e
+            weight += m.weight_sum
+        if weight <= 0.0:
+            raise ValueError(
+                "`held-out lag rows > 0` must hold to score, but no held-out value has "
+                f"max_lag={held.max_lag} predecessors."
+            )
+        mse = sse / weight
         return mse if metric == "mse" else float(np.sqrt(mse))
+
+    def sample_score(self, train_sample: Any, held_sample: Any, metric: str) -> float:
+        """One-step-ahead MAE or MASE on a held-out :class:`~statetune.states.Reservoir` of lag
+        rows (``X = [y_{t-1}, ..., y_{t-P}, x_t]``, ``y = y_t``), weighted by its ``w``.
+
+        ``"mase"`` divides the MAE by the in-sample one-step naive MAE of the training sample,
+        the weighted mean of ``|y_t - y_{t-1}|`` over ``train_sample`` (``X[:, 0]`` is
+        ``y_{t-1}``); ``"mae"`` ignores ``train_sample``.
+
+        Example
+        -------
+        >>> import numpy as np
+        >>> from statetune.states import Reservoir
+        >>> y = np.sin(np.arange(200.0) / 5); s = LaggedMoments(max_lag=2); s.update(y)
+        >>> r = Reservoir(2, size=50); r.update(np.c_[y[1:-1], y[:-2]], y[2:])
+        >>> m = AutoRegressive.from_state(s, p=2)
+        >>> bool(m.sample_score(r, r, "mase") < 1e-6)
+        True
+        """
+        if metric not in AR_SAMPLE_METRICS:
+            raise ValueError(
+                f"`metric` must be one an autoregression computes on a sample "
+                f"({', '.join(AR_SAMPLE_METRICS)}), but got {metric!r}."
+            )
+        check_is_fitted(self, "coef_")
+        X, y, w = self._sample_arrays(held_sample, "held-out")
+        mae = float(np.sum(w * np.abs(y - self._predict_lag_rows(X))) / np.sum(w))
+        if metric == "mae":
+            return mae
+        Xt, yt, wt = self._sample_arrays(train_sample, "training")
+        scale = float(np.sum(wt * np.abs(yt - Xt[:, 0])) / np.sum(wt))
+        if not scale > 0.0:
+            raise ValueError(
+                "`mean |y_t - y_{t-1}| > 0` must hold over the training sample for MASE, but "
+                f"it is {scale} ({len(yt)} sampled rows): the naive forecast is exact."
+            )
+        return mae / scale
+
+    def _sample_arrays(self, sample: Any, what: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        X = np.asarray(sample.X, dtype=np.float64)
+        y = None if sample.y is None else np.asarray(sample.y, dtype=np.float64)
+        w = np.asarray(sample.w, dtype=np.float64)
+        if y is None or len(w) == 0 or not np.sum(w) > 0.0:
+            raise ValueError(
+                f"The {what} sample must hold lag rows with a target and positive weight to "
+                f"score, but it holds {len(w)} rows."
+            )
+        k = self.level_coef_.shape[0]
+        if X.ndim != 2 or X.shape[1] < k:
+            raise ValueError(
+                f"The {what} sample's rows must hold the lags y_(t-1)..y_(t-{k}) (p + d = {k}), "
+                f"but got shape {X.shape}."
+            )
+        return X, y, w
+
+    def _predict_lag_rows(self, X: np.ndarray) -> np.ndarray:
+        """Predictions from state-layout rows ``[y_{t-1}, ..., y_{t-P}, x_t]``."""
+        return self._predict_centered(X[:, : self.level_coef_.shape[0]])
 
     # ------------------------------------------------------------------ estimator side
     def fit(self, y: Any, series: Any = None) -> AutoRegressive:  # type: ignore[override]

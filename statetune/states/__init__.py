@@ -19,7 +19,7 @@ from statetune.states._base import (
 )
 from statetune.states.class_counts import ClassCounts, NegativeCountError
 from statetune.states.class_moments import ClassMoments
-from statetune.states.lagged_moments import SeriesOrderError
+from statetune.states.lagged_moments import LaggedMoments, SeriesOrderError
 from statetune.states.moments import Moments
 from statetune.states.reservoir import Reservoir
 
@@ -27,6 +27,7 @@ __all__ = [
     "FORMAT_VERSION",
     "ClassCounts",
     "ClassMoments",
+    "LaggedMoments",
     "Moments",
     "NegativeCountError",
     "NonFiniteError",
