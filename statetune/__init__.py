@@ -17,8 +17,15 @@ from __future__ import annotations
 from typing import Any
 
 from statetune.algorithms import available_algorithms, get_algorithm
-from statetune.data import from_arrays, from_batches, from_csv, from_pandas, from_parquet
-from statetune.engine import FoldConfig, PassInterrupted, StateSet, iter_states
+from statetune.data import (
+    from_arrays,
+    from_batches,
+    from_csv,
+    from_pandas,
+    from_parquet,
+    from_series,
+)
+from statetune.engine import FoldConfig, PassInterrupted, StateSet, TimeFolds, iter_states
 from statetune.state_cache import StateCache, StateCacheWarning, compute_states, update
 from statetune.tuner import TuneResult, load_model, save_model, tune
 
@@ -30,6 +37,7 @@ __all__ = [
     "StateCache",
     "StateCacheWarning",
     "StateSet",
+    "TimeFolds",
     "TuneResult",
     "__version__",
     "available_algorithms",
@@ -39,6 +47,7 @@ __all__ = [
     "from_batches",
     "from_csv",
     "from_pandas",
+    "from_series",
     "from_parquet",
     "iter_states",
     "load_model",

@@ -1,4 +1,4 @@
-"""The ``statetune`` command: ``tune``, ``predict``, ``update``, ``cache``, ``info``.
+"""The ``statetune`` command: ``tune``, ``predict``, ``forecast``, ``update``, ``cache``, ``info``.
 
 Exit codes: 0 success; 1 bad input or data (the message says what and where); 2 bad usage
 (argparse); 130 interrupted.
@@ -25,29 +25,41 @@ EXIT_OK, EXIT_DATA, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 DEFAULT_ALGORITHMS = {
     "regression": ["ridge", "elastic_net", "pcr"],
     "classification": ["lda", "qda", "gaussian_nb", "ridge_classifier"],
+    "forecast": ["autoregressive"],
 }
 
 
-def source_from_path(path: str, target: str | None, weight: str | None = None) -> Any:
-    """A Parquet or CSV source from a file or folder path (by extension or folder content)."""
+def source_from_path(
+    path: str,
+    target: str | None,
+    weight: str | None = None,
+    series: str | None = None,
+    time: str | None = None,
+) -> Any:
+    """A Parquet or CSV source from a file or folder path (by extension or folder content);
+    ``series``/``time`` name the id and timestamp columns of forecasting data."""
+    import functools
+
     import statetune as st
 
+    from_parquet = functools.partial(st.from_parquet, series=series, time=time)
+    from_csv = functools.partial(st.from_csv, series=series, time=time)
     p = Path(path)
     if not p.exists():
         raise FileNotFoundError(f"Data path {path!r} must exist, but does not.")
     if p.is_dir():
         kinds = {q.suffix for q in p.rglob("*") if q.suffix in (".parquet", ".csv")}
         if kinds == {".parquet"}:
-            return st.from_parquet(p, target, weight)
+            return from_parquet(p, target, weight)
         if kinds == {".csv"}:
-            return st.from_csv(p, target, weight)
+            return from_csv(p, target, weight)
         raise ValueError(
             f"Folder {path!r} must hold only .parquet or only .csv files, but holds {sorted(kinds) or 'neither'}."
         )
     if p.suffix == ".parquet":
-        return st.from_parquet(p, target, weight)
+        return from_parquet(p, target, weight)
     if p.suffix == ".csv":
-        return st.from_csv(p, target, weight)
+        return from_csv(p, target, weight)
     raise ValueError(f"Data file {path!r} must end in .parquet or .csv, but ends in {p.suffix!r}.")
 
 
@@ -66,16 +78,25 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--target", required=True, help="target column")
     t.add_argument("--weight", help="sample-weight column")
     t.add_argument(
+        "--series", help="series id column: the target holds many time series (long format)"
+    )
+    t.add_argument("--time", help="timestamp column, checked to increase within each series")
+    t.add_argument(
         "--task",
-        choices=("auto", "regression", "classification"),
+        choices=("auto", "regression", "classification", "forecast"),
         default="auto",
-        help="what to tune; auto: classification for a label target (strings, categories), "
-        "else regression (default: %(default)s)",
+        help="what to tune; auto: forecast with --series/--time, classification for a label "
+        "target (strings, categories), else regression (default: %(default)s)",
     )
     t.add_argument(
         "--algorithms",
         help="comma-separated registry names (default: ridge,elastic_net,pcr for regression; "
-        "lda,qda,gaussian_nb,ridge_classifier for classification)",
+        "lda,qda,gaussian_nb,ridge_classifier for classification; autoregressive for forecast)",
+    )
+    t.add_argument(
+        "--max-lag",
+        type=int,
+        help="forecast: lags kept by the pass; orders up to it are searched (default: 8)",
     )
     t.add_argument(
         "--trials", type=int, default=200, help="trials in the study (default: %(default)s)"
@@ -112,10 +133,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("data", help="a .parquet/.csv file with the model's feature columns")
     p.add_argument("--out", required=True, help="output .parquet or .csv")
 
+    f = sub.add_parser("forecast", help="forecast every series of a saved forecasting model")
+    f.add_argument("model", help="a best_model folder written by `statetune tune --task forecast`")
+    f.add_argument("--steps", type=int, default=1, help="steps ahead (default: %(default)s)")
+    f.add_argument("--out", required=True, help="output .parquet or .csv (series, step, forecast)")
+
     u = sub.add_parser("update", help="extend cached states with the data they have not absorbed")
     u.add_argument("data", help="a .parquet/.csv file or a folder of them")
     u.add_argument("--target", help="target column (as when the states were built)")
     u.add_argument("--weight", help="sample-weight column")
+    u.add_argument("--series", help="series id column (as when the states were built)")
+    u.add_argument("--time", help="timestamp column (as when the states were built)")
     u.add_argument("--key", help="update this entry only (default: every entry with this schema)")
     u.add_argument(
         "--cache-dir", default=".statetune", help="the cache folder (default: %(default)s)"
@@ -141,10 +169,23 @@ def build_parser() -> argparse.ArgumentParser:
 def _tune(args: argparse.Namespace) -> int:
     import statetune as st
 
-    source = source_from_path(args.data, args.target, args.weight)
+    if args.task == "forecast" and not (args.series or args.time):
+        raise ValueError(
+            "`--task forecast` needs the series layout: pass --time (the timestamp column) "
+            "and, for many series in long format, --series (the id column)."
+        )
+    source = source_from_path(args.data, args.target, args.weight, args.series, args.time)
     task = args.task
     if task == "auto":
-        task = "classification" if source.schema.target_is_labels else "regression"
+        if source.schema.is_series:
+            task = "forecast"
+        else:
+            task = "classification" if source.schema.target_is_labels else "regression"
+    elif source.schema.is_series and task != "forecast":
+        raise ValueError(
+            f"--series/--time describe time series, which `--task {task}` does not tune; "
+            "use --task forecast, or drop --series/--time."
+        )
     if args.algorithms:
         algorithms = [a.strip() for a in args.algorithms.split(",") if a.strip()]
     else:
@@ -163,6 +204,7 @@ def _tune(args: argparse.Namespace) -> int:
         cache_dir=args.cache_dir,
         cache=None if args.no_cache else st.StateCache(args.cache_dir),
         progress=not args.no_progress,
+        max_lag=args.max_lag,
     )
     out = result.save(args.out)
     print(result.summary())
@@ -207,11 +249,41 @@ def _predict(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _forecast(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    import statetune as st
+
+    model = st.load_model(args.model)
+    if not hasattr(model, "forecast"):
+        raise ValueError(
+            f"The model must forecast (tuned with --task forecast), but {args.model!r} holds a "
+            f"{type(model).__name__}; use `statetune predict`."
+        )
+    if args.steps < 1:
+        raise ValueError(f"`--steps >= 1` must hold, but got --steps {args.steps}.")
+    frames = []
+    for key in model.state_.series_ids.tolist():
+        values = model.forecast(steps=args.steps, series=key)
+        frames.append(
+            pd.DataFrame({"series": key, "step": range(1, args.steps + 1), "forecast": values})
+        )
+    out = pd.concat(frames, ignore_index=True)
+    dest = Path(args.out)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if dest.suffix == ".csv":
+        out.to_csv(dest, index=False)
+    else:
+        out.to_parquet(dest, index=False)
+    print(f"wrote {len(out)} forecasts ({len(frames)} series x {args.steps} steps) to {dest}")
+    return EXIT_OK
+
+
 def _update(args: argparse.Namespace) -> int:
     import statetune as st
 
     cache = st.StateCache(args.cache_dir)
-    source = source_from_path(args.data, args.target, args.weight)
+    source = source_from_path(args.data, args.target, args.weight, args.series, args.time)
     if args.key:
         keys = [cache.resolve(args.key)]
     else:
@@ -301,9 +373,15 @@ def _space_doc(name: str) -> str:
     from statetune.testing import data_for
 
     alg = get_algorithm(name)
-    X, y, _ = data_for(name, 100, 4)
-    state = alg.make_state(4, True)
-    state.update(X, y)
+    if alg.state_kind == "lagged_moments":
+        import numpy as np
+
+        state = alg.make_state(0, True)
+        state.update(np.cumsum(np.random.default_rng(0).normal(size=200)))
+    else:
+        X, y, _ = data_for(name, 100, 4)
+        state = alg.make_state(4, True)
+        state.update(X, y)
     space = describe_space(alg.search_space(state))
     return "; ".join(f"{k}: {v}" for k, v in space.items()) + " (bounds scale with the data)"
 
@@ -313,6 +391,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handlers = {
         "tune": _tune,
         "predict": _predict,
+        "forecast": _forecast,
         "update": _update,
         "cache": _cache,
         "info": _info,

@@ -24,6 +24,7 @@ import numpy as np
 
 import statetune as st
 from statetune.demo_data import ensure_demo_parquet
+from statetune.engine import FoldConfig
 
 __all__ = ["estimate_refit_seconds", "main"]
 
@@ -55,6 +56,7 @@ def estimate_refit_seconds(
     from statetune.tuner.space import split_params
 
     states = result.states
+    assert isinstance(states.folds, FoldConfig)  # the main job tunes plain rows
     fold = states.folds.assign(0, states.n_rows)
     default = next(iter(result.spaces))
     folds_run: dict[str, int] = {}

@@ -10,7 +10,7 @@ Example
 
 from __future__ import annotations
 
-from statetune.data.arrays import ArraySource, from_arrays, from_pandas
+from statetune.data.arrays import ArraySource, from_arrays, from_pandas, from_series
 from statetune.data.batches import BatchSource, from_batches
 from statetune.data.csv import CsvSource, from_csv
 from statetune.data.parquet import ParquetSource, from_parquet
@@ -31,5 +31,6 @@ __all__ = [
     "from_batches",
     "from_csv",
     "from_pandas",
+    "from_series",
     "from_parquet",
 ]

@@ -20,17 +20,31 @@ import pandas as pd
 
 from statetune.data.fingerprint import array_fingerprint
 from statetune.data.schema import Schema, check_numeric_dtype, columns_named
+from statetune.data.series_columns import series_ids, time_values
 from statetune.data.source import Chunk, Partition, Segment, Source
 from statetune.data.target import target_values
 
-__all__ = ["ArraySource", "from_arrays", "from_pandas"]
+__all__ = ["ArraySource", "from_arrays", "from_pandas", "from_series"]
 
 CHUNK_ROWS = 65536
 
 
+def _cut(v: np.ndarray | None, a: int, b: int) -> np.ndarray | None:
+    return None if v is None else v[a:b]
+
+
 class _ArrayPartition(Partition):
-    def __init__(self, X: np.ndarray, y: np.ndarray | None, w: np.ndarray | None, label: str):
+    def __init__(
+        self,
+        X: np.ndarray,
+        y: np.ndarray | None,
+        w: np.ndarray | None,
+        label: str,
+        series: np.ndarray | None = None,
+        time: np.ndarray | None = None,
+    ):
         self.X, self.y, self.w, self.label = X, y, w, label
+        self.series, self.time = series, time
         self.n_rows = int(X.shape[0])
         self.segment = label
 
@@ -40,9 +54,11 @@ class _ArrayPartition(Partition):
             b = min(a + CHUNK_ROWS, n)
             yield Chunk(
                 self.X[a:b],
-                None if self.y is None else self.y[a:b],
-                None if self.w is None else self.w[a:b],
+                _cut(self.y, a, b),
+                _cut(self.w, a, b),
                 f"{self.label}, rows {a}..{b - 1}",
+                series=_cut(self.series, a, b),
+                time=_cut(self.time, a, b),
             )
 
 
@@ -59,14 +75,20 @@ class ArraySource(Source):
         target_name: str = "y",
         weight_name: str = "sample_weight",
         label: str = "array",
+        series: Any = None,
+        time: Any = None,
+        series_name: str = "series",
+        time_name: str = "time",
+        temporal: bool = False,
     ) -> None:
         X = np.asarray(X)
         if X.ndim != 2:
             raise ValueError(f"`X` must be 2-dimensional, but got shape {X.shape}.")
         n, d = X.shape
+        temporal = temporal or series is not None or time is not None
         if n == 0:
             raise ValueError("The source must hold at least one row, but `X` is empty.")
-        if d == 0:
+        if d == 0 and not temporal:
             raise ValueError("The source must hold at least one feature column, but `X` has none.")
         names = (
             tuple(str(c) for c in feature_names)
@@ -81,6 +103,17 @@ class ArraySource(Source):
         self.X = X
         self.y, target_kind = self._target(y, n, target_name, label)
         self.w = self._vector(sample_weight, n, weight_name, label)
+        self.series = None if series is None else series_ids(series, series_name, label)
+        self.time = None if time is None else time_values(time, time_name, label)
+        for name, v in ((series_name, self.series), (time_name, self.time)):
+            if v is not None and v.shape != (n,):
+                raise ValueError(
+                    f"Column {name!r} must be 1-dimensional with {n} rows, but got shape {v.shape}."
+                )
+        if temporal and target_kind != "numeric":
+            raise ValueError(
+                f"Series values (column {target_name!r}) must be numbers, but they are labels."
+            )
         self.label = label
         self._segment: Segment | None = None
         self._schema = Schema(
@@ -89,6 +122,9 @@ class ArraySource(Source):
             target=None if y is None else target_name,
             weight=None if sample_weight is None else weight_name,
             target_kind=target_kind,
+            series=None if series is None else series_name,
+            time=None if time is None else time_name,
+            temporal=temporal,
         )
 
     @staticmethod
@@ -129,7 +165,8 @@ class ArraySource(Source):
     def segments(self) -> list[Segment]:
         """One segment: the arrays (fingerprint from their shape, dtype and sampled rows)."""
         if self._segment is None:
-            fp = array_fingerprint(self.X, self.y, self.w)
+            extra = [v for v in (self.series, self.time) if v is not None]
+            fp = array_fingerprint(self.X, self.y, self.w, *extra)
             self._segment = Segment(self.label, fp, int(self.X.shape[0]))
         return [self._segment]
 
@@ -142,9 +179,11 @@ class ArraySource(Source):
         return [
             _ArrayPartition(
                 self.X[a:b],
-                None if self.y is None else self.y[a:b],
-                None if self.w is None else self.w[a:b],
+                _cut(self.y, a, b),
+                _cut(self.w, a, b),
                 self.label,
+                _cut(self.series, a, b),
+                _cut(self.time, a, b),
             )
             for a, b in itertools.pairwise(cuts)
         ]
@@ -156,6 +195,8 @@ def from_arrays(
     sample_weight: Any = None,
     *,
     feature_names: Sequence[str] | None = None,
+    series: Any = None,
+    time: Any = None,
 ) -> ArraySource:
     """A source over in-memory arrays.
 
@@ -168,6 +209,9 @@ def from_arrays(
         Frequency weights (>= 0).
     feature_names : sequence of str, optional
         Defaults to ``x0, x1, ...``.
+    series, time : array-like of shape (n_rows,), optional
+        Series ids and timestamps: ``y`` then holds the values of time series, in time
+        order within each series (see :func:`from_series`).
 
     Examples
     --------
@@ -175,16 +219,78 @@ def from_arrays(
     >>> from_arrays(np.ones((4, 2)), np.arange(4.0)).schema.n_features
     2
     """
-    return ArraySource(X, y, sample_weight, feature_names=feature_names)
+    return ArraySource(X, y, sample_weight, feature_names=feature_names, series=series, time=time)
+
+
+def from_series(
+    y: Any,
+    *,
+    series: Any = None,
+    time: Any = None,
+    exog: Any = None,
+    name: str = "y",
+) -> ArraySource:
+    """A source over the values of one time series, or many in long format.
+
+    Parameters
+    ----------
+    y : array-like or pandas Series of shape (n,)
+        The values, in time order within each series.
+    series : array-like of shape (n,), optional
+        Series ids (integers or strings); one series when omitted.
+    time : array-like of shape (n,), optional
+        Timestamps (datetimes or numbers), checked to increase within each series.
+    exog : array-like of shape (n, k), optional
+        Exogenous columns.
+    name : str, default "y"
+        Name of the value column (a pandas Series' own name wins).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> src = from_series(np.arange(6.0), series=[0, 0, 0, 1, 1, 1])
+    >>> src.schema.is_series, src.schema.series, src.schema.n_features
+    (True, 'series', 0)
+    """
+    if isinstance(y, pd.Series) and y.name is not None:
+        name = str(y.name)
+    n = len(y)
+    X = np.empty((n, 0)) if exog is None else np.asarray(exog, dtype=np.float64)
+    if X.ndim == 1:
+        X = X[:, None]
+    names = (
+        None
+        if exog is None
+        else ([str(c) for c in exog.columns] if isinstance(exog, pd.DataFrame) else None)
+    )
+    return ArraySource(
+        X,
+        y,
+        feature_names=names,
+        target_name=name,
+        series=series,
+        time=time,
+        temporal=True,
+        series_name=str(getattr(series, "name", None) or "series"),
+        time_name=str(getattr(time, "name", None) or "time"),
+    )
 
 
 def from_pandas(
-    df: pd.DataFrame, target: str | None = None, weight: str | None = None
+    df: pd.DataFrame,
+    target: str | None = None,
+    weight: str | None = None,
+    *,
+    series: str | None = None,
+    time: str | None = None,
 ) -> ArraySource:
-    """A source over a DataFrame: every column but ``target`` and ``weight`` is a feature.
+    """A source over a DataFrame: every column but ``target``, ``weight``, ``series`` and
+    ``time`` is a feature.
 
     Non-numeric columns are refused by name; nullable columns turn missing values into NaN,
-    which the pass then reports with column and row.
+    which the pass then reports with column and row. With ``series`` (ids of many series in
+    long format) or ``time`` (timestamps), ``target`` holds time series values for forecasting,
+    in time order within each series, and the other columns are exogenous.
 
     Examples
     --------
@@ -197,15 +303,18 @@ def from_pandas(
     cols = [str(c) for c in df.columns]
     columns_named(cols, target, "target")
     columns_named(cols, weight, "weight")
-    features = [c for c in cols if c not in (target, weight)]
-    if not features:
+    columns_named(cols, series, "series")
+    columns_named(cols, time, "time")
+    special = (target, weight, series, time)
+    features = [c for c in cols if c not in special]
+    if not features and series is None and time is None:
         raise ValueError("The DataFrame must hold at least one feature column, but has none.")
     if len(df) == 0:
         raise ValueError("The source must hold at least one row, but the DataFrame is empty.")
     dtypes = {
         c: check_numeric_dtype(c, getattr(df[c].dtype, "numpy_dtype", df[c].dtype), "the DataFrame")
         for c in cols
-        if c != target
+        if c not in (target, series, time)
     }
     X = df[features].to_numpy(dtype=np.float64, na_value=np.nan)
     y = None if target is None else df[target]
@@ -218,6 +327,10 @@ def from_pandas(
         target_name=target or "y",
         weight_name=weight or "sample_weight",
         label="DataFrame",
+        series=None if series is None else df[series],
+        time=None if time is None else df[time],
+        series_name=series or "series",
+        time_name=time or "time",
     )
     src._schema = Schema(
         tuple(features),
@@ -225,5 +338,8 @@ def from_pandas(
         target,
         weight,
         src.schema.target_kind,
+        series,
+        time,
+        src.schema.temporal,
     )
     return src

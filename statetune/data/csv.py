@@ -26,6 +26,7 @@ import pandas as pd
 from statetune.data.files import expand_paths
 from statetune.data.fingerprint import file_fingerprint
 from statetune.data.schema import Schema, columns_named
+from statetune.data.series_columns import series_ids, time_values
 from statetune.data.source import Chunk, Partition, Segment, Source
 from statetune.data.target import target_values
 
@@ -60,22 +61,25 @@ class _CsvFile(Partition):
 
     def chunks(self, schema: Schema) -> Iterator[Chunk]:
         header = _header(self.path)
-        for role, col in (("target", schema.target), ("weight", schema.weight)):
+        roles = (
+            ("target", schema.target),
+            ("weight", schema.weight),
+            ("series", schema.series),
+            ("time", schema.time),
+        )
+        for role, col in roles:
             if col is not None and col not in header:
                 raise ValueError(
                     f"The {role} column {col!r} must exist in every file, but {self.label} lacks it."
                 )
-        schema.check(
-            [c for c in header if c not in (schema.target, schema.weight)], None, self.label
-        )
+        special = [c for _, c in roles]
+        schema.check([c for c in header if c not in special], None, self.label)
+        text = [c for c in (schema.series, schema.time) if c is not None]
         start = 0
         with pd.read_csv(self.path, chunksize=CHUNK_ROWS) as reader:
             for df in reader:
-                _numeric(
-                    df.drop(columns=[schema.target]) if schema.target_is_labels else df,
-                    self.path,
-                    start,
-                )
+                skip = text + ([schema.target] if schema.target_is_labels else [])
+                _numeric(df.drop(columns=skip) if skip else df, self.path, start)
                 n = len(df)
                 X = df[list(schema.features)].to_numpy(dtype=np.float64, na_value=np.nan)
                 y = None
@@ -88,7 +92,13 @@ class _CsvFile(Partition):
                     if schema.weight
                     else None
                 )
-                yield Chunk(X, y, w, f"{self.label}, data rows {start}..{start + n - 1}")
+                where = f"{self.label}, data rows {start}..{start + n - 1}"
+                ids = times = None
+                if schema.series:
+                    ids = series_ids(df[schema.series], schema.series, self.label, start)
+                if schema.time:
+                    times = time_values(df[schema.time], schema.time, self.label, start)
+                yield Chunk(X, y, w, where, series=ids, time=times)
                 start += n
 
 
@@ -98,9 +108,18 @@ class CsvSource(Source):
     The schema comes from the first readable file's header.
     """
 
-    def __init__(self, paths: Any, target: str | None = None, weight: str | None = None) -> None:
+    def __init__(
+        self,
+        paths: Any,
+        target: str | None = None,
+        weight: str | None = None,
+        *,
+        series: str | None = None,
+        time: str | None = None,
+    ) -> None:
         self.paths = expand_paths(paths, ".csv")
         self.target, self.weight = target, weight
+        self.series, self.time = series, time
         self._schema: Schema | None = None
         try:
             self.schema  # noqa: B018 - fail early on a missing target or non-numeric column
@@ -119,8 +138,12 @@ class CsvSource(Source):
                     continue
                 columns_named(cols, self.target, "target")
                 columns_named(cols, self.weight, "weight")
-                features = [c for c in cols if c not in (self.target, self.weight)]
-                if not features:
+                columns_named(cols, self.series, "series")
+                columns_named(cols, self.time, "time")
+                special = (self.target, self.weight, self.series, self.time)
+                temporal = self.series is not None or self.time is not None
+                features = [c for c in cols if c not in special]
+                if not features and not temporal:
                     raise ValueError(
                         f"A CSV source must hold a feature column, but {path!r} has none."
                     )
@@ -132,7 +155,14 @@ class CsvSource(Source):
                     ) and not pd.api.types.is_bool_dtype(sample)
                     kind = "numeric" if numeric else "labels"
                 self._schema = Schema(
-                    tuple(features), ("float64",) * len(features), self.target, self.weight, kind
+                    tuple(features),
+                    ("float64",) * len(features),
+                    self.target,
+                    self.weight,
+                    kind,
+                    self.series,
+                    self.time,
+                    temporal,
                 )
                 break
             else:
@@ -151,11 +181,17 @@ def from_csv(
     paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     target: str | None = None,
     weight: str | None = None,
+    *,
+    series: str | None = None,
+    time: str | None = None,
 ) -> CsvSource:
     """A source over CSV files with a header row (a path, a directory or a list).
+
+    ``series`` and ``time`` name the series id and timestamp columns of forecasting data
+    (see :func:`statetune.data.from_pandas`).
 
     Examples
     --------
     >>> src = from_csv("train.csv", target="y")  # doctest: +SKIP
     """
-    return CsvSource(paths, target, weight)
+    return CsvSource(paths, target, weight, series=series, time=time)

@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 from statetune.data.files import expand_paths
 from statetune.data.fingerprint import file_fingerprint
 from statetune.data.schema import Schema, check_numeric_dtype, columns_named
+from statetune.data.series_columns import series_ids, time_values
 from statetune.data.source import Chunk, Partition, Segment, Source
 from statetune.data.target import target_values
 
@@ -62,14 +63,30 @@ class _RowGroups(Partition):
                 where = f"file {self.path!r}, row group {g}"
                 y = target_values(table.column(schema.target).to_pandas(), schema.target, where)[0]
             w = _column(table, schema.weight) if schema.weight else None
-            yield Chunk(None, y, w, f"file {self.path!r}, row group {g}", columns=cols)
+            where = f"file {self.path!r}, row group {g}"
+            ids = times = None
+            if schema.series:
+                ids = series_ids(table.column(schema.series).to_pandas(), schema.series, where)
+            if schema.time:
+                times = time_values(table.column(schema.time).to_pandas(), schema.time, where)
+            yield Chunk(None, y, w, where, columns=cols, series=ids, time=times)
+
+
+def _roles(schema: Schema) -> tuple[tuple[str, str | None], ...]:
+    return (
+        ("target", schema.target),
+        ("weight", schema.weight),
+        ("series", schema.series),
+        ("time", schema.time),
+    )
 
 
 def _check_file_schema(pf: pq.ParquetFile, schema: Schema, path: str) -> None:
     arrow = pf.schema_arrow
-    names = [n for n in arrow.names if n not in (schema.target, schema.weight)]
+    special = [c for _, c in _roles(schema)]
+    names = [n for n in arrow.names if n not in special]
     where = f"file {path!r}"
-    for role, col in (("target", schema.target), ("weight", schema.weight)):
+    for role, col in _roles(schema):
         if col is not None and col not in arrow.names:
             raise ValueError(
                 f"The {role} column {col!r} must exist in every file, but {where} lacks it."
@@ -87,9 +104,18 @@ class ParquetSource(Source):
     unreadable.
     """
 
-    def __init__(self, paths: Any, target: str | None = None, weight: str | None = None) -> None:
+    def __init__(
+        self,
+        paths: Any,
+        target: str | None = None,
+        weight: str | None = None,
+        *,
+        series: str | None = None,
+        time: str | None = None,
+    ) -> None:
         self.paths = expand_paths(paths, ".parquet")
         self.target, self.weight = target, weight
+        self.series, self.time = series, time
         self._schema: Schema | None = None
         try:
             self.schema  # noqa: B018 - fail early on a missing target or non-numeric column
@@ -113,29 +139,41 @@ class ParquetSource(Source):
             target, weight = self.target, self.weight
             columns_named(arrow.names, target, "target")
             columns_named(arrow.names, weight, "weight")
+            columns_named(arrow.names, self.series, "series")
+            columns_named(arrow.names, self.time, "time")
             where = f"file {path!r}"
-            features = [n for n in arrow.names if n not in (target, weight)]
-            if not features:
+            temporal = self.series is not None or self.time is not None
+            features = [n for n in arrow.names if n not in (target, weight, self.series, self.time)]
+            if not features and not temporal:
                 raise ValueError(
                     f"A Parquet source must hold a feature column, but {where} has none."
                 )
             dtypes = {
                 n: _arrow_dtype_name(n, arrow.field(n).type, where)
                 for n in arrow.names
-                if n != target
+                if n not in (target, self.series, self.time)
             }
             kind = "numeric"
             if target is not None:
                 t = arrow.field(target).type
                 numeric = pa.types.is_integer(t) or pa.types.is_floating(t)
                 kind = "numeric" if numeric else "labels"
-            return Schema(tuple(features), tuple(dtypes[n] for n in features), target, weight, kind)
+            return Schema(
+                tuple(features),
+                tuple(dtypes[n] for n in features),
+                target,
+                weight,
+                kind,
+                self.series,
+                self.time,
+                temporal,
+            )
         raise OSError(f"At least one Parquet file must be readable, but none is: {errors}")
 
     @property
     def _columns(self) -> list[str]:
         sch = self.schema
-        return [*sch.features, *(c for c in (sch.target, sch.weight) if c is not None)]
+        return [*sch.features, *(c for _, c in _roles(sch) if c is not None)]
 
     def segments(self) -> list[Segment]:
         return [Segment(p, file_fingerprint(p)) for p in self.paths]
@@ -161,14 +199,19 @@ def from_parquet(
     paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     target: str | None = None,
     weight: str | None = None,
+    *,
+    series: str | None = None,
+    time: str | None = None,
 ) -> ParquetSource:
     """A source over Parquet files: a path, a directory (searched recursively) or a list.
 
-    Every column but ``target`` and ``weight`` is a feature; later files must have the same
-    columns in the same order with the same types.
+    Every column but ``target``, ``weight``, ``series`` and ``time`` is a feature; later files
+    must have the same columns in the same order with the same types. With ``series`` (ids)
+    or ``time`` (timestamps), ``target`` holds time series values in time order within each
+    series, files in time order (see :func:`statetune.data.from_pandas`).
 
     Examples
     --------
     >>> src = from_parquet(path, target="y")  # doctest: +SKIP
     """
-    return ParquetSource(paths, target, weight)
+    return ParquetSource(paths, target, weight, series=series, time=time)

@@ -32,6 +32,18 @@ class Schema:
     weight: str | None = None
     #: "numeric" or "labels" (strings, categories, booleans: class labels).
     target_kind: str = "numeric"
+    #: Column of series ids (many series in long format), or None.
+    series: str | None = None
+    #: Column of timestamps (checked to increase within each series), or None.
+    time: str | None = None
+    #: True when rows are values of time series in time order (set by ``series``/``time``
+    #: or by ``from_series``): the target is the series, features are exogenous columns.
+    temporal: bool = False
+
+    @property
+    def is_series(self) -> bool:
+        """Rows are time-ordered values of one or many series (forecasting data)."""
+        return self.temporal or self.series is not None or self.time is not None
 
     @property
     def n_features(self) -> int:
@@ -51,6 +63,10 @@ class Schema:
             return self.target or "target"
         if column == "sample_weight":
             return self.weight or "sample_weight"
+        if column == "series":
+            return self.series or "series"
+        if column == "time":
+            return self.time or "time"
         return self.features[int(column)]
 
     def check(self, names: Sequence[str], dtypes: Sequence[str] | None, where: str) -> None:
@@ -80,13 +96,32 @@ class Schema:
                     )
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        """A JSON-able description (series fields only when set, so keys of plain sources
+        stay as they were)."""
+        out: dict[str, Any] = {
             "features": list(self.features),
             "dtypes": list(self.dtypes),
             "target": self.target,
             "weight": self.weight,
             "target_kind": self.target_kind,
         }
+        if self.is_series:
+            out.update(series=self.series, time=self.time, temporal=True)
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Schema:
+        """Inverse of :meth:`to_json`."""
+        return cls(
+            tuple(data["features"]),
+            tuple(data["dtypes"]),
+            data.get("target"),
+            data.get("weight"),
+            data.get("target_kind", "numeric"),
+            data.get("series"),
+            data.get("time"),
+            bool(data.get("temporal", False)),
+        )
 
 
 def check_numeric_dtype(name: str, dtype: Any, where: str) -> str:

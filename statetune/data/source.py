@@ -29,7 +29,7 @@ __all__ = ["Chunk", "Partition", "Segment", "Source"]
 @dataclass
 class Chunk:
     """Consecutive rows: features as ``X`` (n, d) or as ``columns`` (d arrays of n), plus ``y``
-    and ``w`` (n,) or None.
+    and ``w`` (n,) or None, and for series sources the ``series`` ids and ``time`` (n,).
 
     Row-major sources (numpy, CSV) fill ``X``; columnar ones (Parquet) fill ``columns`` with
     zero-copy views of their buffers, and the pass lays them out fold by fold itself.
@@ -41,6 +41,9 @@ class Chunk:
     w: np.ndarray | None
     where: str
     columns: tuple[np.ndarray, ...] | None = None
+    #: Series ids (int64 or unicode) and times (int64 or float64) of series sources.
+    series: np.ndarray | None = None
+    time: np.ndarray | None = None
 
     def __len__(self) -> int:
         if self.X is not None:
@@ -63,6 +66,8 @@ class Chunk:
             None if self.w is None else self.w[a:b],
             self.where if (a, b) == (0, len(self)) else f"{self.where}, +{a}",
             None if self.columns is None else tuple(c[a:b] for c in self.columns),
+            None if self.series is None else self.series[a:b],
+            None if self.time is None else self.time[a:b],
         )
 
 

@@ -14,6 +14,7 @@ from statetune.engine.executors import Executor, JoblibExecutor, SequentialExecu
 from statetune.engine.folds import FoldConfig
 from statetune.engine.pass_ import compute_states, iter_states
 from statetune.engine.stateset import StateSet
+from statetune.engine.time_folds import TimeFolds
 
 __all__ = [
     "Checkpointer",
@@ -24,6 +25,7 @@ __all__ = [
     "JoblibExecutor",
     "SequentialExecutor",
     "StateSet",
+    "TimeFolds",
     "compute_states",
     "iter_states",
     "make_executor",

@@ -19,8 +19,8 @@ import numpy as np
 from statetune.algorithms import get_algorithm
 from statetune.data.schema import Schema
 from statetune.data.source import Chunk, Partition
-from statetune.engine.folds import FoldConfig
-from statetune.states import NegativeCountError, NonFiniteError
+from statetune.engine.series_feed import SeriesFeeder
+from statetune.states import NegativeCountError, NonFiniteError, SeriesOrderError
 
 __all__ = ["COLUMN_BLOCK_ROWS", "Accumulator", "Job", "empty_states", "prefetch", "run_partition"]
 
@@ -33,21 +33,22 @@ class Job:
     partition: Partition | None  # None for a stream fed chunk by chunk
     schema: Schema
     kinds: dict[str, Any]  # state kind -> algorithm name that makes it, or a factory
-    folds: FoldConfig
+    folds: Any  # FoldConfig or TimeFolds
     row_offset: int
 
 
-def empty_states(
-    job_kinds: dict[str, str], schema: Schema, folds: FoldConfig
-) -> dict[str, list[Any]]:
-    """K empty states of each kind (``job_kinds``: kind -> algorithm name, or a state factory)."""
+def empty_states(job_kinds: dict[str, Any], schema: Schema, folds: Any) -> dict[str, list[Any]]:
+    """K empty states of each kind (``job_kinds``: kind -> algorithm name, or a state factory);
+    no blocks yet for time folds (they are added as the series grow)."""
+    if folds.is_time:
+        return {kind: [] for kind in job_kinds}
     return {
         kind: [_make(maker, schema, folds) for _ in range(folds.n_folds)]
         for kind, maker in job_kinds.items()
     }
 
 
-def _make(maker: Any, schema: Schema, folds: FoldConfig) -> Any:
+def _make(maker: Any, schema: Schema, folds: Any) -> Any:
     if callable(maker):
         return maker(schema, folds)
     return get_algorithm(maker).make_state(schema.n_features, schema.has_target)
@@ -85,13 +86,37 @@ class Accumulator:
             states if states is not None else empty_states(job.kinds, job.schema, job.folds)
         )
         self.position = job.row_offset
+        self.series: SeriesFeeder | None = None
+        if job.folds.is_time:
+            self.series = SeriesFeeder(
+                self.states,
+                job.folds,
+                lambda kind: _make(job.kinds[kind], job.schema, job.folds),
+            )
 
     def feed(self, chunk: Chunk) -> None:
-        if chunk.X is not None:
+        if self.series is not None:
+            self._feed_series(chunk)
+        elif chunk.X is not None:
             self._feed_rows(chunk)
         else:
             self._feed_columns(chunk)
         self.position += len(chunk)
+
+    def _feed_series(self, chunk: Chunk) -> None:
+        assert self.series is not None
+        try:
+            self.series.feed(chunk, self.position)
+        except NonFiniteError as err:
+            row = int(err.row or 0)
+            raise _data_error(err, chunk, self.job.schema, row, self.position + row) from None
+        except SeriesOrderError as err:
+            row = self.position + int(err.row or 0)
+            raise SeriesOrderError(
+                f"{err.args[0]} at row {row} of the source ({chunk.where}).",
+                row=row,
+                series=err.series,
+            ) from None
 
     def _update(self, k: int, X: Any, y: Any, w: Any, chunk: Chunk, rows: Any) -> None:
         """Update fold ``k`` of every state; ``rows`` maps a row of ``X`` to the chunk's row."""

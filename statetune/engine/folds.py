@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -57,6 +57,8 @@ class FoldConfig:
     n_folds: int = 5
     seed: int = 0
     group_rows: int = 8192
+    #: False: rows are assigned by position (see ``TimeFolds`` for series).
+    is_time: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
         _check_int("folds", self.n_folds, 1)

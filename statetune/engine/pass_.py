@@ -35,7 +35,8 @@ from statetune.engine.cursor import Checkpointer, Cursor, PassInterrupted
 from statetune.engine.executors import Executor, make_executor
 from statetune.engine.folds import FoldConfig
 from statetune.engine.stateset import StateSet
-from statetune.states import Reservoir
+from statetune.engine.time_folds import TimeFolds, fold_scheme
+from statetune.states import LaggedMoments, Reservoir
 
 __all__ = ["compute_states", "iter_states", "kinds_for"]
 
@@ -50,20 +51,70 @@ def _merge_into(target: dict[str, list[Any]], part: dict[str, list[Any]]) -> Non
 SAMPLE_ROWS = 20_000
 
 
+#: Lag rows kept per time block of series data (a held-out fold is one block).
+BLOCK_SAMPLE_ROWS = 5_000
+
+#: Lags kept by the lagged moments of series data unless ``max_lag`` says otherwise.
+DEFAULT_MAX_LAG = 8
+
+
 def _reservoir(schema: Schema, folds: FoldConfig) -> Reservoir:
     return Reservoir(schema.n_features, schema.has_target, size=SAMPLE_ROWS, seed=folds.seed)
 
 
-def kinds_for(algorithms: Sequence[str], schema: Schema) -> dict[str, Any]:
+def _lagged_moments(max_lag: int, schema: Schema, folds: Any) -> LaggedMoments:
+    return LaggedMoments(max_lag, n_exog=schema.n_features)
+
+
+def _lag_reservoir(max_lag: int, schema: Schema, folds: Any) -> Reservoir:
+    """A sample of lag rows ``[y_{t-1}..y_{t-P}, x_t] -> y_t`` of one time block."""
+    return Reservoir(max_lag + schema.n_features, True, size=BLOCK_SAMPLE_ROWS, seed=folds.seed)
+
+
+def _series_kinds(algorithms: Sequence[str], schema: Schema, max_lag: int | None) -> dict[str, Any]:
+    import functools
+
+    if max_lag is not None and (isinstance(max_lag, bool) or not isinstance(max_lag, int)):
+        raise TypeError(f"`max_lag` must be an integer, but got {max_lag!r}.")
+    if max_lag is not None and max_lag < 1:
+        raise ValueError(f"`max_lag >= 1` must hold, but got max_lag={max_lag}.")
+    for name in algorithms:
+        if get_algorithm(name).state_kind != "lagged_moments":
+            raise ValueError(
+                f"Series data (values in time order, with series/time columns) needs forecasting "
+                f"algorithms (autoregressive), but got {name!r}; build the source without "
+                "series=/time= to tune it as a regression."
+            )
+    if not schema.has_target:
+        raise ValueError("Series data needs its values as the target (target=... or y=...).")
+    lags = DEFAULT_MAX_LAG if max_lag is None else max_lag
+    kinds: dict[str, Any] = {"lagged_moments": functools.partial(_lagged_moments, lags)}
+    if any(get_algorithm(n).model.sample_metrics for n in algorithms):
+        kinds["reservoir"] = functools.partial(_lag_reservoir, lags)
+    return kinds
+
+
+def kinds_for(
+    algorithms: Sequence[str], schema: Schema, *, max_lag: int | None = None
+) -> dict[str, Any]:
     """State kind -> the algorithm (or factory) that makes it, for every state the algorithms
-    need: their own, plus a held-out row sample when some of their metrics need one."""
+    need: their own, plus a held-out row sample when some of their metrics need one.
+
+    ``max_lag`` is the state parameter of series data's lagged moments (default 8)."""
     if isinstance(algorithms, str):
         algorithms = [algorithms]
     if not algorithms:
         raise ValueError("`algorithms` must name at least one algorithm, but got none.")
+    if schema.is_series:
+        return _series_kinds(algorithms, schema, max_lag)
     kinds: dict[str, Any] = {}
     for name in algorithms:
         alg = get_algorithm(name)
+        if alg.state_kind == "lagged_moments":
+            raise ValueError(
+                f"{name!r} forecasts time series, but the source holds plain rows: build it "
+                "with st.from_series(y, series=..., time=...) or pass series=/time= columns."
+            )
         if alg.needs_target and not schema.has_target:
             raise ValueError(
                 f"{name!r} needs a target, but the source has none: pass target=... "
@@ -83,7 +134,7 @@ def kinds_for(algorithms: Sequence[str], schema: Schema) -> dict[str, Any]:
 def _snapshot(
     states: dict[str, list[Any]],
     schema: Schema,
-    folds: FoldConfig,
+    folds: FoldConfig | TimeFolds,
     algorithms: Sequence[str],
     complete: bool,
     fingerprint: str | None,
@@ -138,7 +189,7 @@ class _Lineage:
 def iter_states(
     source: Source,
     algorithms: Sequence[str],
-    folds: int | FoldConfig = 5,
+    folds: int | FoldConfig | TimeFolds = 5,
     *,
     seed: int = 0,
     n_jobs: int = 1,
@@ -150,6 +201,7 @@ def iter_states(
     start: Cursor | None = None,
     checkpoint: Checkpointer | None = None,
     state_kinds: dict[str, Any] | None = None,
+    max_lag: int | None = None,
 ) -> Iterator[StateSet]:
     """Run a pass, yielding intermediate :class:`StateSet` snapshots and the final one last.
 
@@ -170,6 +222,11 @@ def iter_states(
     state_kinds : dict, optional
         The states to fill (kind -> algorithm name or ``factory(schema, folds)``), instead of
         those ``algorithms`` need; used to extend cached states of any kind.
+    max_lag : int, optional
+        Lags kept for series data (default 8): forecasters can use up to that many.
+
+    Series data (a source with series/time columns, or ``st.from_series``) is read in order and
+    validated in time order (:class:`~statetune.engine.time_folds.TimeFolds`), sequentially.
 
     Examples
     --------
@@ -185,12 +242,21 @@ def iter_states(
         )
     if every is not None and (isinstance(every, bool) or not isinstance(every, int) or every < 1):
         raise ValueError(f"`every >= 1` must hold, but got every={every!r}.")
-    fold_cfg = folds if isinstance(folds, FoldConfig) else FoldConfig(folds, seed)
     schema = source.schema
-    kinds = dict(state_kinds) if state_kinds is not None else kinds_for(algorithms, schema)
+    fold_cfg = fold_scheme(folds, seed, schema.is_series)
+    kinds = (
+        dict(state_kinds)
+        if state_kinds is not None
+        else kinds_for(algorithms, schema, max_lag=max_lag)
+    )
     names = [algorithms] if isinstance(algorithms, str) else list(algorithms)
     ex = executor or make_executor(n_jobs, backend)
-    parallel = ex.n_jobs > 1 and checkpoint is None and (start is None or start.partial is None)
+    parallel = (
+        ex.n_jobs > 1
+        and checkpoint is None
+        and (start is None or start.partial is None)
+        and not fold_cfg.is_time  # series values must meet their predecessors in order
+    )
     segment_keys = [s.key for s in source.segments()] if segments is None else list(segments)
     parts = source.partitions(max(1, ex.n_jobs * 2) if parallel else 1, segments)
     fingerprint = source.fingerprint() if segments is None else None
@@ -290,7 +356,7 @@ def _sequential(
     segment_keys: list[str],
     schema: Schema,
     kinds: dict[str, Any],
-    fold_cfg: FoldConfig,
+    fold_cfg: FoldConfig | TimeFolds,
     names: list[str],
     start: Cursor,
     every: int | None,
@@ -365,7 +431,7 @@ def _sequential(
 def compute_states(
     source: Source,
     algorithms: Sequence[str],
-    folds: int | FoldConfig = 5,
+    folds: int | FoldConfig | TimeFolds = 5,
     *,
     seed: int = 0,
     n_jobs: int = 1,
@@ -378,6 +444,7 @@ def compute_states(
     start: Cursor | None = None,
     checkpoint: Checkpointer | None = None,
     state_kinds: dict[str, Any] | None = None,
+    max_lag: int | None = None,
 ) -> StateSet:
     """One pass over ``source`` computing every state ``algorithms`` need, for each fold.
 
@@ -401,6 +468,8 @@ def compute_states(
         Called with the number of rows just absorbed (for progress bars).
     segments, start, checkpoint, state_kinds : optional
         Incremental and resumable passes (see :func:`iter_states`).
+    max_lag : int, optional
+        Lags kept for series data (see :func:`iter_states`).
 
     Returns
     -------
@@ -428,6 +497,7 @@ def compute_states(
         start=start,
         checkpoint=checkpoint,
         state_kinds=state_kinds,
+        max_lag=max_lag,
     ):
         if not snap.complete and callback is not None:
             callback(snap)

@@ -2,7 +2,9 @@
 
 The training state of fold k is the merge of the other folds (merging is exact and as cheap
 as subtracting, and keeps full precision when one fold holds most rows); the held-out state
-is fold k itself. Totals and training states are built on first use and reused by every trial.
+is fold k itself. For series (time folds) the states are time blocks instead: fold k holds out
+one of the last blocks and trains on the blocks before it, merged in order (rolling origin).
+Totals and training states are built on first use and reused by every trial.
 
 Example
 -------
@@ -24,6 +26,7 @@ import numpy as np
 from statetune.algorithms import get_algorithm
 from statetune.data.schema import Schema
 from statetune.engine.folds import FoldConfig
+from statetune.engine.time_folds import TimeFolds
 
 __all__ = ["StateSet"]
 
@@ -37,7 +40,7 @@ class StateSet:
     def __init__(
         self,
         schema: Schema,
-        folds: FoldConfig,
+        folds: FoldConfig | TimeFolds,
         fold_states: Mapping[str, Sequence[Any]],
         algorithms: Sequence[str],
         *,
@@ -105,23 +108,33 @@ class StateSet:
 
         return self._cached((kind, -1), build)
 
+    def _held_index(self, kind: str, k: int) -> int:
+        k = self._check_fold(k)
+        if isinstance(self.folds, TimeFolds):
+            return self.folds.held_block(k, len(self.fold_states[kind]))
+        return k
+
     def held_out(self, kind: str | None, k: int) -> Any:
-        """The state of fold ``k``'s rows."""
-        return self.fold_states[self._kind(kind)][self._check_fold(k)]
+        """The state of fold ``k``'s rows (for series: its held-out time block)."""
+        kind = self._kind(kind)
+        return self.fold_states[kind][self._held_index(kind, k)]
 
     def train(self, kind: str | None, k: int) -> Any:
-        """The state of every row outside fold ``k``."""
+        """The state of every row outside fold ``k`` (for series: of every earlier block,
+        merged in time order)."""
         kind = self._kind(kind)
-        k = self._check_fold(k)
+        h = self._held_index(kind, k)
 
         def build() -> Any:
-            others = [s for i, s in enumerate(self.fold_states[kind]) if i != k]
+            states = self.fold_states[kind]
+            time = isinstance(self.folds, TimeFolds)
+            others = states[:h] if time else [s for i, s in enumerate(states) if i != h]
             merged = others[0].copy()
             for s in others[1:]:
                 merged.merge(s)
             return merged
 
-        return self._cached((kind, k), build)
+        return self._cached((kind, h), build)
 
     def _check_fold(self, k: int) -> int:
         if not 0 <= k < self.n_folds:
@@ -166,6 +179,10 @@ class StateSet:
             raise ValueError(f"Fold {k} must hold rows to validate, but it is empty.")
         train = self.train(kind, k)
         model = alg.finalize(train, dict(params), self.schema.features)
+        if metric in alg.model.sample_metrics and hasattr(model, "sample_score"):
+            held_sample = self.held_out("reservoir", k)
+            score = model.sample_score(self.train("reservoir", k), held_sample, metric)
+            return float(score), f"held-out sample of {len(held_sample.w)} rows"
         if metric in alg.model.sample_metrics:
             from statetune.engine.sample_metrics import sample_score
 
@@ -190,7 +207,7 @@ class StateSet:
                 f"`metric` must be one {name!r} can compute ({', '.join(alg.metrics)}), "
                 f"but got {metric!r}."
             )
-        if self.n_folds < 2:
+        if self.n_folds < 2 and not isinstance(self.folds, TimeFolds):
             raise ValueError("`folds >= 2` must hold to validate, but the states have 1 fold.")
         return np.array(
             [self.score_fold(name, params or {}, metric, k)[0] for k in range(self.n_folds)]

@@ -36,6 +36,7 @@ from statetune.engine import compute_states as engine_compute_states
 from statetune.engine.accumulate import _make as make_state
 from statetune.engine.cursor import Checkpointer, Cursor
 from statetune.engine.pass_ import kinds_for
+from statetune.engine.time_folds import TimeFolds, fold_scheme, folds_from_json
 from statetune.state_cache.cache import DEFAULT_FOLDER, Entry, StateCache, entry_key, entry_spec
 from statetune.state_cache.format import CorruptEntryError
 from statetune.states import state_class
@@ -48,12 +49,12 @@ class StateCacheWarning(UserWarning):
 
 
 def _specs(
-    source: Source, algorithms: Sequence[str], folds: FoldConfig
+    source: Source, algorithms: Sequence[str], folds: Any, max_lag: int | None = None
 ) -> dict[str, dict[str, Any]]:
     """The entry spec of every state the algorithms need (their own and any sample)."""
     schema = source.schema
     out = {}
-    for kind, maker in kinds_for(algorithms, schema).items():
+    for kind, maker in kinds_for(algorithms, schema, max_lag=max_lag).items():
         state = make_state(maker, schema, folds)
         out[kind] = entry_spec(kind, state.params(), schema, folds)
     return out
@@ -69,9 +70,15 @@ def _from_params(kind: str, params: dict[str, Any], schema: Any, folds: Any) -> 
 
 
 def _check_rows(states: Mapping[str, Sequence[Any]], lineage: Sequence[Mapping[str, Any]]) -> None:
-    """The states must hold exactly the rows their lineage lists (never save anything else)."""
+    """The states must hold exactly the rows their lineage lists (never save anything else).
+
+    The lag-row samples of series data are not checked: values without ``max_lag``
+    predecessors make no lag row."""
     expected = sum(int(r["n_rows"]) for r in lineage)
+    series = "lagged_moments" in states
     for kind, fold_states in states.items():
+        if series and kind == "reservoir":
+            continue
         got = sum(s.n_rows for s in fold_states)
         if got != expected:
             raise RuntimeError(
@@ -129,7 +136,7 @@ def _load(cache: StateCache, key: str) -> Entry | None:
 def compute_states(
     source: Source,
     algorithms: Sequence[str],
-    folds: int | FoldConfig = 5,
+    folds: int | FoldConfig | TimeFolds = 5,
     *,
     cache: StateCache | str | None = None,
     strict: bool = False,
@@ -142,6 +149,7 @@ def compute_states(
     checkpoint_rows: int | None = 5_000_000,
     checkpoint_seconds: float | None = 60.0,
     executor: Any = None,
+    max_lag: int | None = None,
 ) -> StateSet:
     """One pass computing every state ``algorithms`` need, per fold; with ``cache``, only the
     segments the cache lacks are read (see the module doc for the lineage rules).
@@ -167,7 +175,7 @@ def compute_states(
     >>> st.compute_states(src, ["ridge"], folds=2, cache=cache).n_rows
     6
     """
-    fold_cfg = folds if isinstance(folds, FoldConfig) else FoldConfig(folds, seed)
+    fold_cfg = fold_scheme(folds, seed, isinstance(source, Source) and source.schema.is_series)
     kw: dict[str, Any] = {
         "n_jobs": n_jobs,
         "backend": backend,
@@ -177,11 +185,13 @@ def compute_states(
         "executor": executor,
     }
     if cache is None:
+        kw["max_lag"] = max_lag
+    if cache is None:
         return engine_compute_states(source, algorithms, fold_cfg, **kw)
     cache = cache if isinstance(cache, StateCache) else StateCache(cache)
     names = [algorithms] if isinstance(algorithms, str) else list(algorithms)
     segs = _fingerprinted(source)
-    specs = _specs(source, names, fold_cfg)
+    specs = _specs(source, names, fold_cfg, max_lag)
     keys = {kind: entry_key(spec) for kind, spec in specs.items()}
     entries = {kind: _load(cache, key) for kind, key in keys.items()}
     if all(_plan(entries[k], segs)[0] == "hit" for k in keys):
@@ -286,7 +296,7 @@ def _resume(
 
 
 def _stateset(
-    source: Source, names: list[str], folds: FoldConfig, entries: Mapping[str, Entry]
+    source: Source, names: list[str], folds: Any, entries: Mapping[str, Entry]
 ) -> StateSet:
     first = next(iter(entries.values()))
     result = StateSet(
@@ -348,8 +358,7 @@ def update(
 def _from_entry(entry: Entry, source: Source) -> StateSet:
     from statetune.data.schema import Schema
 
-    sch = entry.spec["schema"]
-    schema = Schema(tuple(sch["features"]), tuple(sch["dtypes"]), sch["target"], sch["weight"])
+    schema = Schema.from_json(entry.spec["schema"])
     new = source.schema
     if new.target != schema.target or new.weight != schema.weight:
         raise ValueError(
@@ -357,8 +366,7 @@ def _from_entry(entry: Entry, source: Source) -> StateSet:
             f"({schema.target!r}, {schema.weight!r}), but has ({new.target!r}, {new.weight!r})."
         )
     schema.check(new.features, new.dtypes, "the new data")
-    f = entry.spec["folds"]
-    folds = FoldConfig(f["n_folds"], f["seed"], f["group_rows"])
+    folds = folds_from_json(entry.spec["folds"])
     algs = [a for a in _algorithms_of(entry.spec["kind"])]
     return StateSet(
         schema, folds, {entry.spec["kind"]: entry.fold_states}, algs, lineage=entry.lineage
@@ -381,6 +389,11 @@ def _extend(
             f"{states.schema.weight!r}), but has ({old.target!r}, {old.weight!r})."
         )
     states.schema.check(old.features, old.dtypes, "the new data")
+    if (old.series, old.time) != (states.schema.series, states.schema.time):
+        raise ValueError(
+            f"The new data must keep the series and time columns ({states.schema.series!r}, "
+            f"{states.schema.time!r}), but has ({old.series!r}, {old.time!r})."
+        )
     if not states.complete:
         raise ValueError(
             "States to extend must be complete (a whole pass or a cache entry), but these are an "

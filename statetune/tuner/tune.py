@@ -135,6 +135,7 @@ def tune(
     cache: StateCache | str | None = None,
     progress: bool = False,
     pass_progress: Callable[[int], Any] | None = None,
+    max_lag: int | None = None,
 ) -> TuneResult:
     """Tune ``algorithms`` on ``source`` with one data pass and an Optuna study.
 
@@ -147,7 +148,9 @@ def tune(
     n_trials : int, default 100
         Trials the study should hold when done: a resumed study (same name) runs only the rest.
     cv : int, default 5
-        Folds; every trial is scored on each held-out fold's state.
+        Folds; every trial is scored on each held-out fold's state. For series data (a source
+        with series/time columns, or ``st.from_series``) these are rolling-origin folds over
+        the last time blocks, never shuffled (see :class:`statetune.TimeFolds`).
     metric : str, optional
         Defaults to the first metric all algorithms can compute (``mse`` for regressors,
         ``accuracy`` for a mix of classifiers, ``log_likelihood`` for generative ones alone).
@@ -169,6 +172,8 @@ def tune(
         new segments when it grew (see :func:`statetune.compute_states`).
     progress : bool
         Show tqdm progress bars for the pass and the trials.
+    max_lag : int, optional
+        Series data: lags the pass keeps (default 8); forecasters search ``p`` below it.
 
     Returns
     -------
@@ -184,8 +189,9 @@ def tune(
         raise ValueError(f"`n_jobs` must be a positive integer or -1, but got {n_jobs!r}.")
     if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1:
         raise ValueError(f"`n_trials >= 1` must hold, but got n_trials={n_trials!r}.")
-    if isinstance(cv, bool) or not isinstance(cv, int) or cv < 2:
-        raise ValueError(f"`cv >= 2` must hold, but got cv={cv!r}.")
+    series = not isinstance(source, StateSet) and source.schema.is_series
+    if isinstance(cv, bool) or not isinstance(cv, int) or cv < (1 if series else 2):
+        raise ValueError(f"`cv >= {1 if series else 2}` must hold, but got cv={cv!r}.")
     if isinstance(algorithms, str):
         algorithms = [algorithms]
     algorithms = list(dict.fromkeys(algorithms))
@@ -213,13 +219,17 @@ def tune(
                 n_jobs=n_jobs,
                 cache=cache,
                 progress=_chain(bar, pass_progress),
+                max_lag=max_lag,
             )
         finally:
             if bar is not None:
                 bar.close()
     timings["pass"] = time.perf_counter() - t0
     spaces = build_space(states, algorithms, search_space)
-    name = study_name or default_study_name(states.fingerprint, algorithms, cv, seed, metric)
+    lags = [s.max_lag for s in states.fold_states.get("lagged_moments", [])[:1]]
+    name = study_name or default_study_name(
+        states.fingerprint, algorithms + [f"max_lag={v}" for v in lags], cv, seed, metric
+    )
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = _make_study(storage_obj, name, maximize, seed, n_jobs > 1, sampler, pruner)
     _check_resumed(study, metric, algorithms)
