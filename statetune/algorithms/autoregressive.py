@@ -1,15 +1,16 @@
-"""Autoregression ``AR(p)`` of the ``d``-times differenced series, finalized from ``LaggedMoments``.
+"""Autoregression of the ``d``-times differenced series, finalized from ``LaggedMoments``.
 
-The model is ``Δ^d y_t = c + φ_1 Δ^d y_{t-1} + ... + φ_p Δ^d y_{t-p} + e_t`` fitted by least
-squares (ridge with ``alpha``; the constant ``c`` is never penalized; ``trend="n"`` drops it).
-No second pass over the data: with ``z_t = [y_{t-1}, ..., y_{t-P}, y_t]`` summarized by the
-state, the differenced vector ``[Δ^d y_{t-1}, ..., Δ^d y_{t-p}, Δ^d y_t]`` is ``D z_t`` for a
-fixed difference-operator matrix ``D``, so its moments are ``D C D^T`` and ``D m``.
+The model is ``Δ^d y_t = c + sum_{j in lags} φ_j Δ^d y_{t-j} + β·x_t + e_t`` with
+``lags = 1..p`` plus an optional seasonal lag ``s > p``, and ``x_t`` the state's exogenous
+columns (ARX; not differenced) when it has any. Fitted by least squares (ridge with ``alpha``
+on ``φ`` and ``β``; the constant ``c`` is never penalized; ``trend="n"`` drops it). No second
+pass over the data: the differenced lag vector is a fixed linear map of the state's rows
+(:mod:`statetune.algorithms._lag_algebra`).
 
 Rows used: exactly the state's lag rows, i.e. the times ``t`` with at least ``P = max_lag``
-predecessors in their series (requires ``p + d <= P``). For one series this is the sample of
-``statsmodels.tsa.ar_model.AutoReg(np.diff(y, d), lags=p, trend=trend, hold_back=P - d)``
-(for ``d = 0``: ``AutoReg(y, lags=p, trend=trend, hold_back=P)``); many series are pooled.
+predecessors in their series (requires ``max(lags) + d <= P``). For one series this is the
+sample of ``statsmodels.tsa.ar_model.AutoReg(np.diff(y, d), lags=[1..p, s], trend=trend,
+exog=exog[d:], hold_back=P - d)``; many series are pooled.
 
 Example
 -------
@@ -26,7 +27,6 @@ Example
 
 from __future__ import annotations
 
-from math import comb
 from typing import Any, ClassVar
 
 import numpy as np
@@ -35,108 +35,67 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from statetune.algorithms._checks import check_in_range, check_int_range
 from statetune.algorithms._estimator import StateEstimator
+from statetune.algorithms._lag_algebra import (
+    centers,
+    difference_matrix,
+    differenced,
+    level_coefficients,
+)
 from statetune.algorithms._linear_metrics import unknown_metric
 from statetune.algorithms.linear import solve_ridge
 from statetune.algorithms.space import CategoricalParam, FloatParam, IntParam, Param, round_bounds
-from statetune.states import Moments
 from statetune.states.lagged_moments import LaggedMoments
 
-__all__ = ["AutoRegressive", "difference_matrix", "level_coefficients"]
+__all__ = ["SEASONAL_PERIODS", "AutoRegressive", "difference_matrix", "level_coefficients"]
 
 #: Metrics computed exactly from the held-out state (one-step-ahead errors).
 AR_METRICS = ("mse", "rmse")
 #: Metrics computed on held-out reservoir samples of lag rows (one-step-ahead errors).
 AR_SAMPLE_METRICS = ("mae", "mase")
-
-
-def _diff_weights(d: int) -> np.ndarray:
-    """``a_k`` with ``Δ^d y_t = sum_k a_k y_{t-k}``: ``(-1)^k C(d, k)``."""
-    return np.array([(-1.0) ** k * comb(d, k) for k in range(d + 1)])
-
-
-def difference_matrix(state: LaggedMoments, p: int, d: int) -> np.ndarray:
-    """``D`` of shape ``(p + 1, P + n_exog + 1)``: maps the state's row
-    ``[y_{t-1}, ..., y_{t-P}, x_t, y_t]`` to ``[Δ^d y_{t-1}, ..., Δ^d y_{t-p}, Δ^d y_t]``."""
-    P, e = state.max_lag, state.n_exog
-
-    def col(k: int) -> int:  # column of y_{t-k}
-        return P + e if k == 0 else k - 1
-
-    a = _diff_weights(d)
-    D = np.zeros((p + 1, P + e + 1))
-    for i in range(p + 1):
-        out = p if i == 0 else i - 1
-        for k, ak in enumerate(a):
-            D[out, col(i + k)] += ak
-    return D
-
-
-def level_coefficients(coef: np.ndarray, d: int) -> np.ndarray:
-    """``b`` with ``y_t = c + sum_j b_j y_{t-j}`` (``j = 1..p+d``) for the integrated model."""
-    a = _diff_weights(d)
-    b = np.zeros(coef.shape[0] + d)
-    b[:d] -= a[1:]
-    for i, phi in enumerate(coef, start=1):
-        b[i - 1 : i - 1 + d + 1] += phi * a
-    return b
-
-
-def _differenced(state: LaggedMoments, p: int, d: int) -> tuple[Moments, np.ndarray, float]:
-    """(Moments of the differenced lag vector, its mean relative to ``center``, ``center``).
-
-    ``center`` is the state's shift of ``y_t`` (a value near the data); the means relative to it
-    are formed from shift differences, so series around 1e9 keep their digits.
-    """
-
-    def build() -> tuple[Moments, np.ndarray, float]:
-        m = state.moments
-        D = difference_matrix(state, p, d)
-        center = float(m.shift[-1])
-        rel = D @ (np.asarray(m.shift) - center) + D @ m.mean_from_shift
-        shift = D @ np.asarray(m.shift) if d == 0 else D @ (np.asarray(m.shift) - center)
-        header = {
-            "params": {"n_features": p, "has_target": True},
-            "n_rows": m.n_rows,
-            "weight_sum": m.weight_sum,
-        }
-        arrays = {
-            "shift": shift,
-            "mean": D @ m.mean_from_shift,
-            "comoment": D @ np.asarray(m.comoment) @ D.T,
-        }
-        return Moments.from_arrays(header, arrays), rel, center
-
-    return state.derived(("autoregressive", p, d), build)
+#: Seasonal lags the search space offers (those with ``s + 1 <= max_lag``), besides 0 = none.
+SEASONAL_PERIODS = (4, 7, 12, 24, 52)
 
 
 class AutoRegressive(StateEstimator, RegressorMixin, BaseEstimator):
-    """AR(p) of the ``d``-times differenced series from :class:`LaggedMoments`.
+    """AR(p) (plus a seasonal lag, plus exogenous regressors) of the ``d``-times differenced
+    series, from :class:`LaggedMoments`.
 
     Parameters
     ----------
     p : int, default 1
-        Autoregressive order; ``p + d <= max_lag`` of the state.
+        Autoregressive order: lags ``1..p``; ``p + d <= max_lag`` of the state.
     trend : {"c", "n"}, default "c"
         ``"c"`` fits a constant (a drift when ``d > 0``), ``"n"`` none.
     alpha : float, default 0.0
-        Ridge penalty on the lag coefficients (never on the constant).
+        Ridge penalty on the lag (and exogenous) coefficients, never on the constant.
     d : {0, 1, 2}, default 0
-        Times the series is differenced before the AR fit.
+        Times the series is differenced before the fit.
+    seasonal_lag : int, default 0
+        ``s``: one more lag ``Δ^d y_{t-s}``; 0 means none. Requires ``s + d <= max_lag``
+        when ``s > p``. A seasonal lag ``s <= p`` is already among ``1..p`` and is ignored
+        (so that independently sampled ``p`` and ``s`` always finalize).
 
     Attributes
     ----------
-    coef_ : ndarray of shape (p,)
-        ``φ_1..φ_p`` of the differenced series.
+    lags_ : ndarray of int
+        The lags used: ``1..p``, then ``s`` when ``s > p``.
+    coef_ : ndarray of shape (len(lags_),)
+        ``φ`` of the differenced series, in the order of ``lags_``.
+    exog_coef_ : ndarray of shape (n_exog,)
+        ``β`` of the exogenous columns (empty without them).
     intercept_ : float
         ``c`` (0 when ``trend="n"``).
-    level_coef_ : ndarray of shape (p + d,)
-        ``b`` of the level recurrence ``y_t = c + sum_j b_j y_{t-j}`` (``= coef_`` when d=0).
+    level_coef_ : ndarray of shape (max(lags_) + d,)
+        ``b`` of the level recurrence ``y_t = c + sum_j b_j y_{t-j} + β·x_t``.
     sigma2_ : float
         Residual variance ``SSE / n_obs_`` (as statsmodels' ``AutoRegResults.sigma2``).
     n_obs_ : int
         Rows used: values with at least ``max_lag`` predecessors in their series.
+    n_exog_ : int
+        Exogenous columns of the state.
     n_features_in_ : int
-        ``p + d``: :meth:`predict` takes rows ``[y_{t-1}, ..., y_{t-p-d}]``.
+        ``max(lags_) + d + n_exog_``: :meth:`predict` takes rows
+        ``[y_{t-1}, ..., y_{t-max(lags_)-d}, x_t]``.
     """
 
     state_class: ClassVar[type[Any]] = LaggedMoments
@@ -146,19 +105,26 @@ class AutoRegressive(StateEstimator, RegressorMixin, BaseEstimator):
     sample_metrics: ClassVar[tuple[str, ...]] = AR_SAMPLE_METRICS
     maximize: ClassVar[dict[str, bool]] = {m: False for m in AR_METRICS + AR_SAMPLE_METRICS}
 
+    lags_: np.ndarray
     coef_: np.ndarray
+    exog_coef_: np.ndarray
     intercept_: float
     level_coef_: np.ndarray
     sigma2_: float
     n_obs_: int
+    n_exog_: int
+    _max_lag: int
     _center: float
     _centered_intercept: float
 
-    def __init__(self, p: int = 1, trend: str = "c", alpha: float = 0.0, d: int = 0) -> None:
+    def __init__(
+        self, p: int = 1, trend: str = "c", alpha: float = 0.0, d: int = 0, seasonal_lag: int = 0
+    ) -> None:
         self.p = p
         self.trend = trend
         self.alpha = alpha
         self.d = d
+        self.seasonal_lag = seasonal_lag
 
     # ------------------------------------------------------------------ state side
     @classmethod
@@ -175,22 +141,26 @@ class AutoRegressive(StateEstimator, RegressorMixin, BaseEstimator):
         model._fit_from(state, shared=True)
         return model
 
+    def _lags(self) -> list[int]:
+        p, s = int(self.p), int(self.seasonal_lag)
+        return list(range(1, p + 1)) + ([s] if s > p else [])
+
     def _check_hyperparameters(self, state: LaggedMoments) -> None:
         if self.trend not in ("n", "c"):
             raise ValueError(f"`trend` must be one of 'n', 'c', but got {self.trend!r}.")
         check_in_range("alpha", self.alpha, 0.0)
         d = check_int_range("d", self.d, 0, 2)
         p = check_int_range("p", self.p, 1, 10**9)
+        s = check_int_range("seasonal_lag", self.seasonal_lag, 0, 10**9)
         if p + d > state.max_lag:
             raise ValueError(
                 f"`p + d <= max_lag` must hold, but got p={p}, d={d}, max_lag={state.max_lag}."
             )
-        for key, count in state.counts().items():
-            if count < p + d + 1:
-                raise ValueError(
-                    f"`n_values >= p + d + 1` must hold for every series, but series {key!r} "
-                    f"has {count} values (p={p}, d={d})."
-                )
+        if s > p and s + d > state.max_lag:
+            raise ValueError(
+                f"`seasonal_lag + d <= max_lag` must hold (the state keeps max_lag lags), but "
+                f"got seasonal_lag={s}, d={d}, max_lag={state.max_lag}."
+            )
         if state.n_lag_rows == 0:
             raise ValueError(
                 f"`n_values > max_lag` must hold for some series to fit, but no series has more "
@@ -198,30 +168,38 @@ class AutoRegressive(StateEstimator, RegressorMixin, BaseEstimator):
             )
 
     def _finalize(self, state: LaggedMoments) -> None:
-        p, d, fi = int(self.p), int(self.d), self.trend == "c"
-        moments, rel, center = _differenced(state, p, d)
-        coef = solve_ridge(moments, float(self.alpha), fi)
-        v = np.append(-coef, 1.0)
-        # centered frame: y_t - center = c' + sum_j b_j (y_{t-j} - center)
+        lags, d, fi = self._lags(), int(self.d), self.trend == "c"
+        moments, rel, center = differenced(state, lags, d, state.n_exog > 0)
+        beta = solve_ridge(moments, float(self.alpha), fi)
+        coef = beta[: len(lags)]
+        v = np.append(-beta, 1.0)
+        # centered frame: y_t - center = c' + sum_j b_j (y_{t-j} - center) + β·x_t
         c_rel = float(rel @ v) if fi else 0.0
-        b = level_coefficients(coef, d)
+        b = level_coefficients(coef, d, lags)
         if d == 0:
             centered = c_rel if fi else -center * (1.0 - float(b.sum()))
-            intercept = float(moments.mean[-1] - moments.mean[:-1] @ coef) if fi else 0.0
+            intercept = float(moments.mean[-1] - moments.mean[:-1] @ beta) if fi else 0.0
         else:
             centered = intercept = c_rel
         e = float(rel @ v) - centered  # mean residual (0 with a fitted constant)
         sse = max(float(v @ moments.comoment @ v), 0.0) + moments.weight_sum * e * e
-        self.coef_, self.intercept_, self.level_coef_ = coef, intercept, b
+        self.lags_ = np.array(lags, dtype=np.int64)
+        self.coef_, self.exog_coef_ = coef, beta[len(lags) :]
+        self.intercept_, self.level_coef_ = intercept, b
         self._center, self._centered_intercept = center, centered
+        self._max_lag = state.max_lag
+        self.n_exog_ = state.n_exog
         self.n_obs_ = moments.n_rows
         self.sigma2_ = sse / moments.weight_sum
-        self.n_features_in_ = p + d
+        self.n_features_in_ = b.shape[0] + state.n_exog
 
     @classmethod
     def search_space(cls, state: LaggedMoments) -> dict[str, Param]:
-        """``p`` (and ``d`` in {0, 1} when ``max_lag >= 2``, then ``p <= max_lag - 1`` so every
-        point finalizes), ``trend`` and a log-uniform ``alpha`` scaled to the series' spread."""
+        """``p`` (and ``d`` in {0, 1} when ``max_lag >= 2``, then ``p <= max_lag - 1``), the
+        ``seasonal_lag`` among 0 and the :data:`SEASONAL_PERIODS` with ``s + 1 <= max_lag``
+        (when any fits), ``trend`` and a log-uniform ``alpha`` scaled to the series' spread.
+        Every point finalizes: ``p + d <= max_lag``, ``s + d <= max_lag``, and ``s <= p`` is
+        ignored."""
         P = state.max_lag
         v = float(state.moments.comoment[-1, -1]) if state.n_lag_rows else 0.0
         low, high = round_bounds(1e-6 * v, 1e-1 * v) if v > 0 else (1e-6, 1e-1)
@@ -232,7 +210,25 @@ class AutoRegressive(StateEstimator, RegressorMixin, BaseEstimator):
         }
         if P >= 2:
             space["d"] = CategoricalParam((0, 1))
+        seasonal = tuple(s for s in SEASONAL_PERIODS if s + 1 <= P)
+        if seasonal:
+            space["seasonal_lag"] = CategoricalParam((0, *seasonal))
         return space
+
+    def _residual_vector(self, state: LaggedMoments) -> np.ndarray:
+        """``v`` on the state's columns with ``v·z_t = y_t - (level and exogenous part)``."""
+        k = self.level_coef_.shape[0]
+        if k > state.max_lag or state.n_exog != self.n_exog_:
+            raise ValueError(
+                f"`max(lags) + d <= max_lag` and equal n_exog must hold to score, but the model "
+                f"needs {k} lags and {self.n_exog_} exogenous columns, the state has "
+                f"max_lag={state.max_lag}, n_exog={state.n_exog}."
+            )
+        v = np.zeros(state.n_features + 1)
+        v[:k] = -self.level_coef_
+        v[state.max_lag : state.max_lag + state.n_exog] = -self.exog_coef_
+        v[-1] = 1.0
+        return v
 
     def held_out_score(self, train: Any, held: LaggedMoments, metric: str) -> float:
         """One-step-ahead MSE (or RMSE) over every held-out target, exactly.
@@ -242,8 +238,7 @@ class AutoRegressive(StateEstimator, RegressorMixin, BaseEstimator):
         ``held`` continues (rolling origin: ``train`` = the blocks before ``held``), the rows
         straddling the boundary (``train.straddle(held)``: held-out values whose lags reach
         into the training data). Per set of rows ``SSE = v^T C v + W e^2`` with
-        ``v = [-b, 1]`` on the level lags. Any other ``train`` (e.g. ``None``) scores
-        ``held``'s own rows only.
+        ``v = [-b, -β, 1]``. Any other ``train`` (e.g. ``None``) scores ``held``'s own rows.
 
         Raises
         ------
@@ -253,12 +248,8 @@ class AutoRegressive(StateEstimator, RegressorMixin, BaseEstimator):
         if metric not in AR_METRICS:
             raise unknown_metric("an autoregression", metric, AR_METRICS)
         check_is_fitted(self, "coef_")
-        k = self.level_coef_.shape[0]
-        if k > held.max_lag:
-            raise ValueError(
-                f"`p + d <= max_lag` must hold, but got p={self.p}, d={self.d}, "
-                f"max_lag={held.max_lag}."
-            )
+        v = self._residual_vector(held)
+        cvec = centers(held, self._center)
         parts = [held.moments]
         if isinstance(train, LaggedMoments):
             parts.append(train.straddle(held))
@@ -266,10 +257,7 @@ class AutoRegressive(StateEstimator, RegressorMixin, BaseEstimator):
         for m in parts:
             if m.n_rows == 0:
                 continue
-            v = np.zeros(m.comoment.shape[0])
-            v[:k] = -self.level_coef_
-            v[-1] = 1.0
-            rel = (np.asarray(m.shift) - self._center) + m.mean_from_shift
+            rel = (np.asarray(m.shift) - cvec) + m.mean_from_shift
             e = float(v @ rel) - self._centered_intercept
             sse += max(float(v @ m.comoment @ v), 0.0) + m.weight_sum * e * e
             weight += m.weight_sum
@@ -327,54 +315,68 @@ class AutoRegressive(StateEstimator, RegressorMixin, BaseEstimator):
                 f"The {what} sample must hold lag rows with a target and positive weight to "
                 f"score, but it holds {len(w)} rows."
             )
-        k = self.level_coef_.shape[0]
-        if X.ndim != 2 or X.shape[1] < k:
+        k, e = self.level_coef_.shape[0], self.n_exog_
+        width = self._max_lag + e if e else k
+        if X.ndim != 2 or X.shape[1] < width:
             raise ValueError(
-                f"The {what} sample's rows must hold the lags y_(t-1)..y_(t-{k}) (p + d = {k}), "
-                f"but got shape {X.shape}."
+                f"The {what} sample's rows must hold the lags y_(t-1)..y_(t-{k}) (max lag + d = "
+                f"{k}) and {e} exogenous columns after max_lag={self._max_lag} lags, but got "
+                f"shape {X.shape}."
             )
         return X, y, w
 
     def _predict_lag_rows(self, X: np.ndarray) -> np.ndarray:
         """Predictions from state-layout rows ``[y_{t-1}, ..., y_{t-P}, x_t]``."""
-        return self._predict_centered(X[:, : self.level_coef_.shape[0]])
+        P, e = self._max_lag, self.n_exog_
+        return self._predict_centered(X[:, : self.level_coef_.shape[0]], X[:, P : P + e])
 
     # ------------------------------------------------------------------ estimator side
-    def fit(self, y: Any, series: Any = None) -> AutoRegressive:  # type: ignore[override]
-        """Fit on one series (or several, by id) with ``max_lag = p + d``.
+    def fit(self, y: Any, series: Any = None, exog: Any = None) -> AutoRegressive:  # type: ignore[override]
+        """Fit on one series (or several, by id) with ``max_lag = max(lags) + d``.
 
-        Unlike scikit-learn's ``fit(X, y)``, this takes the series itself.
+        Unlike scikit-learn's ``fit(X, y)``, this takes the series itself (and optionally its
+        exogenous columns, shape ``(n, n_exog)``, aligned with ``y``).
         """
-        state = LaggedMoments(int(self.p) + int(self.d))
-        state.update(y, series=series)
+        n_exog = 0 if exog is None else int(np.asarray(exog).reshape(len(y), -1).shape[1])
+        state = LaggedMoments(max(self._lags()) + int(self.d), n_exog)
+        state.update(y, exog, series=series)
         self._fit_from(state, shared=False)
         return self
 
-    def partial_fit(self, y: Any, series: Any = None) -> AutoRegressive:  # type: ignore[override]
+    def partial_fit(self, y: Any, series: Any = None, exog: Any = None) -> AutoRegressive:  # type: ignore[override]
         """Append the next values of the series, then finalize again."""
         if not hasattr(self, "state_"):
-            return self.fit(y, series)
+            return self.fit(y, series, exog)
         state = self.state_.copy() if self._state_shared else self.state_
-        state.update(y, series=series)
+        state.update(y, exog, series=series)
         self._fit_from(state, shared=False)
         return self
 
-    def _predict_centered(self, lags: np.ndarray) -> np.ndarray:
-        """``y_t`` from rows ``[y_{t-1}, ..., y_{t-p-d}]``, in the centered frame."""
+    def _predict_centered(self, lags: np.ndarray, exog: np.ndarray | None = None) -> np.ndarray:
+        """``y_t`` from rows ``[y_{t-1}, ..., y_{t-K}]`` (and ``x_t``), in the centered frame."""
         c = self._center
-        return c + (self._centered_intercept + (lags - c) @ self.level_coef_)
+        out = c + (self._centered_intercept + (lags - c) @ self.level_coef_)
+        if self.n_exog_:
+            out = out + np.asarray(exog) @ self.exog_coef_
+        return out
 
     def predict(self, X: Any) -> np.ndarray:
-        """One-step predictions from rows ``[y_{t-1}, ..., y_{t-p-d}]`` (most recent first)."""
+        """One-step predictions from rows ``[y_{t-1}, ..., y_{t-K}, x_t]`` (most recent lag
+        first; ``K = max(lags_) + d``; the ``n_exog_`` exogenous values of time ``t`` last)."""
         check_is_fitted(self, "coef_")
         X = validate_data(self, X, reset=False, dtype=np.float64)
-        return self._predict_centered(X)
+        k = self.level_coef_.shape[0]
+        return self._predict_centered(X[:, :k], X[:, k:])
 
-    def forecast(self, history: Any = None, steps: int = 1, series: Any = None) -> np.ndarray:
+    def forecast(
+        self, history: Any = None, steps: int = 1, series: Any = None, exog: Any = None
+    ) -> np.ndarray:
         """Forecast ``steps`` values after ``history`` recursively (integrated back if d > 0).
 
-        ``history`` holds the series' values in time order (at least ``p + d``); when omitted,
-        the tail of ``series`` in the fitted state is used.
+        ``history`` holds the series' values in time order (at least ``max(lags_) + d``); when
+        omitted, the tail of ``series`` in the fitted state is used (the state keeps
+        ``max_lag`` values). ``exog`` holds the future exogenous rows, shape
+        ``(steps, n_exog_)``, required when the model has exogenous columns.
         """
         check_is_fitted(self, "coef_")
         k = self.level_coef_.shape[0]
@@ -390,15 +392,30 @@ class AutoRegressive(StateEstimator, RegressorMixin, BaseEstimator):
         h = np.asarray(history, dtype=np.float64).ravel()
         if h.shape[0] < k:
             raise ValueError(
-                f"`len(history) >= p + d` must hold, but got {h.shape[0]} values, p + d = {k}."
+                f"`len(history) >= max(lags) + d` must hold, but got {h.shape[0]} values, "
+                f"max(lags) + d = {k}."
             )
         if not np.isfinite(h[-k:]).all():
-            raise ValueError("`history` must be finite in its last p + d values.")
+            raise ValueError("`history` must be finite in its last max(lags) + d values.")
         check_int_range("steps", steps, 0, 10**9)
+        if self.n_exog_:
+            if exog is None:
+                raise ValueError(
+                    f"`exog` must hold the future exogenous rows ({steps}, {self.n_exog_}), "
+                    "but got None."
+                )
+            F = np.asarray(exog, dtype=np.float64).reshape(steps, -1)
+            if F.shape[1] != self.n_exog_ or not np.isfinite(F).all():
+                raise ValueError(
+                    f"`exog` must be finite with shape ({steps}, {self.n_exog_}), but got "
+                    f"{np.asarray(exog).shape}."
+                )
+        else:
+            F = np.zeros((steps, 0))
         out = np.empty(steps)
         window = h[-k:][::-1].copy()  # most recent first
         for i in range(steps):  # recursive: each forecast becomes the next lag
-            out[i] = self._predict_centered(window)
+            out[i] = self._predict_centered(window, F[i])
             window = np.concatenate([[out[i]], window[:-1]])
         return out
 

@@ -156,7 +156,7 @@ def test_fit_partial_fit_and_sklearn_surface():
     assert rel(inc.coef_, m.coef_) <= 1e-10
     X = np.array([y[t - 3 : t][::-1] for t in range(3, len(y))])
     assert 0.0 < m.score(X, y[3:]) <= 1.0
-    assert m.get_params() == {"p": 3, "trend": "c", "alpha": 0.0, "d": 0}
+    assert m.get_params() == {"p": 3, "trend": "c", "alpha": 0.0, "d": 0, "seasonal_lag": 0}
 
 
 def test_search_space_points_finalize():
@@ -182,8 +182,12 @@ def test_bad_input_errors():
         AutoRegressive.from_state(state, p=8, d=1)
     short = LaggedMoments(3)
     short.update(np.r_[ar3(50), [1.0, 2.0]], series=np.r_[np.zeros(50, int), [7, 7]])
-    with pytest.raises(ValueError, match="series 7 has 2 values"):
-        AutoRegressive.from_state(short, p=2)
+    # a series too short for any lag row contributes no rows (every search-space point still
+    # finalizes); forecasting it says why it cannot
+    m_short = AutoRegressive.from_state(short, p=3)
+    assert m_short.n_obs_ == 50 - 3
+    with pytest.raises(ValueError, match=r"`len\(history\) >= max\(lags\) \+ d` must hold"):
+        m_short.forecast(steps=1, series=7)
     tiny = state_of(np.arange(4.0), max_lag=4)
     with pytest.raises(ValueError, match="no series has more than max_lag=4"):
         AutoRegressive.from_state(tiny, p=1)
@@ -200,5 +204,5 @@ def test_bad_input_errors():
     with pytest.raises(NonFiniteError, match=r"position 3 \(series 0\) holds inf"):
         AutoRegressive(p=1).fit(np.array([1.0, 2.0, 3.0, np.inf, 5.0]))
     m = AutoRegressive.from_state(state, p=3)
-    with pytest.raises(ValueError, match=r"`len\(history\) >= p \+ d` must hold"):
+    with pytest.raises(ValueError, match=r"`len\(history\) >= max\(lags\) \+ d` must hold"):
         m.forecast([1.0, 2.0], 3)
