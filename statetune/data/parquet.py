@@ -69,6 +69,9 @@ class _RowGroups(Partition):
                 ids = series_ids(table.column(schema.series).to_pandas(), schema.series, where)
             if schema.time:
                 times = time_values(table.column(schema.time).to_pandas(), schema.time, where)
+            if not cols:  # series values alone: no feature columns to lay out
+                yield Chunk(np.empty((table.num_rows, 0)), y, w, where, series=ids, time=times)
+                continue
             yield Chunk(None, y, w, where, columns=cols, series=ids, time=times)
 
 

@@ -70,13 +70,16 @@ def time_values(values: Any, name: str, where: str, first_row: int = 0) -> np.nd
                 f"{first_row + int(bad[0])}."
             )
         return arr
-    if s.dtype == object:
-        try:
-            parsed = pd.to_datetime(s, utc=True)
-        except (ValueError, TypeError):
-            parsed = None
-        if parsed is not None:
-            return time_values(parsed, name, where, first_row)
+    if s.dtype == object or pd.api.types.is_string_dtype(s):
+        parsed = pd.to_datetime(s, utc=True, errors="coerce", format="mixed")
+        bad = np.flatnonzero(parsed.isna().to_numpy())
+        if bad.size:
+            r = int(bad[0])
+            raise ValueError(
+                f"Column {name!r} must hold times (datetimes or numbers), but {where} holds "
+                f"{s.iloc[r]!r} at row {first_row + r}."
+            )
+        return time_values(parsed, name, where, first_row)
     raise TypeError(
         f"Column {name!r} must hold times (datetimes or numbers), but {where} has it as {s.dtype}."
     )
