@@ -4,6 +4,14 @@ Each ``assert_*`` function raises ``AssertionError`` with a message saying which
 Tests call them directly and from hypothesis strategies (``tests/test_contracts.py``); a
 later algorithm passes the same checks just by being registered.
 
+Series algorithms (state kind ``"lagged_moments"``) take ``(X, y, w)`` as ``(exog, values,
+series ids)``: :func:`data_for` returns interleaved series (series take no sample weights, so
+the third item holds the ids), states are updated with ``update(y, exog, series, time)``
+(``time`` = the global row position), chunk invariance splits the rows anywhere, and the merge
+laws are the order rule ("b continues a": consecutive segments merged in order equal the
+whole, associatively; merged out of order they raise ``SeriesOrderError``) plus
+commutativity of states of disjoint series.
+
 Example
 -------
 >>> import numpy as np
@@ -29,7 +37,7 @@ from statetune.algorithms import (
     available_algorithms,
     get_algorithm,
 )
-from statetune.states import state_from_arrays
+from statetune.states import SeriesOrderError, state_from_arrays
 
 __all__ = [
     "assert_associative",
@@ -46,6 +54,7 @@ __all__ = [
     "make_classification_data",
     "make_count_data",
     "make_regression_data",
+    "make_series_data",
     "state_digest",
 ]
 
@@ -91,11 +100,39 @@ def make_count_data(
     return X, y, w
 
 
+def make_series_data(
+    n: int, n_exog: int = 0, *, seed: int = 0, n_series: int = 3, offset: float = 0.0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(exog, y, ids)``: ``n_series`` AR(2) series (plus a linear effect of ``n_exog``
+    exogenous columns) interleaved at random, each in time order; ``offset`` is added to all
+    values."""
+    rng = np.random.default_rng(seed)
+    ids = rng.integers(0, n_series, size=n)
+    exog = rng.normal(size=(n, n_exog))
+    effect = exog @ rng.normal(size=n_exog)
+    y = np.empty(n)
+    for k in range(n_series):
+        rows = np.flatnonzero(ids == k)
+        z = np.zeros(len(rows))
+        e = rng.normal(size=len(rows))
+        for t in range(len(rows)):
+            z[t] = e[t] + (0.5 * z[t - 1] if t >= 1 else 0.0) - (0.3 * z[t - 2] if t >= 2 else 0.0)
+        y[rows] = z + 2.0 * k + effect[rows] + offset
+    return exog, y, ids
+
+
+def _is_series(algorithm: str) -> bool:
+    return get_algorithm(algorithm).state_kind == "lagged_moments"
+
+
 def data_for(
     algorithm: str, n: int, d: int, *, seed: int = 0, weighted: bool = False
 ) -> tuple[np.ndarray, Any, Any]:
     """Data an algorithm can be fitted on: counts for count models, labels for classifiers,
-    else a regression."""
+    interleaved series ``(exog with d columns, values, series ids)`` for series models
+    (``weighted`` is ignored: series take no weights), else a regression."""
+    if _is_series(algorithm):
+        return make_series_data(n, d, seed=seed)
     if get_algorithm(algorithm).state_kind == "class_counts":
         return make_count_data(n, d, seed=seed, weighted=weighted)
     if get_algorithm(algorithm).task == "classification":
@@ -107,11 +144,23 @@ def _new_state(algorithm: str, d: int, has_target: bool) -> Any:
     return get_algorithm(algorithm).make_state(d, has_target)
 
 
-def _fill(algorithm: str, X: np.ndarray, y: Any, w: Any, cuts: Sequence[int] = ()) -> Any:
+def _fill(
+    algorithm: str, X: np.ndarray, y: Any, w: Any, cuts: Sequence[int] = (), start: int = 0
+) -> Any:
+    """A state updated with the rows in batches split at ``cuts``; for series, ``w`` holds the
+    ids and the times are the rows' global positions ``start, start + 1, ...``."""
     state = _new_state(algorithm, X.shape[1], y is not None)
     bounds = [0, *sorted(c for c in cuts if 0 < c < len(X)), len(X)]
     for a, b in itertools.pairwise(bounds):
-        state.update(X[a:b], None if y is None else y[a:b], None if w is None else w[a:b])
+        if _is_series(algorithm):
+            state.update(
+                y[a:b],
+                X[a:b] if X.shape[1] else None,
+                series=w[a:b],
+                time=np.arange(start + a, start + b, dtype=np.int64),
+            )
+        else:
+            state.update(X[a:b], None if y is None else y[a:b], None if w is None else w[a:b])
     return state
 
 
@@ -137,12 +186,19 @@ def assert_chunk_invariant(
 def assert_merge_laws(
     algorithm: str, X: np.ndarray, y: Any, w: Any, cuts: Sequence[int], rtol: float = 1e-10
 ) -> None:
-    """merge(u(A), u(B)) == u(A u B); merging is commutative and associative."""
+    """merge(u(A), u(B)) == u(A u B); merging is commutative and associative.
+
+    For series: the order rule instead of commutativity (see the module docstring)."""
     bounds = [0, *sorted(c for c in cuts if 0 < c < len(X)), len(X)]
     parts = [
-        _fill(algorithm, X[a:b], None if y is None else y[a:b], None if w is None else w[a:b])
+        _fill(
+            algorithm, X[a:b], None if y is None else y[a:b], None if w is None else w[a:b], (), a
+        )
         for a, b in itertools.pairwise(bounds)
     ]
+    if _is_series(algorithm):
+        _assert_series_merge_laws(algorithm, X, y, w, parts, rtol)
+        return
     whole = _fill(algorithm, X, y, w)
     left = parts[0].copy()
     for p in parts[1:]:
@@ -157,6 +213,48 @@ def assert_merge_laws(
     e = whole.copy()
     e.merge(empty)
     assert e.allclose(whole, rtol), "merging an empty state changed the state"
+
+
+def _assert_series_merge_laws(
+    algorithm: str, X: np.ndarray, y: Any, ids: Any, parts: Sequence[Any], rtol: float
+) -> None:
+    """Order rule: consecutive segments merged in order (associatively) equal the whole and,
+    out of order, raise ``SeriesOrderError``; states of disjoint series commute."""
+    whole = _fill(algorithm, X, y, ids)
+    left = parts[0].copy()
+    for p in parts[1:]:
+        left.merge(p)
+    assert left.allclose(whole, rtol), "merge of consecutive segments != the whole series"
+    assert_associative(parts, rtol)
+    for a, b in itertools.pairwise(parts):
+        if set(a.series_ids.tolist()) & set(b.series_ids.tolist()):
+            try:
+                b.copy().merge(a)
+            except SeriesOrderError:
+                pass
+            else:
+                raise AssertionError("merging segments out of time order did not raise")
+            break
+    keys = np.unique(ids)
+    by_series = []
+    for k in keys:
+        rows = np.flatnonzero(ids == k)
+        one = _new_state(algorithm, X.shape[1], True)
+        one.update(y[rows], X[rows] if X.shape[1] else None, series=ids[rows], time=rows)
+        by_series.append(one)
+    for order in (by_series, by_series[::-1]):
+        acc = _new_state(algorithm, X.shape[1], True)
+        for one in order:
+            acc.merge(one)
+        assert acc.allclose(whole, rtol), "merge of disjoint series is not commutative"
+    for side in ("left", "right"):
+        e = _new_state(algorithm, X.shape[1], True)
+        if side == "left":
+            e.merge(whole)
+        else:
+            e = whole.copy()
+            e.merge(_new_state(algorithm, X.shape[1], True))
+        assert e.allclose(whole, rtol), "merging an empty state changed the state"
 
 
 def assert_associative(parts: Sequence[Any], rtol: float = 1e-10) -> None:
@@ -181,7 +279,9 @@ def assert_subtract_inverts_merge(
     whole = _fill(algorithm, X, y, w)
     if not hasattr(whole, "subtract"):
         return
-    b = _fill(algorithm, X[cut:], None if y is None else y[cut:], None if w is None else w[cut:])
+    b = _fill(
+        algorithm, X[cut:], None if y is None else y[cut:], None if w is None else w[cut:], (), cut
+    )
     a = _fill(algorithm, X[:cut], None if y is None else y[:cut], None if w is None else w[:cut])
     if not hasattr(whole, "comoment"):
         whole.subtract(b)

@@ -52,3 +52,42 @@ def test_contract_checks_can_fail():
     b.update(X[:20], y[:20])
     b.update(X[20:], y[20:])
     assert not a.allclose(b)
+
+
+def test_series_contract_checks_can_fail():
+    """A series state that drops the rows straddling a merge or a batch boundary is caught."""
+    import numpy as np
+
+    from statetune.algorithms import AutoRegressive
+    from statetune.algorithms.registry import _REGISTRY, Algorithm, register_algorithm
+    from statetune.states import LaggedMoments, Moments
+    from statetune.testing import make_series_data
+
+    class NoStraddle(LaggedMoments):
+        def straddle(self, other):
+            return Moments(self.n_features)
+
+    class Forgetful(LaggedMoments):
+        def update(self, y, exog=None, series=None, time=None):
+            super().update(y, exog, series, time)
+            for s in self._series.values():  # forget the tail: the next batch starts afresh
+                s.tail = s.tail[:0]
+
+    exog, y, ids = make_series_data(120, 1, seed=3)
+    for state_cls, check in (
+        (NoStraddle, lambda: assert_merge_laws("lossy_ar", exog, y, ids, [40, 80])),
+        (Forgetful, lambda: assert_chunk_invariant("lossy_ar", exog, y, ids, [40, 80])),
+    ):
+
+        class Lossy(AutoRegressive):
+            @classmethod
+            def make_state(cls, n_features=0, has_target=True, *, max_lag=8, _c=state_cls):
+                return _c(max_lag, n_exog=n_features)
+
+        register_algorithm(Algorithm("lossy_ar", Lossy, "forecasting", "test double"))
+        try:
+            with pytest.raises(AssertionError):
+                check()
+        finally:
+            del _REGISTRY["lossy_ar"]
+    assert np.isfinite(y).all()

@@ -10,6 +10,7 @@ Example
 from __future__ import annotations
 
 from statetune.algorithms.algorithm import Algorithm
+from statetune.algorithms.autoregressive import AutoRegressive
 from statetune.algorithms.decomposition import PCA
 from statetune.algorithms.discriminant import (
     LinearDiscriminantAnalysis,
@@ -35,6 +36,7 @@ __all__ = [
     "MultinomialNB",
     "PCR",
     "Algorithm",
+    "AutoRegressive",
     "CategoricalParam",
     "ElasticNet",
     "FloatParam",

@@ -10,6 +10,7 @@ Example
 from __future__ import annotations
 
 from statetune.algorithms.algorithm import Algorithm
+from statetune.algorithms.autoregressive import AutoRegressive
 from statetune.algorithms.decomposition import PCA
 from statetune.algorithms.discriminant import (
     LinearDiscriminantAnalysis,
@@ -69,3 +70,12 @@ for _alg in (
 
 for _alg in COUNT_NB_ALGORITHMS:
     register_algorithm(_alg)
+
+register_algorithm(
+    Algorithm(
+        "autoregressive",
+        AutoRegressive,
+        "forecasting",
+        "autoregression AR(p) of the d-times differenced series (seasonal lag, exogenous columns)",
+    )
+)

@@ -546,7 +546,7 @@ class LaggedMoments:
     # ------------------------------------------------------------------ round trip
     def copy(self) -> LaggedMoments:
         """An independent copy."""
-        new = LaggedMoments(self.max_lag, self.n_exog)
+        new = type(self)(self.max_lag, self.n_exog)
         new._moments = self._moments.copy()
         new._series = {k: s.copy() for k, s in self._series.items()}
         new._time_kind = self._time_kind
