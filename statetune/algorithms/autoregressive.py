@@ -389,10 +389,13 @@ class AutoRegressive(StateEstimator, RegressorMixin, BaseEstimator):
                     )
                 series = ids[0]
             history = self.state_.tail(series)
+            where = f"series {series.item() if isinstance(series, np.generic) else series!r} has"
+        else:
+            where = "got"
         h = np.asarray(history, dtype=np.float64).ravel()
         if h.shape[0] < k:
             raise ValueError(
-                f"`len(history) >= max(lags) + d` must hold, but got {h.shape[0]} values, "
+                f"`len(history) >= max(lags) + d` must hold, but {where} {h.shape[0]} values, "
                 f"max(lags) + d = {k}."
             )
         if not np.isfinite(h[-k:]).all():
