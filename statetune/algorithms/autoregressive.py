@@ -96,6 +96,13 @@ class AutoRegressive(StateEstimator, RegressorMixin, BaseEstimator):
     n_features_in_ : int
         ``max(lags_) + d + n_exog_``: :meth:`predict` takes rows
         ``[y_{t-1}, ..., y_{t-max(lags_)-d}, x_t]``.
+
+    Notes
+    -----
+    The state holds moments of the levels, so differencing cancels digits in proportion to
+    the ratio of the levels' spread to the differences' spread: for ``d <= 1`` on the tested
+    series (co2, sunspots, synthetic, 1e9 offsets) the fit matches statsmodels to < 1e-8
+    relative; for ``d = 2`` on an integrated-twice random walk of 700 values, to ~2e-8.
     """
 
     state_class: ClassVar[type[Any]] = LaggedMoments
