@@ -51,11 +51,11 @@ class SeriesFeeder:
         self.counts: dict[Any, int] = dict(total.counts()) if total else {}
         self.tails: dict[Any, np.ndarray] = {k: total.tail(k) for k in self.counts} if total else {}
         self.last_time: dict[Any, Any] = {}
-        if total is not None and hasattr(total, "last_time"):
+        if total is not None:
             for k in self.counts:
-                t = total.last_time(k)
-                if t is not None:
-                    self.last_time[k] = t
+                span = total.time_span(k)
+                if span is not None:
+                    self.last_time[k] = span[1]
         self.block = folds.block_size(max(self.counts.values(), default=0))
 
     # ------------------------------------------------------------------ checks

@@ -1,0 +1,264 @@
+"""The pass over series data: time blocks, rolling-origin validation, order errors.
+
+References are numpy least squares on the explicit lag matrix of all rows.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st_
+
+import statetune as st
+from statetune.states import LaggedMoments, SeriesOrderError
+
+
+def _ar_series(n: int, seed: int, offset: float = 0.0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    y = np.zeros(n)
+    for t in range(2, n):
+        y[t] = 0.3 + 0.6 * y[t - 1] - 0.25 * y[t - 2] + rng.normal()
+    return y + offset
+
+
+def _long_frame(lengths: list[int], seed: int = 0) -> pd.DataFrame:
+    """Series of the given lengths, interleaved by date (as a data warehouse exports them)."""
+    frames = []
+    for i, n in enumerate(lengths):
+        frames.append(
+            pd.DataFrame(
+                {
+                    "store": f"s{i}",
+                    "date": pd.date_range("2021-01-01", periods=n, freq="D"),
+                    "sales": _ar_series(n, seed + i, offset=10.0 * i),
+                }
+            )
+        )
+    return pd.concat(frames).sort_values(["date", "store"], kind="stable").reset_index(drop=True)
+
+
+def _assert_blocks_equal(a: st.StateSet, b: st.StateSet) -> None:
+    for kind in ("lagged_moments",):
+        xa, xb = a.fold_states[kind], b.fold_states[kind]
+        assert len(xa) == len(xb)
+        for sa, sb in zip(xa, xb, strict=True):
+            assert sa.allclose(sb, rtol=1e-9)
+
+
+def test_one_series_pass_equals_the_state_of_all_values():
+    y = _ar_series(3_000, 0)
+    s = st.compute_states(st.from_series(y), ["autoregressive"], folds=3)
+    whole = LaggedMoments(8)
+    whole.update(y)
+    assert s.total("lagged_moments").allclose(whole)
+    blocks = s.fold_states["lagged_moments"]
+    assert 16 < len(blocks) <= 32  # 3,000 values: blocks of 128
+    assert [b.n_rows for b in blocks[:-1]] == [128] * (len(blocks) - 1)
+
+
+def _numpy_fold_mse(y: np.ndarray, p: int, P: int, lo: int, hi: int) -> float:
+    """OLS AR(p) with a constant on targets t in [P, lo) (statsmodels' hold_back=P),
+    scored one step ahead on targets t in [max(lo, P), hi) with lags from the full series."""
+
+    def design(ts: np.ndarray) -> np.ndarray:
+        return np.column_stack([np.ones(len(ts))] + [y[ts - j] for j in range(1, p + 1)])
+
+    train = np.arange(P, lo)
+    beta = np.linalg.lstsq(design(train), y[train], rcond=None)[0]
+    held = np.arange(max(lo, P), hi)
+    return float(np.mean((y[held] - design(held) @ beta) ** 2))
+
+
+def test_rolling_origin_scores_equal_numpy_on_the_lag_matrix():
+    y = _ar_series(1_000, 1)
+    K, P = 3, 8
+    s = st.compute_states(st.from_series(y), ["autoregressive"], folds=K)
+    n_blocks = len(s.fold_states["lagged_moments"])
+    B = 32  # 1,000 values in at most 32 blocks
+    got = s.fold_scores("autoregressive", {"p": 3, "trend": "c", "alpha": 0.0, "d": 0}, "mse")
+    for k in range(K):
+        h = n_blocks - K + k
+        want = _numpy_fold_mse(y, 3, P, h * B, min((h + 1) * B, len(y)))
+        np.testing.assert_allclose(got[k], want, rtol=1e-8)
+
+
+@settings(max_examples=15, deadline=None)
+@given(cuts=st_.lists(st_.integers(1, 2_399), min_size=1, max_size=5, unique=True))
+def test_files_split_anywhere_give_the_same_blocks(tmp_path_factory, cuts):
+    df = _long_frame([900, 700, 800])  # 2,400 rows, interleaved
+    whole = st.compute_states(
+        st.from_pandas(df, target="sales", series="store", time="date"), ["autoregressive"]
+    )
+    folder = tmp_path_factory.mktemp("split")
+    bounds = [0, *sorted(cuts), len(df)]
+    for i, (a, b) in enumerate(itertools.pairwise(bounds)):
+        df.iloc[a:b].to_parquet(folder / f"part-{i:02d}.parquet", row_group_size=97)
+    split = st.compute_states(
+        st.from_parquet(folder, target="sales", series="store", time="date"), ["autoregressive"]
+    )
+    _assert_blocks_equal(whole, split)
+    assert whole.n_rows == split.n_rows == len(df)
+
+
+def test_appending_data_extends_blocks_as_a_full_pass_would(tmp_path):
+    df = _long_frame([1_500, 1_200])
+    cut = 1_700
+    first = st.compute_states(
+        st.from_pandas(df.iloc[:cut], target="sales", series="store", time="date"),
+        ["autoregressive"],
+        folds=3,
+    )
+    extended = st.update(
+        first, st.from_pandas(df.iloc[cut:], target="sales", series="store", time="date")
+    )
+    full = st.compute_states(
+        st.from_pandas(df, target="sales", series="store", time="date"), ["autoregressive"], folds=3
+    )
+    _assert_blocks_equal(full, extended)
+    params = {"p": 2, "trend": "c", "alpha": 0.0, "d": 1}
+    np.testing.assert_allclose(
+        extended.fold_scores("autoregressive", params, "rmse"),
+        full.fold_scores("autoregressive", params, "rmse"),
+        rtol=1e-9,
+    )
+
+
+def test_cached_series_pass_hits_then_extends_with_a_new_file(tmp_path):
+    df = _long_frame([600, 600])
+    data = tmp_path / "data"
+    data.mkdir()
+    df.iloc[:800].to_parquet(data / "a.parquet")
+    cache = st.StateCache(tmp_path / "cache")
+    src = st.from_parquet(data, target="sales", series="store", time="date")
+    a = st.compute_states(src, ["autoregressive"], folds=2, cache=cache, max_lag=5)
+    b = st.compute_states(src, ["autoregressive"], folds=2, cache=cache, max_lag=5)
+    _assert_blocks_equal(a, b)
+    assert a.total("lagged_moments").max_lag == 5
+    df.iloc[800:].to_parquet(data / "b.parquet")
+    src = st.from_parquet(data, target="sales", series="store", time="date")
+    c = st.compute_states(src, ["autoregressive"], folds=2, cache=cache, max_lag=5)
+    full = st.compute_states(
+        st.from_pandas(df, target="sales", series="store", time="date"),
+        ["autoregressive"],
+        folds=2,
+        max_lag=5,
+    )
+    _assert_blocks_equal(full, c)
+
+
+def test_mae_and_mase_come_from_the_held_out_sample_of_lag_rows():
+    y = _ar_series(2_000, 3)
+    s = st.compute_states(st.from_series(y), ["autoregressive"], folds=2)
+    params = {"p": 2, "trend": "c", "alpha": 0.0, "d": 0}
+    score, how = s.score_fold("autoregressive", params, "mae", 1)
+    assert how.startswith("held-out sample of")
+    # Blocks of 64 values < 5,000 sample rows: the sample is the whole held-out block.
+    n_blocks = len(s.fold_states["lagged_moments"])
+    lo, hi = (n_blocks - 1) * 64, min(n_blocks * 64, len(y))
+    model = s.train("lagged_moments", 1)
+    from statetune.algorithms.autoregressive import AutoRegressive
+
+    m = AutoRegressive.from_state(model, **params)
+    t = np.arange(lo, hi)
+    pred = m.predict(np.column_stack([y[t - 1], y[t - 2]]))
+    np.testing.assert_allclose(score, np.mean(np.abs(y[t] - pred)), rtol=1e-9)
+    assert s.score_fold("autoregressive", params, "mse", 1)[1] == "held-out state (exact)"
+
+
+def test_tune_forecasts_end_to_end_and_equals_statsmodels():
+    from statsmodels.tsa.ar_model import AutoReg
+
+    df = _long_frame([800]).drop(columns=["store"])
+    src = st.from_pandas(df, target="sales", time="date")
+    result = st.tune(src, ["autoregressive"], n_trials=12, cv=3, storage="memory", seed=1)
+    assert len(result.trials) == 12 and result.best_value > 0
+    params = {k: v for k, v in result.best_params.items() if k != "algorithm"}
+    d, p = params.get("d", 0), params["p"]
+    if params.get("alpha", 0.0) > 0 or params.get("seasonal_lag", 0):
+        params.update(alpha=0.0, seasonal_lag=0)
+    model = result.states.finalize("autoregressive", params)
+    y = df["sales"].to_numpy()
+    ref = AutoReg(np.diff(y, d) if d else y, lags=p, trend=params["trend"], hold_back=8 - d).fit()
+    np.testing.assert_allclose(model.coef_, ref.params[-p:], rtol=1e-8)
+
+
+# ---------------------------------------------------------------------- bad input
+def test_timestamps_out_of_order_across_files_name_series_and_row(tmp_path):
+    df = _long_frame([50, 50])
+    df.iloc[:60].to_parquet(tmp_path / "a.parquet")
+    late = df.iloc[60:].copy()
+    late.loc[late.index[3], "date"] = pd.Timestamp("2021-01-02")
+    late.to_parquet(tmp_path / "b.parquet")
+    src = st.from_parquet(tmp_path, target="sales", series="store", time="date")
+    with pytest.raises(SeriesOrderError, match=r"series 's1'.*2021-01-02.*row 63 of the source"):
+        st.compute_states(src, ["autoregressive"], folds=2)
+
+
+def test_appended_data_must_continue_the_cached_times(tmp_path):
+    df = _long_frame([64])  # blocks of 2 values: appended values start new blocks
+    states = st.compute_states(
+        st.from_pandas(df, target="sales", series="store", time="date"), ["autoregressive"]
+    )
+    late = df.iloc[:3].copy()
+    late["date"] = pd.date_range("2021-02-01", periods=3)  # before the last cached date
+    with pytest.raises(SeriesOrderError, match=r"series 's0' has 2021-02-01.*after 2021-03-05"):
+        st.update(states, st.from_pandas(late, target="sales", series="store", time="date"))
+
+
+def test_series_column_missing_from_a_later_file_is_named(tmp_path):
+    df = _long_frame([40, 40])
+    df.iloc[:40].to_parquet(tmp_path / "a.parquet")
+    df.iloc[40:].drop(columns=["store"]).to_parquet(tmp_path / "b.parquet")
+    src = st.from_parquet(tmp_path, target="sales", series="store", time="date")
+    with pytest.raises(
+        ValueError, match=r"series column 'store' must exist in every file.*b\.parquet"
+    ):
+        st.compute_states(src, ["autoregressive"], folds=2)
+
+
+def test_missing_value_names_column_and_row():
+    y = _ar_series(200, 0)
+    y[123] = np.nan
+    with pytest.raises(ValueError, match=r"Column 'y' must be finite.*row 123"):
+        st.compute_states(st.from_series(y), ["autoregressive"], folds=2)
+
+
+def test_missing_series_id_names_the_row():
+    df = _long_frame([20, 20]).astype({"store": object})
+    df.loc[7, "store"] = None
+    with pytest.raises(ValueError, match=r"Column 'store' must hold a series id.*row 7"):
+        st.from_pandas(df, target="sales", series="store", time="date")
+
+
+def test_algorithms_must_match_the_layout():
+    y = _ar_series(100, 0)
+    with pytest.raises(ValueError, match="needs forecasting algorithms"):
+        st.compute_states(st.from_series(y), ["ridge"])
+    X = np.random.default_rng(0).normal(size=(50, 2))
+    with pytest.raises(ValueError, match="forecasts time series, but the source holds plain rows"):
+        st.compute_states(st.from_arrays(X, X[:, 0]), ["autoregressive"])
+    with pytest.raises(ValueError, match="validated in time order"):
+        st.compute_states(st.from_series(y), ["autoregressive"], folds=st.FoldConfig(3))
+
+
+def test_too_short_series_for_the_folds_and_orders():
+    s = st.compute_states(st.from_series(np.arange(4.0) ** 1.5), ["autoregressive"], folds=4)
+    with pytest.raises(ValueError, match=r"`folds \+ 1 <= time blocks`"):
+        s.fold_scores("autoregressive", {"p": 1})
+    y = _ar_series(300, 0)
+    s = st.compute_states(st.from_series(y), ["autoregressive"], folds=2, max_lag=4)
+    with pytest.raises(ValueError, match=r"`p \+ d <= max_lag`.*p=5"):
+        s.finalize("autoregressive", {"p": 5})
+    short = st.compute_states(
+        st.from_series(np.r_[y, [1.0, 2.0]], series=np.r_[np.zeros(300), [1, 1]]),
+        ["autoregressive"],
+        folds=2,
+        max_lag=4,
+    )
+    model = short.finalize("autoregressive", {"p": 2, "d": 1})  # pooled: series 1 adds no row
+    with pytest.raises(ValueError, match=r"series 1 .*2 values"):
+        model.forecast(series=1, steps=2)

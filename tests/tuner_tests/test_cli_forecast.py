@@ -1,0 +1,83 @@
+"""`statetune tune --task forecast` and `statetune forecast` on long-format CSV files."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from statetune.cli import main
+
+
+@pytest.fixture(scope="module")
+def sales(tmp_path_factory):
+    rng = np.random.default_rng(0)
+    frames = []
+    for store in ("north", "south", "east"):
+        n = 400
+        y = np.zeros(n)
+        for t in range(1, n):
+            y[t] = 5.0 + 0.7 * y[t - 1] + rng.normal()
+        dates = pd.date_range("2022-01-01", periods=n, freq="D")
+        frames.append(pd.DataFrame({"date": dates, "store": store, "sales": y}))
+    df = pd.concat(frames).sort_values(["date", "store"]).reset_index(drop=True)
+    folder = tmp_path_factory.mktemp("sales")
+    df.iloc[:700].to_csv(folder / "2022a.csv", index=False)
+    df.iloc[700:].to_csv(folder / "2022b.csv", index=False)
+    return folder
+
+
+def test_tune_infers_forecast_then_forecasts_every_series(tmp_path, sales, capsys):
+    out = tmp_path / "res"
+    args = ["tune", str(sales), "--target", "sales", "--series", "store", "--time", "date"]
+    args += ["--trials", "10", "--cv", "3", "--max-lag", "6", "--storage", "memory"]
+    args += ["--cache-dir", str(tmp_path / "c"), "--out", str(out), "--no-progress"]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "task: forecast; algorithms: autoregressive" in printed
+    dest = tmp_path / "fc.csv"
+    assert main(["forecast", str(out / "best_model"), "--steps", "4", "--out", str(dest)]) == 0
+    fc = pd.read_csv(dest)
+    assert sorted(fc["series"].unique()) == ["east", "north", "south"]
+    assert fc.groupby("series").size().tolist() == [4, 4, 4]
+    assert np.isfinite(fc["forecast"]).all()
+    # an AR(1) around 5 / (1 - 0.7) ~ 16.7: forecasts stay in the series' range
+    assert fc["forecast"].between(5, 30).all()
+
+
+def test_forecast_task_without_time_layout_is_refused(tmp_path, sales, capsys):
+    code = main(["tune", str(sales), "--target", "sales", "--task", "forecast", "--no-progress"])
+    assert code == 1
+    assert "--task forecast` needs the series layout" in capsys.readouterr().err
+
+
+def test_out_of_order_dates_exit_1_naming_series_and_row(tmp_path, capsys):
+    df = pd.DataFrame(
+        {
+            "date": ["2022-01-01", "2022-01-02", "2022-01-04", "2022-01-03"],
+            "store": ["a", "a", "a", "a"],
+            "sales": [1.0, 2.0, 3.0, 4.0],
+        }
+    )
+    path = tmp_path / "bad.csv"
+    df.to_csv(path, index=False)
+    code = main(
+        [
+            "tune",
+            str(path),
+            "--target",
+            "sales",
+            "--series",
+            "store",
+            "--time",
+            "date",
+            "--no-progress",
+            "--storage",
+            "memory",
+            "--cache-dir",
+            str(tmp_path / "c"),
+        ]
+    )
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "series 'a'" in err and "row 3" in err
