@@ -95,3 +95,31 @@ def log_bar_chart(
     fig.tight_layout()
     fig.savefig(RESULTS / f"{name}.png", dpi=110)
     plt.close(fig)
+
+
+def tpe(seed: int) -> Any:
+    """The TPE sampler statetune builds for a sequential study (n_jobs=1), for the peers."""
+    import warnings
+
+    import optuna
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.samplers.TPESampler(
+            seed=seed, multivariate=True, group=True, constant_liar=False
+        )
+
+
+def suggest(trial: Any, dists: Any) -> dict[str, Any]:
+    """Suggest each Optuna distribution in order, through the public ``suggest_*`` calls."""
+    import optuna
+
+    params = {}
+    for name, d in dists.items():
+        if isinstance(d, optuna.distributions.FloatDistribution):
+            params[name] = trial.suggest_float(name, d.low, d.high, log=d.log)
+        elif isinstance(d, optuna.distributions.IntDistribution):
+            params[name] = trial.suggest_int(name, d.low, d.high, log=d.log)
+        else:
+            params[name] = trial.suggest_categorical(name, d.choices)
+    return params

@@ -45,14 +45,13 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import optuna
 import pandas as pd
-from _common import RESULTS, log_bar_chart, write_csv
+from _common import RESULTS, log_bar_chart, suggest, tpe, write_csv
 from scipy.signal import lfilter
 from sklearn.linear_model import LinearRegression, Ridge
 from statsmodels.tsa.ar_model import AutoReg
@@ -85,28 +84,6 @@ def series_data(n_series: int, length: int, seed: int = SEED) -> pd.DataFrame:
 
 def source(df: pd.DataFrame) -> Any:
     return st.from_pandas(df, target="sales", series="store", time="date")
-
-
-def tpe() -> optuna.samplers.TPESampler:
-    """The sampler statetune builds for a sequential study (n_jobs=1)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return optuna.samplers.TPESampler(
-            seed=SEED, multivariate=True, group=True, constant_liar=False
-        )
-
-
-def suggest(trial: optuna.Trial, dists: Mapping[str, Any]) -> dict[str, Any]:
-    """Suggest each Optuna distribution in order, through the public ``suggest_*`` calls."""
-    params = {}
-    for name, d in dists.items():
-        if isinstance(d, optuna.distributions.FloatDistribution):
-            params[name] = trial.suggest_float(name, d.low, d.high, log=d.log)
-        elif isinstance(d, optuna.distributions.IntDistribution):
-            params[name] = trial.suggest_int(name, d.low, d.high, log=d.log)
-        else:
-            params[name] = trial.suggest_categorical(name, d.choices)
-    return params
 
 
 def run_statetune(
@@ -231,7 +208,7 @@ def run_peer(
         return float(np.mean(scores))
 
     study = optuna.create_study(
-        direction="minimize", sampler=tpe(), pruner=optuna.pruners.MedianPruner()
+        direction="minimize", sampler=tpe(SEED), pruner=optuna.pruners.MedianPruner()
     )
     study.optimize(objective, n_trials=n_trials)
     return {

@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 import optuna
-from _common import RESULTS, log_bar_chart, median_time, regression_data, write_csv
+from _common import RESULTS, log_bar_chart, median_time, regression_data, suggest, tpe, write_csv
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import ElasticNet, ElasticNetCV, Ridge, RidgeCV
 from sklearn.metrics import mean_squared_error
@@ -56,28 +56,6 @@ ENET_L1_RATIOS = (0.1, 0.5, 0.7, 0.9, 0.95, 0.99, 1.0)
 ENET_ALPHAS = 100
 SKLEARN = {"ridge": Ridge, "elastic_net": ElasticNet}
 TIMING_KEYS = ("pass", "sampler", "finalize_and_score", "storage")
-
-
-def tpe() -> optuna.samplers.TPESampler:
-    """The sampler statetune builds for a sequential study (n_jobs=1)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return optuna.samplers.TPESampler(
-            seed=SEED, multivariate=True, group=True, constant_liar=False
-        )
-
-
-def suggest(trial: optuna.Trial, dists: Mapping[str, Any]) -> dict[str, Any]:
-    """Suggest each Optuna distribution in order, through the public ``suggest_*`` calls."""
-    params = {}
-    for name, d in dists.items():
-        if isinstance(d, optuna.distributions.FloatDistribution):
-            params[name] = trial.suggest_float(name, d.low, d.high, log=d.log)
-        elif isinstance(d, optuna.distributions.IntDistribution):
-            params[name] = trial.suggest_int(name, d.low, d.high, log=d.log)
-        else:
-            params[name] = trial.suggest_categorical(name, d.choices)
-    return params
 
 
 def run_statetune(X: np.ndarray, y: np.ndarray, alg: str, n_trials: int, folds: int) -> dict:
@@ -134,7 +112,7 @@ def run_refit_optuna(
         return float(np.mean(scores))
 
     study = optuna.create_study(
-        direction="minimize", sampler=tpe(), pruner=optuna.pruners.NopPruner()
+        direction="minimize", sampler=tpe(SEED), pruner=optuna.pruners.NopPruner()
     )
     t0 = time.perf_counter()
     study.optimize(objective, n_trials=n_trials)

@@ -239,14 +239,20 @@ def _predict(args: argparse.Namespace) -> int:
     else:
         Z = model.transform(X)
         out = pd.DataFrame(Z, columns=[f"component_{i}" for i in range(Z.shape[1])], index=df.index)
-    dest = Path(args.out)
+    dest = _write_frame(out, args.out)
+    print(f"wrote {len(out)} rows to {dest}")
+    return EXIT_OK
+
+
+def _write_frame(out: Any, path: str) -> Path:
+    """Write a DataFrame as CSV (by extension) or Parquet, creating the folder."""
+    dest = Path(path)
     dest.parent.mkdir(parents=True, exist_ok=True)
     if dest.suffix == ".csv":
         out.to_csv(dest, index=False)
     else:
         out.to_parquet(dest, index=False)
-    print(f"wrote {len(out)} rows to {dest}")
-    return EXIT_OK
+    return dest
 
 
 def _forecast(args: argparse.Namespace) -> int:
@@ -269,12 +275,7 @@ def _forecast(args: argparse.Namespace) -> int:
             pd.DataFrame({"series": key, "step": range(1, args.steps + 1), "forecast": values})
         )
     out = pd.concat(frames, ignore_index=True)
-    dest = Path(args.out)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    if dest.suffix == ".csv":
-        out.to_csv(dest, index=False)
-    else:
-        out.to_parquet(dest, index=False)
+    dest = _write_frame(out, args.out)
     print(f"wrote {len(out)} forecasts ({len(frames)} series x {args.steps} steps) to {dest}")
     return EXIT_OK
 
