@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(BIN)/python experiments/trial_parallelism.py
 	$(BIN)/python experiments/class_moments_throughput.py
 	$(BIN)/python experiments/classifier_speedup.py
+	$(BIN)/python experiments/forecast_speedup.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
