@@ -16,6 +16,8 @@ Example
 
 from __future__ import annotations
 
+import itertools
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -27,8 +29,22 @@ from statetune.states._base import (
     check_sample_weight,
     register_state,
 )
-from statetune.states._labels import as_labels, decode_labels, encode_labels, union_labels
-from statetune.states.moments import Moments
+from statetune.states._labels import (
+    as_labels,
+    decode_labels,
+    encode_labels,
+    label_codes,
+    union_labels,
+)
+from statetune.states.moments import (
+    BLOCK_ROWS,
+    RAW_PATH_MIN_RATIO,
+    Moments,
+    _centered_block,
+    _chan,
+    _first_row,
+    _locate_non_finite,
+)
 
 __all__ = ["ClassMoments"]
 
@@ -105,40 +121,60 @@ class ClassMoments:
             raise ValueError(f"`X` must have shape (n, {self.n_features}), but got {X.shape}.")
         if y is None:
             raise ValueError("`y` is required: class moments need class labels.")
-        n = X.shape[0]
+        n, d = X.shape
         labels = as_labels(y, n)
         w = check_sample_weight(sample_weight, n)
         if n == 0:
             return
-        order = np.argsort(labels, kind="stable")  # one sort groups the rows by class
-        ordered = labels[order]
-        starts = np.concatenate(([0], np.flatnonzero(ordered[1:] != ordered[:-1]) + 1))
-        bounds = np.append(starts, n)
-        batch_classes = ordered[starts]
         X = X if X.dtype == np.float64 else X.astype(np.float64)
-        Xs = np.take(X, order, axis=0)
-        ws = None if w is None else w[order]
-        classes = union_labels(self.classes, batch_classes)
+        batch_classes, codes, counts = label_codes(labels)
+        batch_list = batch_classes.tolist()
         current = dict(zip(self.classes.tolist(), self.per_class, strict=True))
-        pending = []
-        for i, c in enumerate(batch_classes.tolist()):
-            a, b = int(bounds[i]), int(bounds[i + 1])
-            m = current.get(c) or Moments(self.n_features, has_target=False)
-            try:
-                with np.errstate(all="ignore"):  # non-finite sums are checked in _reduce
-                    shift, acc = m._reduce(Xs[a:b], None, None if ws is None else ws[a:b])
-            except NonFiniteError as err:
-                row = int(order[a + (err.row or 0)])
-                raise NonFiniteError(
-                    _relocate(str(err), err.row or 0, row), row=row, column=err.column
-                ) from None
-            pending.append((c, m, shift, acc, b - a))
+        states = [current.get(c) or Moments(d, has_target=False) for c in batch_list]
+        shifts = [m._shift if m.n_rows else None for m in states]
+        accs: list[Any] = [None] * len(batch_list)
+        buf = _buffer(min(n, BLOCK_ROWS), d)
+        for a in range(0, n, BLOCK_ROWS):  # blocks of rows, each gathered once by class
+            b = min(a + BLOCK_ROWS, n)
+            block_codes = codes[a:b]
+            order = np.argsort(block_codes, kind="stable")  # a radix sort of small codes
+            Xs = buf[: b - a]
+            np.take(X[a:b], order, axis=0, out=Xs, mode="clip")  # in range; clip: unbuffered
+            tally = np.bincount(block_codes, minlength=len(batch_list))
+            present = np.flatnonzero(tally)
+            edges = np.concatenate(([0], np.cumsum(tally[present]))).tolist()
+            raw = None if w is not None else _raw_classes(Xs, edges)
+            for j, i in enumerate(present.tolist()):
+                lo, hi = edges[j], edges[j + 1]
+                if raw is not None and raw[0][j]:
+                    bw, bmean, bcom = float(hi - lo), raw[1][j], raw[2][j]
+                    if shifts[i] is None:
+                        shifts[i] = bmean.copy()
+                    bmean -= shifts[i]
+                    block: Any = (bw, bmean, bcom)
+                else:
+                    try:
+                        shifts[i], block = _block_moments(
+                            Xs[lo:hi], None if w is None else w[a + order[lo:hi]], shifts[i]
+                        )
+                    except NonFiniteError as err:
+                        row = a + int(order[lo + (err.row or 0)])
+                        raise NonFiniteError(
+                            _relocate(str(err), err.row or 0, row), row=row, column=err.column
+                        ) from None
+                if block is not None:
+                    accs[i] = block if accs[i] is None else _chan(*accs[i], *block)
         # commit: nothing above touched the state
-        for c, m, shift, acc, rows in pending:
-            m._commit(shift, acc, rows)
-            current[c] = m
-        self.per_class = [current[c] for c in classes.tolist()]
-        self.classes = classes
+        zero = (0.0, np.zeros(d), np.zeros((d, d)))
+        for m, shift, acc, k in zip(states, shifts, accs, counts.tolist(), strict=True):
+            m._commit(shift, zero if acc is None else acc, k)
+        if not (
+            batch_classes.dtype == self.classes.dtype and all(c in current for c in batch_list)
+        ):
+            classes = union_labels(self.classes, batch_classes)  # a new class
+            current.update(zip(batch_list, states, strict=True))
+            self.per_class = [current[c] for c in classes.tolist()]
+            self.classes = classes
         self._derived = {}
 
     def _compatible(self, other: Any) -> ClassMoments:
@@ -240,6 +276,65 @@ class ClassMoments:
         state = self.__dict__.copy()
         state["_derived"] = {}
         return state
+
+
+_local = threading.local()
+
+
+def _buffer(rows: int, d: int) -> np.ndarray:
+    """A per-thread gather buffer of at least ``rows`` rows and ``d`` columns (reused: a
+    block gathered by class stays in cache for its ``syrk``, and no page is faulted in)."""
+    buf: np.ndarray | None = getattr(_local, "buf", None)
+    if buf is None or buf.shape[0] < rows or buf.shape[1] != d:
+        buf = np.empty((max(rows, 1), d))
+        _local.buf = buf
+    return buf
+
+
+def _raw_classes(Xs: np.ndarray, edges: list[int]) -> tuple[np.ndarray, ...]:
+    """``(ok, means, co-moments)`` of each class's contiguous rows ``Xs[edges[j]:edges[j+1]]``
+    from raw products: one ``syrk`` and one ``gemv`` per class, the rest vectorized over
+    classes. ``ok[j]`` is False where that would lose precision (the guard of
+    :func:`statetune.states.moments._raw_block`) or is not finite; those classes take the
+    shifted two-pass path."""
+    k, d = len(edges) - 1, Xs.shape[1]
+    G = np.empty((k, d, d))
+    S = np.empty((k, d))
+    ones = np.ones(max(hi - lo for lo, hi in itertools.pairwise(edges)))
+    for j, (lo, hi) in enumerate(itertools.pairwise(edges)):
+        B = Xs[lo:hi]
+        np.matmul(B.T, B, out=G[j])
+        np.matmul(ones[: hi - lo], B, out=S[j])
+    with np.errstate(all="ignore"):  # non-finite sums are refused below
+        raw = np.diagonal(G, axis1=1, axis2=2).copy()
+        means = S / np.diff(edges)[:, None]
+        G -= S[:, :, None] * means[:, None, :]
+        ok = np.isfinite(raw.sum(axis=1) + S.sum(axis=1))
+        ok &= (np.diagonal(G, axis1=1, axis2=2) >= RAW_PATH_MIN_RATIO * raw).all(axis=1)
+    return ok.tolist(), means, G
+
+
+def _block_moments(
+    B: np.ndarray, w: np.ndarray | None, shift: np.ndarray | None
+) -> tuple[np.ndarray, tuple[float, np.ndarray, np.ndarray] | None]:
+    """``(shift, (weight, mean - shift, co-moments))`` of the contiguous rows ``B`` (one class
+    of a gathered block) by the shifted two-pass formula of :meth:`Moments._reduce`. The
+    shift is the state's, or chosen here for a class's first rows. ``None`` for zero weight.
+
+    Raises
+    ------
+    NonFiniteError
+        A NaN or infinite value (its ``row`` is a row of ``B``).
+    """
+    if shift is None:
+        shift = _first_row(B, None)
+    with np.errstate(all="ignore"):  # non-finite sums are checked explicitly
+        bw, bmean, bcom = _centered_block(B, None, w, shift, np.empty(B.shape))
+    if bw == 0.0:
+        return shift, None
+    if not (np.isfinite(bmean).all() and np.isfinite(np.diagonal(bcom)).all()):
+        raise _locate_non_finite(B, None, 0)
+    return shift, (bw, bmean, bcom)
 
 
 def _relocate(message: str, local: int, row: int) -> str:

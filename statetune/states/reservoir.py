@@ -70,6 +70,7 @@ class Reservoir:
         self._w = np.empty(0)
         self._keys = np.empty(0, dtype=np.uint64)
         self._pos = np.empty(0, dtype=np.int64)
+        self._top: np.uint64 | None = None  # the largest sampled key, once computed
 
     # -- the sample, in no particular order (``to_arrays`` sorts it by position) ------------
     @property
@@ -136,27 +137,78 @@ class Reservoir:
         )
         keys = row_keys(pos, self.seed)
         if self._count >= self.size:  # only rows that can enter the sample are looked at
-            take = np.flatnonzero(keys < self.keys.max())
+            take = np.flatnonzero(keys < self._max_key())
+            keys, pos = keys[take], pos[take]
         else:
-            take = np.arange(n)
-        if take.size:
-            Xt = np.asarray(X[take], dtype=np.float64)
+            take = None
+        if keys.size:
+            slots, rows, count = self._plan(keys)
+            src = rows if take is None else take[rows]
+            Xt = np.take(X, src, axis=0, mode="clip")  # in range; only entering rows copied
+            if Xt.dtype != np.float64:
+                Xt = Xt.astype(np.float64)
             bad_rows = np.flatnonzero(~np.isfinite(Xt).all(axis=1))
             if bad_rows.size:  # only sampled rows are stored; the moments check every row
-                r = int(take[bad_rows[0]])
+                r = int(src[bad_rows[0]])
                 c = int(np.flatnonzero(~np.isfinite(Xt[bad_rows[0]]))[0])
                 raise NonFiniteError(
                     f"Features must be finite, but column {c} holds {X[r, c]} at row {r}.", r, c
                 )
-            self._absorb(
+            self._write(
+                slots,
+                count,
                 Xt,
-                None if y is None else y[take],
-                np.ones(take.size) if w is None else w[take],
-                keys[take],
-                pos[take],
+                None if y is None else y[src],
+                None if w is None else w[src],
+                keys[rows],
+                pos[rows],
             )
         self._n_rows += n
         self._weight += float(n if w is None else w.sum())
+
+    def _max_key(self) -> np.uint64:
+        """The largest key in the sample (memoized until the sample changes)."""
+        if self._top is None:
+            self._top = self.keys.max()
+        return self._top
+
+    def _plan(self, keys: np.ndarray) -> tuple[np.ndarray | slice, np.ndarray, int]:
+        """Which offered rows (by ``keys``) enter the sample (``rows``, by index into ``keys``),
+        the ``slots`` they overwrite or fill, and the sample size after: the ``size``
+        smallest keys of (sample + offered rows) stay."""
+        m, count = len(keys), self._count
+        if count + m <= self.size:
+            return slice(count, count + m), np.arange(m), count + m
+        all_keys = np.concatenate([self._keys[:count], keys])
+        keep = np.argpartition(all_keys, self.size - 1)[: self.size]
+        stays = np.zeros(count, dtype=bool)
+        stays[keep[keep < count]] = True
+        rows = keep[keep >= count] - count
+        slots = np.concatenate([np.flatnonzero(~stays), np.arange(count, self.size)])[: rows.size]
+        return slots, rows, self.size
+
+    def _write(
+        self,
+        slots: np.ndarray | slice,
+        count: int,
+        X: np.ndarray,
+        y: np.ndarray | None,
+        w: np.ndarray | None,
+        keys: np.ndarray,
+        pos: np.ndarray,
+    ) -> None:
+        """Store entering rows in their slots (buffers grow to ``size`` at most)."""
+        # a pass fills most reservoirs: allocate the whole sample at once (no regrowth)
+        full = self._X.shape[0] == 0 and len(keys) >= 1024
+        self._grow(self.size if full else count, y)
+        self._X[slots] = X
+        self._w[slots] = 1.0 if w is None else w
+        self._keys[slots] = keys
+        self._pos[slots] = pos
+        if self._y is not None and y is not None:
+            self._y[slots] = y
+        self._count = count
+        self._top = None
 
     def _grow(self, capacity: int, y_like: np.ndarray | None) -> None:
         old = self._X.shape[0]
@@ -175,34 +227,6 @@ class Reservoir:
                 out[: self._count] = self._y[: self._count]
                 self._y = out
 
-    def _absorb(
-        self, X: np.ndarray, y: np.ndarray | None, w: np.ndarray, keys: np.ndarray, pos: np.ndarray
-    ) -> None:
-        """Keep the ``size`` smallest keys of (sample + these rows), writing in place."""
-        m, count = len(keys), self._count
-        if count + m <= self.size:
-            slots, rows = np.arange(count, count + m), np.arange(m)
-            # a pass fills most reservoirs: allocate the whole sample at once (no regrowth)
-            self._grow(self.size if self._X.shape[0] == 0 and m >= 1024 else count + m, y)
-            self._count = count + m
-        else:
-            self._grow(self.size, y)
-            all_keys = np.concatenate([self._keys[:count], keys])
-            keep = np.argpartition(all_keys, self.size - 1)[: self.size]
-            stays = np.zeros(count, dtype=bool)
-            stays[keep[keep < count]] = True
-            rows = keep[keep >= count] - count
-            slots = np.concatenate([np.flatnonzero(~stays), np.arange(count, self.size)])[
-                : rows.size
-            ]
-            self._count = self.size
-        self._X[slots] = X[rows]
-        self._w[slots] = w[rows]
-        self._keys[slots] = keys[rows]
-        self._pos[slots] = pos[rows]
-        if self._y is not None and y is not None:
-            self._y[slots] = y[rows]
-
     def merge(self, other: Any) -> None:
         if not isinstance(other, Reservoir) or other.params() != self.params():
             raise ValueError(
@@ -210,12 +234,15 @@ class Reservoir:
                 f"{getattr(other, 'params', lambda: other)()}."
             )
         if other._count:
-            self._absorb(
-                other.X.copy(),
-                None if other.y is None else other.y.copy(),
-                other.w.copy(),
-                other.keys.copy(),
-                other.positions.copy(),
+            slots, rows, count = self._plan(other.keys)
+            self._write(
+                slots,
+                count,
+                other.X[rows],
+                None if other.y is None else other.y[rows],
+                other.w[rows],
+                other.keys[rows],
+                other.positions[rows],
             )
         self._n_rows += other._n_rows
         self._weight += other._weight
