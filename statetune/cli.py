@@ -299,10 +299,20 @@ def _update(args: argparse.Namespace) -> int:
                 f"The cache must hold states with this data's schema to update, but {cache} has none; "
                 "run `statetune tune` (or st.compute_states with a cache) first."
             )
+    from statetune.state_cache.compute import series_group
+
+    done: set[str] = set()
     for key in keys:
-        before = cache.load(key).n_rows
-        after = st.update(key, source, cache=cache)
-        print(f"{key}: {before:,} -> {after.n_rows:,} rows ({after.n_rows - before:,} new)")
+        if key in done:
+            continue
+        group = series_group(cache, key)  # series: lagged moments and their samples together
+        done.update(group)
+        before = cache.load(group[0]).n_rows
+        after = st.update(group[0], source, cache=cache)
+        also = f" (with {', '.join(group[1:])})" if len(group) > 1 else ""
+        print(
+            f"{group[0]}: {before:,} -> {after.n_rows:,} rows ({after.n_rows - before:,} new){also}"
+        )
     return EXIT_OK
 
 

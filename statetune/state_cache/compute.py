@@ -41,7 +41,7 @@ from statetune.state_cache.cache import DEFAULT_FOLDER, Entry, StateCache, entry
 from statetune.state_cache.format import CorruptEntryError
 from statetune.states import state_class
 
-__all__ = ["StateCacheWarning", "compute_states", "update"]
+__all__ = ["StateCacheWarning", "compute_states", "series_group", "update"]
 
 
 class StateCacheWarning(UserWarning):
@@ -345,19 +345,42 @@ def update(
     if isinstance(states, StateSet):
         return _extend(states, new_source, n_jobs, progress)
     store = cache if isinstance(cache, StateCache) else StateCache(cache or DEFAULT_FOLDER)
-    key = store.resolve(states)
-    with store.lock(key):
-        entry = store.load(key)
-        stateset = _from_entry(entry, new_source)
+    keys = series_group(store, store.resolve(states))
+    with ExitStack() as stack:
+        for key in keys:
+            stack.enter_context(store.lock(key))
+        entries = [store.load(key) for key in keys]
+        stateset = _from_entry(entries, new_source)
         result = _extend(stateset, new_source, n_jobs, progress)
-        kind = entry.spec["kind"]
-        store.save(key, entry.spec, result.fold_states[kind], result.lineage)
+        for key, entry in zip(keys, entries, strict=True):
+            kind = entry.spec["kind"]
+            store.save(key, entry.spec, result.fold_states[kind], result.lineage)
     return result
 
 
-def _from_entry(entry: Entry, source: Source) -> StateSet:
+def series_group(cache: StateCache, key: str) -> list[str]:
+    """``[key]``, or for series data the keys of every entry one pass built with it (same
+    schema, folds and lineage), lagged moments first: a sample of lag rows can only be
+    extended together with the lagged moments that know each series' count and last values."""
+    entry = cache.load(key)
+    if entry.spec["folds"].get("scheme") != TimeFolds().to_json()["scheme"]:
+        return [key]
+    group = []
+    for other in cache.keys():
+        try:
+            e = cache.load(other)
+        except (KeyError, CorruptEntryError):
+            continue
+        same = all(e.spec[f] == entry.spec[f] for f in ("schema", "folds"))
+        if same and e.lineage == entry.lineage:
+            group.append((e.spec["kind"] != "lagged_moments", other))
+    return [k for _, k in sorted(group)]
+
+
+def _from_entry(entries: Sequence[Entry], source: Source) -> StateSet:
     from statetune.data.schema import Schema
 
+    entry = entries[0]
     schema = Schema.from_json(entry.spec["schema"])
     new = source.schema
     if new.target != schema.target or new.weight != schema.weight:
@@ -368,9 +391,8 @@ def _from_entry(entry: Entry, source: Source) -> StateSet:
     schema.check(new.features, new.dtypes, "the new data")
     folds = folds_from_json(entry.spec["folds"])
     algs = [a for a in _algorithms_of(entry.spec["kind"])]
-    return StateSet(
-        schema, folds, {entry.spec["kind"]: entry.fold_states}, algs, lineage=entry.lineage
-    )
+    fold_states = {e.spec["kind"]: e.fold_states for e in entries}
+    return StateSet(schema, folds, fold_states, algs, lineage=entry.lineage)
 
 
 def _algorithms_of(kind: str) -> list[str]:

@@ -81,3 +81,24 @@ def test_out_of_order_dates_exit_1_naming_series_and_row(tmp_path, capsys):
     assert code == 1
     err = capsys.readouterr().err
     assert "series 'a'" in err and "row 3" in err
+
+
+def test_update_extends_cached_series_states_with_a_new_file(tmp_path, sales, capsys):
+    import shutil
+
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(sales / "2022a.csv", data / "2022a.csv")
+    cache = str(tmp_path / "c")
+    args = ["tune", str(data), "--target", "sales", "--series", "store", "--time", "date"]
+    args += ["--trials", "3", "--cv", "2", "--storage", "memory", "--cache-dir", cache]
+    args += ["--out", str(tmp_path / "res"), "--no-progress"]
+    assert main(args) == 0
+    shutil.copy(sales / "2022b.csv", data / "2022b.csv")
+    capsys.readouterr()
+    code = main(
+        ["update", str(data), "--target", "sales", "--series", "store", "--time", "date"]
+        + ["--cache-dir", cache]
+    )
+    assert code == 0
+    assert "700 -> 1,200 rows (500 new)" in capsys.readouterr().out
