@@ -42,6 +42,7 @@ Example
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -52,7 +53,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from statetune.states._base import FORMAT_VERSION, NonFiniteError, register_state
 from statetune.states.moments import Moments
 
-__all__ = ["LaggedMoments", "SeriesOrderError", "lag_rows"]
+__all__ = ["LaggedMoments", "SeriesOrderError", "grouped_lag_rows", "lag_rows"]
 
 #: The id of the series when ``update`` is called without ``series``.
 DEFAULT_SERIES = 0
@@ -73,25 +74,121 @@ class SeriesOrderError(ValueError):
 
 
 @dataclass
-class _Series:
-    """What a state keeps of one series besides the pooled moments."""
+class _Records:
+    """What a state keeps of each of ``S`` series besides the pooled moments, as arrays.
 
-    count: int
-    head: np.ndarray  # first min(count, P) values
-    head_exog: np.ndarray  # their exogenous rows, shape (len(head), n_exog)
-    tail: np.ndarray  # last min(count, P) values
-    first_time: int | float | None = None  # time of the first value (None: untimed)
-    last_time: int | float | None = None  # time of the last value
+    Rows follow the state's sorted ids. Heads are left-aligned and tails right-aligned in
+    ``P`` slots, zero-padded: a head holds ``min(count, P)`` values, a tail ``tail_len``
+    (``min(count, P)`` too, unless a test double forgets it). Unset times are 0.
+    """
 
-    def copy(self) -> _Series:
-        return _Series(
-            self.count,
-            self.head.copy(),
-            self.head_exog.copy(),
-            self.tail.copy(),
-            self.first_time,
-            self.last_time,
+    count: np.ndarray  # int64 (S,)
+    head: np.ndarray  # (S, P): first values
+    head_exog: np.ndarray  # (S, P, n_exog): their exogenous rows
+    tail: np.ndarray  # (S, P): last values, right-aligned
+    tail_len: np.ndarray  # int64 (S,)
+    has_time: np.ndarray  # bool (S,)
+    first: np.ndarray  # (S,) int64 or float64: time of the first value
+    last: np.ndarray  # (S,) time of the last value
+
+    @classmethod
+    def empty(cls, n: int, max_lag: int, n_exog: int, tdtype: Any = np.float64) -> _Records:
+        z = np.zeros(n, dtype=np.int64)
+        t = np.zeros(n, dtype=tdtype)
+        return cls(
+            z,
+            np.zeros((n, max_lag)),
+            np.zeros((n, max_lag, n_exog)),
+            np.zeros((n, max_lag)),
+            z.copy(),
+            np.zeros(n, dtype=bool),
+            t,
+            t.copy(),
         )
+
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        return tuple(getattr(self, f.name) for f in dataclasses.fields(self))
+
+    def take(self, idx: Any) -> _Records:
+        """The records at ``idx`` (an index or boolean mask), as copies."""
+        return _Records(*(a[idx] for a in self.arrays()))
+
+    def put(self, idx: np.ndarray, other: _Records) -> None:
+        for a, b in zip(self.arrays(), other.arrays(), strict=True):
+            a[idx] = b
+
+    def with_time_dtype(self, tdtype: Any) -> _Records:
+        return dataclasses.replace(
+            self, first=self.first.astype(tdtype), last=self.last.astype(tdtype)
+        )
+
+
+def _join(a: _Records, b: _Records, P: int) -> _Records:
+    """Records of segments ``a`` followed by segments ``b`` (row by row), vectorized."""
+    q = np.arange(P)
+    k = q - np.minimum(a.count, P)[:, None]  # head slot q comes from b's head[k] when k >= 0
+    kk = np.clip(k, 0, P - 1)
+    head = np.where(k >= 0, np.take_along_axis(b.head, kk, 1), a.head)
+    head_exog = np.where(
+        (k >= 0)[:, :, None], np.take_along_axis(b.head_exog, kk[:, :, None], 1), a.head_exog
+    )
+    from_b = q >= P - b.tail_len[:, None]  # else a's value b.tail_len slots further right
+    ka = np.clip(q + b.tail_len[:, None], 0, P - 1)
+    tail = np.where(from_b, b.tail, np.take_along_axis(a.tail, ka, 1))
+    tail_len = np.minimum(a.tail_len + b.tail_len, P)
+    tail[q < P - tail_len[:, None]] = 0.0
+    return _Records(
+        a.count + b.count,
+        head,
+        head_exog,
+        tail,
+        tail_len,
+        a.has_time | b.has_time,
+        np.where(a.count > 0, a.first, b.first),
+        np.where(b.count > 0, b.last, a.last),
+    )
+
+
+def _tight(ids: np.ndarray) -> np.ndarray:
+    """Unicode ids in the narrowest width (as ``np.array(list, dtype=str)`` gives)."""
+    if ids.dtype.kind == "U" and ids.size:
+        return ids.astype(f"U{max(1, int(np.char.str_len(ids).max()))}")
+    return ids
+
+
+def _lookup(ids: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(pos, found)``: where each key sits in the sorted ``ids`` (pos valid where found)."""
+    if ids.size == 0:
+        return np.zeros(len(keys), dtype=np.intp), np.zeros(len(keys), dtype=bool)
+    pos = np.minimum(np.searchsorted(ids, keys), ids.size - 1)
+    return pos, ids[pos] == keys
+
+
+def _union(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sorted union of two sorted id arrays and where each side's ids land in it."""
+    if a.size == 0:
+        return b.copy(), np.zeros(0, dtype=np.intp), np.arange(b.size)
+    if b.size == 0:
+        return a.copy(), np.arange(a.size), np.zeros(0, dtype=np.intp)
+    merged, inv = np.unique(np.concatenate([a, b]), return_inverse=True)
+    return _tight(merged), inv[: a.size], inv[a.size :]
+
+
+def _gather(values: np.ndarray, idx: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """``values[idx]`` where ``valid``, zero elsewhere (``idx`` clipped into range)."""
+    if len(values) == 0:
+        return np.zeros(idx.shape + values.shape[1:])
+    out = values[np.clip(idx, 0, len(values) - 1)]
+    out[~valid] = 0.0
+    return out
+
+
+def _windows_to_rows(W: np.ndarray, exog: np.ndarray, P: int) -> tuple[np.ndarray, np.ndarray]:
+    """Windows ``[y_{t-P}, ..., y_t]`` (one per row) and ``x_t`` as ``(X, y_t)``."""
+    X = np.empty((W.shape[0], P + exog.shape[1]))
+    X[:, :P] = W[:, P - 1 :: -1] if P > 1 else W[:, :1]
+    X[:, P:] = exog
+    return X, W[:, P].copy()
 
 
 def lag_rows(
@@ -113,6 +210,47 @@ def lag_rows(
     X[:, :P] = W[:, P - 1 :: -1] if P > 1 else W[:, :1]
     X[:, P:] = exog[exog.shape[0] - n_rows :]
     return X, W[:, P].copy()
+
+
+def grouped_lag_rows(
+    tails: np.ndarray, tail_len: np.ndarray, values: np.ndarray, exog: np.ndarray, sizes: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Lag rows of many series at once, each continuing its tail.
+
+    ``values`` (and ``exog``) hold the new values of ``G`` series one after the other, series
+    ``g`` taking ``sizes[g]`` consecutive entries; ``tails`` (G, P) holds each series' last
+    ``tail_len[g]`` earlier values, right-aligned. Every series is preceded by its tail in one
+    extended array and the windows of ``sliding_window_view`` ending at values with ``P``
+    predecessors become the rows, in the order of ``values``: no loop over series.
+
+    Returns ``(X, y_t, has_row, new_tails, new_tail_len)``: ``has_row`` marks the entries of
+    ``values`` that gave a row, ``new_tails`` the series' last ``P`` values (right-aligned).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X, t, has, tails, n = grouped_lag_rows(
+    ...     np.array([[0.0, 1.0], [0.0, 0.0]]), np.array([1, 0]),
+    ...     np.array([2.0, 3.0, 10.0, 11.0, 12.0]), np.empty((5, 0)), [2, 3])
+    >>> X.tolist(), t.tolist(), has.tolist(), tails.tolist(), n.tolist()
+    ([[2.0, 1.0], [11.0, 10.0]], [3.0, 12.0], [False, True, False, False, True], [[2.0, 3.0], [11.0, 12.0]], [2, 2])
+    """
+    G, P = tails.shape
+    n = values.shape[0]
+    sizes = np.asarray(sizes, dtype=np.int64)
+    group = np.repeat(np.arange(G), sizes)
+    starts = np.cumsum(sizes) - sizes
+    ext = np.empty(G * P + n)
+    seg = np.arange(G) * P + starts  # where group g's tail begins in ext
+    ext[(seg[:, None] + np.arange(P)).ravel()] = tails.ravel()
+    ext[np.arange(n) + (group + 1) * P] = values
+    has_row = tail_len[group] + (np.arange(n) - starts[group]) >= P
+    win = np.flatnonzero(has_row) + group[has_row] * P  # window start = value's index - P
+    X, t = _windows_to_rows(sliding_window_view(ext, P + 1)[win], exog[has_row], P)
+    new_len = np.minimum(tail_len + sizes, P)
+    new_tails = ext[(seg + sizes)[:, None] + np.arange(P)]
+    new_tails[np.arange(P) < P - new_len[:, None]] = 0.0
+    return X, t, has_row, new_tails, new_len
 
 
 def _as_series_ids(series: Any, n: int) -> np.ndarray:
@@ -195,6 +333,48 @@ def _order_error(key: Any, later: Any, earlier: Any, row: int | None, where: str
     )
 
 
+class _SeriesView:
+    """One series' record, read from (and, for ``tail``, written to) the state's arrays."""
+
+    def __init__(self, state: LaggedMoments, i: int) -> None:
+        self._state, self._i = state, i
+
+    @property
+    def count(self) -> int:
+        return int(self._state._rec.count[self._i])
+
+    @property
+    def head(self) -> np.ndarray:
+        return self._state._rec.head[self._i, : min(self.count, self._state.max_lag)].copy()
+
+    @property
+    def head_exog(self) -> np.ndarray:
+        return self._state._rec.head_exog[self._i, : min(self.count, self._state.max_lag)].copy()
+
+    @property
+    def tail(self) -> np.ndarray:
+        rec, P = self._state._rec, self._state.max_lag
+        return rec.tail[self._i, P - int(rec.tail_len[self._i]) :].copy()
+
+    @tail.setter
+    def tail(self, values: np.ndarray) -> None:
+        rec, P = self._state._rec, self._state.max_lag
+        values = np.asarray(values, dtype=np.float64)[-P:]
+        rec.tail[self._i] = 0.0
+        rec.tail[self._i, P - len(values) :] = values
+        rec.tail_len[self._i] = len(values)
+
+    @property
+    def first_time(self) -> Any:
+        rec = self._state._rec
+        return rec.first[self._i].item() if rec.has_time[self._i] else None
+
+    @property
+    def last_time(self) -> Any:
+        rec = self._state._rec
+        return rec.last[self._i].item() if rec.has_time[self._i] else None
+
+
 @register_state
 class LaggedMoments:
     """Pooled moments of lag vectors, plus each series' head, tail and count.
@@ -211,6 +391,8 @@ class LaggedMoments:
     -----
     ``moments`` is a :class:`Moments` with ``n_features = P + n_exog`` (columns
     ``y_{t-1}, ..., y_{t-P}``, then ``x_t``) and the target ``y_t``; ``n_lag_rows`` rows.
+    The per-series records are arrays over the sorted ids, so updates and merges cost a few
+    numpy passes whatever the number of series.
     """
 
     kind = "lagged_moments"
@@ -224,7 +406,8 @@ class LaggedMoments:
         self.n_exog = int(n_exog)
         self.n_features = self.max_lag + self.n_exog
         self._moments = Moments(self.n_features, has_target=True)
-        self._series: dict[Any, _Series] = {}
+        self._ids: np.ndarray = np.empty(0, dtype=np.int64)  # sorted series ids
+        self._rec = _Records.empty(0, self.max_lag, self.n_exog)
         self._derived: dict[Any, Any] = {}
         self._time_kind: str | None = None  # "i" (int64) or "f" (float64) once times are seen
 
@@ -232,7 +415,7 @@ class LaggedMoments:
     @property
     def n_rows(self) -> int:
         """Values absorbed, over all series."""
-        return sum(s.count for s in self._series.values())
+        return int(self._rec.count.sum())
 
     @property
     def weight_sum(self) -> float:
@@ -252,41 +435,61 @@ class LaggedMoments:
     @property
     def series_ids(self) -> np.ndarray:
         """Sorted ids of the series seen (int64 or unicode)."""
-        keys = sorted(self._series)
-        if keys and isinstance(keys[0], str):
-            return np.array(keys, dtype=str)
-        return np.array(keys, dtype=np.int64)
+        return self._ids.copy()
+
+    @property
+    def _series(self) -> dict[Any, _SeriesView]:
+        """Each series' record by id (views into the arrays; for tests and debugging)."""
+        return {k: _SeriesView(self, i) for i, k in enumerate(self._ids.tolist())}
 
     def counts(self) -> dict[Any, int]:
         """Values seen per series id."""
-        return {k: self._series[k].count for k in sorted(self._series)}
+        return dict(zip(self._ids.tolist(), self._rec.count.tolist(), strict=True))
 
     def tail(self, series: Any = DEFAULT_SERIES) -> np.ndarray:
         """The last ``min(count, max_lag)`` values of a series (a copy)."""
-        return self._get(series).tail.copy()
+        return _SeriesView(self, self._index(series)).tail
 
     def head(self, series: Any = DEFAULT_SERIES) -> np.ndarray:
         """The first ``min(count, max_lag)`` values of a series (a copy)."""
-        return self._get(series).head.copy()
+        return _SeriesView(self, self._index(series)).head
 
     def time_span(self, series: Any = DEFAULT_SERIES) -> tuple[Any, Any] | None:
         """``(first time, last time)`` of a series, or ``None`` when it was given no times."""
-        s = self._get(series)
+        s = _SeriesView(self, self._index(series))
         return None if s.first_time is None else (s.first_time, s.last_time)
+
+    def series_table(self) -> dict[str, np.ndarray]:
+        """Per-series arrays over :attr:`series_ids` (copies): ``counts``, ``tails`` (the last
+        ``max_lag`` slots, right-aligned, zero-padded), ``tail_len``, ``has_time`` and
+        ``last_time`` (0 where unset)."""
+        r = self._rec
+        return {
+            "ids": self._ids.copy(),
+            "counts": r.count.copy(),
+            "tails": r.tail.copy(),
+            "tail_len": r.tail_len.copy(),
+            "has_time": r.has_time.copy(),
+            "last_time": r.last.copy(),
+        }
 
     @property
     def time_dtype(self) -> np.dtype | None:
         """``int64`` or ``float64`` once any series was given times, else ``None``."""
         return None if self._time_kind is None else np.dtype(_TIME_DTYPES[self._time_kind])
 
-    def _get(self, series: Any) -> _Series:
+    def _tdtype(self, kind: str | None) -> str:
+        return _TIME_DTYPES.get(kind or "f", "float64")
+
+    def _index(self, series: Any) -> int:
         key = series.item() if isinstance(series, np.generic) else series
-        try:
-            return self._series[key]
-        except KeyError:
-            raise KeyError(
-                f"`series` must be one of the state's series ids, but got {series!r}."
-            ) from None
+        ids = self._ids
+        ok = isinstance(key, str) if ids.dtype.kind == "U" else isinstance(key, int | float)
+        if ok and ids.size:
+            pos, found = _lookup(ids, np.array([key], dtype=ids.dtype))
+            if found[0] and ids[pos[0]] == key:
+                return int(pos[0])
+        raise KeyError(f"`series` must be one of the state's series ids, but got {series!r}.")
 
     def params(self) -> dict[str, Any]:
         """The state parameters: what changes the summary (never hyperparameters)."""
@@ -322,6 +525,11 @@ class LaggedMoments:
             A value or exogenous entry is NaN or infinite (names its position and series).
         SeriesOrderError
             Times do not increase within a series (names the series, its position, both times).
+
+        Notes
+        -----
+        Vectorized: the values are grouped by series with one stable sort, each group is
+        preceded by its series' tail and the lag rows are windows of that one array.
         """
         y = np.asarray(y)
         if y.ndim == 2 and y.shape[1] == 1:
@@ -346,75 +554,97 @@ class LaggedMoments:
                     f"but got {times.dtype}."
                 )
             kind = times.dtype.kind
-        if self._series and (ids.dtype.kind == "U") != isinstance(next(iter(self._series)), str):
+        if self._ids.size and (ids.dtype.kind == "U") != (self._ids.dtype.kind == "U"):
             raise TypeError(
                 "Series ids must be all strings or all integers, but this batch mixes kinds "
                 "with the state's ids."
             )
-        uniq, inverse = np.unique(ids, return_inverse=True)
-        order = np.argsort(inverse, kind="stable")
-        bounds = np.concatenate(([0], np.cumsum(np.bincount(inverse, minlength=len(uniq)))))
-        new: dict[Any, _Series] = {}
-        Xs, ys = [], []
-        errors: list[tuple[int, Exception]] = []
-        for i, key in enumerate(uniq.tolist()):
-            rows = order[bounds[i] : bounds[i + 1]]
-            vals, ex = y[rows], E[rows]
-            old = self._series.get(key) or self._empty()
-            span: tuple[Any, Any] = (None, None)
-            if times is not None:
-                err = self._check_times(key, old, rows, times[rows])
-                if err is not None:
-                    errors.append(err)
-                    continue
-                span = (times[rows[0]].item(), times[rows[-1]].item())
-            elif old.first_time is not None:
-                errors.append(
-                    (
-                        int(rows[0]),
-                        ValueError(
-                            f"`time` must be given for series {key!r}, which holds timestamps, "
-                            f"but this batch has none (position {int(rows[0])})."
-                        ),
-                    )
-                )
-                continue
-            X, t = lag_rows(old.tail, vals, ex, self.max_lag)
-            Xs.append(X)
-            ys.append(t)
-            new[key] = self._joined(old, _Series(len(vals), vals, ex, vals, *span))
-        if errors:
-            raise min(errors, key=lambda e: e[0])[1]
+        P, tdtype = self.max_lag, self._tdtype(kind)
+        uniq, inv = np.unique(ids, return_inverse=True)
+        uniq = _tight(uniq)
+        order = np.argsort(inv, kind="stable")
+        sizes = np.bincount(inv, minlength=len(uniq))
+        starts = np.cumsum(sizes) - sizes
+        ends = starts + sizes
+        pos, found = _lookup(self._ids, uniq)
+        rec = self._rec.with_time_dtype(tdtype)
+        old = _Records.empty(len(uniq), P, self.n_exog, tdtype)
+        old.put(found, rec.take(pos[found]))
+        ts = None if times is None else times[order]
+        self._check_batch_times(uniq, old, order, starts, ts)
+        vals, ex = y[order], E[order]
+        X, t, _, _, _ = grouped_lag_rows(old.tail, old.tail_len, vals, ex, sizes)
+        q = np.arange(P)
+        n_head = np.minimum(sizes, P)[:, None]
+        head_idx = starts[:, None] + q
+        tail_idx = ends[:, None] - P + q
+        batch = _Records(
+            sizes.astype(np.int64),
+            _gather(vals, head_idx, q < n_head),
+            _gather(ex, head_idx, q < n_head),
+            _gather(vals, tail_idx, q >= P - n_head),
+            n_head[:, 0].astype(np.int64),
+            np.full(len(uniq), ts is not None),
+            np.zeros(len(uniq), dtype=tdtype) if ts is None else ts[starts],
+            np.zeros(len(uniq), dtype=tdtype) if ts is None else ts[ends - 1],
+        )
+        joined = _join(old, batch, P)
         moments = self._moments.copy()
-        moments.update(np.concatenate(Xs), np.concatenate(ys))
+        moments.update(X, t)
+        if found.all():
+            new_ids, new = self._ids, rec.take(slice(None))
+            new.put(pos, joined)
+        else:
+            new_ids, ia, ib = _union(self._ids, uniq)
+            new = _Records.empty(len(new_ids), P, self.n_exog, tdtype)
+            new.put(ia, rec)
+            new.put(ib, joined)
         # commit
-        self._moments = moments
-        self._series.update(new)
+        self._moments, self._ids, self._rec = moments, new_ids, new
         self._time_kind = kind
         self._derived = {}
 
     @staticmethod
-    def _check_times(
-        key: Any, old: _Series, rows: np.ndarray, tt: np.ndarray
-    ) -> tuple[int, Exception] | None:
-        """The first order violation of one series' batch times, as ``(position, error)``."""
-        if old.count and old.first_time is None:
-            r = int(rows[0])
-            return r, ValueError(
+    def _check_batch_times(
+        uniq: np.ndarray,
+        old: _Records,
+        order: np.ndarray,
+        starts: np.ndarray,
+        ts: np.ndarray | None,
+    ) -> None:
+        """Raise the order violation at the smallest batch position, if any (vectorized)."""
+        first_rows = order[starts]
+        if ts is None:
+            bad = np.flatnonzero(old.has_time)
+            if bad.size:
+                g = int(bad[np.argmin(first_rows[bad])])
+                r = int(first_rows[g])
+                raise ValueError(
+                    f"`time` must be given for series {uniq[g].item()!r}, which holds "
+                    f"timestamps, but this batch has none (position {r})."
+                )
+            return
+        untimed = (old.count > 0) & ~old.has_time
+        late = old.has_time & ~(ts[starts] > old.last)
+        group = np.repeat(np.arange(len(starts)), np.diff(np.append(starts, len(ts))))
+        j = np.flatnonzero(~(ts[1:] > ts[:-1])) + 1
+        # sorted positions of violations: a group's first value, or a value not after the last
+        p = np.concatenate([starts[untimed | late], j[group[j] == group[j - 1]]])
+        if p.size == 0:
+            return
+        k = int(p[np.argmin(order[p])])
+        g, r = int(group[k]), int(order[k])
+        key = uniq[g].item()
+        if k == starts[g] and untimed[g]:
+            raise ValueError(
                 f"`time` must be omitted for series {key!r}, which was updated without "
                 f"timestamps, but this batch gives times (position {r})."
             )
-        if old.last_time is not None and not tt[0] > old.last_time:
-            r = int(rows[0])
-            return r, _order_error(
-                key, tt[0].item(), old.last_time, r, f"(the state's last time) at position {r}"
+        if k == starts[g] and late[g]:
+            raise _order_error(
+                key, ts[k].item(), old.last[g].item(), r, f"(the state's last time) at position {r}"
             )
-        bad = np.flatnonzero(~(tt[1:] > tt[:-1]))
-        if bad.size:
-            j = int(bad[0]) + 1
-            r = int(rows[j])
-            return r, _order_error(key, tt[j].item(), tt[j - 1].item(), r, f"at position {r}")
-        return None
+        raise _order_error(key, ts[k].item(), ts[k - 1].item(), r, f"at position {r}")
 
     def _as_exog(self, exog: Any, n: int) -> np.ndarray:
         if self.n_exog == 0:
@@ -451,20 +681,11 @@ class LaggedMoments:
                 column=c,
             )
 
-    def _empty(self) -> _Series:
-        return _Series(0, np.empty(0), np.empty((0, self.n_exog)), np.empty(0))
-
-    def _joined(self, a: _Series, b: _Series) -> _Series:
-        """Head, tail and count of segment ``a`` followed by segment ``b``."""
-        P = self.max_lag
-        return _Series(
-            a.count + b.count,
-            np.concatenate([a.head, b.head])[:P].copy(),
-            np.concatenate([a.head_exog, b.head_exog])[:P].copy(),
-            np.concatenate([a.tail, b.tail])[-P:].copy(),
-            a.first_time if a.count else b.first_time,
-            b.last_time if b.count else a.last_time,
-        )
+    def _shared(self, other: LaggedMoments) -> tuple[np.ndarray, np.ndarray]:
+        """``(pos, found)``: where ``other``'s series sit among ours."""
+        if self._ids.size == 0 or other._ids.size == 0:
+            return _lookup(self._ids[:0], other._ids)
+        return _lookup(self._ids, other._ids)
 
     def _compatible(self, other: Any) -> LaggedMoments:
         if not isinstance(other, LaggedMoments):
@@ -477,10 +698,9 @@ class LaggedMoments:
                 f"and {other.params()}."
             )
         if (
-            self._series
-            and other._series
-            and isinstance(next(iter(self._series)), str)
-            != isinstance(next(iter(other._series)), str)
+            self._ids.size
+            and other._ids.size
+            and (self._ids.dtype.kind == "U") != (other._ids.dtype.kind == "U")
         ):
             raise TypeError("Series ids must be all strings or all integers in both states.")
         if None not in (self._time_kind, other._time_kind) and self._time_kind != other._time_kind:
@@ -488,22 +708,27 @@ class LaggedMoments:
                 f"States must share the dtype of their times to combine, but got "
                 f"{self.time_dtype} and {other.time_dtype}."
             )
-        for key in sorted(set(self._series) & set(other._series)):
-            a, b = self._series[key], other._series[key]
-            if (a.first_time is None) != (b.first_time is None):
+        pos, found = self._shared(other)
+        a, b = self._rec.take(pos[found]), other._rec.take(found)
+        mixed = a.has_time != b.has_time
+        late = a.has_time & b.has_time & ~(b.first > a.last)
+        bad = np.flatnonzero(mixed | late)
+        if bad.size:
+            i = int(bad[0])
+            key = other._ids[found][i].item()
+            if mixed[i]:
                 raise ValueError(
                     f"Series {key!r} must be timed in both states or in neither to combine, "
                     f"but only one state holds its timestamps."
                 )
-            if a.last_time is not None and not b.first_time > a.last_time:  # type: ignore[operator]
-                raise _order_error(
-                    key,
-                    b.first_time,
-                    a.last_time,
-                    None,
-                    "(the other state's first time after "
-                    "this state's last) in a merge: the other state must continue this one",
-                )
+            raise _order_error(
+                key,
+                b.first[i].item(),
+                a.last[i].item(),
+                None,
+                "(the other state's first time after "
+                "this state's last) in a merge: the other state must continue this one",
+            )
         return other
 
     def straddle(self, other: Any) -> Moments:
@@ -513,14 +738,16 @@ class LaggedMoments:
         Raises :class:`SeriesOrderError` when timestamps show ``other`` does not continue us.
         """
         other = self._compatible(other)
-        Xs, ys = [np.empty((0, self.n_features))], [np.empty(0)]
-        for key in sorted(set(self._series) & set(other._series)):
-            a, b = self._series[key], other._series[key]
-            X, t = lag_rows(a.tail, b.head, b.head_exog, self.max_lag)
-            Xs.append(X)
-            ys.append(t)
+        P = self.max_lag
+        pos, found = self._shared(other)
+        a, b = self._rec.take(pos[found]), other._rec.take(found)
+        # each shared series: our tail, then the other's head; windows end in the head
+        W = sliding_window_view(np.concatenate([a.tail, b.head], axis=1), P + 1, axis=1)
+        k = np.arange(P)
+        ok = (k < np.minimum(b.count, P)[:, None]) & (a.tail_len[:, None] + k >= P)
+        X, t = _windows_to_rows(W[:, :P][ok], b.head_exog[ok], P)
         out = Moments(self.n_features, has_target=True)
-        out.update(np.concatenate(Xs), np.concatenate(ys))
+        out.update(X, t)
         return out
 
     def merge(self, other: Any) -> None:
@@ -535,12 +762,18 @@ class LaggedMoments:
         moments = self._moments.copy()
         moments.merge(other._moments)
         moments.merge(self.straddle(other))
-        series = {k: s.copy() for k, s in self._series.items()}
-        for key, b in other._series.items():
-            series[key] = self._joined(series[key], b) if key in series else b.copy()
+        kind = self._time_kind or other._time_kind
+        tdtype = self._tdtype(kind)
+        a, b = self._rec.with_time_dtype(tdtype), other._rec.with_time_dtype(tdtype)
+        pos, found = self._shared(other)
+        ids, ia, ib = _union(self._ids, other._ids)
+        rec = _Records.empty(len(ids), self.max_lag, self.n_exog, tdtype)
+        rec.put(ia, a)
+        rec.put(ib[~found], b.take(~found))
+        rec.put(ib[found], _join(a.take(pos[found]), b.take(found), self.max_lag))
         # commit
-        self._moments, self._series = moments, series
-        self._time_kind = self._time_kind or other._time_kind
+        self._moments, self._ids, self._rec = moments, ids, rec
+        self._time_kind = kind
         self._derived = {}
 
     # ------------------------------------------------------------------ round trip
@@ -548,9 +781,15 @@ class LaggedMoments:
         """An independent copy."""
         new = type(self)(self.max_lag, self.n_exog)
         new._moments = self._moments.copy()
-        new._series = {k: s.copy() for k, s in self._series.items()}
+        new._ids = self._ids.copy()
+        new._rec = self._rec.take(slice(None))
         new._time_kind = self._time_kind
         return new
+
+    def _masks(self) -> tuple[np.ndarray, np.ndarray]:
+        """Which head and tail slots are set, per series."""
+        q, P = np.arange(self.max_lag), self.max_lag
+        return q < np.minimum(self._rec.count, P)[:, None], q >= P - self._rec.tail_len[:, None]
 
     def to_arrays(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         """A JSON-able header and plain arrays (ids int64 or unicode; no object arrays).
@@ -559,8 +798,8 @@ class LaggedMoments:
         ``min(count, max_lag)``, so the counts alone split them again. Times: ``has_time``
         (bool per series) and ``first_time``/``last_time`` (int64 or float64, 0 where unset).
         """
-        keys = sorted(self._series)
-        recs = [self._series[k] for k in keys]
+        rec = self._rec
+        heads, tails = self._masks()
         m_header, m_arrays = self._moments.to_arrays()
         header = {
             "kind": self.kind,
@@ -572,17 +811,14 @@ class LaggedMoments:
         }
         arrays = {f"moments.{k}": v for k, v in m_arrays.items()}
         arrays["series_ids"] = self.series_ids
-        arrays["counts"] = np.array([s.count for s in recs], dtype=np.int64)
-        arrays["heads"] = np.concatenate([np.empty(0)] + [s.head for s in recs])
-        arrays["head_exog"] = np.concatenate(
-            [np.empty((0, self.n_exog))] + [s.head_exog for s in recs]
-        )
-        arrays["tails"] = np.concatenate([np.empty(0)] + [s.tail for s in recs])
-        tdtype = _TIME_DTYPES.get(self._time_kind or "f", "float64")
-        arrays["has_time"] = np.array([s.first_time is not None for s in recs], dtype=bool)
-        for name in ("first_time", "last_time"):
-            vals = [getattr(s, name) for s in recs]
-            arrays[name] = np.array([0 if v is None else v for v in vals], dtype=tdtype)
+        arrays["counts"] = rec.count.copy()
+        arrays["heads"] = rec.head[heads]
+        arrays["head_exog"] = rec.head_exog[heads]
+        arrays["tails"] = rec.tail[tails]
+        tdtype = self._tdtype(self._time_kind)
+        arrays["has_time"] = rec.has_time.copy()
+        arrays["first_time"] = np.where(rec.has_time, rec.first, 0).astype(tdtype)
+        arrays["last_time"] = np.where(rec.has_time, rec.last, 0).astype(tdtype)
         return header, arrays
 
     @classmethod
@@ -595,6 +831,8 @@ class LaggedMoments:
         ids = np.asarray(arrays["series_ids"])
         if ids.dtype.kind not in "iU":
             raise ValueError(f"Series ids must be int64 or unicode, but got dtype {ids.dtype}.")
+        if ids.dtype.kind == "i":
+            ids = ids.astype(np.int64)
         counts = np.asarray(arrays["counts"], dtype=np.int64)
         lengths = np.minimum(counts, new.max_lag)
         heads = np.asarray(arrays["heads"], dtype=np.float64)
@@ -611,6 +849,8 @@ class LaggedMoments:
                 f"LaggedMoments arrays must hold {len(ids)} counts and {total} head and tail "
                 f"values, but got {counts.shape}, {heads.shape}, {tails.shape}."
             )
+        if ids.size > 1 and not (ids[1:] > ids[:-1]).all():
+            raise ValueError("`series_ids` must be sorted and distinct, but they are not.")
         tdtype = header.get("time_dtype")
         if tdtype not in (None, "int64", "float64"):
             raise ValueError(f"`time_dtype` must be int64 or float64, but got {tdtype!r}.")
@@ -627,14 +867,13 @@ class LaggedMoments:
                 f"`time_dtype` when any is set, but got shapes {has_time.shape}, "
                 f"{firsts.shape}, {lasts.shape} and time_dtype={tdtype!r}."
             )
-        ends = np.cumsum(lengths)
-        for i, (key, c, b, e) in enumerate(
-            zip(ids.tolist(), counts.tolist(), ends - lengths, ends, strict=True)
-        ):
-            span = (firsts[i].item(), lasts[i].item()) if has_time[i] else (None, None)
-            new._series[key] = _Series(
-                int(c), heads[b:e].copy(), head_exog[b:e].copy(), tails[b:e].copy(), *span
-            )
+        rec = _Records.empty(n, new.max_lag, new.n_exog, tdtype or "float64")
+        rec.count[:], rec.tail_len[:], rec.has_time[:] = counts, lengths, has_time
+        rec.first[:] = np.where(has_time, firsts, 0)
+        rec.last[:] = np.where(has_time, lasts, 0)
+        new._ids, new._rec = _tight(ids), rec
+        head_mask, tail_mask = new._masks()
+        rec.head[head_mask], rec.head_exog[head_mask], rec.tail[tail_mask] = heads, head_exog, tails
         if new.n_rows != int(header["n_rows"]):
             raise ValueError(
                 f"`n_rows == sum(counts)` must hold, but got n_rows={header['n_rows']} and "
@@ -648,22 +887,29 @@ class LaggedMoments:
             return False
         if self._time_kind != other._time_kind:
             return False
-        if sorted(self._series) != sorted(other._series):
+        if self._ids.shape != other._ids.shape or (self._ids.dtype.kind == "U") != (
+            other._ids.dtype.kind == "U"
+        ):
             return False
-        for key, a in self._series.items():
-            b = other._series[key]
-            if (a.count, a.first_time, a.last_time) != (b.count, b.first_time, b.last_time) or not (
-                np.array_equal(a.head, b.head)
-                and np.array_equal(a.head_exog, b.head_exog)
-                and np.array_equal(a.tail, b.tail)
-            ):
-                return False
-        return self._moments.allclose(other._moments, rtol)
+        (ha, ta), (hb, tb) = self._masks(), other._masks()
+        a, b = self._rec, other._rec
+        same = (
+            np.array_equal(self._ids, other._ids)
+            and np.array_equal(a.count, b.count)
+            and np.array_equal(a.has_time, b.has_time)
+            and np.array_equal(a.first[a.has_time], b.first[b.has_time])
+            and np.array_equal(a.last[a.has_time], b.last[b.has_time])
+            and np.array_equal(ta, tb)
+            and np.array_equal(a.head[ha], b.head[hb])
+            and np.array_equal(a.head_exog[ha], b.head_exog[hb])
+            and np.array_equal(a.tail[ta], b.tail[tb])
+        )
+        return bool(same) and self._moments.allclose(other._moments, rtol)
 
     def __repr__(self) -> str:
         return (
             f"LaggedMoments(max_lag={self.max_lag}, n_exog={self.n_exog}, "
-            f"n_series={len(self._series)}, n_rows={self.n_rows}, n_lag_rows={self.n_lag_rows})"
+            f"n_series={len(self._ids)}, n_rows={self.n_rows}, n_lag_rows={self.n_lag_rows})"
         )
 
     def __getstate__(self) -> dict[str, Any]:
