@@ -25,7 +25,7 @@ import numpy as np
 
 from statetune.data.source import Chunk
 from statetune.engine.time_folds import TimeFolds
-from statetune.states.lagged_moments import lag_rows
+from statetune.states.lagged_moments import grouped_lag_rows
 
 __all__ = ["SeriesFeeder"]
 
@@ -35,6 +35,8 @@ class SeriesFeeder:
 
     ``states`` maps a state kind to its list of blocks (``"lagged_moments"``, optionally
     ``"reservoir"``); the lists are changed in place. ``make(kind)`` builds an empty block.
+    The per-series records are arrays over the sorted ids, so a chunk costs a few numpy
+    passes whatever the number of series.
     """
 
     def __init__(
@@ -42,21 +44,23 @@ class SeriesFeeder:
     ) -> None:
         self.states, self.folds, self.make = states, folds, make
         blocks = states["lagged_moments"]
-        self.max_lag = blocks[0].max_lag if blocks else make("lagged_moments").max_lag
-        total = None
-        if blocks:
-            total = blocks[0].copy()
-            for b in blocks[1:]:
-                total.merge(b)
-        self.counts: dict[Any, int] = dict(total.counts()) if total else {}
-        self.tails: dict[Any, np.ndarray] = {k: total.tail(k) for k in self.counts} if total else {}
-        self.last_time: dict[Any, Any] = {}
-        if total is not None:
-            for k in self.counts:
-                span = total.time_span(k)
-                if span is not None:
-                    self.last_time[k] = span[1]
-        self.block = folds.block_size(max(self.counts.values(), default=0))
+        total = blocks[0].copy() if blocks else make("lagged_moments")
+        for b in blocks[1:]:
+            total.merge(b)
+        self.max_lag = total.max_lag
+        table = total.series_table()
+        self._ids: np.ndarray = table["ids"]
+        self._count: np.ndarray = table["counts"]
+        self._tail: np.ndarray = table["tails"]
+        self._tail_len: np.ndarray = table["tail_len"]
+        self._has_time: np.ndarray = table["has_time"]
+        self._last: np.ndarray = table["last_time"]
+        self.block = folds.block_size(int(self._count.max(initial=0)))
+
+    @property
+    def counts(self) -> dict[Any, int]:
+        """Values seen per series id."""
+        return dict(zip(self._ids.tolist(), self._count.tolist(), strict=True))
 
     # ------------------------------------------------------------------ checks
     @staticmethod
@@ -74,26 +78,37 @@ class SeriesFeeder:
             raise NonFiniteError(f"series {ids[r].item()!r}", row=r, column=c)
 
     def _check_order(
-        self, uniq: list[Any], inv: np.ndarray, order: np.ndarray, bounds: np.ndarray, t: Any
+        self,
+        uniq: np.ndarray,
+        order: np.ndarray,
+        sizes: np.ndarray,
+        prev: np.ndarray,
+        has_prev: np.ndarray,
+        t: Any,
     ) -> None:
+        """Times increase within each series, from its last time on; else the first violation
+        of the first series (in id order) that has one."""
         from statetune.states import SeriesOrderError
 
-        ts = t[order]
-        for i, key in enumerate(uniq):
-            a, b = int(bounds[i]), int(bounds[i + 1])
-            seg = ts[a:b]
-            prev = self.last_time.get(key)
-            full = seg if prev is None else np.concatenate([[prev], seg])
-            bad = np.flatnonzero(np.diff(full) <= 0)
-            if bad.size:
-                j = int(bad[0])  # full[j + 1] does not come after full[j]
-                row = int(order[a + j + (1 if prev is None else 0)])
-                raise SeriesOrderError(
-                    f"Timestamps must increase within each series, but series {key!r} has "
-                    f"{_show(full[j + 1])} after {_show(full[j])}",
-                    row=row,
-                    series=key,
-                )
+        ts = np.asarray(t)[order]
+        starts = np.cumsum(sizes) - sizes
+        group = np.repeat(np.arange(len(sizes)), sizes)
+        j = np.flatnonzero(ts[1:] <= ts[:-1]) + 1
+        first = np.flatnonzero(has_prev & (ts[starts] <= prev))
+        p = np.concatenate([starts[first], j[group[j] == group[j - 1]]])
+        if p.size == 0:
+            return
+        k = int(p.min())  # sorted by series, then by position within the series
+        g = int(group[k])
+        earlier = prev[g : g + 1] if k == starts[g] else ts[k - 1 : k]
+        pair = np.concatenate([earlier, ts[k : k + 1]])
+        key = uniq[g].item()
+        raise SeriesOrderError(
+            f"Timestamps must increase within each series, but series {key!r} has "
+            f"{_show(pair[1])} after {_show(pair[0])}",
+            row=int(order[k]),
+            series=key,
+        )
 
     # ------------------------------------------------------------------ blocks
     def _grow(self, longest: int) -> None:
@@ -132,14 +147,22 @@ class SeriesFeeder:
         E = np.asarray(E, dtype=np.float64)
         ids = chunk.series if chunk.series is not None else np.zeros(n, dtype=np.int64)
         self._check(chunk, ids, y, E)
-        uniq_arr, inv = np.unique(ids, return_inverse=True)
-        uniq = uniq_arr.tolist()
+        uniq, inv = np.unique(ids, return_inverse=True)
+        if uniq.dtype.kind == "U":
+            uniq = uniq.astype(f"U{max(1, int(np.char.str_len(uniq).max()))}")
         order = np.argsort(inv, kind="stable")
         sizes = np.bincount(inv, minlength=len(uniq))
         bounds = np.concatenate(([0], np.cumsum(sizes)))
+        pos, found = self._lookup(uniq)
+        held = pos[found]
+        base = np.zeros(len(uniq), dtype=np.int64)
+        base[found] = self._count[held]
+        has_prev = found.copy()
+        has_prev[found] = self._has_time[held]
+        prev = np.zeros(len(uniq), dtype=self._last.dtype)
+        prev[found] = self._last[held]
         if chunk.time is not None:
-            self._check_order(uniq, inv, order, bounds, chunk.time)
-        base = np.array([self.counts.get(k, 0) for k in uniq], dtype=np.int64)
+            self._check_order(uniq, order, sizes, prev, has_prev, chunk.time)
         rank = np.empty(n, dtype=np.int64)
         rank[order] = np.arange(n) - np.repeat(bounds[:-1], sizes)
         index = base[inv] + rank
@@ -147,40 +170,73 @@ class SeriesFeeder:
         block = index // self.block
         self._ensure(int(block.max()) + 1)
 
-        sample = self.states.get("reservoir")
-        lag_X, lag_y, lag_r = [], [], []
         P = self.max_lag
-        for i, key in enumerate(uniq):
-            rows = order[bounds[i] : bounds[i + 1]]
-            vals = y[rows]
-            tail = self.tails.get(key, np.empty(0))
-            if sample is not None:
-                X, t = lag_rows(tail, vals, E[rows], P)
-                lag_X.append(X)
-                lag_y.append(t)
-                lag_r.append(rows[rows.shape[0] - t.shape[0] :])
-            self.tails[key] = np.concatenate([tail, vals])[-P:]
-            self.counts[key] = int(base[i] + sizes[i])
-            if chunk.time is not None:
-                self.last_time[key] = chunk.time[rows[-1]].item()
+        tails = np.zeros((len(uniq), P))
+        tail_len = np.zeros(len(uniq), dtype=np.int64)
+        tails[found], tail_len[found] = self._tail[held], self._tail_len[held]
+        X, t, has_row, new_tails, new_len = grouped_lag_rows(
+            tails, tail_len, y[order], E[order], sizes
+        )
 
+        by_block = np.argsort(block, kind="stable")
+        cuts = np.flatnonzero(np.diff(block[by_block])) + 1
         blocks = self.states["lagged_moments"]
-        for b in np.unique(block).tolist():
-            m = np.flatnonzero(block == b)
-            blocks[b].update(
+        for m in np.split(by_block, cuts):
+            blocks[int(block[m[0]])].update(
                 y[m],
                 E[m] if E.shape[1] else None,
                 ids[m],
                 **({} if chunk.time is None else {"time": chunk.time[m]}),
             )
-        if sample is not None and lag_r:
-            X = np.concatenate(lag_X)
-            t = np.concatenate(lag_y)
-            r = np.concatenate(lag_r)
+        sample = self.states.get("reservoir")
+        r = order[has_row]  # chunk rows of the lag rows, by series then time
+        if sample is not None and r.size:
             rb = block[r]
-            for b in np.unique(rb).tolist():
-                m = np.flatnonzero(rb == b)
-                sample[b].update(X[m], t[m], None, positions=position + r[m])
+            by_rb = np.argsort(rb, kind="stable")
+            for m in np.split(by_rb, np.flatnonzero(np.diff(rb[by_rb])) + 1):
+                sample[int(rb[m[0]])].update(X[m], t[m], None, positions=position + r[m])
+        last = None if chunk.time is None else np.asarray(chunk.time)[order[bounds[1:] - 1]]
+        self._commit(uniq, pos, found, base + sizes, new_tails, new_len, last)
+
+    def _lookup(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(pos, found)`` of ``keys`` among the sorted ids (pos clipped into range)."""
+        if self._ids.size == 0:
+            return np.zeros(len(keys), dtype=np.intp), np.zeros(len(keys), dtype=bool)
+        pos = np.minimum(np.searchsorted(self._ids, keys), self._ids.size - 1)
+        return pos, self._ids[pos] == keys
+
+    def _commit(
+        self,
+        uniq: np.ndarray,
+        pos: np.ndarray,
+        found: np.ndarray,
+        counts: np.ndarray,
+        tails: np.ndarray,
+        tail_len: np.ndarray,
+        last: np.ndarray | None,
+    ) -> None:
+        """Write the chunk's series records: update those we hold, insert the new ones."""
+        if last is not None and not self._has_time.any():
+            self._last = self._last.astype(last.dtype)
+        elif last is not None:
+            self._last = self._last.astype(np.result_type(self._last, last))
+        if not found.all():
+            new = uniq[~found]
+            ids = np.concatenate([self._ids, new]) if self._ids.size else new
+            keep = np.argsort(ids, kind="stable")
+            self._ids = ids[keep]
+            n_new = len(new)
+            P = self.max_lag
+            self._count = np.concatenate([self._count, np.zeros(n_new, np.int64)])[keep]
+            self._tail = np.concatenate([self._tail, np.zeros((n_new, P))])[keep]
+            self._tail_len = np.concatenate([self._tail_len, np.zeros(n_new, np.int64)])[keep]
+            self._has_time = np.concatenate([self._has_time, np.zeros(n_new, bool)])[keep]
+            self._last = np.concatenate([self._last, np.zeros(n_new, self._last.dtype)])[keep]
+            pos = np.searchsorted(self._ids, uniq)
+        self._count[pos] = counts
+        self._tail[pos], self._tail_len[pos] = tails, tail_len
+        if last is not None:
+            self._last[pos], self._has_time[pos] = last, True
 
 
 def _show(t: Any) -> str:
