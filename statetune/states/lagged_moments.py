@@ -109,9 +109,12 @@ class _Records:
     def arrays(self) -> tuple[np.ndarray, ...]:
         return tuple(getattr(self, f.name) for f in dataclasses.fields(self))
 
-    def take(self, idx: Any) -> _Records:
-        """The records at ``idx`` (an index or boolean mask), as copies."""
+    def take(self, idx: np.ndarray) -> _Records:
+        """The records at ``idx`` (an index array or boolean mask), as copies."""
         return _Records(*(a[idx] for a in self.arrays()))
+
+    def copy(self) -> _Records:
+        return _Records(*(a.copy() for a in self.arrays()))
 
     def put(self, idx: np.ndarray, other: _Records) -> None:
         for a, b in zip(self.arrays(), other.arrays(), strict=True):
@@ -119,7 +122,9 @@ class _Records:
 
     def with_time_dtype(self, tdtype: Any) -> _Records:
         return dataclasses.replace(
-            self, first=self.first.astype(tdtype), last=self.last.astype(tdtype)
+            self,
+            first=self.first.astype(tdtype, copy=False),
+            last=self.last.astype(tdtype, copy=False),
         )
 
 
@@ -591,8 +596,8 @@ class LaggedMoments:
         joined = _join(old, batch, P)
         moments = self._moments.copy()
         moments.update(X, t)
-        if found.all():
-            new_ids, new = self._ids, rec.take(slice(None))
+        if found.all():  # nothing can fail from here: write the records in place
+            new_ids, new = self._ids, rec
             new.put(pos, joined)
         else:
             new_ids, ia, ib = _union(self._ids, uniq)
@@ -782,7 +787,7 @@ class LaggedMoments:
         new = type(self)(self.max_lag, self.n_exog)
         new._moments = self._moments.copy()
         new._ids = self._ids.copy()
-        new._rec = self._rec.take(slice(None))
+        new._rec = self._rec.copy()
         new._time_kind = self._time_kind
         return new
 
