@@ -113,7 +113,7 @@ class SeriesFeeder:
     # ------------------------------------------------------------------ blocks
     def _grow(self, longest: int) -> None:
         size = self.folds.block_size(longest)
-        if size == self.block:
+        if size <= self.block:  # a chunk of only shorter series never shrinks the blocks
             return
         f = size // self.block
         for blocks in self.states.values():

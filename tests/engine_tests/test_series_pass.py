@@ -262,3 +262,67 @@ def test_too_short_series_for_the_folds_and_orders():
     model = short.finalize("autoregressive", {"p": 2, "d": 1})  # pooled: series 1 adds no row
     with pytest.raises(ValueError, match=r"series 1 .*2 values"):
         model.forecast(series=1, steps=2)
+
+
+def test_many_short_interleaved_series_blocks_and_samples_equal_per_series_references(
+    monkeypatch,
+):
+    """Thousands of short series (many shorter than max_lag) interleaved at random, read in
+    small chunks: each block equals the LaggedMoments of its values, and each block's sample
+    holds exactly the lag rows whose target falls in it, built from true predecessors."""
+    import statetune.data.arrays as arrays
+
+    monkeypatch.setattr(arrays, "CHUNK_ROWS", 997)
+    rng = np.random.default_rng(5)
+    lengths = rng.integers(0, 40, size=3_000)
+    ids = rng.permutation(np.repeat(np.arange(3_000), lengths))
+    y = rng.normal(size=ids.size).cumsum()
+    order = np.argsort(ids, kind="stable")
+    index = np.empty(ids.size, dtype=np.int64)  # position of each value within its series
+    index[order] = np.arange(ids.size) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    t = index * 10 + 3
+    s = st.compute_states(st.from_series(y, series=ids, time=t), ["autoregressive"], folds=3)
+    P, B = 8, 2  # the longest series has 39 values: blocks of 2 within 32 blocks
+    blocks, samples = s.fold_states["lagged_moments"], s.fold_states["reservoir"]
+    assert len(blocks) == len(samples) == 20
+    pred = {}  # global row -> rows of its P predecessors in its series, latest first
+    for k in range(3_000):
+        rows = np.flatnonzero(ids == k)
+        for i in range(P, rows.size):
+            pred[int(rows[i])] = rows[i - P : i][::-1]
+    for b, (block, sample) in enumerate(zip(blocks, samples, strict=True)):
+        m = np.flatnonzero(index // B == b)
+        want = LaggedMoments(P)
+        want.update(y[m], series=ids[m], time=t[m])
+        assert block.allclose(want)
+        rows = sorted(r for r in pred if index[r] // B == b)
+        assert sorted(sample.positions.tolist()) == rows
+        got = np.argsort(sample.positions)
+        X_want = np.array([y[pred[r]] for r in rows]).reshape(-1, P)
+        np.testing.assert_array_equal(sample.X[got], X_want)
+        np.testing.assert_array_equal(sample.y[got], y[rows])
+
+
+def test_order_error_in_a_pass_of_many_series_names_the_first_series_and_its_row():
+    ids = np.tile(np.arange(500), 6)
+    t = np.repeat(np.arange(6), 500).astype(np.int64)
+    t[500 * 4 + 321] = 2  # series 321: 2 after 3
+    t[500 * 5 + 17] = 0  # series 17: 0 after 4 (a later row, but the lower id)
+    src = st.from_series(np.arange(3_000.0), series=ids, time=t)
+    with pytest.raises(SeriesOrderError, match=r"series 17 has 0 after 4.* row 2517") as err:
+        st.compute_states(src, ["autoregressive"], folds=2)
+    assert err.value.series == 17
+
+
+def test_a_chunk_of_only_shorter_series_keeps_the_block_size(monkeypatch):
+    """A later chunk whose series are all shorter than the longest seen must not shrink (or
+    break) the blocks: the block size depends on the longest series seen so far."""
+    import statetune.data.arrays as arrays
+
+    monkeypatch.setattr(arrays, "CHUNK_ROWS", 40)
+    ids = np.array([0] * 40 + [1] * 10)
+    t = np.r_[np.arange(40), np.arange(10)]
+    s = st.compute_states(
+        st.from_series(np.arange(50.0), series=ids, time=t), ["autoregressive"], folds=2
+    )
+    assert len(s.fold_states["lagged_moments"]) == 20  # 40 values in blocks of 2
