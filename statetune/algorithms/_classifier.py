@@ -15,7 +15,10 @@ False
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+import hashlib
+import warnings
+from collections.abc import Sequence
+from typing import Any, ClassVar, cast
 
 import numpy as np
 from sklearn.utils.multiclass import check_classification_targets
@@ -25,7 +28,19 @@ from statetune.algorithms._estimator import StateEstimator
 from statetune.algorithms._linear_metrics import unknown_metric
 from statetune.states import ClassMoments
 
-__all__ = ["CLASSIFIER_MAXIMIZE", "SAMPLE_METRICS", "ClassMomentsEstimator", "check_priors"]
+__all__ = [
+    "CLASSIFIER_MAXIMIZE",
+    "SAMPLE_MEMO_BYTES",
+    "SAMPLE_METRICS",
+    "ClassMomentsEstimator",
+    "check_priors",
+    "linear_sample_predict",
+    "sample_memo",
+]
+
+#: Bytes one algorithm may memoize in one held-out sample (trials reuse them); above this,
+#: the same quantities are recomputed per trial instead.
+SAMPLE_MEMO_BYTES = 256 * 2**20
 
 #: Metrics scored on a bounded held-out sample of rows (they need predictions row by row).
 SAMPLE_METRICS = ("accuracy", "balanced_accuracy", "log_loss", "roc_auc")
@@ -49,6 +64,36 @@ def check_priors(priors: Any, n_classes: int) -> np.ndarray | None:
             f"but got {priors!r}."
         )
     return p
+
+
+def sample_memo(
+    held_sample: Any, name: str, arrays: Sequence[np.ndarray], nbytes: int, build: Any
+) -> Any:
+    """``build()``, memoized in ``held_sample`` under ``name`` and a digest of ``arrays`` (what
+    the result depends on besides the sample's rows). One entry per name is kept (one training
+    state meets each held-out fold); results above :data:`SAMPLE_MEMO_BYTES` are not kept."""
+    if nbytes > SAMPLE_MEMO_BYTES:
+        return build()
+    digest = hashlib.blake2b(digest_size=16)
+    for a in arrays:
+        digest.update(repr((a.shape, a.dtype.str)).encode())
+        digest.update(np.ascontiguousarray(a).tobytes())
+    key = digest.hexdigest()
+    memo = held_sample.derived(("classifier_memo", name), dict)
+    if key not in memo:
+        memo.clear()
+        memo[key] = build()
+    return memo[key]
+
+
+def linear_sample_predict(model: Any, X: np.ndarray) -> np.ndarray:
+    """scikit-learn's ``LinearClassifierMixin.predict`` on a plain array (no validation)."""
+    scores = X @ model.coef_.T + model.intercept_
+    if scores.shape[1] == 1:
+        indices = (scores[:, 0] > 0).astype(np.intp)
+    else:
+        indices = scores.argmax(axis=1)
+    return np.asarray(model.classes_.take(indices))
 
 
 class ClassMomentsEstimator(StateEstimator):
@@ -97,6 +142,63 @@ class ClassMomentsEstimator(StateEstimator):
                     f"got {unknown.tolist()}."
                 )
         return super().partial_fit(X, y, sample_weight)
+
+    def sample_score(self, train_sample: Any, held_sample: Any, metric: str) -> float:
+        """``metric`` on the held-out sample (a reservoir), weighted by its sample weights.
+
+        Predictions come from :meth:`_sample_predict`, which models may speed up with
+        quantities of the sample's rows that no hyperparameter changes, memoized in the
+        sample (``held_sample.derived``); ``train_sample`` is unused.
+        """
+        from sklearn import metrics as skm
+
+        y, w = held_sample.y, held_sample.w
+        if y is None or len(y) == 0:
+            raise ValueError("The held-out sample must hold rows to score, but it is empty.")
+        if metric == "accuracy":
+            return float(skm.accuracy_score(y, self._sample_predict(held_sample), sample_weight=w))
+        if metric == "balanced_accuracy":
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # classes absent from a small sample
+                pred = self._sample_predict(held_sample)
+                return float(skm.balanced_accuracy_score(y, pred, sample_weight=w))
+        if metric not in SAMPLE_METRICS:
+            raise unknown_metric(type(self).__name__, metric, self.metrics)
+        unseen = np.setdiff1d(np.unique(y), self.classes_)
+        if unseen.size:
+            raise ValueError(
+                "Held-out classes must have been seen in training, but "
+                f"{unseen[:5].tolist()} were not."
+            )
+        X = self._sample_rows(held_sample)
+        if metric == "log_loss":
+            if not hasattr(self, "predict_proba"):
+                raise ValueError(
+                    f"`log_loss` needs predict_proba, which {type(self).__name__} lacks."
+                )
+            proba = cast(Any, self).predict_proba(X)
+            return float(skm.log_loss(y, proba, sample_weight=w, labels=self.classes_))
+        if len(self.classes_) != 2:
+            raise ValueError(
+                f"`roc_auc` needs a binary target, but there are {len(self.classes_)} classes."
+            )
+        if len(np.unique(y)) < 2:
+            raise ValueError("`roc_auc` needs both classes in the held-out sample, but it has one.")
+        score = cast(Any, self).predict_proba(X)[:, 1]
+        return float(skm.roc_auc_score(y == self.classes_[1], score, sample_weight=w))
+
+    def _sample_rows(self, held_sample: Any) -> Any:
+        """The sample's rows as ``predict`` takes them (a frame when fitted with names)."""
+        names = getattr(self, "feature_names_in_", None)
+        if names is None:
+            return held_sample.X
+        import pandas as pd
+
+        return pd.DataFrame(held_sample.X, columns=list(names))
+
+    def _sample_predict(self, held_sample: Any) -> np.ndarray:
+        """Predicted labels of the held-out sample's rows (``predict``, unless overridden)."""
+        return np.asarray(cast(Any, self).predict(self._sample_rows(held_sample)))
 
     def _class_gaussians(self) -> list[tuple[np.ndarray, np.ndarray, float]]:
         """Per class: (mean, precision matrix, log-determinant of the covariance)."""

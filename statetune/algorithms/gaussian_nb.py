@@ -18,7 +18,7 @@ import numpy as np
 from sklearn import naive_bayes
 
 from statetune.algorithms._checks import check_in_range
-from statetune.algorithms._classifier import ClassMomentsEstimator, check_priors
+from statetune.algorithms._classifier import ClassMomentsEstimator, check_priors, sample_memo
 from statetune.algorithms.space import FloatParam, Param
 from statetune.states import ClassMoments
 
@@ -54,6 +54,28 @@ class GaussianNB(ClassMomentsEstimator, naive_bayes.GaussianNB):
         self.class_prior_ = (
             self.class_count_ / self.class_count_.sum() if priors is None else priors
         )
+
+    def _sample_predict(self, held_sample: Any) -> np.ndarray:
+        """``predict`` on the sample's rows, as scikit-learn's ``_joint_log_likelihood``, with
+        the squared deviations ``(x - theta_c)^2`` memoized in the sample (they depend on the
+        training state only; ``var_smoothing`` only changes the variances dividing them)."""
+        X = held_sample.X
+        squares = sample_memo(
+            held_sample,
+            "gaussian_nb_squares",
+            [self.theta_],
+            X.nbytes * len(self.theta_),
+            lambda: [np.square(X - theta) for theta in self.theta_],
+        )
+        jll = np.column_stack(
+            [
+                np.log(prior)
+                - 0.5 * np.sum(np.log(2.0 * np.pi * var))
+                - 0.5 * np.einsum("ij,j->i", sq, 1.0 / var)
+                for sq, var, prior in zip(squares, self.var_, self.class_prior_, strict=True)
+            ]
+        )
+        return self.classes_.take(jll.argmax(axis=1))
 
     def _class_gaussians(self) -> list[tuple[np.ndarray, np.ndarray, float]]:
         return [

@@ -22,7 +22,11 @@ import numpy as np
 from sklearn import linear_model
 
 from statetune.algorithms._checks import check_bool, check_in_range
-from statetune.algorithms._classifier import SAMPLE_METRICS, ClassMomentsEstimator
+from statetune.algorithms._classifier import (
+    SAMPLE_METRICS,
+    ClassMomentsEstimator,
+    linear_sample_predict,
+)
 from statetune.algorithms.linear import alpha_range
 from statetune.algorithms.space import CategoricalParam, FloatParam, Param
 from statetune.states import ClassMoments
@@ -90,6 +94,9 @@ class RidgeClassifier(ClassMomentsEstimator, linear_model.RidgeClassifier):
             self.intercept_ = np.zeros(len(cols))
         self.classes_ = classes.copy()
         self._label_binarizer = _Binarizer(classes)
+
+    def _sample_predict(self, held_sample: Any) -> np.ndarray:
+        return linear_sample_predict(self, held_sample.X)
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """One-vs-rest logistic of the decision values, normalized (scikit-learn's

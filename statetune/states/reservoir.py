@@ -20,6 +20,7 @@ Example
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -71,6 +72,7 @@ class Reservoir:
         self._keys = np.empty(0, dtype=np.uint64)
         self._pos = np.empty(0, dtype=np.int64)
         self._top: np.uint64 | None = None  # the largest sampled key, once computed
+        self._derived: dict[Any, Any] = {}
 
     # -- the sample, in no particular order (``to_arrays`` sorts it by position) ------------
     @property
@@ -109,8 +111,13 @@ class Reservoir:
             "seed": self.seed,
         }
 
-    def derived(self, key: Any, compute: Any) -> Any:
-        return compute()
+    def derived(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """Memoize a quantity derived from the sample (e.g. projections of its rows that
+        finalizers reuse across trials); dropped whenever the sample changes."""
+        memo = self.__dict__.setdefault("_derived", {})
+        if key not in memo:
+            memo[key] = compute()
+        return memo[key]
 
     # -- update / merge ----------------------------------------------------------------------
     def update(
@@ -165,6 +172,7 @@ class Reservoir:
             )
         self._n_rows += n
         self._weight += float(n if w is None else w.sum())
+        self._derived = {}
 
     def _max_key(self) -> np.uint64:
         """The largest key in the sample (memoized until the sample changes)."""
@@ -246,6 +254,7 @@ class Reservoir:
             )
         self._n_rows += other._n_rows
         self._weight += other._weight
+        self._derived = {}
 
     # -- round trip ------------------------------------------------------------------------
     def copy(self) -> Reservoir:
@@ -309,6 +318,11 @@ class Reservoir:
         if self.has_target and not np.array_equal(a["y"], b["y"]):
             return False
         return bool(np.isclose(self._weight, other._weight, rtol=rtol))
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_derived"] = {}
+        return state
 
     def __repr__(self) -> str:
         return f"Reservoir(size={self.size}, sampled={self._count}, n_rows={self._n_rows})"
