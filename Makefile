@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python experiments/class_moments_throughput.py
 	$(BIN)/python experiments/classifier_speedup.py
 	$(BIN)/python experiments/forecast_speedup.py
+	$(BIN)/python experiments/series_pass_throughput.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
