@@ -43,6 +43,11 @@ class SeriesFeeder:
         self, states: dict[str, list[Any]], folds: TimeFolds, make: Callable[[str], Any]
     ) -> None:
         self.states, self.folds, self.make = states, folds, make
+        if "lagged_moments" not in states:
+            raise ValueError(
+                "Series states extend together with their lagged moments (they know each "
+                f"series' count and last values), but only {sorted(states)} were given."
+            )
         blocks = states["lagged_moments"]
         total = blocks[0].copy() if blocks else make("lagged_moments")
         for b in blocks[1:]:
