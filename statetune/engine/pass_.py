@@ -71,7 +71,19 @@ def _lag_reservoir(max_lag: int, schema: Schema, folds: Any) -> Reservoir:
     return Reservoir(max_lag + schema.n_features, True, size=BLOCK_SAMPLE_ROWS, seed=folds.seed)
 
 
-def _series_kinds(algorithms: Sequence[str], schema: Schema, max_lag: int | None) -> dict[str, Any]:
+def _wants_sample(algorithms: Sequence[str], metrics: Sequence[str] | None) -> bool:
+    """Some algorithm has metrics scored on a held-out sample, and (when the metrics to be
+    used are known) one of them is requested."""
+    for name in algorithms:
+        sampled = get_algorithm(name).model.sample_metrics
+        if sampled and (metrics is None or any(m in sampled for m in metrics)):
+            return True
+    return False
+
+
+def _series_kinds(
+    algorithms: Sequence[str], schema: Schema, max_lag: int | None, metrics: Sequence[str] | None
+) -> dict[str, Any]:
     import functools
 
     if max_lag is not None and (isinstance(max_lag, bool) or not isinstance(max_lag, int)):
@@ -89,24 +101,30 @@ def _series_kinds(algorithms: Sequence[str], schema: Schema, max_lag: int | None
         raise ValueError("Series data needs its values as the target (target=... or y=...).")
     lags = DEFAULT_MAX_LAG if max_lag is None else max_lag
     kinds: dict[str, Any] = {"lagged_moments": functools.partial(_lagged_moments, lags)}
-    if any(get_algorithm(n).model.sample_metrics for n in algorithms):
+    if _wants_sample(algorithms, metrics):
         kinds["reservoir"] = functools.partial(_lag_reservoir, lags)
     return kinds
 
 
 def kinds_for(
-    algorithms: Sequence[str], schema: Schema, *, max_lag: int | None = None
+    algorithms: Sequence[str],
+    schema: Schema,
+    *,
+    max_lag: int | None = None,
+    metrics: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """State kind -> the algorithm (or factory) that makes it, for every state the algorithms
     need: their own, plus a held-out row sample when some of their metrics need one.
 
-    ``max_lag`` is the state parameter of series data's lagged moments (default 8)."""
+    ``max_lag`` is the state parameter of series data's lagged moments (default 8). With
+    ``metrics`` (those that will be scored), the sample is kept only if one of them needs it:
+    a pass for exact metrics (MSE, log-likelihood) then skips the sample's cost."""
     if isinstance(algorithms, str):
         algorithms = [algorithms]
     if not algorithms:
         raise ValueError("`algorithms` must name at least one algorithm, but got none.")
     if schema.is_series:
-        return _series_kinds(algorithms, schema, max_lag)
+        return _series_kinds(algorithms, schema, max_lag, metrics)
     kinds: dict[str, Any] = {}
     for name in algorithms:
         alg = get_algorithm(name)
@@ -126,8 +144,8 @@ def kinds_for(
                 "labels; tune a classifier (lda, qda, gaussian_nb, ridge_classifier) or encode it."
             )
         kinds.setdefault(alg.state_kind, name)
-        if alg.model.sample_metrics:
-            kinds.setdefault("reservoir", _reservoir)
+    if _wants_sample(algorithms, metrics):
+        kinds["reservoir"] = _reservoir
     return kinds
 
 
@@ -202,6 +220,7 @@ def iter_states(
     checkpoint: Checkpointer | None = None,
     state_kinds: dict[str, Any] | None = None,
     max_lag: int | None = None,
+    metrics: Sequence[str] | None = None,
 ) -> Iterator[StateSet]:
     """Run a pass, yielding intermediate :class:`StateSet` snapshots and the final one last.
 
@@ -224,6 +243,9 @@ def iter_states(
         those ``algorithms`` need; used to extend cached states of any kind.
     max_lag : int, optional
         Lags kept for series data (default 8): forecasters can use up to that many.
+    metrics : list of str, optional
+        The metrics that will be scored; a held-out row sample is kept only if one needs it
+        (default: kept whenever an algorithm has such metrics).
 
     Series data (a source with series/time columns, or ``st.from_series``) is read in order and
     validated in time order (:class:`~statetune.engine.time_folds.TimeFolds`), sequentially.
@@ -247,7 +269,7 @@ def iter_states(
     kinds = (
         dict(state_kinds)
         if state_kinds is not None
-        else kinds_for(algorithms, schema, max_lag=max_lag)
+        else kinds_for(algorithms, schema, max_lag=max_lag, metrics=metrics)
     )
     names = [algorithms] if isinstance(algorithms, str) else list(algorithms)
     ex = executor or make_executor(n_jobs, backend)
@@ -445,6 +467,7 @@ def compute_states(
     checkpoint: Checkpointer | None = None,
     state_kinds: dict[str, Any] | None = None,
     max_lag: int | None = None,
+    metrics: Sequence[str] | None = None,
 ) -> StateSet:
     """One pass over ``source`` computing every state ``algorithms`` need, for each fold.
 
@@ -468,8 +491,8 @@ def compute_states(
         Called with the number of rows just absorbed (for progress bars).
     segments, start, checkpoint, state_kinds : optional
         Incremental and resumable passes (see :func:`iter_states`).
-    max_lag : int, optional
-        Lags kept for series data (see :func:`iter_states`).
+    max_lag, metrics : optional
+        Lags kept for series data; metrics to be scored (see :func:`iter_states`).
 
     Returns
     -------
@@ -498,6 +521,7 @@ def compute_states(
         checkpoint=checkpoint,
         state_kinds=state_kinds,
         max_lag=max_lag,
+        metrics=metrics,
     ):
         if not snap.complete and callback is not None:
             callback(snap)

@@ -179,6 +179,12 @@ class StateSet:
             raise ValueError(f"Fold {k} must hold rows to validate, but it is empty.")
         train = self.train(kind, k)
         model = alg.finalize(train, dict(params), self.schema.features)
+        if metric in alg.model.sample_metrics and "reservoir" not in self.fold_states:
+            raise ValueError(
+                f"`metric={metric!r}` is scored on a held-out sample of rows, but these states "
+                "were computed without one (for exact metrics only); compute them with "
+                f"metrics=[{metric!r}] or without `metrics`."
+            )
         if metric in alg.model.sample_metrics and hasattr(model, "sample_score"):
             held_sample = self.held_out("reservoir", k)
             score = model.sample_score(self.train("reservoir", k), held_sample, metric)

@@ -49,12 +49,16 @@ class StateCacheWarning(UserWarning):
 
 
 def _specs(
-    source: Source, algorithms: Sequence[str], folds: Any, max_lag: int | None = None
+    source: Source,
+    algorithms: Sequence[str],
+    folds: Any,
+    max_lag: int | None = None,
+    metrics: Sequence[str] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """The entry spec of every state the algorithms need (their own and any sample)."""
     schema = source.schema
     out = {}
-    for kind, maker in kinds_for(algorithms, schema, max_lag=max_lag).items():
+    for kind, maker in kinds_for(algorithms, schema, max_lag=max_lag, metrics=metrics).items():
         state = make_state(maker, schema, folds)
         out[kind] = entry_spec(kind, state.params(), schema, folds)
     return out
@@ -150,6 +154,7 @@ def compute_states(
     checkpoint_seconds: float | None = 60.0,
     executor: Any = None,
     max_lag: int | None = None,
+    metrics: Sequence[str] | None = None,
 ) -> StateSet:
     """One pass computing every state ``algorithms`` need, per fold; with ``cache``, only the
     segments the cache lacks are read (see the module doc for the lineage rules).
@@ -185,13 +190,13 @@ def compute_states(
         "executor": executor,
     }
     if cache is None:
-        kw["max_lag"] = max_lag
+        kw.update(max_lag=max_lag, metrics=metrics)
     if cache is None:
         return engine_compute_states(source, algorithms, fold_cfg, **kw)
     cache = cache if isinstance(cache, StateCache) else StateCache(cache)
     names = [algorithms] if isinstance(algorithms, str) else list(algorithms)
     segs = _fingerprinted(source)
-    specs = _specs(source, names, fold_cfg, max_lag)
+    specs = _specs(source, names, fold_cfg, max_lag, metrics)
     keys = {kind: entry_key(spec) for kind, spec in specs.items()}
     entries = {kind: _load(cache, key) for kind, key in keys.items()}
     if all(_plan(entries[k], segs)[0] == "hit" for k in keys):

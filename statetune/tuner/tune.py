@@ -220,6 +220,7 @@ def tune(
                 cache=cache,
                 progress=_chain(bar, pass_progress),
                 max_lag=max_lag,
+                metrics=[metric],
             )
         finally:
             if bar is not None:

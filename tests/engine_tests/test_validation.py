@@ -107,3 +107,25 @@ def test_metric_errors(data):
     one = st.compute_states(st.from_arrays(X, y), ["ridge"], folds=1)
     with pytest.raises(ValueError, match="`folds >= 2` must hold to validate"):
         one.validation_score("ridge", {"alpha": 1.0})
+
+
+def test_a_pass_for_exact_metrics_skips_the_sample_and_says_so():
+    import numpy as np
+    import pytest
+
+    import statetune as st
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(600, 3))
+    y = (X[:, 0] > 0).astype(int)
+    exact = st.compute_states(st.from_arrays(X, y), ["lda"], folds=3, metrics=["log_likelihood"])
+    full = st.compute_states(st.from_arrays(X, y), ["lda"], folds=3)
+    assert "reservoir" not in exact.fold_states and "reservoir" in full.fold_states
+    np.testing.assert_allclose(
+        exact.fold_scores("lda", {}, "log_likelihood"),
+        full.fold_scores("lda", {}, "log_likelihood"),
+    )
+    with pytest.raises(ValueError, match="computed without one"):
+        exact.fold_scores("lda", {}, "accuracy")
+    sampled = st.compute_states(st.from_arrays(X, y), ["lda"], folds=3, metrics=["accuracy"])
+    assert "reservoir" in sampled.fold_states

@@ -96,9 +96,7 @@ def test_update_extends_cached_series_states_with_a_new_file(tmp_path, sales, ca
     assert main(args) == 0
     shutil.copy(sales / "2022b.csv", data / "2022b.csv")
     capsys.readouterr()
-    code = main(
-        ["update", str(data), "--target", "sales", "--series", "store", "--time", "date"]
-        + ["--cache-dir", cache]
-    )
+    args = ["update", str(data), "--target", "sales", "--series", "store", "--time", "date"]
+    code = main([*args, "--cache-dir", cache])
     assert code == 0
     assert "700 -> 1,200 rows (500 new)" in capsys.readouterr().out
