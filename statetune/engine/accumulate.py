@@ -123,7 +123,12 @@ class Accumulator:
         for states in self.states.values():
             try:
                 if getattr(states[k], "wants_positions", False):
-                    positions = self.position + np.asarray(rows, dtype=np.int64)
+                    local = (
+                        np.arange(rows.start, rows.stop, rows.step, dtype=np.int64)
+                        if isinstance(rows, range)  # np.asarray(range) iterates in Python
+                        else np.asarray(rows, dtype=np.int64)
+                    )
+                    positions = self.position + local
                     states[k].update(X, y, w, positions=positions)
                 else:
                     states[k].update(X, y, w)
