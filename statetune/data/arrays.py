@@ -26,7 +26,7 @@ from statetune.data.target import target_values
 
 __all__ = ["ArraySource", "from_arrays", "from_pandas", "from_series"]
 
-CHUNK_ROWS = 65536
+CHUNK_ROWS = 262144
 
 
 def _cut(v: np.ndarray | None, a: int, b: int) -> np.ndarray | None:

