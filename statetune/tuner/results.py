@@ -71,7 +71,8 @@ class TuneResult:
 
     @property
     def trials(self) -> pd.DataFrame:
-        """One row per trial: number, state, value, algorithm, parameters, reasons."""
+        """One row per trial: number, state, value, algorithm, parameters, fold scores, how
+        they were computed (``validation``: held-out state or sample), seconds, reasons."""
         rows = []
         default = next(iter(self.spaces))
         for t in self.study.trials:
@@ -84,6 +85,7 @@ class TuneResult:
                     "algorithm": alg,
                     **{f"{alg}:{k}" if len(self.spaces) > 1 else k: v for k, v in params.items()},
                     "fold_scores": t.user_attrs.get("fold_scores"),
+                    "validation": t.user_attrs.get("validation"),
                     "seconds": t.duration.total_seconds() if t.duration else None,
                     "fail_reason": t.user_attrs.get("fail_reason"),
                 }

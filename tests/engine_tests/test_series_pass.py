@@ -326,3 +326,15 @@ def test_a_chunk_of_only_shorter_series_keeps_the_block_size(monkeypatch):
         st.from_series(np.arange(50.0), series=ids, time=t), ["autoregressive"], folds=2
     )
     assert len(s.fold_states["lagged_moments"]) == 20  # 40 values in blocks of 2
+
+
+def test_tune_records_how_each_forecast_trial_was_scored():
+    y = _ar_series(2_000, 4)
+    result = st.tune(
+        st.from_series(y), ["autoregressive"], n_trials=4, cv=2, metric="mase", storage="memory"
+    )
+    done = result.trials[result.trials["state"] == "COMPLETE"]
+    assert done["validation"].str.startswith("held-out sample of").all()
+    exact = st.tune(st.from_series(y), ["autoregressive"], n_trials=3, cv=2, storage="memory")
+    assert (exact.trials["validation"] == "held-out state (exact)").all()
+    assert "reservoir" not in exact.states.fold_states  # MSE needs no sample
