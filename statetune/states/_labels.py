@@ -12,7 +12,7 @@ array(['b', 'a'], dtype='<U1')
 >>> as_labels(["x", None], 2)
 Traceback (most recent call last):
 ...
-ValueError: Class labels must be present, but row 1 has none.
+statetune.states._base.NonFiniteError: Class labels must be present, but row 1 has none.
 """
 
 from __future__ import annotations
@@ -21,27 +21,75 @@ from typing import Any
 
 import numpy as np
 
+from statetune.states._base import NonFiniteError
+
 __all__ = ["as_labels", "decode_labels", "encode_labels", "label_codes", "union_labels"]
 
 
+def _normalize(arr: np.ndarray) -> np.ndarray:
+    """A label array with a storable dtype: bool, int64, float64 or unicode."""
+    kind = arr.dtype.kind
+    if kind == "O":
+        values = arr.tolist()
+        missing = [
+            i for i, v in enumerate(values) if v is None or (isinstance(v, float) and v != v)
+        ]
+        if missing:
+            r = missing[0]
+            raise NonFiniteError(
+                f"Class labels must be present, but row {r} has none.", row=r, column="target"
+            )
+        n_str = sum(isinstance(v, str) for v in values)
+        if n_str == len(values):
+            return np.array(values, dtype=str) if values else np.empty(0, dtype="<U1")
+        if n_str:
+            raise TypeError(
+                "Class labels must be all strings or all numbers, but got both "
+                f"(e.g. {values[:3]!r})."
+            )
+        arr = np.array(values)
+        if arr.dtype.kind == "O":
+            raise TypeError(
+                f"Class labels must be numbers, booleans or strings, but got {values[:3]!r}."
+            )
+        kind = arr.dtype.kind
+    if kind == "S":
+        return np.char.decode(arr, "utf-8")
+    if kind in "Ub":
+        return arr
+    if kind in "iu":
+        if kind == "u" and arr.size and arr.max() > np.iinfo(np.int64).max:
+            raise ValueError(
+                f"Integer class labels must fit in int64, but got {arr.max()} (store them as "
+                "strings)."
+            )
+        return arr.astype(np.int64, copy=False)
+    if kind == "f":
+        return arr.astype(np.float64, copy=False)
+    raise TypeError(
+        f"Class labels must be numbers, booleans or strings, but got dtype {arr.dtype}."
+    )
+
+
 def as_labels(y: Any, n: int) -> np.ndarray:
-    """A 1-D label array of length ``n`` (integer, bool, float or unicode), missing ones refused."""
+    """A 1-D label array of length ``n`` (bool, int64, integral float64 or unicode).
+
+    A missing or non-finite label raises :class:`NonFiniteError` with its row (the pass then
+    names the source row); a fractional float, mixed strings and numbers, or another dtype
+    raise a clear error.
+    """
     arr = np.asarray(y)
     if arr.ndim == 2 and arr.shape[1] == 1:
         arr = arr[:, 0]
     if arr.ndim != 1 or arr.shape[0] != n:
         raise ValueError(f"`y` must be 1-dimensional with {n} rows, but got shape {arr.shape}.")
-    if arr.dtype == object:
-        missing = [i for i, v in enumerate(arr) if v is None or (isinstance(v, float) and v != v)]
-        if missing:
-            raise ValueError(f"Class labels must be present, but row {missing[0]} has none.")
-        kinds = {type(v) for v in arr}
-        arr = arr.astype(str) if any(issubclass(k, str) for k in kinds) else arr.astype(np.float64)
+    arr = _normalize(arr)
     if arr.dtype.kind == "f":
         bad = np.flatnonzero(~np.isfinite(arr))
         if bad.size:
-            raise ValueError(
-                f"Class labels must be present, but row {int(bad[0])} has {arr[bad[0]]}."
+            r = int(bad[0])
+            raise NonFiniteError(
+                f"Class labels must be present, but row {r} has {arr[r]}.", row=r, column="target"
             )
         frac = np.flatnonzero(arr != np.round(arr))
         if frac.size:
@@ -49,10 +97,6 @@ def as_labels(y: Any, n: int) -> np.ndarray:
                 f"Class labels must be discrete, but row {int(frac[0])} holds {arr[frac[0]]} "
                 "(a continuous target: tune a regressor instead)."
             )
-    if arr.dtype.kind not in "iufbU":
-        raise TypeError(
-            f"Class labels must be numbers, booleans or strings, but got dtype {arr.dtype}."
-        )
     return arr
 
 
@@ -92,8 +136,12 @@ def _code_dtype(k: int) -> type[np.unsignedinteger[Any]]:
 
 
 def union_labels(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Sorted union; string and numeric labels do not mix."""
-    if a.size and b.size and (a.dtype.kind == "U") != (b.dtype.kind == "U"):
+    """Sorted union of two sorted label arrays; strings and numbers do not mix."""
+    if not a.size:
+        return b.copy()
+    if not b.size:
+        return a.copy()
+    if (a.dtype.kind == "U") != (b.dtype.kind == "U"):
         raise TypeError(
             f"Class labels must be all strings or all numbers, but got {a[:3].tolist()} and "
             f"{b[:3].tolist()}."

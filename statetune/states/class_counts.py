@@ -37,6 +37,7 @@ from statetune.states._base import (
     check_sample_weight,
     register_state,
 )
+from statetune.states._labels import as_labels, union_labels
 
 __all__ = ["ClassCounts", "NegativeCountError", "align_classes"]
 
@@ -62,75 +63,6 @@ def _readonly(a: np.ndarray) -> np.ndarray:
     v = a.view()
     v.flags.writeable = False
     return v
-
-
-def _normalize_labels(arr: np.ndarray) -> np.ndarray:
-    """A label array with a storable dtype: bool, int64, float64 or unicode."""
-    kind = arr.dtype.kind
-    if kind == "O":
-        values = arr.tolist()
-        n_str = sum(isinstance(v, str) for v in values)
-        if n_str == len(values):
-            return np.array(values, dtype=str) if values else np.empty(0, dtype="<U1")
-        if n_str:
-            raise TypeError(
-                "Class labels must be all strings or all numbers, but got both "
-                f"(e.g. {values[:3]!r})."
-            )
-        arr = np.array(values)
-        if arr.dtype.kind == "O":
-            raise TypeError(
-                f"Class labels must be numbers, booleans or strings, but got {values[:3]!r}."
-            )
-        kind = arr.dtype.kind
-    if kind == "S":
-        return np.char.decode(arr, "utf-8")
-    if kind == "U" or kind == "b":
-        return arr
-    if kind in "iu":
-        if kind == "u" and arr.size and arr.max() > np.iinfo(np.int64).max:
-            raise ValueError(
-                f"Integer class labels must fit in int64, but got {arr.max()} (store them as strings)."
-            )
-        return arr.astype(np.int64, copy=False)
-    if kind == "f":
-        return arr.astype(np.float64, copy=False)
-    raise TypeError(
-        f"Class labels must be numbers, booleans or strings, but got dtype {arr.dtype}."
-    )
-
-
-def _as_labels(y: Any, n: int) -> np.ndarray:
-    arr = np.asarray(y)
-    if arr.ndim == 2 and arr.shape[1] == 1:
-        arr = arr[:, 0]
-    if arr.ndim != 1 or arr.shape[0] != n:
-        raise ValueError(f"`y` must be 1-dimensional with {n} rows, but got shape {arr.shape}.")
-    arr = _normalize_labels(arr)
-    if arr.dtype.kind == "f":
-        bad = np.flatnonzero(~np.isfinite(arr))
-        if bad.size:
-            r = int(bad[0])
-            raise NonFiniteError(
-                f"Class labels must be finite, but the target holds {arr[r]} at row {r}.",
-                row=r,
-                column="target",
-            )
-    return arr
-
-
-def _union(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Sorted union of two sorted label arrays; strings and numbers do not mix."""
-    if not a.size:
-        return b.copy()
-    if not b.size:
-        return a.copy()
-    if (a.dtype.kind == "U") != (b.dtype.kind == "U"):
-        raise TypeError(
-            "Class labels must be all strings or all numbers, but got "
-            f"{a[:3].tolist()} and {b[:3].tolist()}."
-        )
-    return np.union1d(a, b)
 
 
 def align_classes(classes: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -346,13 +278,13 @@ class ClassCounts:
         n = X.shape[0]
         if y is None:
             raise ValueError("`y` is required: ClassCounts needs class labels.")
-        labels = _as_labels(y, n)
+        labels = as_labels(y, n)
         w = check_sample_weight(sample_weight, n)
         if n == 0:
             return
         batch_classes, inv = np.unique(labels, return_inverse=True)
         k = batch_classes.shape[0]
-        classes = _union(self._classes, batch_classes)  # may raise: mixed label kinds
+        classes = union_labels(self._classes, batch_classes)  # may raise: mixed label kinds
         cc = np.bincount(inv, weights=w, minlength=k).astype(np.float64)
         fc, df = _reduce(X, inv.ravel(), w, k, self.n_features)
         if not (np.isfinite(fc).all() and np.isfinite(cc).all()):
@@ -397,8 +329,8 @@ class ClassCounts:
 
     def add_classes(self, labels: Any) -> None:
         """Make ``labels`` known with zero counts (e.g. ``partial_fit(..., classes=...)``)."""
-        arr = np.unique(_as_labels(np.asarray(labels).ravel(), np.asarray(labels).size))
-        classes = _union(self._classes, arr)
+        arr = np.unique(as_labels(np.asarray(labels).ravel(), np.asarray(labels).size))
+        classes = union_labels(self._classes, arr)
         k = arr.shape[0]
         zeros = np.zeros((k, self.n_features))
         self._absorb(classes, arr, np.zeros(k), zeros, zeros)
@@ -418,7 +350,7 @@ class ClassCounts:
         other = self._check_compatible(other)
         if not other._classes.size:
             return
-        classes = _union(self._classes, other._classes)
+        classes = union_labels(self._classes, other._classes)
         self._absorb(
             classes, other._classes, other._class_count, other._feature_count, other._doc_freq
         )

@@ -22,7 +22,7 @@ LABELS = {
     "int": np.array([-3, 0, 7, 12, 40]),
     "str": np.array(["ham", "spam", "eggs", "toast", "tea"]),
     "bool": np.array([False, True]),
-    "float": np.array([0.5, 1.0, 2.5]),
+    "float": np.array([-1.0, 1.0, 3.0]),  # integral floats (fractional ones are refused)
 }
 
 
@@ -145,9 +145,9 @@ def test_classes_unseen_by_one_side_are_united():
 def test_integer_and_float_labels_unite_but_strings_and_numbers_do_not():
     a, b = ClassCounts(1), ClassCounts(1)
     a.update(np.ones((2, 1)), np.array([1, 3]))
-    b.update(np.ones((2, 1)), np.array([1.0, 2.5]))
+    b.update(np.ones((2, 1)), np.array([1.0, 2.0]))
     a.merge(b)
-    assert a.classes.tolist() == [1.0, 2.5, 3.0]
+    assert a.classes.tolist() == [1.0, 2.0, 3.0]
     assert a.class_count.tolist() == [2.0, 1.0, 1.0]
     s = ClassCounts(1)
     s.update(np.ones((1, 1)), ["x"])
@@ -168,8 +168,10 @@ def test_object_labels_from_pandas_like_input():
     t = ClassCounts(1)
     t.update(np.ones((2, 1)), np.array([2, 1], dtype=object))
     assert t.classes.dtype == np.int64
-    with pytest.raises(TypeError, match="numbers, booleans or strings"):
+    with pytest.raises(NonFiniteError, match="must be present, but row 0 has none"):
         ClassCounts(1).update(np.ones((2, 1)), np.array([None, 1], dtype=object))
+    with pytest.raises(ValueError, match="must be discrete, but row 1 holds 2.5"):
+        ClassCounts(1).update(np.ones((2, 1)), np.array([1.0, 2.5]))
 
 
 @pytest.mark.parametrize("labels", ["int", "str", "bool", "float"])
@@ -278,7 +280,7 @@ def test_bad_weights_labels_and_shapes():
     assert err.value.column == "sample_weight"
     with pytest.raises(NonFiniteError, match="got nan at row 2"):
         s.update(X, [0, 1, 0], [1.0, 1.0, np.nan])
-    with pytest.raises(NonFiniteError, match="Class labels must be finite") as err:
+    with pytest.raises(NonFiniteError, match="Class labels must be present, but row 1") as err:
         s.update(X, [0.0, np.nan, 1.0])
     assert err.value.column == "target"
     with pytest.raises(ValueError, match="`y` is required"):
