@@ -69,9 +69,7 @@ class GaussianNB(ClassMomentsEstimator, naive_bayes.GaussianNB):
         )
         jll = np.column_stack(
             [
-                np.log(prior)
-                - 0.5 * np.sum(np.log(2.0 * np.pi * var))
-                - 0.5 * np.einsum("ij,j->i", sq, 1.0 / var)
+                np.log(prior) - 0.5 * np.sum(np.log(2.0 * np.pi * var)) - 0.5 * (sq @ (1.0 / var))
                 for sq, var, prior in zip(squares, self.var_, self.class_prior_, strict=True)
             ]
         )
