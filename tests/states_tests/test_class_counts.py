@@ -170,7 +170,7 @@ def test_object_labels_from_pandas_like_input():
     assert t.classes.dtype == np.int64
     with pytest.raises(NonFiniteError, match="must be present, but row 0 has none"):
         ClassCounts(1).update(np.ones((2, 1)), np.array([None, 1], dtype=object))
-    with pytest.raises(ValueError, match="must be discrete, but row 1 holds 2.5"):
+    with pytest.raises(ValueError, match=r"must be discrete, but row 1 holds 2\.5"):
         ClassCounts(1).update(np.ones((2, 1)), np.array([1.0, 2.5]))
 
 
