@@ -338,3 +338,37 @@ def test_tune_records_how_each_forecast_trial_was_scored():
     exact = st.tune(st.from_series(y), ["autoregressive"], n_trials=3, cv=2, storage="memory")
     assert (exact.trials["validation"] == "held-out state (exact)").all()
     assert "reservoir" not in exact.states.fold_states  # MSE needs no sample
+
+
+def test_ctrl_c_mid_series_pass_finalizes_and_resumes_to_the_full_state(tmp_path):
+    df = _long_frame([3_000, 2_500])
+    for i, a in enumerate(range(0, len(df), 2_000)):
+        df.iloc[a : a + 2_000].to_parquet(tmp_path / f"p{i}.parquet", row_group_size=700)
+    cache = st.StateCache(tmp_path / "c")
+    seen = []
+
+    def interrupt(rows):
+        seen.append(rows)
+        if sum(seen) >= 2_800:
+            raise KeyboardInterrupt
+
+    def source():
+        return st.from_parquet(tmp_path, target="sales", series="store", time="date")
+
+    with pytest.raises(st.PassInterrupted) as info:
+        st.compute_states(
+            source(), ["autoregressive"], folds=3, cache=cache, progress=interrupt, max_lag=4
+        )
+    partial = info.value.partial
+    assert not partial.complete and partial.n_rows == sum(seen) == 3_400
+    assert np.isfinite(partial.validation_score("autoregressive", {"p": 2}, "mse"))
+    resumed = st.compute_states(source(), ["autoregressive"], folds=3, cache=cache, max_lag=4)
+    full = st.compute_states(
+        st.from_pandas(df, target="sales", series="store", time="date"),
+        ["autoregressive"],
+        folds=3,
+        max_lag=4,
+    )
+    _assert_blocks_equal(full, resumed)
+    for a, b in zip(full.fold_states["reservoir"], resumed.fold_states["reservoir"], strict=True):
+        assert np.array_equal(np.sort(a.positions), np.sort(b.positions))
