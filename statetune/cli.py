@@ -268,6 +268,14 @@ def _forecast(args: argparse.Namespace) -> int:
         )
     if args.steps < 1:
         raise ValueError(f"`--steps >= 1` must hold, but got --steps {args.steps}.")
+    if getattr(model, "n_exog_", 0):
+        schema = getattr(model, "statetune_schema_", None) or {}
+        names = list(schema.get("features", [])) or f"{model.n_exog_} columns"
+        raise ValueError(
+            f"The model uses exogenous columns {names}, whose future values forecasting needs; "
+            "forecast in Python with model.forecast(steps=..., series=..., exog=future_rows), "
+            "or tune on the series alone (drop those columns)."
+        )
     frames = []
     for key in model.state_.series_ids.tolist():
         values = model.forecast(steps=args.steps, series=key)

@@ -80,10 +80,12 @@ def sample_memo(
         digest.update(np.ascontiguousarray(a).tobytes())
     key = digest.hexdigest()
     memo = held_sample.derived(("classifier_memo", name), dict)
-    if key not in memo:
+    value = memo.get(key)
+    if value is None:  # threads may build twice; each returns its own result
+        value = build()
         memo.clear()
-        memo[key] = build()
-    return memo[key]
+        memo[key] = value
+    return value
 
 
 def linear_sample_predict(model: Any, X: np.ndarray) -> np.ndarray:

@@ -170,8 +170,9 @@ class AutoRegressive(StateEstimator, RegressorMixin, BaseEstimator):
             )
         if state.n_lag_rows == 0:
             raise ValueError(
-                f"`n_values > max_lag` must hold for some series to fit, but no series has more "
-                f"than max_lag={state.max_lag} values ({state.counts()})."
+                f"`n_values > max_lag` must hold for some series of the state to fit, but no "
+                f"series has more than max_lag={state.max_lag} values here (values per series: "
+                f"{state.counts()}; a training state holds only the blocks before its fold)."
             )
 
     def _finalize(self, state: LaggedMoments) -> None:

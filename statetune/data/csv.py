@@ -78,6 +78,8 @@ class _CsvFile(Partition):
         start = 0
         with pd.read_csv(self.path, chunksize=CHUNK_ROWS) as reader:
             for df in reader:
+                if len(df) == 0:  # a header-only file: nothing to check or feed
+                    continue
                 skip = text + ([schema.target] if schema.target_is_labels else [])
                 _numeric(df.drop(columns=skip) if skip else df, self.path, start)
                 n = len(df)

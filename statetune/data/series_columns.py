@@ -71,7 +71,9 @@ def time_values(values: Any, name: str, where: str, first_row: int = 0) -> np.nd
             )
         return arr
     if s.dtype == object or pd.api.types.is_string_dtype(s):
-        parsed = pd.to_datetime(s, utc=True, errors="coerce", format="mixed")
+        # one format, inferred from the first value: a value in another format (dd/mm after
+        # mm/dd...) is refused by row instead of being read with a different day order
+        parsed = pd.to_datetime(s, utc=True, errors="coerce")
         bad = np.flatnonzero(parsed.isna().to_numpy())
         if bad.size:
             r = int(bad[0])

@@ -53,6 +53,14 @@ def target_values(values: Any, name: str, where: str, first_row: int = 0) -> tup
                 for v in arr[:1000]
             ):
                 return arr.astype(np.float64), "numeric"
+            is_str = np.fromiter((isinstance(v, str) for v in arr), bool, len(arr))
+            if is_str.any() and not is_str.all():
+                r = int(np.flatnonzero(is_str != is_str[0])[0])
+                raise TypeError(
+                    f"Column {name!r} must hold class labels of one kind (all strings or all "
+                    f"numbers), but {where} holds {arr[0]!r} at row {first_row} and {arr[r]!r} "
+                    f"at row {first_row + r}."
+                )
         return arr.astype(str), "labels"
     raise TypeError(
         f"Column {name!r} must hold numbers or class labels, but {where} has it as {arr.dtype}."

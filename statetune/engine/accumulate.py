@@ -19,7 +19,7 @@ import numpy as np
 from statetune.algorithms import get_algorithm
 from statetune.data.schema import Schema
 from statetune.data.source import Chunk, Partition
-from statetune.engine.series_feed import SeriesFeeder
+from statetune.engine.series_feed import SeriesFeeder, SeriesKindError
 from statetune.states import NegativeCountError, NonFiniteError, SeriesOrderError
 
 __all__ = ["COLUMN_BLOCK_ROWS", "Accumulator", "Job", "empty_states", "prefetch", "run_partition"]
@@ -110,6 +110,12 @@ class Accumulator:
         except NonFiniteError as err:
             row = int(err.row or 0)
             raise _data_error(err, chunk, self.job.schema, row, self.position + row) from None
+        except SeriesKindError as err:
+            name = self.job.schema.column_name(err.column)
+            row = self.position + err.row
+            raise TypeError(
+                f"Column {name!r} {err.what} at row {row} of the source ({chunk.where})."
+            ) from None
         except SeriesOrderError as err:
             row = self.position + int(err.row or 0)
             raise SeriesOrderError(

@@ -27,7 +27,17 @@ from statetune.data.source import Chunk
 from statetune.engine.time_folds import TimeFolds
 from statetune.states.lagged_moments import grouped_lag_rows
 
-__all__ = ["SeriesFeeder"]
+__all__ = ["SeriesFeeder", "SeriesKindError"]
+
+
+class SeriesKindError(TypeError):
+    """A chunk's series ids or times change kind (numbers vs strings, integer vs fractional
+    times); ``column`` is ``"series"`` or ``"time"``, ``row`` the chunk row, ``what`` says
+    what was expected and found. No state was changed."""
+
+    def __init__(self, what: str, row: int, column: str) -> None:
+        super().__init__(what)
+        self.what, self.row, self.column = what, row, column
 
 
 class SeriesFeeder:
@@ -115,6 +125,35 @@ class SeriesFeeder:
             series=key,
         )
 
+    def _check_kinds(self, ids: np.ndarray) -> None:
+        """Series ids keep their kind (integers or strings) across chunks and files."""
+        if self._ids.size and (self._ids.dtype.kind == "U") != (ids.dtype.kind == "U"):
+            want = "strings" if self._ids.dtype.kind == "U" else "integers"
+            got = "strings" if ids.dtype.kind == "U" else "integers"
+            raise SeriesKindError(
+                f"must keep the kind of its series ids ({want}), but holds {got} "
+                f"({ids[0].item()!r})",
+                row=0,
+                column="series",
+            )
+
+    def _same_time_kind(self, t: np.ndarray) -> np.ndarray:
+        """Times in the kind the pass established (CSV chunks and Parquet files may infer
+        integers in one place and floats in another): converted when that is exact."""
+        if not self._has_time.any() or t.dtype == self._last.dtype:
+            return t
+        if self._last.dtype.kind == "f":
+            return t.astype(np.float64)
+        frac = np.flatnonzero(t != np.round(t))
+        if frac.size:
+            r = int(frac[0])
+            raise SeriesKindError(
+                f"must keep integer times as earlier rows had them, but holds {t[r]}",
+                row=r,
+                column="time",
+            )
+        return t.astype(np.int64)
+
     # ------------------------------------------------------------------ blocks
     def _grow(self, longest: int) -> None:
         size = self.folds.block_size(longest)
@@ -152,6 +191,8 @@ class SeriesFeeder:
         E = np.asarray(E, dtype=np.float64)
         ids = chunk.series if chunk.series is not None else np.zeros(n, dtype=np.int64)
         self._check(chunk, ids, y, E)
+        self._check_kinds(ids)
+        times = None if chunk.time is None else self._same_time_kind(np.asarray(chunk.time))
         uniq, inv = np.unique(ids, return_inverse=True)
         if uniq.dtype.kind == "U":
             uniq = uniq.astype(f"U{max(1, int(np.char.str_len(uniq).max()))}")
@@ -166,8 +207,8 @@ class SeriesFeeder:
         has_prev[found] = self._has_time[held]
         prev = np.zeros(len(uniq), dtype=self._last.dtype)
         prev[found] = self._last[held]
-        if chunk.time is not None:
-            self._check_order(uniq, order, sizes, prev, has_prev, chunk.time)
+        if times is not None:
+            self._check_order(uniq, order, sizes, prev, has_prev, times)
         rank = np.empty(n, dtype=np.int64)
         rank[order] = np.arange(n) - np.repeat(bounds[:-1], sizes)
         index = base[inv] + rank
@@ -191,7 +232,7 @@ class SeriesFeeder:
                 y[m],
                 E[m] if E.shape[1] else None,
                 ids[m],
-                **({} if chunk.time is None else {"time": chunk.time[m]}),
+                **({} if times is None else {"time": times[m]}),
             )
         sample = self.states.get("reservoir")
         r = order[has_row]  # chunk rows of the lag rows, by series then time
@@ -200,7 +241,7 @@ class SeriesFeeder:
             by_rb = np.argsort(rb, kind="stable")
             for m in np.split(by_rb, np.flatnonzero(np.diff(rb[by_rb])) + 1):
                 sample[int(rb[m[0]])].update(X[m], t[m], None, positions=position + r[m])
-        last = None if chunk.time is None else np.asarray(chunk.time)[order[bounds[1:] - 1]]
+        last = None if times is None else times[order[bounds[1:] - 1]]
         self._commit(uniq, pos, found, base + sizes, new_tails, new_len, last)
 
     def _lookup(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -364,12 +364,20 @@ def update(
 
 
 def series_group(cache: StateCache, key: str) -> list[str]:
-    """``[key]``, or for series data the keys of every entry one pass built with it (same
-    schema, folds and lineage), lagged moments first: a sample of lag rows can only be
+    """``[key]``, or for series data the keys of the entries one pass built together with it
+    (same schema, folds and lineage, and lag rows of the same width: a ``max_lag=4`` pass and a
+    ``max_lag=6`` pass never mix), lagged moments first: a sample of lag rows can only be
     extended together with the lagged moments that know each series' count and last values."""
     entry = cache.load(key)
     if entry.spec["folds"].get("scheme") != TimeFolds().to_json()["scheme"]:
         return [key]
+
+    def width(spec: Mapping[str, Any]) -> int:
+        params = spec["state_params"]
+        if spec["kind"] == "lagged_moments":
+            return int(params["max_lag"]) + int(params["n_exog"])
+        return int(params.get("n_features", -1))
+
     group = []
     for other in cache.keys():
         try:
@@ -377,9 +385,16 @@ def series_group(cache: StateCache, key: str) -> list[str]:
         except (KeyError, CorruptEntryError):
             continue
         same = all(e.spec[f] == entry.spec[f] for f in ("schema", "folds"))
-        if same and e.lineage == entry.lineage:
-            group.append((e.spec["kind"] != "lagged_moments", other))
-    return [k for _, k in sorted(group)]
+        if same and e.lineage == entry.lineage and width(e.spec) == width(entry.spec):
+            group.append((e.spec["kind"] != "lagged_moments", e.spec["kind"], other))
+    group.sort()
+    if group[0][1] != "lagged_moments":
+        raise ValueError(
+            f"Cache entry {key!r} holds a sample of series lag rows, which extends only together "
+            "with the lagged moments its pass built, but that entry is not in the cache; "
+            "rebuild with compute_states."
+        )
+    return [k for _, _, k in group]
 
 
 def _from_entry(entries: Sequence[Entry], source: Source) -> StateSet:

@@ -31,7 +31,7 @@ import numpy as np
 
 from statetune.algorithms import get_algorithm
 from statetune.data.source import Source
-from statetune.engine import StateSet
+from statetune.engine import StateSet, TimeFolds
 from statetune.state_cache import StateCache, compute_states
 from statetune.tuner.objective import evaluate, sample
 from statetune.tuner.results import TuneResult
@@ -189,7 +189,11 @@ def tune(
         raise ValueError(f"`n_jobs` must be a positive integer or -1, but got {n_jobs!r}.")
     if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1:
         raise ValueError(f"`n_trials >= 1` must hold, but got n_trials={n_trials!r}.")
-    series = not isinstance(source, StateSet) and source.schema.is_series
+    series = (
+        isinstance(source.folds, TimeFolds)
+        if isinstance(source, StateSet)
+        else source.schema.is_series
+    )
     if isinstance(cv, bool) or not isinstance(cv, int) or cv < (1 if series else 2):
         raise ValueError(f"`cv >= {1 if series else 2}` must hold, but got cv={cv!r}.")
     if isinstance(algorithms, str):

@@ -372,3 +372,56 @@ def test_ctrl_c_mid_series_pass_finalizes_and_resumes_to_the_full_state(tmp_path
     _assert_blocks_equal(full, resumed)
     for a, b in zip(full.fold_states["reservoir"], resumed.fold_states["reservoir"], strict=True):
         assert np.array_equal(np.sort(a.positions), np.sort(b.positions))
+
+
+def test_times_and_ids_keep_their_kind_across_chunks_and_files(tmp_path):
+    y = _ar_series(300, 5)
+    pd.DataFrame({"y": y[:150], "t": np.arange(150), "s": 0}).to_parquet(tmp_path / "a.parquet")
+    pd.DataFrame({"y": y[150:], "t": np.arange(150, 300) + 0.5, "s": 0}).to_parquet(
+        tmp_path / "b.parquet"
+    )
+    with pytest.raises(TypeError, match=r"Column 't' must keep integer times.*150\.5 at row 150"):
+        st.compute_states(st.from_parquet(tmp_path, target="y", time="t"), ["autoregressive"])
+    pd.DataFrame({"y": y[150:], "t": np.arange(150, 300) * 1.0, "s": "x"}).to_parquet(
+        tmp_path / "b.parquet"
+    )  # integral float times are taken as they are; string ids after integers are not
+    with pytest.raises(TypeError, match=r"Column 's' must keep the kind of its series ids"):
+        st.compute_states(
+            st.from_parquet(tmp_path, target="y", time="t", series="s"), ["autoregressive"]
+        )
+    pd.DataFrame({"y": y[150:], "t": np.arange(150, 300) * 1.0, "s": 0}).to_parquet(
+        tmp_path / "b.parquet"
+    )
+    src = st.from_parquet(tmp_path, target="y", time="t", series="s")
+    s = st.compute_states(src, ["autoregressive"])
+    assert s.fold_scores("autoregressive", {"p": 2}).shape == (5,)
+
+
+def test_update_by_key_keeps_each_max_lag_in_its_own_entry(tmp_path):
+    df = _long_frame([300, 300])
+    cache = st.StateCache(tmp_path / "c")
+    src = st.from_pandas(df.iloc[:400], target="sales", series="store", time="date")
+    for lag in (4, 6):
+        st.compute_states(src, ["autoregressive"], folds=2, max_lag=lag, cache=cache)
+    keys = {cache.load(k).spec["state_params"].get("max_lag"): k for k in cache.keys()}
+    new = st.from_pandas(df.iloc[400:], target="sales", series="store", time="date")
+    st.update(keys[4], new, cache=cache)
+    for k in cache.keys():
+        e = cache.load(k)
+        width = e.spec["state_params"].get("max_lag") or e.spec["state_params"]["n_features"]
+        assert all(
+            getattr(s, "max_lag", getattr(s, "n_features", None)) == width for s in e.fold_states
+        )
+    rows = {
+        e.spec["state_params"]["max_lag"]: e.n_rows
+        for e in map(cache.load, cache.keys())
+        if e.spec["kind"] == "lagged_moments"
+    }
+    assert rows == {4: 600, 6: 400}  # only the max_lag=4 entry was extended
+
+
+def test_tune_on_time_fold_states_accepts_one_fold():
+    y = _ar_series(500, 6)
+    states = st.compute_states(st.from_series(y), ["autoregressive"], folds=1)
+    result = st.tune(states, ["autoregressive"], n_trials=3, cv=1, storage="memory")
+    assert len(result.trials) == 3

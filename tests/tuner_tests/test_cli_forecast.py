@@ -100,3 +100,26 @@ def test_update_extends_cached_series_states_with_a_new_file(tmp_path, sales, ca
     code = main([*args, "--cache-dir", cache])
     assert code == 0
     assert "700 -> 1,200 rows (500 new)" in capsys.readouterr().out
+
+
+def test_forecast_refuses_models_with_exogenous_columns(tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame(
+        {
+            "date": pd.date_range("2022-01-01", periods=300),
+            "sales": rng.normal(size=300).cumsum(),
+            "promo": rng.integers(0, 2, size=300).astype(float),
+        }
+    )
+    path = tmp_path / "s.csv"
+    df.to_csv(path, index=False)
+    out = tmp_path / "res"
+    args = ["tune", str(path), "--target", "sales", "--time", "date", "--trials", "3"]
+    args += ["--cv", "2", "--storage", "memory", "--no-cache", "--out", str(out), "--no-progress"]
+    assert main(args) == 0
+    capsys.readouterr()
+    code = main(
+        ["forecast", str(out / "best_model"), "--steps", "2", "--out", str(tmp_path / "f.csv")]
+    )
+    assert code == 1
+    assert "exogenous columns ['promo']" in capsys.readouterr().err
