@@ -33,10 +33,23 @@ def _missing(s: pd.Series, name: str, where: str, first_row: int, what: str) -> 
         )
 
 
+def _fits_int64(s: pd.Series, name: str, where: str) -> None:
+    if (
+        pd.api.types.is_unsigned_integer_dtype(s)
+        and len(s)
+        and int(s.max()) > np.iinfo(np.int64).max
+    ):
+        raise ValueError(
+            f"Column {name!r} must fit in int64, but {where} holds {int(s.max())}; store it as "
+            "text."
+        )
+
+
 def series_ids(values: Any, name: str, where: str, first_row: int = 0) -> np.ndarray:
     """Series ids as int64 (integers, integral floats, booleans) or unicode (anything else)."""
     s = values if isinstance(values, pd.Series) else pd.Series(np.asarray(values))
     _missing(s, name, where, first_row, "series id")
+    _fits_int64(s, name, where)
     if pd.api.types.is_bool_dtype(s) or pd.api.types.is_integer_dtype(s):
         return s.to_numpy(dtype=np.int64)
     if pd.api.types.is_float_dtype(s):
@@ -60,6 +73,7 @@ def time_values(values: Any, name: str, where: str, first_row: int = 0) -> np.nd
     if pd.api.types.is_datetime64_any_dtype(s):
         return s.astype("datetime64[ns]").to_numpy().view(np.int64)
     if pd.api.types.is_integer_dtype(s) and not pd.api.types.is_bool_dtype(s):
+        _fits_int64(s, name, where)
         return s.to_numpy(dtype=np.int64)
     if pd.api.types.is_float_dtype(s):
         arr = s.to_numpy(dtype=np.float64)
