@@ -4,7 +4,7 @@ Example
 -------
 >>> from statetune.tuner.plots import PLOT_KINDS
 >>> PLOT_KINDS
-('history', 'importances', 'slice', 'algorithms')
+('history', 'importances', 'slice', 'algorithms', 'folds')
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pandas as pd
 
 __all__ = ["PLOT_KINDS", "make_plot"]
 
-PLOT_KINDS = ("history", "importances", "slice", "algorithms")
+PLOT_KINDS = ("history", "importances", "slice", "algorithms", "folds")
 
 
 def _figure(ax: Any) -> Any:
@@ -50,7 +50,36 @@ def algorithms_plot(trials: pd.DataFrame, metric: str, maximize: bool) -> Any:
     return fig
 
 
-def make_plot(kind: str, study: Any, trials: pd.DataFrame, metric: str, maximize: bool) -> Any:
+def folds_plot(trials: pd.DataFrame, metric: str, maximize: bool, time_folds: bool) -> Any:
+    """The best trial's score on each fold; for series, folds are rolling origins in time
+    order, so the bars show how the chosen model's error moves through the last time blocks."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    done = trials[trials["state"] == "COMPLETE"]
+    values = done["value"].to_numpy(dtype=float)
+    best = done.iloc[int(np.argmax(values) if maximize else np.argmin(values))]
+    scores = np.asarray(best["fold_scores"], dtype=float)
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.bar(range(len(scores)), scores, color="#88bbee")
+    ax.axhline(float(np.mean(scores)), color="#224488", linestyle="--", label="mean")
+    ax.set_xticks(range(len(scores)))
+    ax.set_xlabel("rolling origin (later time blocks to the right)" if time_folds else "fold")
+    ax.set_ylabel(metric)
+    ax.set_title(f"Best trial ({best['algorithm']}, #{int(best['number'])}): score per fold")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def make_plot(
+    kind: str,
+    study: Any,
+    trials: pd.DataFrame,
+    metric: str,
+    maximize: bool,
+    time_folds: bool = False,
+) -> Any:
     """A matplotlib Figure of ``kind`` (one of :data:`PLOT_KINDS`)."""
     import matplotlib
 
@@ -71,4 +100,6 @@ def make_plot(kind: str, study: Any, trials: pd.DataFrame, metric: str, maximize
             return _figure(ovm.plot_param_importances(study, target_name=metric))
         if kind == "slice":
             return _figure(ovm.plot_slice(study, target_name=metric))
+    if kind == "folds":
+        return folds_plot(trials, metric, maximize, time_folds)
     return algorithms_plot(trials, metric, maximize)

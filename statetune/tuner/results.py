@@ -93,8 +93,10 @@ class TuneResult:
         return pd.DataFrame(rows)
 
     def plot(self, kind: str = "history") -> Any:
-        """A matplotlib Figure: ``"history"``, ``"importances"``, ``"slice"`` or ``"algorithms"``."""
-        return make_plot(kind, self.study, self.trials, self.metric, self.maximize)
+        """A matplotlib Figure: ``"history"``, ``"importances"``, ``"slice"``, ``"algorithms"``
+        or ``"folds"`` (the best trial's score per fold; rolling origins for series)."""
+        time_folds = bool(getattr(self.states.folds, "is_time", False))
+        return make_plot(kind, self.study, self.trials, self.metric, self.maximize, time_folds)
 
     def save_plots(self, folder: str | Path) -> list[Path]:
         """Every plot that applies, as PNG files in ``folder``."""

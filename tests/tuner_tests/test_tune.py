@@ -171,9 +171,12 @@ def test_plots_and_save(tmp_path, states, data):
 
     matplotlib.use("Agg")
     r = st.tune(states, ["ridge", "pcr"], n_trials=20, cv=4, storage="memory")
-    for kind in ("history", "importances", "slice", "algorithms"):
+    for kind in ("history", "importances", "slice", "algorithms", "folds"):
         fig = r.plot(kind)
         assert fig.axes
+    bars = r.plot("folds").axes[0].patches
+    best = r.trials.loc[r.trials["value"].idxmin(), "fold_scores"]
+    np.testing.assert_allclose([b.get_height() for b in bars], best)
     with pytest.raises(ValueError, match="`kind` must be one of"):
         r.plot("pie")
     out = r.save(tmp_path / "res")
@@ -183,6 +186,7 @@ def test_plots_and_save(tmp_path, states, data):
         "summary.json",
         "history.png",
         "algorithms.png",
+        "folds.png",
     }
     loaded = st.load_model(out / "best_model")
     X, _ = data
