@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from statetune.data.fingerprint import array_fingerprint
-from statetune.data.schema import Schema, check_numeric_dtype, columns_named
+from statetune.data.schema import Schema, check_numeric_dtype, split_columns
 from statetune.data.series_columns import series_ids, time_values
 from statetune.data.source import Chunk, Partition, Segment, Source
 from statetune.data.target import target_values
@@ -301,14 +301,14 @@ def from_pandas(
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"`df` must be a pandas DataFrame, but got {type(df).__name__}.")
     cols = [str(c) for c in df.columns]
-    columns_named(cols, target, "target")
-    columns_named(cols, weight, "weight")
-    columns_named(cols, series, "series")
-    columns_named(cols, time, "time")
-    special = (target, weight, series, time)
-    features = [c for c in cols if c not in special]
-    if not features and series is None and time is None:
-        raise ValueError("The DataFrame must hold at least one feature column, but has none.")
+    features = split_columns(
+        cols,
+        target=target,
+        weight=weight,
+        series=series,
+        time=time,
+        no_features="The DataFrame must hold at least one feature column, but has none.",
+    )
     if len(df) == 0:
         raise ValueError("The source must hold at least one row, but the DataFrame is empty.")
     dtypes = {

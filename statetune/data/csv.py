@@ -25,7 +25,7 @@ import pandas as pd
 
 from statetune.data.files import expand_paths
 from statetune.data.fingerprint import file_fingerprint
-from statetune.data.schema import Schema, columns_named
+from statetune.data.schema import Schema, split_columns
 from statetune.data.series_columns import series_ids, time_values
 from statetune.data.source import Chunk, Partition, Segment, Source
 from statetune.data.target import target_values
@@ -61,19 +61,7 @@ class _CsvFile(Partition):
 
     def chunks(self, schema: Schema) -> Iterator[Chunk]:
         header = _header(self.path)
-        roles = (
-            ("target", schema.target),
-            ("weight", schema.weight),
-            ("series", schema.series),
-            ("time", schema.time),
-        )
-        for role, col in roles:
-            if col is not None and col not in header:
-                raise ValueError(
-                    f"The {role} column {col!r} must exist in every file, but {self.label} lacks it."
-                )
-        special = [c for _, c in roles]
-        schema.check([c for c in header if c not in special], None, self.label)
+        schema.check(schema.feature_columns(header, self.label), None, self.label)
         text = [c for c in (schema.series, schema.time) if c is not None]
         start = 0
         with pd.read_csv(self.path, chunksize=CHUNK_ROWS) as reader:
@@ -138,17 +126,14 @@ class CsvSource(Source):
                 except (PermissionError, OSError) as err:
                     errors.append(f"{path}: {err}")
                     continue
-                columns_named(cols, self.target, "target")
-                columns_named(cols, self.weight, "weight")
-                columns_named(cols, self.series, "series")
-                columns_named(cols, self.time, "time")
-                special = (self.target, self.weight, self.series, self.time)
-                temporal = self.series is not None or self.time is not None
-                features = [c for c in cols if c not in special]
-                if not features and not temporal:
-                    raise ValueError(
-                        f"A CSV source must hold a feature column, but {path!r} has none."
-                    )
+                features = split_columns(
+                    cols,
+                    target=self.target,
+                    weight=self.weight,
+                    series=self.series,
+                    time=self.time,
+                    no_features=f"A CSV source must hold a feature column, but {path!r} has none.",
+                )
                 kind = "numeric"
                 if self.target is not None:
                     sample = pd.read_csv(path, usecols=[self.target], nrows=10_000)[self.target]
@@ -164,7 +149,7 @@ class CsvSource(Source):
                     kind,
                     self.series,
                     self.time,
-                    temporal,
+                    self.series is not None or self.time is not None,
                 )
                 break
             else:

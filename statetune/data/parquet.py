@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 
 from statetune.data.files import expand_paths
 from statetune.data.fingerprint import file_fingerprint
-from statetune.data.schema import Schema, check_numeric_dtype, columns_named
+from statetune.data.schema import Schema, check_numeric_dtype, split_columns
 from statetune.data.series_columns import series_ids, time_values
 from statetune.data.source import Chunk, Partition, Segment, Source
 from statetune.data.target import target_values
@@ -75,25 +75,10 @@ class _RowGroups(Partition):
             yield Chunk(None, y, w, where, columns=cols, series=ids, time=times)
 
 
-def _roles(schema: Schema) -> tuple[tuple[str, str | None], ...]:
-    return (
-        ("target", schema.target),
-        ("weight", schema.weight),
-        ("series", schema.series),
-        ("time", schema.time),
-    )
-
-
 def _check_file_schema(pf: pq.ParquetFile, schema: Schema, path: str) -> None:
     arrow = pf.schema_arrow
-    special = [c for _, c in _roles(schema)]
-    names = [n for n in arrow.names if n not in special]
     where = f"file {path!r}"
-    for role, col in _roles(schema):
-        if col is not None and col not in arrow.names:
-            raise ValueError(
-                f"The {role} column {col!r} must exist in every file, but {where} lacks it."
-            )
+    names = schema.feature_columns(arrow.names, where)
     dtypes = [_arrow_dtype_name(n, arrow.field(n).type, where) for n in names]
     schema.check(names, dtypes, where)
 
@@ -140,17 +125,15 @@ class ParquetSource(Source):
                 errors.append(f"{path}: {err}")
                 continue
             target, weight = self.target, self.weight
-            columns_named(arrow.names, target, "target")
-            columns_named(arrow.names, weight, "weight")
-            columns_named(arrow.names, self.series, "series")
-            columns_named(arrow.names, self.time, "time")
             where = f"file {path!r}"
-            temporal = self.series is not None or self.time is not None
-            features = [n for n in arrow.names if n not in (target, weight, self.series, self.time)]
-            if not features and not temporal:
-                raise ValueError(
-                    f"A Parquet source must hold a feature column, but {where} has none."
-                )
+            features = split_columns(
+                arrow.names,
+                target=target,
+                weight=weight,
+                series=self.series,
+                time=self.time,
+                no_features=f"A Parquet source must hold a feature column, but {where} has none.",
+            )
             dtypes = {
                 n: _arrow_dtype_name(n, arrow.field(n).type, where)
                 for n in arrow.names
@@ -169,14 +152,14 @@ class ParquetSource(Source):
                 kind,
                 self.series,
                 self.time,
-                temporal,
+                self.series is not None or self.time is not None,
             )
         raise OSError(f"At least one Parquet file must be readable, but none is: {errors}")
 
     @property
     def _columns(self) -> list[str]:
         sch = self.schema
-        return [*sch.features, *(c for _, c in _roles(sch) if c is not None)]
+        return [*sch.features, *(c for _, c in sch.roles() if c is not None)]
 
     def segments(self) -> list[Segment]:
         return [Segment(p, file_fingerprint(p)) for p in self.paths]

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Schema", "check_numeric_dtype", "columns_named"]
+__all__ = ["Schema", "check_numeric_dtype", "columns_named", "split_columns"]
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,27 @@ class Schema:
     @property
     def target_is_labels(self) -> bool:
         return self.target is not None and self.target_kind == "labels"
+
+    def roles(self) -> tuple[tuple[str, str | None], ...]:
+        """``(role, column)`` of the columns that are not features: target, weight, series,
+        time (column None when absent)."""
+        return (
+            ("target", self.target),
+            ("weight", self.weight),
+            ("series", self.series),
+            ("time", self.time),
+        )
+
+    def feature_columns(self, names: Sequence[str], where: str) -> list[str]:
+        """``names`` (a later file's columns) without the role columns, each of which must be
+        there (a clear error names the role, column and file)."""
+        for role, col in self.roles():
+            if col is not None and col not in names:
+                raise ValueError(
+                    f"The {role} column {col!r} must exist in every file, but {where} lacks it."
+                )
+        special = [c for _, c in self.roles()]
+        return [c for c in names if c not in special]
 
     def column_name(self, column: int | str) -> str:
         """Feature index, ``"target"`` or ``"sample_weight"`` to the user's column name."""
@@ -146,3 +167,27 @@ def columns_named(available: Sequence[str], wanted: str | None, role: str) -> No
         raise ValueError(
             f"The {role} column {wanted!r} must exist, but the source has only {list(available)}."
         )
+
+
+def split_columns(
+    available: Sequence[str],
+    *,
+    target: str | None,
+    weight: str | None,
+    series: str | None,
+    time: str | None,
+    no_features: str,
+) -> list[str]:
+    """The feature columns of ``available``: every column but the target, weight, series and
+    time columns, each of which must exist when named.
+
+    Series data (a series or time column named) may have no feature at all; other data must
+    have one, else ``ValueError(no_features)``.
+    """
+    roles = {"target": target, "weight": weight, "series": series, "time": time}
+    for role, col in roles.items():
+        columns_named(available, col, role)
+    features = [c for c in available if c not in roles.values()]
+    if not features and series is None and time is None:
+        raise ValueError(no_features)
+    return features
