@@ -21,8 +21,10 @@ import numpy as np
 
 __all__ = [
     "FORMAT_VERSION",
+    "Memoized",
     "NonFiniteError",
     "check_sample_weight",
+    "readonly",
     "State",
     "register_state",
     "state_class",
@@ -30,6 +32,34 @@ __all__ = [
 ]
 
 FORMAT_VERSION = 1
+
+
+class Memoized:
+    """Mixin of the states: ``derived(key, compute)`` memoizes a quantity derived from the
+    state (an eigendecomposition, projections of sample rows) in ``_derived``, which the state
+    empties on every change. The memo is not part of the state's arrays and is dropped when
+    pickled, so finalizers stay pure while trials sharing a state reuse its factorizations."""
+
+    def derived(self, key: Any, compute: Callable[[], Any]) -> Any:
+        memo: dict[Any, Any] = self.__dict__.setdefault("_derived", {})
+        try:
+            return memo[key]
+        except KeyError:
+            value = compute()
+            memo[key] = value
+            return value
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_derived"] = {}
+        return state
+
+
+def readonly(a: np.ndarray) -> np.ndarray:
+    """A read-only view (a state's arrays handed out without a copy)."""
+    v = a.view()
+    v.flags.writeable = False
+    return v
 
 
 class NonFiniteError(ValueError):

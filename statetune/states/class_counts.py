@@ -25,7 +25,6 @@ Example
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -33,8 +32,10 @@ import scipy.sparse as sp
 
 from statetune.states._base import (
     FORMAT_VERSION,
+    Memoized,
     NonFiniteError,
     check_sample_weight,
+    readonly,
     register_state,
 )
 from statetune.states._labels import as_labels, union_labels
@@ -57,12 +58,6 @@ class NegativeCountError(ValueError):
         super().__init__(message)
         self.row = row
         self.column = column
-
-
-def _readonly(a: np.ndarray) -> np.ndarray:
-    v = a.view()
-    v.flags.writeable = False
-    return v
 
 
 def align_classes(classes: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -175,7 +170,7 @@ def _as_matrix(X: Any, n_features: int) -> Any:
 
 
 @register_state
-class ClassCounts:
+class ClassCounts(Memoized):
     """Per-class summed weight, feature sums and document frequencies of non-negative ``X``.
 
     Parameters
@@ -228,7 +223,7 @@ class ClassCounts:
     @property
     def classes(self) -> np.ndarray:
         """Sorted labels seen (read-only)."""
-        return _readonly(self._classes)
+        return readonly(self._classes)
 
     @property
     def n_classes(self) -> int:
@@ -237,30 +232,21 @@ class ClassCounts:
     @property
     def class_count(self) -> np.ndarray:
         """Summed sample weight per class, shape ``(n_classes,)`` (read-only)."""
-        return _readonly(self._class_count)
+        return readonly(self._class_count)
 
     @property
     def feature_count(self) -> np.ndarray:
         """``sum w x`` per class and feature, shape ``(n_classes, n_features)`` (read-only)."""
-        return _readonly(self._feature_count)
+        return readonly(self._feature_count)
 
     @property
     def doc_freq(self) -> np.ndarray:
         """``sum w [x > 0]`` per class and feature (read-only)."""
-        return _readonly(self._doc_freq)
+        return readonly(self._doc_freq)
 
     def params(self) -> dict[str, Any]:
         """The state parameters: what changes the summary (never hyperparameters)."""
         return {"n_features": self.n_features, "has_target": True}
-
-    def derived(self, key: Any, compute: Callable[[], Any]) -> Any:
-        """Memoize a quantity derived from this state; dropped on every change."""
-        try:
-            return self._derived[key]
-        except KeyError:
-            value = compute()
-            self._derived[key] = value
-            return value
 
     # ------------------------------------------------------------------ update / merge
     def update(self, X: Any, y: Any = None, sample_weight: Any = None) -> None:
@@ -442,8 +428,3 @@ class ClassCounts:
             f"ClassCounts(n_features={self.n_features}, n_classes={self.n_classes}, "
             f"n_rows={self._n_rows})"
         )
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state["_derived"] = {}
-        return state

@@ -17,13 +17,13 @@ Example
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from statetune.states._base import (
     FORMAT_VERSION,
+    Memoized,
     NonFiniteError,
     check_sample_weight,
     register_state,
@@ -49,7 +49,7 @@ __all__ = ["ClassMoments"]
 
 
 @register_state
-class ClassMoments:
+class ClassMoments(Memoized):
     """Per-class count, mean and centered co-moments of ``X`` (labels from ``y``).
 
     Parameters
@@ -105,12 +105,6 @@ class ClassMoments:
             return out
 
         return self.derived("total", build)
-
-    def derived(self, key: Any, compute: Callable[[], Any]) -> Any:
-        """Memoize a quantity derived from this state; dropped on every change."""
-        if key not in self._derived:
-            self._derived[key] = compute()
-        return self._derived[key]
 
     # ---------------------------------------------------------------- update / merge
     def update(self, X: Any, y: Any = None, sample_weight: Any = None) -> None:
@@ -270,11 +264,6 @@ class ClassMoments:
 
     def __repr__(self) -> str:
         return f"ClassMoments(n_features={self.n_features}, classes={self.classes.tolist()}, n_rows={self.n_rows})"
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state["_derived"] = {}
-        return state
 
 
 def _raw_classes(Xs: np.ndarray, edges: list[int]) -> tuple[np.ndarray, ...]:

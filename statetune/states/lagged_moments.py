@@ -42,13 +42,17 @@ Example
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from statetune.states._base import FORMAT_VERSION, NonFiniteError, register_state
+from statetune.states._base import (
+    FORMAT_VERSION,
+    Memoized,
+    NonFiniteError,
+    register_state,
+)
 from statetune.states._series_records import (
     _TIME_DTYPES,
     DEFAULT_SERIES,
@@ -73,7 +77,7 @@ __all__ = ["LaggedMoments", "SeriesOrderError", "grouped_lag_rows", "lag_rows"]
 
 
 @register_state
-class LaggedMoments:
+class LaggedMoments(Memoized):
     """Pooled moments of lag vectors, plus each series' head, tail and count.
 
     Parameters
@@ -191,12 +195,6 @@ class LaggedMoments:
     def params(self) -> dict[str, Any]:
         """The state parameters: what changes the summary (never hyperparameters)."""
         return {"max_lag": self.max_lag, "n_exog": self.n_exog}
-
-    def derived(self, key: Any, compute: Callable[[], Any]) -> Any:
-        """Memoize a quantity derived from this state; dropped on every change."""
-        if key not in self._derived:
-            self._derived[key] = compute()
-        return self._derived[key]
 
     # ------------------------------------------------------------------ update / merge
     def update(self, y: Any, exog: Any = None, series: Any = None, time: Any = None) -> None:
@@ -612,8 +610,3 @@ class LaggedMoments:
             f"LaggedMoments(max_lag={self.max_lag}, n_exog={self.n_exog}, "
             f"n_series={len(self._ids)}, n_rows={self.n_rows}, n_lag_rows={self.n_lag_rows})"
         )
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state["_derived"] = {}
-        return state

@@ -23,15 +23,16 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from statetune.states._base import (
     FORMAT_VERSION,
+    Memoized,
     NonFiniteError,
     check_sample_weight,
+    readonly,
     register_state,
 )
 
@@ -39,12 +40,6 @@ __all__ = ["Moments"]
 
 #: Rows per block: a shifted block of 50 columns (3.3 MB) stays in a core's cache.
 BLOCK_ROWS = 8192
-
-
-def _readonly(a: np.ndarray) -> np.ndarray:
-    v = a.view()
-    v.flags.writeable = False
-    return v
 
 
 def _as_2d_float(X: Any, n_features: int) -> np.ndarray:
@@ -100,7 +95,7 @@ def _locate_non_finite(X: np.ndarray, y: np.ndarray | None, start: int) -> NonFi
 
 
 @register_state
-class Moments:
+class Moments(Memoized):
     """Count, mean and centered co-moment matrix of ``[X, y]`` (``y`` optional).
 
     Parameters
@@ -145,7 +140,7 @@ class Moments:
     @property
     def shift(self) -> np.ndarray:
         """The fixed point the mean is kept relative to (read-only)."""
-        return _readonly(self._shift)
+        return readonly(self._shift)
 
     @property
     def mean(self) -> np.ndarray:
@@ -155,12 +150,12 @@ class Moments:
     @property
     def mean_from_shift(self) -> np.ndarray:
         """``mean - shift`` kept unrounded (full precision even when the mean is huge)."""
-        return _readonly(self._mean)
+        return readonly(self._mean)
 
     @property
     def comoment(self) -> np.ndarray:
         """Centered co-moment matrix ``sum w (z - mean)(z - mean)^T`` (read-only)."""
-        return _readonly(self._com)
+        return readonly(self._com)
 
     def params(self) -> dict[str, Any]:
         """The state parameters: what changes the summary (never hyperparameters)."""
@@ -169,19 +164,6 @@ class Moments:
     def mean_offset(self, other: Moments) -> np.ndarray:
         """``other.mean - self.mean``, computed without rounding the large parts first."""
         return (other._mean - self._mean) + (other._shift - self._shift)
-
-    def derived(self, key: Any, compute: Callable[[], Any]) -> Any:
-        """Memoize a quantity derived from this state (e.g. an eigendecomposition).
-
-        The memo is not part of the state's arrays and is dropped on every change, so
-        finalizers stay pure while trials sharing this state reuse factorizations.
-        """
-        try:
-            return self._derived[key]
-        except KeyError:
-            value = compute()
-            self._derived[key] = value
-            return value
 
     # ------------------------------------------------------------------ update / merge
     def update(
@@ -374,11 +356,6 @@ class Moments:
             f"Moments(n_features={self.n_features}, has_target={self.has_target}, "
             f"n_rows={self._n_rows})"
         )
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state["_derived"] = {}
-        return state
 
 
 #: The raw (unshifted) path is used while no column loses more than this share of its

@@ -20,13 +20,13 @@ Example
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from statetune.states._base import (
     FORMAT_VERSION,
+    Memoized,
     NonFiniteError,
     check_sample_weight,
     register_state,
@@ -47,7 +47,7 @@ def row_keys(positions: np.ndarray, seed: int) -> np.ndarray:
 
 
 @register_state
-class Reservoir:
+class Reservoir(Memoized):
     """Up to ``size`` rows, a uniform sample (without replacement) of the rows seen."""
 
     kind = "reservoir"
@@ -110,14 +110,6 @@ class Reservoir:
             "size": self.size,
             "seed": self.seed,
         }
-
-    def derived(self, key: Any, compute: Callable[[], Any]) -> Any:
-        """Memoize a quantity derived from the sample (e.g. projections of its rows that
-        finalizers reuse across trials); dropped whenever the sample changes."""
-        memo = self.__dict__.setdefault("_derived", {})
-        if key not in memo:
-            memo[key] = compute()
-        return memo[key]
 
     # -- update / merge ----------------------------------------------------------------------
     def update(
@@ -318,11 +310,6 @@ class Reservoir:
         if self.has_target and not np.array_equal(a["y"], b["y"]):
             return False
         return bool(np.isclose(self._weight, other._weight, rtol=rtol))
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state["_derived"] = {}
-        return state
 
     def __repr__(self) -> str:
         return f"Reservoir(size={self.size}, sampled={self._count}, n_rows={self._n_rows})"
