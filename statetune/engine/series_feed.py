@@ -220,9 +220,11 @@ class SeriesFeeder:
         tails = np.zeros((len(uniq), P))
         tail_len = np.zeros(len(uniq), dtype=np.int64)
         tails[found], tail_len[found] = self._tail[held], self._tail_len[held]
-        X, t, has_row, new_tails, new_len = grouped_lag_rows(
-            tails, tail_len, y[order], E[order], sizes
-        )
+        sample = self.states.get("reservoir")
+        if sample is not None:  # the tails serve the sample's lag rows only
+            X, t, has_row, tails, tail_len = grouped_lag_rows(
+                tails, tail_len, y[order], E[order], sizes
+            )
 
         by_block = np.argsort(block, kind="stable")
         cuts = np.flatnonzero(np.diff(block[by_block])) + 1
@@ -234,15 +236,14 @@ class SeriesFeeder:
                 ids[m],
                 **({} if times is None else {"time": times[m]}),
             )
-        sample = self.states.get("reservoir")
-        r = order[has_row]  # chunk rows of the lag rows, by series then time
-        if sample is not None and r.size:
+        if sample is not None and has_row.any():
+            r = order[has_row]  # chunk rows of the lag rows, by series then time
             rb = block[r]
             by_rb = np.argsort(rb, kind="stable")
             for m in np.split(by_rb, np.flatnonzero(np.diff(rb[by_rb])) + 1):
                 sample[int(rb[m[0]])].update(X[m], t[m], None, positions=position + r[m])
         last = None if times is None else times[order[bounds[1:] - 1]]
-        self._commit(uniq, pos, found, base + sizes, new_tails, new_len, last)
+        self._commit(uniq, pos, found, base + sizes, tails, tail_len, last)
 
     def _lookup(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(pos, found)`` of ``keys`` among the sorted ids (pos clipped into range)."""
