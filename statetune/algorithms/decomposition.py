@@ -2,7 +2,10 @@
 
 Equals ``sklearn.decomposition.PCA(svd_solver="full")`` fitted on all rows (components up to
 rounding, same sign rule); transform, inverse_transform and score come from scikit-learn's
-``PCA``. Held-out metrics come from the held-out fold's moments: mean squared reconstruction
+``PCA``. Like scikit-learn's, this PCA is scale-dependent by definition: it decomposes the RAW
+covariance, so a feature in units a million times larger dominates the leading components;
+standardize the features first if that is not what you want. (The decomposition itself keeps
+the small eigenvalues to full relative accuracy, see :mod:`statetune.algorithms._eigen`.) Held-out metrics come from the held-out fold's moments: mean squared reconstruction
 error per row, explained variance (share of held-out variance the components keep) and the
 probabilistic-PCA log-likelihood that ``PCA.score`` reports.
 
@@ -47,7 +50,11 @@ def check_n_components(value: Any, state: Moments, *, limit_by_rows: bool = True
 
 
 class PCA(MomentsEstimator, decomposition.PCA):
-    """PCA from moments. Also reads the features of a state built with a target."""
+    """PCA from moments. Also reads the features of a state built with a target.
+
+    Scale-dependent by definition (as scikit-learn's): the components are those of the raw
+    covariance, not of the correlations.
+    """
 
     needs_target = False
     metrics = PCA_METRICS
@@ -84,7 +91,7 @@ class PCA(MomentsEstimator, decomposition.PCA):
 
     def _finalize(self, state: Moments) -> None:
         k = check_n_components(self.n_components, state)
-        ev, comps = covariance_eigh(state)
+        ev, comps, _ = covariance_eigh(state)
         d = state.n_features
         total = float(ev.sum())
         self.n_components_ = k

@@ -2,6 +2,12 @@
 
 Equals ``make_pipeline(PCA(n_components, svd_solver="full"), Ridge(alpha))`` fitted on all
 rows: the component scores have Gram matrix ``diag(lambda)``, so the ridge step is a division.
+Like that pipeline, PCR is scale-dependent by definition: the components are those of the RAW
+covariance (a feature in larger units dominates them) and ``alpha`` is in the units of the
+scores. The decomposition keeps each component's variance and the small entries of its
+loadings to full relative accuracy when the features' scales span many orders of magnitude
+(:mod:`statetune.algorithms._eigen`), so the coefficients, which divide by those variances,
+stay accurate too.
 
 Example
 -------
@@ -56,15 +62,15 @@ class PCR(_LinearFromMoments, RegressorMixin, TransformerMixin, BaseEstimator):
 
     def _finalize(self, state: Moments) -> None:
         k = check_n_components(self.n_components, state, limit_by_rows=False)
-        ev, comps = covariance_eigh(state)
+        ev, comps, rank = covariance_eigh(state)
         d = state.n_features
         if self.n_components is None:  # all informative components: the numerical rank
-            k = max(int(np.sum(ev > ev[0] * d * np.finfo(np.float64).eps)), 1)
+            k = max(rank, 1)
         P = comps[:k]
         lam = ev[:k] * max(state.weight_sum - 1.0, 0.0)  # eigenvalues of X^T X
         denom = lam + float(self.alpha)
-        tol = max(float(lam.max(initial=0.0)), 1e-300) * d * np.finfo(np.float64).eps
-        gamma = np.divide(P @ state.comoment[:d, d], denom, out=np.zeros(k), where=denom > tol)
+        # a component of zero variance (past the rank) has score 0: its coefficient is 0
+        gamma = np.divide(P @ state.comoment[:d, d], denom, out=np.zeros(k), where=denom > 0)
         self.components_ = P.copy()
         self.n_components_ = k
         self.mean_ = state.mean[:d].copy()
