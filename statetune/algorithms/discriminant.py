@@ -5,6 +5,16 @@ Equal to scikit-learn's ``LinearDiscriminantAnalysis(solver="lsqr" | "eigen", sh
 relative): class means, priors and the (shrunk) class covariances all come from the class
 moments; prediction is scikit-learn's.
 
+Features on very different scales (1e-3 .. 1e12) keep full accuracy: the ``lsqr`` solve and the
+Gaussians' precision matrices are Jacobi-scaled (:mod:`statetune.algorithms._scaled_solve`), the
+``eigen`` solver decomposes the pencil scaled by ``D^-1 . D^-1`` and maps the eigenvectors back
+(``w = D^-1 w'``: the same eigenvalues, and ``w^T S_w w = I`` still holds), its between-class
+scatter is formed from the class mean offsets instead of as the difference of two large
+matrices, and QDA's rotations are eigenvectors of each class covariance computed to high
+relative accuracy (:mod:`statetune.algorithms._graded_eigh`; an ``eigh`` of the covariance
+squares the condition number of the rows, which scikit-learn's SVD of the rows does not). The
+semantics stay scikit-learn's: ``shrinkage``, ``reg_param`` and ``tol`` act in raw units.
+
 Example
 -------
 >>> from sklearn.datasets import load_iris
@@ -30,10 +40,17 @@ from statetune.algorithms._classifier import (
     linear_sample_predict,
     sample_memo,
 )
+from statetune.algorithms._graded_eigh import graded_eigh
+from statetune.algorithms._scaled_solve import psd_solve, scaled_inverse_logdet
 from statetune.algorithms.space import CategoricalParam, FloatParam, Param
 from statetune.states import ClassMoments
 
-__all__ = ["LinearDiscriminantAnalysis", "QuadraticDiscriminantAnalysis", "shrunk_class_cov"]
+__all__ = [
+    "LinearDiscriminantAnalysis",
+    "QuadraticDiscriminantAnalysis",
+    "between_class_scatter",
+    "shrunk_class_cov",
+]
 
 
 def _empirical(m: Any) -> np.ndarray:
@@ -65,10 +82,28 @@ def shrunk_class_cov(
 def _class_eigh(m: Any, d: int) -> tuple[np.ndarray, np.ndarray]:
     """Eigenvalues (descending, >= 0) and vectors of a class's empirical covariance, kept to
     the rank its rows allow (the SVD of the rows has ``min(n_rows, d)`` values)."""
-    lam, V = np.linalg.eigh(_empirical(m))
-    order = np.argsort(lam)[::-1]
+    lam, V, _ = graded_eigh(_empirical(m))
     rank_limit = min(m.n_rows, d)
-    return np.maximum(lam[order], 0.0)[:rank_limit], V[:, order][:, :rank_limit]
+    return lam[:rank_limit], V[:, :rank_limit]
+
+
+def between_class_scatter(
+    state: ClassMoments, priors: np.ndarray, shrinkage: float | None
+) -> np.ndarray:
+    """scikit-learn's ``S_b = S_t - S_w`` (total minus within, both shrunk), formed without the
+    subtraction: with class weights ``w_c`` and mean offsets ``delta_c = mu_c - mu``,
+    ``S_t - sum_c p_c C_c = sum_c (w_c - p_c) C_c + sum_c w_c delta_c delta_c^T``, and shrinking
+    both adds ``s tr(.)/d I`` of that difference."""
+    total = state.total()
+    W = total.weight_sum
+    B = np.zeros((state.n_features, state.n_features))
+    for p, m in zip(priors, state.per_class, strict=True):
+        if m.weight_sum <= 0:  # a class without weight has no covariance (nor, then, a prior)
+            continue
+        w = m.weight_sum / W
+        delta = total.mean_offset(m)
+        B += (w - p) * _empirical(m) + w * np.outer(delta, delta)
+    return _shrunk(B, shrinkage)
 
 
 class _Discriminant(ClassMomentsEstimator):
@@ -136,31 +171,62 @@ class LinearDiscriminantAnalysis(_Discriminant, skda.LinearDiscriminantAnalysis)
         self._max_components = (
             min(n_classes - 1, d) if self.n_components is None else self.n_components
         )
-        if self.solver == "lsqr":
-            self.coef_ = linalg.lstsq(self.covariance_, self.means_.T)[0].T
-        else:
-            total = _shrunk(np.asarray(state.total().comoment) / state.weight_sum, shrink)
-            Sb = total - self.covariance_
-            evals, evecs = linalg.eigh(Sb, self.covariance_)
+        if self.solver == "eigen":
+            Sb = between_class_scatter(state, self.priors_, shrink)
+            D = np.sqrt(np.diagonal(self.covariance_))
+            if not np.all(D > 0):
+                raise np.linalg.LinAlgError(
+                    "The within-class covariance must be positive definite for the 'eigen' "
+                    f"solver, but feature(s) {np.flatnonzero(~(D > 0)).tolist()} have zero "
+                    "within-class variance; use shrinkage > 0 or the 'lsqr' solver."
+                )
+            evals, evecs = linalg.eigh(Sb / np.outer(D, D), self.covariance_ / np.outer(D, D))
+            evecs = evecs / D[:, None]
             self.explained_variance_ratio_ = np.sort(evals / np.sum(evals))[::-1][
                 : self._max_components
             ]
             evecs = evecs[:, np.argsort(evals)[::-1]]
             self.scalings_ = evecs
             self.xbar_ = state.total().mean
-            self.coef_ = self.means_ @ evecs @ evecs.T
-        self.intercept_ = -0.5 * np.diag(self.means_ @ self.coef_.T) + np.log(self.priors_)
-        if n_classes == 2:
-            self.coef_ = (self.coef_[1] - self.coef_[0]).reshape(1, -1)
-            self.intercept_ = np.atleast_1d(self.intercept_[1] - self.intercept_[0])
+        self._set_coef(state)
         self._n_features_out = self._max_components
+
+    def _set_coef(self, state: ClassMoments) -> None:
+        """scikit-learn's ``coef_ = means_ Sigma^-1`` and ``intercept_ = -1/2 mu_c Sigma^-1 mu_c
+        + log prior``, from ``mu_c = xbar + delta_c`` with the offsets ``delta_c`` taken from
+        the moments: the class contrasts (all that predictions use) then carry no rounding of
+        the large common part ``Sigma^-1 xbar`` when the features have large offsets; two
+        classes get the contrast itself."""
+        total = state.total()
+        xbar = total.mean
+        deltas = np.array([total.mean_offset(m) for m in state.per_class])
+        rhs = np.column_stack([xbar, deltas.T])
+        if self.solver == "lsqr":
+            G = psd_solve(self.covariance_, rhs)
+        else:
+            G = self.scalings_ @ (self.scalings_.T @ rhs)  # scalings_ W: W W^T = Sigma^-1
+        g, S = G[:, 0], G[:, 1:].T  # Sigma^-1 xbar; Sigma^-1 delta_c per class
+        quad = 2.0 * deltas @ g + np.einsum("ij,ij->i", deltas, S)  # mu Sigma^-1 mu - xbar part
+        log_priors = np.log(self.priors_)
+        if len(self.classes_) == 2:
+            self.coef_ = (S[1] - S[0]).reshape(1, -1)
+            self.intercept_ = np.atleast_1d(
+                -0.5 * (quad[1] - quad[0]) + log_priors[1] - log_priors[0]
+            )
+        else:
+            self.coef_ = g + S
+            self.intercept_ = -0.5 * (float(xbar @ g) + quad) + log_priors
 
     def _sample_predict(self, held_sample: Any) -> np.ndarray:
         return linear_sample_predict(self, held_sample.X)
 
     def _class_gaussians(self) -> list[tuple[np.ndarray, np.ndarray, float]]:
-        prec = np.linalg.inv(self.covariance_)
-        logdet = float(np.linalg.slogdet(self.covariance_)[1])
+        scaled = scaled_inverse_logdet(self.covariance_)
+        if scaled is None:  # not numerically positive definite: as before, unscaled
+            prec = np.linalg.inv(self.covariance_)
+            logdet = float(np.linalg.slogdet(self.covariance_)[1])
+        else:
+            prec, logdet = scaled
         return [(mu, prec, logdet) for mu in self.means_]
 
     def _log_priors(self) -> np.ndarray:
