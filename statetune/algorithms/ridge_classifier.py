@@ -76,19 +76,16 @@ class RidgeClassifier(ClassMomentsEstimator, linear_model.RidgeClassifier):
         d = state.n_features
         # Y[i, k] = +1 if row i is of class k else -1 (binary: one column, positive = classes[1])
         cols = [1] if K == 2 else list(range(K))
-        sums_x = w[:, None] * means  # per-class sum of X
-        sum_x = sums_x.sum(axis=0)
-        XtY = np.stack([2 * sums_x[k] - sum_x for k in cols], axis=1)  # sum_i x_i y_ik
         sum_y = np.array([2 * w[k] - W for k in cols])
+        signs = np.where(np.arange(K)[:, None] == np.array(cols)[None, :], 1.0, -1.0)
         fi = bool(self.fit_intercept)
         if fi:  # sum_i (x_i - mean) y_ik from the class mean offsets (no cancellation)
             offsets = np.array(
                 [total.mean_offset(m) if m.weight_sum > 0 else np.zeros(d) for m in state.per_class]
             )
-            signs = np.where(np.arange(K)[:, None] == np.array(cols)[None, :], 1.0, -1.0)
             b = (w[:, None] * offsets).T @ signs
-        else:
-            b = XtY
+        else:  # sum_i x_i y_ik
+            b = (w[:, None] * means).T @ signs
         eq = state.derived(("ridge_classifier_gram", fi), lambda: equilibrate(_gram(total, fi)))
         alpha = float(self.alpha)
         if alpha == 0.0:

@@ -6,6 +6,15 @@ Objective exactly as scikit-learn's ``ElasticNet``::
 
 with ``W`` the weight sum (the row count when unweighted).
 
+Features on very different scales need no special treatment here (checked against the exact
+solution of the optimality conditions with scales 1e-3 .. 1e12 and offsets to 1e9): an exact
+minimization along one coordinate commutes with rescaling that coordinate, so coordinate
+descent on the raw Gram matrix takes the same steps as on standardized features with the
+penalties rescaled, and its stopping rule, the duality gap, is in the objective's units. The
+objective itself is scale-dependent (one ``alpha`` for all raw coefficients), as in
+scikit-learn. One limit: the Gram form of the gap has a rounding floor near ``1e-12 ||y||^2``,
+so a ``tol`` below about 1e-11 may stop at ``max_iter`` with a ``ConvergenceWarning``.
+
 Example
 -------
 >>> import numpy as np
