@@ -12,6 +12,11 @@ laws are the order rule ("b continues a": consecutive segments merged in order e
 whole, associatively; merged out of order they raise ``SeriesOrderError``) plus
 commutativity of states of disjoint series.
 
+Features on very different scales: :func:`assert_accurate_on_scaled_features` compares a
+finalizer, on all rows and per training fold, with an independent reference in standardized
+units; every registered algorithm has a reference in :data:`SCALED_FEATURE_REFERENCES` or a
+reason in :data:`SCALED_FEATURE_EXEMPT` (see :mod:`statetune._testing_scaled`).
+
 Example
 -------
 >>> import numpy as np
@@ -30,6 +35,14 @@ from typing import Any
 
 import numpy as np
 
+from statetune._testing_scaled import (
+    SCALED_FEATURE_EXEMPT,
+    SCALED_FEATURE_REFERENCES,
+    ScaledCase,
+    assert_accurate_on_scaled_features,
+    make_scaled_case,
+    scaled_feature_errors,
+)
 from statetune.algorithms import (
     CategoricalParam,
     FloatParam,
@@ -40,6 +53,10 @@ from statetune.algorithms import (
 from statetune.states import SeriesOrderError, state_from_arrays
 
 __all__ = [
+    "SCALED_FEATURE_EXEMPT",
+    "SCALED_FEATURE_REFERENCES",
+    "ScaledCase",
+    "assert_accurate_on_scaled_features",
     "assert_associative",
     "assert_chunk_invariant",
     "assert_empty_state_raises",
@@ -55,7 +72,10 @@ __all__ = [
     "npz_round_trip",
     "make_count_data",
     "make_regression_data",
+    "make_scaled_case",
     "make_series_data",
+    "random_params",
+    "scaled_feature_errors",
     "state_digest",
 ]
 
@@ -346,6 +366,11 @@ def _grid_points(space: dict[str, Any], n: int, seed: int) -> list[dict[str, Any
                     p[name] = float(dist.low + u * (dist.high - dist.low))
         points.append(p)
     return points
+
+
+def random_params(space: dict[str, Any], seed: int) -> dict[str, Any]:
+    """One random point of a search space (log-uniform where the parameter is)."""
+    return _grid_points(space, 1, seed)[-1]
 
 
 def assert_search_space_finalizes(
