@@ -648,10 +648,12 @@ def scaled_feature_errors(
         pairs = [(states.total(kind), np.arange(n))]
         for k, held_rows in enumerate(_fold_rows(states, kind, case.X, case.w)):
             pairs.append((states.train(kind, k), np.setdiff1d(np.arange(n), held_rows)))
+    # the references read every hyperparameter: the model's defaults fill the unset ones
+    full = {**alg.model().get_params(), **alg.fixed_params, **params}
     worst: dict[str, float] = {}
     for state, rows in pairs:
         try:
-            ref = reference(case, rows, params)
+            ref = reference(case, rows, full)
         except np.linalg.LinAlgError:
             try:
                 alg.finalize(state, params)
@@ -663,7 +665,7 @@ def scaled_feature_errors(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             model = alg.finalize(state, params)
-        for key, err in _compare(ref, view(model, case, rows, params)).items():
+        for key, err in _compare(ref, view(model, case, rows, full)).items():
             worst[key] = max(worst.get(key, 0.0), err)
     return worst
 

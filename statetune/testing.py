@@ -413,7 +413,9 @@ def assert_empty_state_raises(algorithm: str, d: int, has_target: bool) -> None:
 
 
 def check_algorithm(algorithm: str, seed: int = 0) -> None:
-    """Every contract of DESIGN.md for one registered algorithm (and its state)."""
+    """Every contract of DESIGN.md for one registered algorithm (and its state), and accuracy
+    on features of very different scales (:func:`assert_accurate_on_scaled_features`, with
+    default hyperparameters) unless :data:`SCALED_FEATURE_EXEMPT` says why not."""
     alg = get_algorithm(algorithm)
     X, y, w = data_for(algorithm, 300, 5, seed=seed, weighted=True)
     y_or_none = y if alg.needs_target else None
@@ -427,6 +429,19 @@ def check_algorithm(algorithm: str, seed: int = 0) -> None:
     space = alg.search_space(state)
     assert_finalize_pure(algorithm, state, _grid_points(space, 1, seed)[-1])
     assert_empty_state_raises(algorithm, X.shape[1], y_or_none is not None)
+    if algorithm not in SCALED_FEATURE_EXEMPT:  # a new algorithm needs a reference or a reason
+        case = make_scaled_case(
+            algorithm,
+            240,
+            4,
+            log10_scales=[-3.0, 4.0, 12.0, 0.0],
+            offsets=[0.0, 1e9, 0.0, -1e6],
+            y_log10_scale=9.0,
+            y_offset=1e6,
+            seed=seed,
+            weighted=True,
+        )
+        assert_accurate_on_scaled_features(algorithm, case, {})
 
 
 def check_registry() -> list[str]:
