@@ -153,6 +153,12 @@ def test_diamond_prices_qda_and_lda_equal_sklearn():
     qda = st.finalize("qda", states, reg_param=0.0)
     ref = da.QuadraticDiscriminantAnalysis().fit(X, y)
     assert np.abs(qda.predict_proba(X) - ref.predict_proba(X)).max() < 1e-9
+    # same representation: scalings (eigenvalues, descending) and rotations up to their signs
+    for S, R, S_ref, R_ref in zip(
+        qda.scalings_, qda.rotations_, ref.scalings_, ref.rotations_, strict=True
+    ):
+        np.testing.assert_allclose(S, S_ref, rtol=1e-9)
+        np.testing.assert_allclose(np.abs(np.sum(R * R_ref, axis=0)), 1.0, rtol=1e-9)
     for solver in ("lsqr", "eigen"):
         lda = st.finalize("lda", states, solver=solver)
         ref = da.LinearDiscriminantAnalysis(solver=solver).fit(X, y)
