@@ -3,9 +3,10 @@
 Block ``a`` (an *absolute* index) holds the times ``t`` with ``floor(t / B) == a``, that is
 ``a * B <= t < (a + 1) * B``; the grid over ``[lo, hi]`` keeps the blocks ``floor(lo / B)``
 through ``floor(hi / B)`` (``n_blocks`` of them, numbered ``0..n_blocks - 1`` from the first).
-``B`` is the smallest power of two (``e >= 0`` for integer times, any ``e`` for floats) with
-``n_blocks <= max_blocks``. Integer times are int64 (datetimes arrive as nanoseconds since the
-epoch); float times use the exact ``floor(ldexp(t, -e))``.
+``B`` is the smallest power of two with ``n_blocks <= max_blocks``, with ``e >= 0`` for integer
+times and, for float times, ``B`` no finer than the float spacing (``ulp``) of the largest
+``|t|`` (so every grid line is a float). Integer times are int64 (datetimes arrive as
+nanoseconds since the epoch); float times use the exact ``floor(ldexp(t, -e))``.
 
 Two facts make grids mergeable as data arrive:
 
@@ -15,10 +16,8 @@ Two facts make grids mergeable as data arrive:
 * *monotony*: the grid of a range is never finer than the grid of a sub-range. For a fixed
   ``e`` the number of blocks cannot shrink when the range grows, and it never grows when ``e``
   does (``floor(x / 2) - floor(w / 2) <= x - w`` for integers ``x >= w``), so the smallest
-  feasible ``e`` of ``[lo', hi'] ⊇ [lo, hi]`` is at least that of ``[lo, hi]``.
-
-Float times that are all equal have no finest grid; they are held as one block
-(``exponent is None``) until a second time arrives.
+  feasible ``e`` of ``[lo', hi'] ⊇ [lo, hi]`` is at least that of ``[lo, hi]``; the floor of
+  floats (the ulp of the largest ``|t|``) can only rise as the range grows, too.
 
 Example
 -------
@@ -59,7 +58,7 @@ class TimeGrid:
     kind: str
     lo: int | float
     hi: int | float
-    exponent: int | None
+    exponent: int
     first: int
     n_blocks: int
 
@@ -71,8 +70,6 @@ class TimeGrid:
         lo_, hi_ = (int(lo), int(hi)) if kind == "i" else (float(lo), float(hi))
         if not lo_ <= hi_:
             raise ValueError(f"`lo <= hi` must hold, but got lo={lo!r}, hi={hi!r}.")
-        if kind == "f" and lo_ == hi_:
-            return cls(kind, lo_, hi_, None, 0, 1)
         if isinstance(lo_, int) and isinstance(hi_, int):
             e = max(0, (hi_ - lo_).bit_length() - max_blocks.bit_length())
         else:
@@ -80,6 +77,8 @@ class TimeGrid:
             # below the smallest feasible exponent (by a margin for rounding); 0 when lo and hi
             # are subnormal neighbours
             e = math.frexp(span_half)[1] - max_blocks.bit_length() - 2 if span_half else -1100
+            # no finer than the float spacing at the largest |t|: grid lines are floats
+            e = max(e, math.frexp(math.ulp(max(abs(lo_), abs(hi_))))[1] - 1)
         while True:
             first = _floor_div_pow2(lo_, e)
             n = _floor_div_pow2(hi_, e) - first + 1
@@ -88,17 +87,13 @@ class TimeGrid:
             e += 1
 
     @property
-    def width(self) -> int | float | None:
-        """``B = 2**exponent`` in the time unit (``None`` for one float time)."""
-        if self.exponent is None:
-            return None
+    def width(self) -> int | float:
+        """``B = 2**exponent`` in the time unit."""
         return 2**self.exponent if self.exponent >= 0 else math.ldexp(1.0, self.exponent)
 
     def index(self, t: Any) -> np.ndarray:
         """Block (0-based, from the first) of each time in ``t`` (all within ``[lo, hi]``)."""
         t = np.asarray(t)
-        if self.exponent is None:
-            return np.zeros(t.shape, dtype=np.int64)
         e = self.exponent
         if self.kind == "i":
             a = np.right_shift(t.astype(np.int64, copy=False), e)
@@ -110,8 +105,6 @@ class TimeGrid:
     def line(self, j: int) -> int | float:
         """The time where block ``j`` (0-based, ``0 <= j <= n_blocks``) begins; ``line(n_blocks)``
         is the end of the grid (exclusive)."""
-        if self.exponent is None:
-            return self.lo if j == 0 else math.nextafter(float(self.lo), math.inf)
         a = self.first + j
         if self.kind == "i":
             return a << self.exponent
@@ -120,9 +113,7 @@ class TimeGrid:
     def moved_to(self, coarser: TimeGrid) -> np.ndarray:
         """Block of ``coarser`` (a grid of a range containing ours) holding each of our blocks:
         ``(first + j) >> d`` relative to ``coarser.first`` (the nesting property)."""
-        if self.exponent is None:
-            return np.full(self.n_blocks, int(coarser.index([self.lo])[0]), dtype=np.int64)
-        if coarser.exponent is None or coarser.exponent < self.exponent:
+        if coarser.exponent < self.exponent:
             raise ValueError(
                 f"Blocks only merge into a coarser grid, but got exponent {self.exponent} -> "
                 f"{coarser.exponent}."
