@@ -26,10 +26,10 @@ long format: a pandas DataFrame with columns store / date / sales.
     With ``--refit-trials n < n_trials`` only n trials run and the total is ``estimated``
     (median objective time x n_trials + statetune's measured TPE sampler + storage time).
 
-Folds (rolling origin, reproduced in the peer): the pass cuts every series into blocks of
-``B = states.folds.block_size(longest)`` values (the i-th value of a series is in block
-``i // B``; N blocks); fold k holds out block ``h = N - K + k``, trains on every value with
-index ``< h * B`` and predicts each held-out value one step ahead from the actual lags. Rows:
+Folds (rolling origin, reproduced in the peer): fold k holds out the window of time
+``states.fold_windows()[k]`` (``held_start <= date < held_end``, common to all series), trains
+on every value dated before it and predicts each held-out value one step ahead from the actual
+lags; every store has the same dates, so a window is a range of indices ``[lo, hi)``. Rows:
 the times with at least ``max_lag`` predecessors in their series.
 
 Agreement: statetune's ``states.fold_scores`` equals the peer's per-fold MSE on a few fixed
@@ -147,13 +147,12 @@ def fit_peer(X: np.ndarray, z: np.ndarray, alpha: float, trend: str) -> Any:
 def peer_fold(
     series: Sequence[np.ndarray],
     params: Mapping[str, Any],
-    held_block: int,
-    block: int,
+    window: tuple[int, int],
     max_lag: int,
 ) -> float:
-    """Refit on every series' values before the held-out block, one-step MSE on the block."""
+    """Refit on every series' values before the held-out window, one-step MSE on it."""
     lags, d = lags_of(params), int(params["d"])
-    lo, hi = held_block * block, (held_block + 1) * block
+    lo, hi = window
     train = [lag_rows(y, lags, d, 0, lo, max_lag) for y in series]
     held = [lag_rows(y, lags, d, lo, hi, max_lag) for y in series]
     model = fit_peer(
@@ -169,22 +168,16 @@ def peer_fold(
 def peer_fold_scores(
     series: Sequence[np.ndarray],
     params: Mapping[str, Any],
-    n_blocks: int,
-    folds: int,
-    block: int,
+    windows: Sequence[tuple[int, int]],
     max_lag: int,
 ) -> np.ndarray:
-    return np.array(
-        [peer_fold(series, params, n_blocks - folds + k, block, max_lag) for k in range(folds)]
-    )
+    return np.array([peer_fold(series, params, w, max_lag) for w in windows])
 
 
 def run_peer(
     df: pd.DataFrame,
     dists: Mapping[str, Any],
-    n_blocks: int,
-    folds: int,
-    block: int,
+    windows: Sequence[tuple[int, int]],
     max_lag: int,
     n_trials: int,
 ) -> dict[str, Any]:
@@ -198,10 +191,10 @@ def run_peer(
         t = time.perf_counter()
         scores: list[float] = []
         try:
-            for k in range(folds):
-                scores.append(peer_fold(series, params, n_blocks - folds + k, block, max_lag))
+            for k, window in enumerate(windows):
+                scores.append(peer_fold(series, params, window, max_lag))
                 trial.report(float(np.mean(scores)), step=k)
-                if k + 1 < folds and trial.should_prune():
+                if k + 1 < len(windows) and trial.should_prune():
                     raise optuna.TrialPruned(f"pruned after fold {k}")
         finally:
             trial_seconds.append(time.perf_counter() - t)
@@ -269,18 +262,23 @@ def main() -> None:
     )
     # One StateSet (untimed) for the search space, the fold layout and scoring fixed params.
     states = st.compute_states(source(df), [ALG], folds=K, max_lag=P)
-    n_blocks = len(states.fold_states["lagged_moments"])
-    block = states.folds.block_size(L)
-    held = [n_blocks - K + k for k in range(K)]
-    print(f"time blocks: {n_blocks} of {block} values; held-out blocks {held}")
+    dates = np.sort(df["date"].unique()).astype("datetime64[ns]").view(np.int64)
+    windows = [
+        (
+            int(np.searchsorted(dates, w.held_start.value)),
+            int(np.searchsorted(dates, w.held_end.value)),
+        )
+        for w in states.fold_windows()
+    ]
+    print(f"held-out windows (indices of each series' values): {windows}")
     series = to_arrays(df)
 
     # 0. the peer reproduces statetune's folds and model exactly
-    sm_diff = check_statsmodels(series[0][: held[0] * block], P)
+    sm_diff = check_statsmodels(series[0][: windows[0][0]], P)
     fixed_diff = 0.0
     for params in FIXED_PARAMS:
         a = states.fold_scores(ALG, params, "mse")
-        b = peer_fold_scores(series, params, n_blocks, K, block, P)
+        b = peer_fold_scores(series, params, windows, P)
         fixed_diff = max(fixed_diff, float(np.max(np.abs(a - b) / np.abs(b))))
     print(
         f"check: peer lag-matrix OLS vs statsmodels AutoReg (1 series, alpha=0): max rel diff "
@@ -296,7 +294,7 @@ def main() -> None:
     # (b) the peer, same sampler / pruner / space / folds
     dists = {p: d.to_optuna() for p, d in states.search_space(ALG).items()}
     n_peer = min(T, args.refit_trials or T)
-    b = run_peer(df, dists, n_blocks, K, block, P, n_peer)
+    b = run_peer(df, dists, windows, P, n_peer)
     peer_trials = b["study"].trials
     overhead = tm["sampler"] + tm["storage"]
     if n_peer == T:
@@ -317,9 +315,7 @@ def main() -> None:
     peer_best = min(complete, key=lambda t: t.value)
     st_best = st_study.best_trial
     st_of_peer_best = states.validation_score(ALG, peer_best.params, "mse")
-    peer_of_st_best = float(
-        np.mean(peer_fold_scores(series, st_best.params, n_blocks, K, block, P))
-    )
+    peer_of_st_best = float(np.mean(peer_fold_scores(series, st_best.params, windows, P)))
     best_diff = max(
         rel_diff(st_of_peer_best, peer_best.value), rel_diff(peer_of_st_best, st_best.value)
     )

@@ -2,10 +2,13 @@
 the lag rows whose target falls in it (for metrics that need predictions row by row).
 
 Rows of a chunk are values of series in time order within each series (ids may interleave).
-Per chunk: check times and values, find each value's index in its series, grow the block size
-if the longest series outgrew it (merging neighbouring blocks), then update every block the
-chunk touches. The lag rows sampled for a block use the series' true predecessors, even those
-in earlier blocks or chunks, so a held-out block's sample holds all its one-step predictions.
+Per chunk: check times and values, find each value's index in its series, widen the time grid
+to the chunk's times (merging neighbouring blocks when its width doubles, adding empty blocks at
+either end; see :mod:`statetune.engine.time_folds` for why the result does not depend on the
+chunks), then update every block the chunk touches. A value's time is its timestamp, or its
+index in its series when the source has no time column. The lag rows sampled for a block use
+the series' true predecessors, even those in earlier blocks or chunks, so a held-out window's
+sample holds all its one-step predictions.
 
 Example
 -------
@@ -24,7 +27,8 @@ from typing import Any
 import numpy as np
 
 from statetune.data.source import Chunk
-from statetune.engine.time_folds import TimeFolds
+from statetune.engine.time_folds import TimeFolds, time_value
+from statetune.engine.time_grid import TimeGrid
 from statetune.states.lagged_moments import grouped_lag_rows
 
 __all__ = ["SeriesFeeder", "SeriesKindError"]
@@ -41,12 +45,14 @@ class SeriesKindError(TypeError):
 
 
 class SeriesFeeder:
-    """Keeps each series' count, last values and last time across chunks of one pass.
+    """Keeps each series' count, last values and last time, and the time grid, across chunks
+    of one pass.
 
     ``states`` maps a state kind to its list of blocks (``"lagged_moments"``, optionally
     ``"reservoir"``); the lists are changed in place. ``make(kind)`` builds an empty block.
     The per-series records are arrays over the sorted ids, so a chunk costs a few numpy
-    passes whatever the number of series.
+    passes whatever the number of series. Blocks given (a cursor, cached states) must lie on
+    the grid of their own time range, as every pass leaves them.
     """
 
     def __init__(
@@ -70,7 +76,23 @@ class SeriesFeeder:
         self._tail_len: np.ndarray = table["tail_len"]
         self._has_time: np.ndarray = table["has_time"]
         self._last: np.ndarray = table["last_time"]
-        self.block = folds.block_size(int(self._count.max(initial=0)))
+        #: True: times are timestamps; False: positions in each series; None: no value yet.
+        self.timed: bool | None = None
+        self.grid: TimeGrid | None = None
+        if total.n_rows:
+            span = total.time_range()
+            self.timed = span is not None
+            if span is None:
+                span = (0, int(self._count.max()) - 1)
+            kind = "i" if not self.timed else np.dtype(total.time_dtype).kind
+            self.grid = folds.grid(span[0], span[1], kind)
+        n_grid = 0 if self.grid is None else self.grid.n_blocks
+        if len(blocks) != n_grid:
+            raise ValueError(
+                f"Series blocks must lie on the time grid of their times ({n_grid} blocks), but "
+                f"{len(blocks)} were given: they were built by another fold scheme; rebuild them "
+                "with compute_states."
+            )
 
     @property
     def counts(self) -> dict[Any, int]:
@@ -155,25 +177,27 @@ class SeriesFeeder:
         return t.astype(np.int64)
 
     # ------------------------------------------------------------------ blocks
-    def _grow(self, longest: int) -> None:
-        size = self.folds.block_size(longest)
-        if size <= self.block:  # a chunk of only shorter series never shrinks the blocks
+    def _widen(self, lo: Any, hi: Any, kind: str) -> None:
+        """Move the blocks onto the grid of ``[lo, hi]`` joined with the current range: merge
+        the blocks that fall together (in time order), add empty blocks elsewhere."""
+        old = self.grid
+        if old is not None:
+            lo, hi = min(lo, old.lo), max(hi, old.hi)
+        new = self.folds.grid(lo, hi, kind)
+        if new == old:
             return
-        f = size // self.block
-        for blocks in self.states.values():
-            merged = []
-            for j in range(0, len(blocks), f):
-                head = blocks[j]
-                for other in blocks[j + 1 : j + f]:
-                    head.merge(other)
-                merged.append(head)
-            blocks[:] = merged
-        self.block = size
-
-    def _ensure(self, n_blocks: int) -> None:
-        for kind, blocks in self.states.items():
-            while len(blocks) < n_blocks:
-                blocks.append(self.make(kind))
+        target = (
+            np.zeros(0, dtype=np.int64) if old is None else old.moved_to(new)
+        )  # new block of each old block
+        for kind_, blocks in self.states.items():
+            out: list[Any] = [None] * new.n_blocks
+            for j, block in zip(target.tolist(), blocks, strict=True):
+                if out[j] is None:
+                    out[j] = block
+                elif block.n_rows:
+                    out[j].merge(block)  # later in time: it continues the block before
+            blocks[:] = [self.make(kind_) if b is None else b for b in out]
+        self.grid = new
 
     # ------------------------------------------------------------------ feed
     def feed(self, chunk: Chunk, position: int) -> None:
@@ -212,9 +236,20 @@ class SeriesFeeder:
         rank = np.empty(n, dtype=np.int64)
         rank[order] = np.arange(n) - np.repeat(bounds[:-1], sizes)
         index = base[inv] + rank
-        self._grow(int((base + sizes).max()))
-        block = index // self.block
-        self._ensure(int(block.max()) + 1)
+        timed = times is not None
+        if self.timed is not None and timed != self.timed:
+            raise SeriesKindError(
+                "must give a time to every value or to none (the pass places values in time "
+                f"by {'their times' if self.timed else 'their positions'})",
+                row=0,
+                column="time",
+            )
+        at = times if times is not None else index
+        kind = at.dtype.kind if timed else "i"
+        self._widen(at.min().item(), at.max().item(), kind)
+        self.timed = timed
+        assert self.grid is not None
+        block = self.grid.index(at)
 
         P = self.max_lag
         tails = np.zeros((len(uniq), P))
@@ -288,8 +323,5 @@ class SeriesFeeder:
 
 def _show(t: Any) -> str:
     """A time as the user gave it: datetimes arrive as int64 nanoseconds."""
-    if isinstance(t, int | np.integer) and abs(int(t)) > 10**15:
-        import pandas as pd
-
-        return str(pd.Timestamp(int(t)))
-    return repr(t.item() if isinstance(t, np.generic) else t)
+    v = time_value(t)
+    return repr(v) if isinstance(v, int | float) else str(v)

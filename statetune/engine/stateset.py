@@ -2,9 +2,11 @@
 
 The training state of fold k is the merge of the other folds (merging is exact and as cheap
 as subtracting, and keeps full precision when one fold holds most rows); the held-out state
-is fold k itself. For series (time folds) the states are time blocks instead: fold k holds out
-one of the last blocks and trains on the blocks before it, merged in order (rolling origin).
-Totals and training states are built on first use and reused by every trial.
+is fold k itself. For series (time folds) the states are blocks of a time grid instead: fold k
+holds out a window of time common to all series (a few blocks at the end) and trains on every
+block before it, merged in order (rolling origin); :meth:`StateSet.fold_windows` says which
+(see :mod:`statetune.engine.time_folds`). Totals, training and held-out states are built on
+first use and reused by every trial.
 
 Example
 -------
@@ -26,7 +28,8 @@ import numpy as np
 from statetune.algorithms import get_algorithm
 from statetune.data.schema import Schema
 from statetune.engine.folds import FoldConfig
-from statetune.engine.time_folds import TimeFolds
+from statetune.engine.time_folds import FoldWindow, TimeFolds, time_value
+from statetune.engine.time_grid import TimeGrid
 
 __all__ = ["StateSet"]
 
@@ -57,7 +60,7 @@ class StateSet:
         self.fingerprint = fingerprint
         #: Segments absorbed, in order: ``{"key", "fingerprint", "n_rows"}`` records.
         self.lineage = [dict(r) for r in (lineage or [])]
-        self._memo: dict[tuple[str, int], Any] = {}
+        self._memo: dict[tuple[Any, ...], Any] = {}
         self._lock = threading.Lock()
 
     def __getstate__(self) -> dict[str, Any]:
@@ -90,7 +93,7 @@ class StateSet:
             raise ValueError(f"`kind` must be one of {sorted(self.fold_states)}, but got {kind!r}.")
         return kind
 
-    def _cached(self, key: tuple[str, int], build: Any) -> Any:
+    def _cached(self, key: tuple[Any, ...], build: Any) -> Any:
         with self._lock:
             if key not in self._memo:
                 self._memo[key] = build()
@@ -108,33 +111,112 @@ class StateSet:
 
         return self._cached((kind, -1), build)
 
-    def _held_index(self, kind: str, k: int) -> int:
-        k = self._check_fold(k)
-        if isinstance(self.folds, TimeFolds):
-            return self.folds.held_block(k, len(self.fold_states[kind]))
-        return k
+    def _windows(self) -> list[tuple[int, int]]:
+        """``[start, stop)`` blocks held out by each fold (time folds only)."""
+        assert isinstance(self.folds, TimeFolds)
+        folds = self.folds
 
-    def held_out(self, kind: str | None, k: int) -> Any:
-        """The state of fold ``k``'s rows (for series: its held-out time block)."""
-        kind = self._kind(kind)
-        return self.fold_states[kind][self._held_index(kind, k)]
+        def build() -> list[tuple[int, int]]:
+            kind = "lagged_moments" if "lagged_moments" in self.fold_states else None
+            blocks = self.fold_states[self._kind(kind)]
+            return folds.windows([b.n_rows for b in blocks])
 
-    def train(self, kind: str | None, k: int) -> Any:
-        """The state of every row outside fold ``k`` (for series: of every earlier block,
-        merged in time order)."""
-        kind = self._kind(kind)
-        h = self._held_index(kind, k)
+        return self._cached(("windows",), build)
+
+    def _merged(self, kind: str, a: int, b: int) -> Any:
+        """The merge of blocks ``a..b-1`` of ``kind``, in order (the block itself when one)."""
+        states = self.fold_states[kind]
+        if b - a == 1:
+            return states[a]
 
         def build() -> Any:
-            states = self.fold_states[kind]
-            time = isinstance(self.folds, TimeFolds)
-            others = states[:h] if time else [s for i, s in enumerate(states) if i != h]
+            merged = states[a].copy()
+            for s in states[a + 1 : b]:
+                merged.merge(s)
+            return merged
+
+        return self._cached((kind, "blocks", a, b), build)
+
+    def held_out(self, kind: str | None, k: int) -> Any:
+        """The state of fold ``k``'s rows (for series: of its held-out window of time, every
+        series' values with ``held_start <= t < held_end``)."""
+        kind = self._kind(kind)
+        k = self._check_fold(k)
+        if isinstance(self.folds, TimeFolds):
+            return self._merged(kind, *self._windows()[k])
+        return self.fold_states[kind][k]
+
+    def train(self, kind: str | None, k: int) -> Any:
+        """The state of every row outside fold ``k`` (for series: of every value before its
+        window, ``t < train_end``, merged in time order)."""
+        kind = self._kind(kind)
+        k = self._check_fold(k)
+        if isinstance(self.folds, TimeFolds):
+            return self._merged(kind, 0, self._windows()[k][0])
+
+        def build() -> Any:
+            others = [s for i, s in enumerate(self.fold_states[kind]) if i != k]
             merged = others[0].copy()
             for s in others[1:]:
                 merged.merge(s)
             return merged
 
-        return self._cached((kind, h), build)
+        return self._cached((kind, k), build)
+
+    def time_grid(self) -> TimeGrid:
+        """The grid of the time blocks (series states only): the grid of the range of times,
+        or of positions ``0 .. longest - 1`` when the source has no time column."""
+        if not isinstance(self.folds, TimeFolds) or "lagged_moments" not in self.fold_states:
+            raise ValueError(
+                "A time grid needs series states (lagged moments in time blocks), but these "
+                f"states hold {sorted(self.fold_states)} with {type(self.folds).__name__}."
+            )
+        total = self.total("lagged_moments")
+        if total.n_rows == 0:
+            raise ValueError("A time grid needs values, but the states hold none.")
+        span = total.time_range()
+        if span is None:
+            grid = self.folds.grid(0, max(total.counts().values()) - 1, "i")
+        else:
+            grid = self.folds.grid(span[0], span[1], np.dtype(total.time_dtype).kind)
+        n = len(self.fold_states["lagged_moments"])
+        if grid.n_blocks != n:
+            raise ValueError(
+                f"Series blocks must lie on the time grid of their times ({grid.n_blocks} "
+                f"blocks), but the states hold {n}: they were built by another fold scheme; "
+                "rebuild them with compute_states."
+            )
+        return grid
+
+    def fold_windows(self) -> list[FoldWindow]:
+        """Each fold's window of time (series states only): fold ``k`` trains on every value
+        with ``t < train_end`` and holds out every value with ``held_start <= t < held_end``,
+        over all series. ``t`` is the timestamp (``pandas.Timestamp`` for datetimes) or, with
+        no time column, each value's position in its own series (``by="position"``)."""
+        grid = self.time_grid()
+        timed = self.total("lagged_moments").time_range() is not None
+        counts = np.array([b.n_rows for b in self.fold_states["lagged_moments"]])
+        out = []
+        for k, (a, b) in enumerate(self._windows()):
+            start, end = grid.line(a), grid.line(b)
+            held = self.held_out("lagged_moments", k)
+            first, last = held.time_range() or (start, min(end, grid.hi + 1) - 1)
+            out.append(
+                FoldWindow(
+                    fold=k,
+                    train_end=time_value(start),
+                    held_start=time_value(start),
+                    held_end=time_value(end),
+                    first_held=time_value(first),
+                    last_held=time_value(last),
+                    n_train=int(counts[:a].sum()),
+                    n_held=int(counts[a:b].sum()),
+                    n_series=len(held.series_ids),
+                    by="time" if timed else "position",
+                    blocks=(a, b),
+                )
+            )
+        return out
 
     def _check_fold(self, k: int) -> int:
         if not 0 <= k < self.n_folds:

@@ -162,8 +162,8 @@ class LaggedMoments(Memoized):
 
     def series_table(self) -> dict[str, np.ndarray]:
         """Per-series arrays over :attr:`series_ids` (copies): ``counts``, ``tails`` (the last
-        ``max_lag`` slots, right-aligned, zero-padded), ``tail_len``, ``has_time`` and
-        ``last_time`` (0 where unset)."""
+        ``max_lag`` slots, right-aligned, zero-padded), ``tail_len``, ``has_time``,
+        ``first_time`` and ``last_time`` (0 where unset)."""
         r = self._rec
         return {
             "ids": self._ids.copy(),
@@ -171,8 +171,18 @@ class LaggedMoments(Memoized):
             "tails": r.tail.copy(),
             "tail_len": r.tail_len.copy(),
             "has_time": r.has_time.copy(),
+            "first_time": r.first.copy(),
             "last_time": r.last.copy(),
         }
+
+    def time_range(self) -> tuple[Any, Any] | None:
+        """``(earliest time, latest time)`` over the series given times (Python numbers), or
+        ``None`` when no series has times."""
+        r = self._rec
+        timed = r.has_time & (r.count > 0)
+        if not timed.any():
+            return None
+        return r.first[timed].min().item(), r.last[timed].max().item()
 
     @property
     def time_dtype(self) -> np.dtype | None:

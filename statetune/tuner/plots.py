@@ -10,11 +10,12 @@ Example
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
 
-__all__ = ["PLOT_KINDS", "make_plot"]
+__all__ = ["PLOT_KINDS", "make_plot", "window_label"]
 
 PLOT_KINDS = ("history", "importances", "slice", "algorithms", "folds")
 
@@ -50,9 +51,28 @@ def algorithms_plot(trials: pd.DataFrame, metric: str, maximize: bool) -> Any:
     return fig
 
 
-def folds_plot(trials: pd.DataFrame, metric: str, maximize: bool, time_folds: bool) -> Any:
+def window_label(window: Any) -> str:
+    """``first .. last`` held-out time of a fold window (dates without a midnight time)."""
+
+    def show(t: Any) -> str:
+        if isinstance(t, pd.Timestamp):
+            return str(t.date()) if t == t.normalize() else str(t)
+        return f"{t:g}" if isinstance(t, float) else str(t)
+
+    return f"{show(window.first_held)}\n..{show(window.last_held)}"
+
+
+def folds_plot(
+    trials: pd.DataFrame,
+    metric: str,
+    maximize: bool,
+    time_folds: bool,
+    windows: Sequence[Any] | None = None,
+) -> Any:
     """The best trial's score on each fold; for series, folds are rolling origins in time
-    order, so the bars show how the chosen model's error moves through the last time blocks."""
+    order, so the bars show how the chosen model's error moves through the held-out windows
+    (``windows``: the states' :meth:`~statetune.engine.StateSet.fold_windows`, which label the
+    bars with the times each fold holds out)."""
     import matplotlib.pyplot as plt
     import numpy as np
 
@@ -64,7 +84,12 @@ def folds_plot(trials: pd.DataFrame, metric: str, maximize: bool, time_folds: bo
     ax.bar(range(len(scores)), scores, color="#88bbee")
     ax.axhline(float(np.mean(scores)), color="#224488", linestyle="--", label="mean")
     ax.set_xticks(range(len(scores)))
-    ax.set_xlabel("rolling origin (later time blocks to the right)" if time_folds else "fold")
+    if windows is not None and len(windows) == len(scores):
+        by = "positions in each series" if windows[0].by == "position" else "times"
+        ax.set_xticklabels([window_label(w) for w in windows], fontsize=8)
+        ax.set_xlabel(f"held-out window ({by}; trained on everything earlier)")
+    else:
+        ax.set_xlabel("rolling origin (later time windows to the right)" if time_folds else "fold")
     ax.set_ylabel(metric)
     ax.set_title(f"Best trial ({best['algorithm']}, #{int(best['number'])}): score per fold")
     ax.legend()
@@ -79,8 +104,10 @@ def make_plot(
     metric: str,
     maximize: bool,
     time_folds: bool = False,
+    windows: Sequence[Any] | None = None,
 ) -> Any:
-    """A matplotlib Figure of ``kind`` (one of :data:`PLOT_KINDS`)."""
+    """A matplotlib Figure of ``kind`` (one of :data:`PLOT_KINDS`); ``windows`` labels the
+    folds of series data."""
     import matplotlib
 
     if matplotlib.get_backend().lower() not in ("agg", "module://matplotlib_inline.backend_inline"):
@@ -101,5 +128,5 @@ def make_plot(
         if kind == "slice":
             return _figure(ovm.plot_slice(study, target_name=metric))
     if kind == "folds":
-        return folds_plot(trials, metric, maximize, time_folds)
+        return folds_plot(trials, metric, maximize, time_folds, windows)
     return algorithms_plot(trials, metric, maximize)

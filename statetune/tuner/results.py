@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 
 from statetune.engine import StateSet
-from statetune.tuner.plots import PLOT_KINDS, make_plot
+from statetune.tuner.plots import PLOT_KINDS, make_plot, window_label
 from statetune.tuner.space import split_params
 
 __all__ = ["TuneResult"]
@@ -92,11 +92,26 @@ class TuneResult:
             )
         return pd.DataFrame(rows)
 
+    @property
+    def fold_windows(self) -> pd.DataFrame | None:
+        """Series data: one row per fold with its window of time (``train_end``,
+        ``held_start``, ``held_end`` and the held-out values' ``first_held``/``last_held``,
+        as timestamps for datetimes, or positions in each series without a time column),
+        the values trained on and held out and the series validated; the scores of
+        ``trials["fold_scores"]`` follow this order. ``None`` for shuffled folds."""
+        if not getattr(self.states.folds, "is_time", False):
+            return None
+        return pd.DataFrame([w.as_dict() for w in self.states.fold_windows()])
+
     def plot(self, kind: str = "history") -> Any:
         """A matplotlib Figure: ``"history"``, ``"importances"``, ``"slice"``, ``"algorithms"``
-        or ``"folds"`` (the best trial's score per fold; rolling origins for series)."""
+        or ``"folds"`` (the best trial's score per fold; for series, rolling origins labelled
+        with the times each fold holds out)."""
         time_folds = bool(getattr(self.states.folds, "is_time", False))
-        return make_plot(kind, self.study, self.trials, self.metric, self.maximize, time_folds)
+        windows = self.states.fold_windows() if time_folds and kind == "folds" else None
+        return make_plot(
+            kind, self.study, self.trials, self.metric, self.maximize, time_folds, windows
+        )
 
     def save_plots(self, folder: str | Path) -> list[Path]:
         """Every plot that applies, as PNG files in ``folder``."""
@@ -119,7 +134,8 @@ class TuneResult:
         return paths
 
     def summary(self) -> str:
-        """A short table: best per algorithm, the winner, and where the time went."""
+        """A short table: best per algorithm, the winner, the held-out windows (series) and
+        where the time went."""
         df = self.trials
         done = df[df["state"] == "COMPLETE"]
         lines = [f"{'algorithm':<14}{'trials':>8}{'best ' + self.metric:>16}"]
@@ -130,19 +146,28 @@ class TuneResult:
         lines.append(
             f"best: {self.best_algorithm} {self.best_params} -> {self.metric}={self.best_value:.6g}"
         )
+        if getattr(self.states.folds, "is_time", False):
+            windows = self.states.fold_windows()
+            shown = ", ".join(window_label(w).replace("\n", "") for w in windows)
+            by = " (positions in each series)" if windows[0].by == "position" else ""
+            lines.append(f"held-out windows{by}: {shown}")
         if self.timings:
             parts = ", ".join(f"{k} {v:.3f}s" for k, v in self.timings.items())
             lines.append(f"time: {parts}")
         return "\n".join(lines)
 
     def save(self, folder: str | Path) -> Path:
-        """Write ``best_model/``, ``trials.csv``, ``summary.json`` and the plots to ``folder``."""
+        """Write ``best_model/``, ``trials.csv``, ``summary.json`` and the plots to ``folder``
+        (and ``fold_windows.csv`` for series data)."""
         from statetune.tuner.model_io import save_model
 
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         save_model(folder / "best_model", self.best_algorithm, self.states, self.best_params)
         self.trials.to_csv(folder / "trials.csv", index=False)
+        windows = self.fold_windows
+        if windows is not None:
+            windows.to_csv(folder / "fold_windows.csv", index=False)
         self.save_plots(folder)
         info = {
             "best_algorithm": self.best_algorithm,

@@ -184,3 +184,37 @@ def test_sample_score_errors():
     narrow.update(np.ones((3, 1)), np.ones(3))
     with pytest.raises(ValueError, match="must hold the lags"):
         m.sample_score(None, narrow, "mae")
+
+
+def test_held_out_window_of_several_short_blocks_scores_every_held_out_target():
+    """A held-out window of time merging blocks shorter than max_lag, over series that start
+    before it, inside it or just before it (fewer than max_lag values in training): the exact
+    MSE covers every held-out value with max_lag predecessors, whose lags come from training
+    and from earlier blocks of the window (numpy least squares on the explicit lag rows)."""
+    spans = {0: (0, 300), 1: (203, 300), 2: (196, 300)}  # times t of each series
+    ys = {k: ar2(b - a, seed=20 + k, offset=2.0 * k) for k, (a, b) in spans.items()}
+    cuts = [0, 200, 203, 205, 209, 300]  # blocks of time; the window is [200, 209)
+    parts = []
+    for lo, hi in itertools.pairwise(cuts):
+        s = LaggedMoments(P)
+        for k, (a, _) in spans.items():
+            t = np.arange(max(lo, a), min(hi, a + len(ys[k])))
+            s.update(ys[k][t - a], series=np.full(len(t), k), time=t)
+        parts.append(s)
+    train, held = parts[0], parts[1].copy()
+    for part in parts[2:4]:
+        held.merge(part)
+    m = AutoRegressive.from_state(train, p=3, trend="c")
+    rows = {"train": [], "held": []}
+    for k, (a, _) in spans.items():
+        z = ys[k]
+        for i in range(P, len(z)):
+            t = a + i
+            which = "train" if t < 200 else "held" if t < 209 else None
+            if which:
+                rows[which].append(np.r_[1.0, z[i - 3 : i][::-1], z[i]])
+    A, H = np.array(rows["train"]), np.array(rows["held"])
+    assert len(H) == 9 + 0 + 7  # series 1 has no row before t = 209; series 2 from t = 202
+    beta = np.linalg.lstsq(A[:, :4], A[:, 4], rcond=None)[0]
+    mse = float(np.mean((H[:, 4] - H[:, :4] @ beta) ** 2))
+    assert rel(m.held_out_score(train, held, "mse"), mse) <= 1e-9

@@ -77,12 +77,15 @@ def test_rolling_origin_scores_equal_numpy_on_the_lag_matrix():
     y = _ar_series(1_000, 1)
     K, P = 3, 8
     s = st.compute_states(st.from_series(y), ["autoregressive"], folds=K)
-    n_blocks = len(s.fold_states["lagged_moments"])
-    B = 32  # 1,000 values in at most 32 blocks
+    # 1,000 positions in blocks of 32 (at most 32 blocks): 31 full blocks and a sliver of 8
+    # values, which joins the block before it; positions stand in for time (no time column)
+    windows = s.fold_windows()
+    assert [(w.held_start, w.held_end) for w in windows] == [(896, 928), (928, 960), (960, 1024)]
+    assert [(w.first_held, w.last_held) for w in windows][-1] == (960, 999)
+    assert {w.by for w in windows} == {"position"}
     got = s.fold_scores("autoregressive", {"p": 3, "trend": "c", "alpha": 0.0, "d": 0}, "mse")
-    for k in range(K):
-        h = n_blocks - K + k
-        want = _numpy_fold_mse(y, 3, P, h * B, min((h + 1) * B, len(y)))
+    for k, (lo, hi) in enumerate([(896, 928), (928, 960), (960, 1_000)]):
+        want = _numpy_fold_mse(y, 3, P, lo, hi)
         np.testing.assert_allclose(got[k], want, rtol=1e-8)
 
 
@@ -156,9 +159,10 @@ def test_mae_and_mase_come_from_the_held_out_sample_of_lag_rows():
     params = {"p": 2, "trend": "c", "alpha": 0.0, "d": 0}
     score, how = s.score_fold("autoregressive", params, "mae", 1)
     assert how.startswith("held-out sample of")
-    # Blocks of 64 values < 5,000 sample rows: the sample is the whole held-out block.
-    n_blocks = len(s.fold_states["lagged_moments"])
-    lo, hi = (n_blocks - 1) * 64, min(n_blocks * 64, len(y))
+    # Blocks of 64 values, the last a sliver of 16 joining the one before: the held-out window
+    # of fold 1 is positions 1,920..1,999 (< 5,000 sample rows: the sample is all of it).
+    lo, hi = 1_920, 2_000
+    assert (s.fold_windows()[1].held_start, s.fold_windows()[1].last_held) == (lo, hi - 1)
     model = s.train("lagged_moments", 1)
     from statetune.algorithms.autoregressive import AutoRegressive
 
@@ -282,20 +286,22 @@ def test_many_short_interleaved_series_blocks_and_samples_equal_per_series_refer
     index[order] = np.arange(ids.size) - np.repeat(np.cumsum(lengths) - lengths, lengths)
     t = index * 10 + 3
     s = st.compute_states(st.from_series(y, series=ids, time=t), ["autoregressive"], folds=3)
-    P, B = 8, 2  # the longest series has 39 values: blocks of 2 within 32 blocks
+    P, B = 8, 16  # times 3..383: blocks of 16 (0..23, 24 blocks; blocks of 8 would be 48)
+    assert (t.min(), t.max()) == (3, 383)
+    block_of = t // B
     blocks, samples = s.fold_states["lagged_moments"], s.fold_states["reservoir"]
-    assert len(blocks) == len(samples) == 20
+    assert len(blocks) == len(samples) == 24
     pred = {}  # global row -> rows of its P predecessors in its series, latest first
     for k in range(3_000):
         rows = np.flatnonzero(ids == k)
         for i in range(P, rows.size):
             pred[int(rows[i])] = rows[i - P : i][::-1]
     for b, (block, sample) in enumerate(zip(blocks, samples, strict=True)):
-        m = np.flatnonzero(index // B == b)
+        m = np.flatnonzero(block_of == b)
         want = LaggedMoments(P)
         want.update(y[m], series=ids[m], time=t[m])
         assert block.allclose(want)
-        rows = sorted(r for r in pred if index[r] // B == b)
+        rows = sorted(r for r in pred if block_of[r] == b)
         assert sorted(sample.positions.tolist()) == rows
         got = np.argsort(sample.positions)
         X_want = np.array([y[pred[r]] for r in rows]).reshape(-1, P)
