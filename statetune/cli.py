@@ -220,10 +220,11 @@ def _predict(args: argparse.Namespace) -> int:
     import pandas as pd
 
     import statetune as st
+    from statetune.data.frames import read_frame
 
     model = st.load_model(args.model)
     path = Path(args.data)
-    df = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    df = read_frame(path)  # as the sources read files: index columns are not columns
     schema = getattr(model, "statetune_schema_", None)
     features = (
         list(schema["features"]) if schema else [f"x{i}" for i in range(model.n_features_in_)]

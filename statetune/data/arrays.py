@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from statetune.data.fingerprint import array_fingerprint
-from statetune.data.schema import Schema, check_numeric_dtype, split_columns
+from statetune.data.schema import Schema, check_numeric_dtype, check_unique, split_columns
 from statetune.data.series_columns import series_ids, time_values
 from statetune.data.source import Chunk, Partition, Segment, Source
 from statetune.data.target import target_values
@@ -99,6 +99,7 @@ class ArraySource(Source):
             raise ValueError(
                 f"`feature_names` must name all {d} columns, but got {len(names)} names."
             )
+        check_unique(names, "`feature_names`")
         dtype = check_numeric_dtype(names[0] if d == 1 else "X", X.dtype, label)
         self.X = X
         self.y, target_kind = self._target(y, n, target_name, label)
@@ -301,6 +302,7 @@ def from_pandas(
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"`df` must be a pandas DataFrame, but got {type(df).__name__}.")
     cols = [str(c) for c in df.columns]
+    check_unique(cols, "the DataFrame")
     features = split_columns(
         cols,
         target=target,

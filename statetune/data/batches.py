@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from statetune.data.schema import Schema, check_numeric_dtype, columns_named
+from statetune.data.schema import Schema, check_numeric_dtype, check_unique, columns_named
 from statetune.data.source import Chunk, Partition, Segment, Source
 from statetune.data.target import target_values
 
@@ -35,6 +35,7 @@ def _split(
     """(names or None, dtypes, X, y, w) of one batch."""
     if isinstance(batch, pd.DataFrame):
         cols = [str(c) for c in batch.columns]
+        check_unique(cols, f"the DataFrame of {where}")
         columns_named(cols, target, "target")
         columns_named(cols, weight, "weight")
         feats = [c for c in cols if c not in (target, weight)]

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Schema", "check_numeric_dtype", "columns_named", "split_columns"]
+__all__ = ["Schema", "check_numeric_dtype", "check_unique", "columns_named", "split_columns"]
 
 
 @dataclass(frozen=True)
@@ -159,6 +159,18 @@ def check_numeric_dtype(name: str, dtype: Any, where: str) -> str:
         f"Column {name!r} must be numeric (or boolean), but {where} has it as {dtype}; "
         "encode it as numbers first."
     )
+
+
+def check_unique(names: Sequence[str], where: str) -> None:
+    """Raise if a column name occurs twice in ``names`` (the columns of ``where``)."""
+    first: dict[str, int] = {}
+    for i, name in enumerate(names):
+        if name in first:
+            raise ValueError(
+                f"Column names must be unique, but {where} has {name!r} twice (columns "
+                f"{first[name]} and {i}); rename one."
+            )
+        first[name] = i
 
 
 def columns_named(available: Sequence[str], wanted: str | None, role: str) -> None:

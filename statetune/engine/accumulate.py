@@ -54,27 +54,74 @@ def _make(maker: Any, schema: Schema, folds: Any) -> Any:
     return get_algorithm(maker).make_state(schema.n_features, schema.has_target)
 
 
+def _first_bad_value(chunk: Chunk) -> tuple[int, int | str] | None:
+    """``(row, column)`` of the chunk's first row holding a value no state accepts: NaN or
+    infinity in a feature or a numeric target, a weight that is NaN, infinite or negative
+    (within a row: features in order, then target, then weight); None if there is none."""
+    found: list[tuple[int, int, int | str]] = []  # (row, rank within the row, column)
+    if chunk.X is not None:
+        bad = ~np.isfinite(chunk.X)
+        rows = np.flatnonzero(bad.any(axis=1))
+        if rows.size:
+            r = int(rows[0])
+            c = int(np.flatnonzero(bad[r])[0])
+            found.append((r, c, c))
+    elif chunk.columns is not None:
+        for c, col in enumerate(chunk.columns):
+            rows = np.flatnonzero(~np.isfinite(col))
+            if rows.size:
+                found.append((int(rows[0]), c, c))
+    if chunk.y is not None and chunk.y.dtype.kind in "iuf":
+        rows = np.flatnonzero(~np.isfinite(chunk.y))
+        if rows.size:
+            found.append((int(rows[0]), 1 << 30, "target"))
+    if chunk.w is not None:
+        with np.errstate(invalid="ignore"):
+            rows = np.flatnonzero(~(np.isfinite(chunk.w) & (chunk.w >= 0)))
+        if rows.size:
+            found.append((int(rows[0]), (1 << 30) + 1, "sample_weight"))
+    if not found:
+        return None
+    r, _, column = min(found, key=lambda f: (f[0], f[1]))
+    return r, column
+
+
+def _value(chunk: Chunk, row: int, column: int | str) -> Any:
+    if column == "target":
+        return chunk.y[row] if chunk.y is not None else None
+    if column == "sample_weight":
+        return chunk.w[row] if chunk.w is not None else None
+    return chunk.value(row, int(column))
+
+
 def _data_error(
-    err: NonFiniteError, chunk: Chunk, schema: Schema, row_in_chunk: int, global_row: int
+    err: Exception, chunk: Chunk, schema: Schema, row_in_chunk: int, global_row: int
 ) -> ValueError:
-    col = err.column
+    """The user-facing error for a bad value (or an overflow) at a row of the chunk."""
+    col = getattr(err, "column", None)
     if col is None:
         return ValueError(f"{err} ({chunk.where}, near global row {global_row})")
     name = schema.column_name(col)
-    if col == "target":
-        value = chunk.y[row_in_chunk] if chunk.y is not None else None
-    elif col == "sample_weight":
-        value = chunk.w[row_in_chunk] if chunk.w is not None else None
+    value = _value(chunk, row_in_chunk, col)
+    at = f"at row {global_row} of the source ({chunk.where})"
+    if isinstance(err, NegativeCountError):
+        return ValueError(f"Column {name!r} must hold non-negative counts, but holds {value} {at}.")
+    if col == "sample_weight":
         return ValueError(
-            f"Column {name!r} (sample weights) must be finite and >= 0, but holds {value} "
-            f"at row {global_row} of the source ({chunk.where})."
+            f"Column {name!r} (sample weights) must be finite and >= 0, but holds {value} {at}."
         )
-    else:
-        value = chunk.value(row_in_chunk, int(col))
-    return ValueError(
-        f"Column {name!r} must be finite, but holds {value} at row {global_row} of the source "
-        f"({chunk.where})."
-    )
+    if isinstance(value, float | int | np.number) and np.isfinite(value):  # sums overflow
+        return ValueError(
+            f"Column {name!r} must keep the state's sums within float64, but they overflow {at}, "
+            f"where it holds {value} (squares and products beyond 1e308 overflow); rescale the "
+            "column."
+        )
+    return ValueError(f"Column {name!r} must be finite, but holds {value} {at}.")
+
+
+#: One update of the pass: fold ``k`` absorbs rows ``X, y, w``; ``rows`` maps each of them to
+#: its row in the chunk.
+_Piece = tuple[int, Any, Any, Any, Any]
 
 
 class Accumulator:
@@ -108,7 +155,11 @@ class Accumulator:
         try:
             self.series.feed(chunk, self.position)
         except NonFiniteError as err:
-            row = int(err.row or 0)
+            row, col = int(err.row or 0), err.column
+            first = _first_bad_value(chunk)
+            if first is not None and first[0] <= row:
+                row, col = first
+            err.column = col
             raise _data_error(err, chunk, self.job.schema, row, self.position + row) from None
         except SeriesKindError as err:
             name = self.job.schema.column_name(err.column)
@@ -124,45 +175,89 @@ class Accumulator:
                 series=err.series,
             ) from None
 
-    def _update(self, k: int, X: Any, y: Any, w: Any, chunk: Chunk, rows: Any) -> None:
-        """Update fold ``k`` of every state; ``rows`` maps a row of ``X`` to the chunk's row."""
-        for states in self.states.values():
+    def _update_state(self, state: Any, piece: _Piece) -> None:
+        _, X, y, w, rows = piece
+        if getattr(state, "wants_positions", False):
+            local = (
+                np.arange(rows.start, rows.stop, rows.step, dtype=np.int64)
+                if isinstance(rows, range)  # np.asarray(range) iterates in Python
+                else np.asarray(rows, dtype=np.int64)
+            )
+            state.update(X, y, w, positions=self.position + local)
+        else:
+            state.update(X, y, w)
+
+    def _apply(self, pieces: Any, chunk: Chunk) -> None:
+        """Update fold ``k`` of every state with each piece, in order.
+
+        On bad data the error names the chunk's FIRST row at fault, not the first one the
+        failing update saw: a NaN or infinity anywhere in the chunk (a scan), or an overflow
+        that an update not yet made would hit earlier (copies of the states try the pieces
+        that remain; the states themselves are left as they are). The states of a pass that
+        raised are never saved: the pass gives up on them.
+        """
+        pieces = iter(pieces)
+        for piece in pieces:
+            for i, states in enumerate(self.states.values()):
+                try:
+                    self._update_state(states[piece[0]], piece)
+                except (NonFiniteError, NegativeCountError) as err:
+                    raise self._first_fault(chunk, piece, i, err, pieces) from None
+
+    def _first_fault(
+        self, chunk: Chunk, piece: _Piece, kind: int, err: Exception, rest: Any
+    ) -> ValueError:
+        """The error for the chunk's first row at fault (see :meth:`_apply`)."""
+        rows = piece[4]
+        faults: list[tuple[int, int, Exception]] = [
+            (int(rows[getattr(err, "row", 0) or 0]), 1, err)
+        ]
+        first = _first_bad_value(chunk)
+        if first is not None:
+            bad = NonFiniteError("a value that is not finite", row=first[0], column=first[1])
+            faults.append((first[0], 0, bad))
+        kinds = list(self.states.values())
+        probes: dict[tuple[int, int], Any] = {(piece[0], kind): None}  # rows after its fault
+        todo = [(piece, j) for j in range(kind + 1, len(kinds))]
+        todo += [(p, j) for p in rest for j in range(len(kinds))]
+        for p, j in todo:
+            key = (p[0], j)
+            if key not in probes:
+                probes[key] = kinds[j][p[0]].copy()
+            if probes[key] is None:
+                continue  # this fold already faulted: later rows of it come after
             try:
-                if getattr(states[k], "wants_positions", False):
-                    local = (
-                        np.arange(rows.start, rows.stop, rows.step, dtype=np.int64)
-                        if isinstance(rows, range)  # np.asarray(range) iterates in Python
-                        else np.asarray(rows, dtype=np.int64)
-                    )
-                    positions = self.position + local
-                    states[k].update(X, y, w, positions=positions)
-                else:
-                    states[k].update(X, y, w)
-            except NonFiniteError as err:
-                row = int(rows[err.row or 0])
-                raise _data_error(err, chunk, self.job.schema, row, self.position + row) from None
-            except NegativeCountError as err:
-                row = int(rows[err.row])
-                name = self.job.schema.column_name(err.column)
-                raise ValueError(
-                    f"Column {name!r} must hold non-negative counts, but holds "
-                    f"{chunk.value(row, err.column)} at row {self.position + row} of the source "
-                    f"({chunk.where})."
-                ) from None
+                self._update_state(probes[key], p)
+            except (NonFiniteError, NegativeCountError) as found:
+                faults.append((int(p[4][getattr(found, "row", 0) or 0]), 1, found))
+                probes[key] = None
+        row, _, fault = min(faults, key=lambda f: (f[0], f[1]))
+        return _data_error(fault, chunk, self.job.schema, row, self.position + row)
 
     def _feed_rows(self, chunk: Chunk) -> None:
         """Row-major chunk: each fold's rows of each group are a strided view (no copy)."""
         assert chunk.X is not None
         n = len(chunk)
-        for k, sl in self.job.folds.segments(self.position, n):
-            X = chunk.X[sl]
-            y = None if chunk.y is None else chunk.y[sl]
-            w = None if chunk.w is None else chunk.w[sl]
-            self._update(k, X, y, w, chunk, range(n)[sl])
+        self._apply(
+            (
+                (
+                    k,
+                    chunk.X[sl],
+                    None if chunk.y is None else chunk.y[sl],
+                    None if chunk.w is None else chunk.w[sl],
+                    range(n)[sl],
+                )
+                for k, sl in self.job.folds.segments(self.position, n)
+            ),
+            chunk,
+        )
 
     def _feed_columns(self, chunk: Chunk) -> None:
         """Columnar chunk: lay each column out fold by fold into a column-major block (the one
         copy a columnar source needs anyway), so each fold is a contiguous BLAS operand."""
+        self._apply(self._column_pieces(chunk), chunk)
+
+    def _column_pieces(self, chunk: Chunk) -> Any:
         assert chunk.columns is not None
         n, K = len(chunk), self.job.folds.n_folds
         for a in range(0, n, COLUMN_BLOCK_ROWS):
@@ -181,12 +276,11 @@ class Accumulator:
             for k in range(K):
                 s, e = int(bounds[k]), int(bounds[k + 1])
                 if e > s:
-                    self._update(
+                    yield (
                         k,
                         block[s:e],
                         None if y is None else y[s:e],
                         None if w is None else w[s:e],
-                        chunk,
                         perm[s:e] + a,
                     )
 

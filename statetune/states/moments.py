@@ -66,31 +66,95 @@ def _as_1d_float(v: Any, n: int, name: str) -> np.ndarray:
     return v.astype(np.float64, copy=False)
 
 
-def _locate_non_finite(X: np.ndarray, y: np.ndarray | None, start: int) -> NonFiniteError:
-    """Find the first NaN/inf in a block (only called once a block's sums are non-finite)."""
+def _locate_non_finite(
+    X: np.ndarray, y: np.ndarray | None, start: int, w: np.ndarray | None = None
+) -> NonFiniteError:
+    """The first row at fault in a block whose sums are not finite: a NaN or infinity, or,
+    before it, a row where the co-moments overflow (see :func:`_locate_overflow`)."""
     bad = ~np.isfinite(X)
     rows = np.flatnonzero(bad.any(axis=1))
     y_rows = np.flatnonzero(~np.isfinite(y)) if y is not None else np.empty(0, dtype=np.intp)
+    first: NonFiniteError | None = None
     if rows.size and (not y_rows.size or rows[0] <= y_rows[0]):
         r = int(rows[0])
         c = int(np.flatnonzero(bad[r])[0])
-        return NonFiniteError(
+        first = NonFiniteError(
             f"Features must be finite, but column {c} holds {X[r, c]} at row {start + r}.",
             row=start + r,
             column=c,
         )
-    if y_rows.size:
+    elif y_rows.size:
         r = int(y_rows[0])
         assert y is not None
-        return NonFiniteError(
+        first = NonFiniteError(
             f"The target must be finite, but holds {y[r]} at row {start + r}.",
             row=start + r,
             column="target",
         )
+    m = X.shape[0] if first is None else int(first.row or 0) - start  # rows before it
+    cut = slice(0, m)
+    earlier = (
+        _locate_overflow(
+            X[cut], None if y is None else y[cut], None if w is None else w[cut], None, None, start
+        )
+        if m
+        else None
+    )
+    if earlier is not None:
+        return earlier
+    if first is not None:
+        return first
     return NonFiniteError(
         f"Moments must stay finite, but rows {start}..{start + X.shape[0] - 1} overflow "
         "float64 (values near 1e154 or beyond); rescale the data.",
         row=start,
+    )
+
+
+def _locate_overflow(
+    X: np.ndarray,
+    y: np.ndarray | None,
+    w: np.ndarray | None,
+    center: np.ndarray | None,
+    base: np.ndarray | None,
+    start: int,
+) -> NonFiniteError | None:
+    """The first row, and its column, where the running sum ``base + sum w (z - center)^2``
+    of a column overflows float64, or None. ``center`` is the state's mean, else each
+    column's value of least magnitude, so the row named is the first whose value lies ~1e154
+    or more from the column's small values (the value to rescale, not a neighbour of it).
+
+    That sum bounds the column's co-moment from above (centering on the mean minimizes it),
+    so no row before the one named can overflow the co-moments.
+    """
+    d = X.shape[1]
+    Z = np.empty((X.shape[0], d + (y is not None)))
+    Z[:, :d] = X
+    if y is not None:
+        Z[:, d] = y
+    with np.errstate(all="ignore"):
+        if center is None:
+            center = Z[np.argmin(np.abs(Z), axis=0), np.arange(Z.shape[1])]
+        Z -= center
+        Z *= Z
+        if w is not None:
+            Z *= w[:, None]
+        if base is not None:
+            Z[0] += base
+        np.cumsum(Z, axis=0, out=Z)
+    bad = ~np.isfinite(Z)
+    rows = np.flatnonzero(bad.any(axis=1))
+    if not rows.size:
+        return None
+    r = int(rows[0])
+    c = int(np.flatnonzero(bad[r])[0])
+    value = X[r, c] if c < d else y[r]  # type: ignore[index]
+    what = f"column {c}" if c < d else "the target"
+    return NonFiniteError(
+        f"Moments must stay finite, but {what} overflows float64 at row {start + r} (it holds "
+        f"{value}; squares beyond 1e308 overflow); rescale the data.",
+        row=start + r,
+        column=c if c < d else "target",
     )
 
 
@@ -194,7 +258,30 @@ class Moments(Memoized):
             X = X.astype(np.float64)
         with np.errstate(all="ignore"):  # non-finite sums are checked explicitly
             shift, acc = self._reduce(X, y, w)
+            self._check_combined(X, y, w, shift, acc)
         self._commit(shift, acc, n)  # nothing above touched the state
+
+    def _check_combined(
+        self,
+        X: np.ndarray,
+        y: np.ndarray | None,
+        w: np.ndarray | None,
+        shift: np.ndarray | None,
+        acc: tuple[float, np.ndarray, np.ndarray],
+    ) -> None:
+        """Raise if absorbing ``acc`` would overflow: blocks that are finite each can combine
+        to infinity (a batch of 1e200s after one of zeros)."""
+        _, mean, com = _chan(self._weight, self._mean, self._com, *acc)
+        if np.isfinite(mean).all() and np.isfinite(np.diagonal(com)).all():
+            return
+        own = self._n_rows > 0
+        center = (self._shift + self._mean) if own else None
+        base = np.diagonal(self._com).copy() if own else None
+        raise _locate_overflow(X, y, w, center, base, 0) or NonFiniteError(
+            f"Moments must stay finite, but rows 0..{X.shape[0] - 1} overflow float64 when "
+            "combined with the rows seen before; rescale the data.",
+            row=0,
+        )
 
     def _commit(
         self, shift: np.ndarray | None, acc: tuple[float, np.ndarray, np.ndarray], n: int
@@ -235,7 +322,7 @@ class Moments(Memoized):
                 if bw == 0.0:
                     continue
                 if not (np.isfinite(bmean).all() and np.isfinite(np.diagonal(bcom)).all()):
-                    raise _locate_non_finite(Xb, yb, start)
+                    raise _locate_non_finite(Xb, yb, start, wb)
             acc = _chan(*acc, bw, bmean, bcom)
         return shift, acc
 
