@@ -272,22 +272,26 @@ def repair_journal(path: str | os.PathLike[str], *, warn: bool = True) -> Journa
         lock.release()
 
 
-def _tail_state(path: Path) -> str:
+def _classify_tail(tail: bytes, size: int) -> str:
     """``"clean"`` (empty, or a complete record then a newline at the end), ``"partial"`` (no
     newline at the end), ``"damaged"`` (the last line is no record) or ``"unknown"`` (a last
-    line longer than the bytes read). One small read."""
-    size = path.stat().st_size
+    line longer than ``tail``, the file's last bytes)."""
     if size == 0:
         return "clean"
-    with open(path, "rb") as f:
-        f.seek(max(0, size - _TAIL_BYTES))
-        tail = f.read()
     if not tail.endswith(b"\n"):
         return "partial"
     start = tail.rfind(b"\n", 0, len(tail) - 1)
     if start < 0 and size > len(tail):
         return "unknown"
     return "clean" if _is_record(tail[start + 1 : -1]) else "damaged"
+
+
+def _tail_state(path: Path) -> str:
+    """:func:`_classify_tail` of the file at ``path`` (one small read)."""
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        f.seek(max(0, size - _TAIL_BYTES))
+        return _classify_tail(f.read(), size)
 
 
 class SafeJournalFileBackend(JournalFileBackend):
@@ -309,44 +313,50 @@ class SafeJournalFileBackend(JournalFileBackend):
                 f"it is damaged at {where}. {_recover_message(self._path)}."
             ) from None
 
-    def _cut_partial_tail(self, keep_from: int) -> int:
-        """Truncate bytes after the last newline at or after ``keep_from``; bytes cut."""
-        size = self._path.stat().st_size
-        if size <= keep_from:
-            return 0
-        with open(self._path, "rb") as f:
-            f.seek(keep_from)
-            written = f.read()
-        end = keep_from + written.rfind(b"\n") + 1  # rfind -1 -> keep_from
-        if end < size:
-            os.truncate(self._path, end)
-        return size - end
-
     def append_logs(self, logs: list[dict[str, Any]]) -> None:
         data = ("\n".join(json.dumps(log, separators=(",", ":")) for log in logs) + "\n").encode()
         self._lock.acquire()
         try:
-            if _tail_state(self._path) in ("partial", "damaged"):  # never append after damage
-                _repair_locked(self._path, warn=True)
-            size = self._path.stat().st_size
+            fd = os.open(self._path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o666)
             try:
-                with open(self._path, "ab") as f:
-                    f.write(data)
-                    f.flush()
-                    os.fsync(f.fileno())
-            except BaseException as err:
-                # Complete lines may already be read by others: cut only the partial record.
-                cut = self._cut_partial_tail(size)
-                if isinstance(err, OSError):
-                    raise OSError(
-                        err.errno,
-                        f"Writing the study journal {self._path} failed ({err.strerror or err}); "
-                        f"{'its partial record was removed' if cut else 'nothing partial was left'}"
-                        f", the journal stays readable. Free space and rerun: the study resumes",
-                    ) from err
-                raise
+                size = os.fstat(fd).st_size
+                # Never append after damage; records are far shorter than 4 KiB: a cheap check.
+                tail = os.pread(fd, 4096, max(0, size - 4096))
+                if _classify_tail(tail, size) in ("partial", "damaged"):
+                    os.close(fd)
+                    fd = -1
+                    _repair_locked(self._path, warn=True)  # replaces the file
+                    fd = os.open(self._path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o666)
+                    size = os.fstat(fd).st_size
+                self._write(fd, data, size)
+            finally:
+                if fd >= 0:
+                    os.close(fd)
         finally:
             self._lock.release()
+
+    def _write(self, fd: int, data: bytes, size: int) -> None:
+        """Append ``data`` (whole lines) at ``size``; on failure cut back a partial line only
+        (complete lines may already be read by others) and name the file."""
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        except BaseException as err:
+            now = os.fstat(fd).st_size
+            written = os.pread(fd, now - size, size) if now > size else b""
+            end = size + written.rfind(b"\n") + 1  # rfind -1 -> size
+            if end < now:
+                os.ftruncate(fd, end)
+            if isinstance(err, OSError):
+                raise OSError(
+                    err.errno,
+                    f"Writing the study journal {self._path} failed ({err.strerror or err}); "
+                    f"{'its partial record was removed' if end < now else 'nothing partial was left'}"
+                    ", the journal stays readable. Free space and rerun: the study resumes",
+                ) from err
+            raise
 
 
 def open_journal(path: str | os.PathLike[str]) -> Any:
