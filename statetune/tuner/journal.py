@@ -205,7 +205,7 @@ def _recover_message(path: Path) -> str:
     return (
         f"statetune repairs it when it opens the journal (rerun st.tune or `statetune tune` "
         f"with the same cache folder), keeping every complete record and a copy of the "
-        f"damaged file; or call statetune.tuner.repair_journal({str(path)!r})"
+        f"damaged file; or call statetune.tuner.journal.repair_journal({str(path)!r})"
     )
 
 
@@ -236,7 +236,7 @@ def _repair_locked(path: Path, warn: bool) -> JournalRepair | None:
         raise JournalDamagedError(
             f"The study journal {path} must be readable, but it is damaged at "
             f"{report.describe()}, and repairing it failed: {err}. Free space or fix "
-            f"permissions and rerun, or repair a copy with statetune.tuner.repair_journal."
+            f"permissions and rerun, or repair a copy with statetune.tuner.journal.repair_journal."
         ) from None
     report.backup = backup
     if warn:
@@ -365,7 +365,7 @@ def open_journal(path: str | os.PathLike[str]) -> Any:
 
     path = Path(path)
     backend = SafeJournalFileBackend(str(path))
-    if _tail_state(path) != "clean":
+    if _tail_state(path) in ("partial", "damaged"):  # else Optuna's replay finds any damage
         repair_journal(path)
     try:
         return JournalStorage(backend)
