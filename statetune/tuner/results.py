@@ -110,7 +110,9 @@ class TuneResult:
         """A matplotlib Figure: ``"history"``, ``"importances"``, ``"slice"``, ``"algorithms"``
         or ``"folds"`` (the best trial's score per fold; rolling origins for series)."""
         time_folds = bool(getattr(self.states.folds, "is_time", False))
-        return make_plot(kind, self.study, self.trials, self.metric, self.maximize, time_folds)
+        trials = self.trials
+        trials = trials[trials["in_space"]]  # as best_trial: never a trial of an older space
+        return make_plot(kind, self.study, trials, self.metric, self.maximize, time_folds)
 
     def save_plots(self, folder: str | Path) -> list[Path]:
         """Every plot that applies, as PNG files in ``folder``."""

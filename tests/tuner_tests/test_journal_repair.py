@@ -31,6 +31,7 @@ from statetune.tuner.journal import (
 )
 from statetune.tuner.owners import ABANDONED_ATTR
 from statetune.tuner.storage import resolve_storage
+from statetune.tuner.tune import StudyRecoveryWarning
 
 
 def _tune(folder, n_trials, **kw):
@@ -72,9 +73,10 @@ def test_partial_last_line_is_cut_then_the_study_resumes(tmp_path):
     damaged = intact[:-25]  # the last record (the last trial's result) cut mid-way
     journal.write_bytes(damaged)
     n_lines = intact.count(b"\n")
-    with pytest.warns(JournalRepairedWarning) as caught:
+    lost = r"trial\(s\) \[7\] were left RUNNING"  # its final record was the one cut
+    with pytest.warns(StudyRecoveryWarning, match=lost), pytest.warns(JournalRepairedWarning) as w:
         r = _tune(tmp_path, 12)
-    msg = next(str(w.message) for w in caught if w.category is JournalRepairedWarning)
+    msg = next(str(x.message) for x in w if x.category is JournalRepairedWarning)
     assert f"The study journal {journal} was damaged at line {n_lines} of {n_lines} " in msg
     backups = sorted(tmp_path.glob("optuna_journal.log.damaged-*"))
     assert len(backups) == 1 and backups[0].read_bytes() == damaged and str(backups[0]) in msg
@@ -108,7 +110,10 @@ def test_glued_line_keeps_the_glued_record(tmp_path):
     report = scan_journal(journal)
     assert report.damaged_lines == [len(lines)] and report.recovered == 1
     assert report.dropped_bytes == 40
-    with pytest.warns(JournalRepairedWarning, match=rf"line {len(lines)} of {len(lines) + 1}"):
+    with (
+        pytest.warns(StudyRecoveryWarning, match=r"trial\(s\) \[4\] were left RUNNING"),
+        pytest.warns(JournalRepairedWarning, match=rf"line {len(lines)} of {len(lines) + 1}"),
+    ):
         _tune(tmp_path, 8)
     study = _plain(tmp_path)
     assert study.user_attrs["note"] == "glued" and study.user_attrs["more"] == 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import warnings
 
+import matplotlib
 import numpy as np
 import optuna
 import pandas as pd
@@ -200,6 +201,10 @@ def test_resume_true_continues_in_the_new_space_and_best_stays_inside(tmp_path, 
     assert r.best_value == pytest.approx(min(ref), rel=1e-8)
     assert r.best_value == pytest.approx(sklearn_cv_mse(X, y, r.best_params), rel=1e-8)
     assert f"alpha': {r.best_params['alpha']}" in r.summary().replace('"', "'")
+    matplotlib.use("Agg")
+    best_folds = r.best_trial.user_attrs["fold_scores"]
+    bars = [b.get_height() for b in r.plot("folds").axes[0].patches]
+    assert bars == pytest.approx(best_folds)  # the folds plot shows the in-space best
     # the study now belongs to the new space: a plain rerun in it resumes, the old one refuses
     again = st.tune(
         src, ["ridge"], n_trials=10, cv=3, cache_dir=tmp_path, study_name="s", search_space=HIGH
