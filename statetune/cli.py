@@ -114,6 +114,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--study-name", help="resume or name the study (default: derived from data and settings)"
     )
     t.add_argument(
+        "--resume",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="--resume: continue the existing study even in another search space (its trials "
+        "outside it never count nor give the best); --no-resume: always start a new study "
+        "(default: resume only a study made with the same data and settings)",
+    )
+    t.add_argument(
         "--cache-dir",
         default=".statetune",
         help="folder for the study journal (default: %(default)s)",
@@ -205,6 +213,7 @@ def _tune(args: argparse.Namespace) -> int:
         cache=None if args.no_cache else st.StateCache(args.cache_dir),
         progress=not args.no_progress,
         max_lag=args.max_lag,
+        resume=args.resume,
     )
     out = result.save(args.out)
     print(result.summary())

@@ -23,7 +23,7 @@ import pandas as pd
 
 from statetune.engine import StateSet
 from statetune.tuner.plots import PLOT_KINDS, make_plot, window_label
-from statetune.tuner.space import split_params
+from statetune.tuner.space import params_in_space, split_params
 
 __all__ = ["TuneResult"]
 
@@ -42,14 +42,26 @@ class TuneResult:
 
     @property
     def best_trial(self) -> Any:
-        """Optuna's best completed trial."""
-        try:
-            return self.study.best_trial
-        except ValueError:
+        """The best completed trial inside the search space of this run (the first of ties,
+        as Optuna's ``study.best_trial``). A study resumed with ``resume=True`` in another
+        space keeps older trials outside it: they never give the best."""
+        from optuna.trial import TrialState
+
+        done = self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        inside = [t for t in done if params_in_space(t.params, self.spaces)]
+        if not inside and done:
+            raise ValueError(
+                f"A best trial must lie in this run's search space, but the {len(done)} "
+                f"completed trial(s) of study {self.study.study_name!r} all lie outside it "
+                "(trials of an earlier search space); run trials in this one."
+            )
+        if not inside:
             raise ValueError(
                 "A best trial needs at least one completed trial, but every trial failed or was "
                 "pruned; see result.trials['fail_reason']."
-            ) from None
+            )
+        pick = max if self.maximize else min
+        return pick(inside, key=lambda t: t.value)
 
     @property
     def best_algorithm(self) -> str:
@@ -72,7 +84,8 @@ class TuneResult:
     @property
     def trials(self) -> pd.DataFrame:
         """One row per trial: number, state, value, algorithm, parameters, fold scores, how
-        they were computed (``validation``: held-out state or sample), seconds, reasons."""
+        they were computed (``validation``: held-out state or sample), seconds, reasons, and
+        ``in_space`` (the parameters lie in this run's search space)."""
         rows = []
         default = next(iter(self.spaces))
         for t in self.study.trials:
@@ -88,6 +101,7 @@ class TuneResult:
                     "validation": t.user_attrs.get("validation"),
                     "seconds": t.duration.total_seconds() if t.duration else None,
                     "fail_reason": t.user_attrs.get("fail_reason"),
+                    "in_space": params_in_space(t.params, self.spaces),
                 }
             )
         return pd.DataFrame(rows)
@@ -109,9 +123,9 @@ class TuneResult:
         with the times each fold holds out)."""
         time_folds = bool(getattr(self.states.folds, "is_time", False))
         windows = self.states.fold_windows() if time_folds and kind == "folds" else None
-        return make_plot(
-            kind, self.study, self.trials, self.metric, self.maximize, time_folds, windows
-        )
+        trials = self.trials
+        trials = trials[trials["in_space"]]  # as best_trial: never a trial of an older space
+        return make_plot(kind, self.study, trials, self.metric, self.maximize, time_folds, windows)
 
     def save_plots(self, folder: str | Path) -> list[Path]:
         """Every plot that applies, as PNG files in ``folder``."""
@@ -137,7 +151,7 @@ class TuneResult:
         """A short table: best per algorithm, the winner, the held-out windows (series) and
         where the time went."""
         df = self.trials
-        done = df[df["state"] == "COMPLETE"]
+        done = df[(df["state"] == "COMPLETE") & df["in_space"]]
         lines = [f"{'algorithm':<14}{'trials':>8}{'best ' + self.metric:>16}"]
         for alg in self.spaces:
             vals = done.loc[done["algorithm"] == alg, "value"]

@@ -25,7 +25,14 @@ import numpy as np
 from statetune.algorithms import CategoricalParam, FloatParam, IntParam, get_algorithm
 from statetune.engine import StateSet
 
-__all__ = ["ALGORITHM_PARAM", "build_space", "param_name", "split_params", "to_optuna"]
+__all__ = [
+    "ALGORITHM_PARAM",
+    "build_space",
+    "param_name",
+    "params_in_space",
+    "split_params",
+    "to_optuna",
+]
 
 ALGORITHM_PARAM = "algorithm"
 
@@ -49,6 +56,24 @@ def split_params(params: Mapping[str, Any], default_algorithm: str) -> tuple[str
         else:
             out[k] = v
     return algorithm, out
+
+
+def params_in_space(params: Mapping[str, Any], spaces: Mapping[str, Mapping[str, Any]]) -> bool:
+    """Whether Optuna trial ``params`` are a point of ``spaces``: one of its algorithms, every
+    parameter of that algorithm's space set and inside its distribution, and no other.
+
+    A study resumed in another search space keeps its older trials; only those inside the
+    current space count toward ``n_trials`` and give the best trial.
+    """
+    multi = len(spaces) > 1
+    alg = params.get(ALGORITHM_PARAM) if multi else next(iter(spaces))
+    if not isinstance(alg, str) or alg not in spaces:
+        return False
+    space = spaces[alg]
+    names = {param_name(alg, p, multi): dist for p, dist in space.items()}
+    if set(params) != set(names) | ({ALGORITHM_PARAM} if multi else set()):
+        return False
+    return all(dist.contains(params[n]) for n, dist in names.items())
 
 
 def _from_optuna(dist: Any) -> Any:

@@ -1,7 +1,9 @@
 """Where studies live: an embedded Optuna journal file by default, any Optuna storage otherwise.
 
 ``JournalStorage(JournalFileBackend)`` needs no server and is safe for several processes on
-one host; a database URL (PostgreSQL, MySQL, SQLite) lets many machines join one study.
+one host; a database URL (PostgreSQL, MySQL, SQLite) lets many machines join one study. The
+journal is opened through :func:`statetune.tuner.journal.open_journal`: a journal damaged by
+a cut-short write (full disk, killed process) is repaired, keeping every complete record.
 
 Example
 -------
@@ -15,9 +17,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DEFAULT_CACHE_DIR", "resolve_storage"]
+__all__ = ["DEFAULT_CACHE_DIR", "JOURNAL_NAME", "resolve_storage"]
 
 DEFAULT_CACHE_DIR = Path(".statetune")
+#: The study journal's file name in the cache folder.
+JOURNAL_NAME = "optuna_journal.log"
 
 
 def resolve_storage(storage: Any, cache_dir: str | Path | None) -> Any:
@@ -26,12 +30,11 @@ def resolve_storage(storage: Any, cache_dir: str | Path | None) -> Any:
     import optuna
 
     if storage is None:
-        from optuna.storages import JournalStorage
-        from optuna.storages.journal import JournalFileBackend
+        from statetune.tuner.journal import open_journal
 
         folder = Path(cache_dir or DEFAULT_CACHE_DIR)
         folder.mkdir(parents=True, exist_ok=True)
-        return JournalStorage(JournalFileBackend(str(folder / "optuna_journal.log")))
+        return open_journal(folder / JOURNAL_NAME)
     if isinstance(storage, str) and storage in ("memory", ":memory:"):
         return None
     if isinstance(storage, optuna.storages.BaseStorage):

@@ -18,8 +18,6 @@ True
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 import uuid
 import warnings
@@ -33,12 +31,32 @@ from statetune.algorithms import get_algorithm
 from statetune.data.source import Source
 from statetune.engine import StateSet, TimeFolds
 from statetune.state_cache import StateCache, compute_states
+from statetune.tuner.identity import (
+    IDENTITY_ATTR,
+    choose_study,
+    in_space_pruner,
+    study_identity,
+)
 from statetune.tuner.objective import evaluate, sample
+from statetune.tuner.owners import (
+    Owner,
+    TrialCounter,
+    abandon_run,
+    active_run,
+    fail_stale_trials,
+    owned_storage,
+    sigint_deferred,
+)
 from statetune.tuner.results import TuneResult
-from statetune.tuner.space import build_space, to_optuna
+from statetune.tuner.space import build_space, params_in_space, to_optuna
 from statetune.tuner.storage import DEFAULT_CACHE_DIR, resolve_storage
 
-__all__ = ["default_study_name", "tune"]
+__all__ = ["StudyRecoveryWarning", "tune"]
+
+
+class StudyRecoveryWarning(UserWarning):
+    """Trials left RUNNING by a process that is gone were failed, or RUNNING trials without an
+    owner record were found (the message lists them)."""
 
 
 def _check_metric(algorithms: Sequence[str], metric: str | None) -> tuple[str, bool]:
@@ -54,16 +72,6 @@ def _check_metric(algorithms: Sequence[str], metric: str | None) -> tuple[str, b
             )
     directions = {a.maximize(metric) for a in algs}
     return metric, directions.pop()
-
-
-def default_study_name(
-    fingerprint: str | None, algorithms: Sequence[str], cv: int, seed: int, metric: str
-) -> str:
-    """Same data, algorithms, folds, seed and metric -> same name, so a rerun resumes."""
-    if fingerprint is None:
-        return f"statetune-{uuid.uuid4().hex[:12]}"
-    key = json.dumps([fingerprint, list(algorithms), cv, seed, metric])
-    return "statetune-" + hashlib.blake2b(key.encode(), digest_size=6).hexdigest()
 
 
 def _make_study(
@@ -85,20 +93,6 @@ def _make_study(
         pruner=pruner,
         load_if_exists=True,
     )
-
-
-def _check_resumed(study: Any, metric: str, algorithms: Sequence[str]) -> None:
-    """A resumed study must have been made for the same metric and algorithms."""
-    old_metric = study.user_attrs.get("metric")
-    old_algs = study.user_attrs.get("algorithms")
-    if old_metric is not None and (
-        old_metric != metric or list(old_algs or []) != list(algorithms)
-    ):
-        raise ValueError(
-            f"A resumed study must keep its metric and algorithms, but study {study.study_name!r} "
-            f"has metric={old_metric!r}, algorithms={old_algs} and this run asks for "
-            f"metric={metric!r}, algorithms={list(algorithms)}; pass another study_name."
-        )
 
 
 def _run_trial(
@@ -136,6 +130,7 @@ def tune(
     progress: bool = False,
     pass_progress: Callable[[int], Any] | None = None,
     max_lag: int | None = None,
+    resume: bool | None = None,
 ) -> TuneResult:
     """Tune ``algorithms`` on ``source`` with one data pass and an Optuna study.
 
@@ -146,7 +141,13 @@ def tune(
     algorithms : list of str
         Registry names; one study searches across them (an ``algorithm`` choice).
     n_trials : int, default 100
-        Trials the study should hold when done: a resumed study (same name) runs only the rest.
+        Evaluated trials the study should hold when done: a resumed study runs only the rest.
+        Counted: trials inside the current search space that completed, were pruned, or
+        failed because their parameters could not be finalized or scored, and trials that
+        other live processes are running. Not counted: trials abandoned without evaluation
+        (interrupted, or left RUNNING by a process that is gone; they are failed with a
+        ``fail_reason``, see :mod:`statetune.tuner.owners`) and, after ``resume=True`` in
+        another space, trials outside the current space.
     cv : int, default 5
         Folds; every trial is scored on each held-out fold's state. For series data (a source
         with series/time columns, or ``st.from_series``) these are rolling-origin folds over
@@ -159,10 +160,15 @@ def tune(
     seed : int, default 0
         Seeds the folds and the TPE sampler.
     storage : None, "memory", str or optuna storage
-        None: an Optuna ``JournalStorage`` file in ``cache_dir`` (embedded, multi-process safe);
+        None: an Optuna ``JournalStorage`` file in ``cache_dir`` (embedded, multi-process safe;
+        a journal damaged by a cut-short write is repaired on open, see
+        :mod:`statetune.tuner.journal`);
         "memory": not persisted; else any Optuna storage URL.
     study_name : str, optional
-        Defaults to a name derived from the data fingerprint, algorithms, cv, seed and metric.
+        Defaults to a hash of the study's identity: data fingerprint and columns, folds and
+        their seed, state parameters (e.g. ``max_lag``), algorithms, search space (after
+        bounding by the states) and metric. A rerun with all of these unchanged resumes the
+        study; a change starts another (see :mod:`statetune.tuner.identity`).
     search_space : dict, optional
         ``{algorithm: {param: distribution}}`` overrides (Optuna distributions or statetune Params).
     sampler, pruner : optional
@@ -174,6 +180,11 @@ def tune(
         Show tqdm progress bars for the pass and the trials.
     max_lag : int, optional
         Series data: lags the pass keeps (default 8); forecasters search ``p`` below it.
+    resume : bool, optional
+        None (default): resume the study if it was made with the same identity, start it if
+        it does not exist, refuse if it differs (the message says in what). True: continue
+        an existing study even in another search space; its trials outside the current space
+        never count toward ``n_trials`` nor give the best. False: always start a new study.
 
     Returns
     -------
@@ -231,66 +242,122 @@ def tune(
                 bar.close()
     timings["pass"] = time.perf_counter() - t0
     spaces = build_space(states, algorithms, search_space)
-    lags = [s.max_lag for s in states.fold_states.get("lagged_moments", [])[:1]]
-    name = study_name or default_study_name(
-        states.fingerprint, algorithms + [f"max_lag={v}" for v in lags], cv, seed, metric
-    )
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = _make_study(storage_obj, name, maximize, seed, n_jobs > 1, sampler, pruner)
-    _check_resumed(study, metric, algorithms)
-    study.set_user_attr("metric", metric)
-    study.set_user_attr("algorithms", algorithms)
-    timings.update(sampler=0.0, finalize_and_score=0.0, storage=0.0)
-    todo = max(0, n_trials - len(study.get_trials(deepcopy=False)))
-    bar = _bar(progress, "trials", "trial", total=todo)
     to_optuna(spaces)  # every distribution converts before the first trial
-    done = 0
-    pool = _Pool(n_jobs)
-    try:
-        while True:
-            # Count every trial in the study, other workers' running ones included, so that
-            # several processes sharing a storage stop together at n_trials.
-            batch = min(max(n_jobs, 1), n_trials - len(study.get_trials(deepcopy=False)))
-            if batch <= 0:
-                break
-            asked = []
-            for _ in range(batch):
+    identity = study_identity(states, algorithms, spaces, metric, maximize)
+    run = uuid.uuid4().hex
+    storage_obj = owned_storage(optuna.storages.get_storage(storage_obj), Owner.this_process(run))
+    name, how = choose_study(storage_obj, study_name, identity, resume)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    timings.update(sampler=0.0, finalize_and_score=0.0, storage=0.0)
+    with active_run(run):
+        study = _make_study(storage_obj, name, maximize, seed, n_jobs > 1, sampler, pruner)
+        if how != "resumed":
+            study.set_user_attr(IDENTITY_ATTR, identity)
+            study.set_user_attr("metric", metric)
+            study.set_user_attr("algorithms", algorithms)
+        study_id = storage_obj.get_study_id_from_name(name)
+        _recover(storage_obj, study_id, name)
+        counter = TrialCounter(lambda params: params_in_space(params, spaces))
+        if not all(map(counter.in_space, study.get_trials(deepcopy=False))) and not isinstance(
+            study.pruner,
+            optuna.pruners.HyperbandPruner,  # its brackets filter trials already
+        ):
+            study.pruner = in_space_pruner(study.pruner, counter.in_space)
+        todo = max(0, n_trials - counter.count(study.get_trials(deepcopy=False)))
+        bar = _bar(progress, "trials", "trial", total=todo)
+        done = 0
+        pool = _Pool(n_jobs)
+        phase = "opening the study"
+        try:
+            while True:
+                # Count every trial in the study, other workers' running ones included, so that
+                # several processes sharing a storage stop together at n_trials.
+                trials = study.get_trials(deepcopy=False)
+                batch = min(max(n_jobs, 1), n_trials - counter.count(trials))
+                if batch <= 0:
+                    others = any(t.state == optuna.trial.TrialState.RUNNING for t in trials)
+                    if others and fail_stale_trials(storage_obj, study_id):
+                        continue  # a worker counted as running is gone: run its share
+                    break
+                asked = []
+                for _ in range(batch):
+                    t = time.perf_counter()
+                    phase = "asking for a trial (study.ask, the sampler)"
+                    trial = study.ask()
+                    phase = "sampling its parameters (suggest, the sampler)"
+                    alg, params = sample(trial, spaces)
+                    timings["sampler"] += time.perf_counter() - t
+                    asked.append((trial, alg, params))
                 t = time.perf_counter()
-                trial = study.ask()
-                alg, params = sample(trial, spaces)
-                timings["sampler"] += time.perf_counter() - t
-                asked.append((trial, alg, params))
-            t = time.perf_counter()
-            try:
+                phase = "finalizing and scoring"
                 outcomes = pool.run(states, asked, metric)
-            except BaseException:  # Ctrl-C or a crash: close these trials, never leave them RUNNING
-                for trial, _, _ in asked:
-                    trial.set_user_attr("fail_reason", "interrupted")
-                    study.tell(trial, state=optuna.trial.TrialState.FAIL, skip_if_finished=True)
-                raise
-            timings["finalize_and_score"] += time.perf_counter() - t
-            t = time.perf_counter()
-            for (trial, _alg, _params), (status, payload, _secs) in zip(
-                asked, outcomes, strict=True
-            ):
-                if status == "complete":
-                    value, folds = payload
-                    trial.set_user_attr("fold_scores", folds)
-                    study.tell(trial, value)
-                elif status == "pruned":
-                    study.tell(trial, state=optuna.trial.TrialState.PRUNED)
-                else:
-                    trial.set_user_attr("fail_reason", payload)
-                    study.tell(trial, state=optuna.trial.TrialState.FAIL)
-            timings["storage"] += time.perf_counter() - t
-            done += batch
+                timings["finalize_and_score"] += time.perf_counter() - t
+                t = time.perf_counter()
+                phase = "recording results"
+                for (trial, _alg, _params), (status, payload, _secs) in zip(
+                    asked, outcomes, strict=True
+                ):
+                    if status == "complete":
+                        value, folds = payload
+                        trial.set_user_attr("fold_scores", folds)
+                        study.tell(trial, value)
+                    elif status == "pruned":
+                        study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+                    else:
+                        trial.set_user_attr("fail_reason", payload)
+                        study.tell(trial, state=optuna.trial.TrialState.FAIL)
+                timings["storage"] += time.perf_counter() - t
+                done += batch
+                if bar is not None:
+                    bar.update(batch)
+        except BaseException as err:  # Ctrl-C or a crash: no trial of this call stays RUNNING
+            _close_own_trials(storage_obj, study_id, run, err, phase)
+            raise
+        finally:
+            pool.close()
             if bar is not None:
-                bar.update(batch)
-    finally:
-        pool.close()
-        if bar is not None:
-            bar.close()
+                bar.close()
     return TuneResult(study, states, spaces, metric, maximize, timings, done)
+
+
+def _recover(storage: Any, study_id: int, name: str) -> None:
+    """Fail trials left RUNNING by processes that are gone; report unowned RUNNING ones."""
+    stale = fail_stale_trials(storage, study_id)
+    if stale:
+        warnings.warn(
+            f"Study {name!r}: trial(s) {stale} were left RUNNING by a tune call that stopped "
+            "without closing them (its process was killed, or its last journal write was "
+            "lost); they were failed with a fail_reason and do not count toward n_trials.",
+            StudyRecoveryWarning,
+            stacklevel=3,
+        )
+    unowned = TrialCounter.unowned(storage.get_all_trials(study_id, deepcopy=False))
+    if unowned:
+        warnings.warn(
+            f"Study {name!r}: trial(s) {unowned} are RUNNING without an owner record (started "
+            "by an older statetune or another Optuna client), so whether their process still "
+            "runs is unknown; they do not count toward n_trials. If nothing runs them, fail "
+            "them: study.tell(number, state=optuna.trial.TrialState.FAIL).",
+            StudyRecoveryWarning,
+            stacklevel=3,
+        )
+
+
+def _close_own_trials(
+    storage: Any, study_id: int, run: str, err: BaseException, phase: str
+) -> None:
+    """Fail the trials this call still runs (found by owner record: even a trial whose
+    ``study.ask()`` was interrupted before it returned). Best effort: a failure here leaves
+    them to the next run's check of owners that are gone."""
+    what = (
+        type(err).__name__ if isinstance(err, KeyboardInterrupt) else f"{type(err).__name__}: {err}"
+    )
+    reason = f"interrupted by {what} while {phase}; not evaluated, not counted toward n_trials"
+    with sigint_deferred():
+        try:
+            abandon_run(storage, study_id, run, reason)
+        except Exception:  # e.g. the disk is still full: the owner record covers it
+            pass
 
 
 #: Below this many seconds per trial, thread dispatch costs more than it saves (measured in
