@@ -10,15 +10,26 @@ no spaces, ASCII only.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
+import stat
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["arrays_sha", "header_sha", "read_raw", "rewrite_entry", "write_raw"]
+__all__ = [
+    "arrays_sha",
+    "fifo_watchdog",
+    "header_sha",
+    "read_raw",
+    "rewrite_entry",
+    "write_raw",
+]
 
 
 def arrays_sha(arrays: dict[str, np.ndarray]) -> str:
@@ -63,3 +74,32 @@ def rewrite_entry(
     if reseal:
         header["header_checksum"] = header_sha(header)
     write_raw(path, header, arrays)
+
+
+@contextlib.contextmanager
+def fifo_watchdog(fifo: Path, after: float = 10.0):
+    """Yields an event set if a reader blocked on ``fifo``: after ``after`` seconds, a blocked
+    reader is released (by opening the FIFO for writing, which only succeeds while someone
+    waits to read), so the test fails instead of hanging."""
+    released, stop = threading.Event(), threading.Event()
+
+    def run() -> None:
+        if stop.wait(after):
+            return
+        while not stop.is_set():
+            try:
+                fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError:  # ENXIO: no reader waits; or the FIFO is gone
+                stop.wait(0.05)
+                continue
+            if stat.S_ISFIFO(os.fstat(fd).st_mode):
+                released.set()
+            os.close(fd)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        yield released
+    finally:
+        stop.set()
+        thread.join()

@@ -7,14 +7,12 @@ read-only cache folder ``ls`` and ``verify`` work and attempt no write."""
 from __future__ import annotations
 
 import builtins
-import contextlib
 import errno
 import io
 import os
 import stat
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +22,7 @@ import pytest
 import statetune as st
 
 from .conftest import COLS, frame
-from .tamper import rewrite_entry
+from .tamper import fifo_watchdog, rewrite_entry
 
 CLI = "import sys; from statetune.cli import main; sys.exit(main(sys.argv[1:]))"
 
@@ -34,35 +32,6 @@ def cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-c", CLI, *args], capture_output=True, text=True, timeout=timeout
     )
-
-
-@contextlib.contextmanager
-def fifo_watchdog(fifo: Path, after: float = 10.0):
-    """Yields an event set if a reader blocked on ``fifo``: after ``after`` seconds, a blocked
-    reader is released (by opening the FIFO for writing, which only succeeds while someone
-    waits to read), so the test fails instead of hanging."""
-    released, stop = threading.Event(), threading.Event()
-
-    def run() -> None:
-        if stop.wait(after):
-            return
-        while not stop.is_set():
-            try:
-                fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
-            except OSError:  # ENXIO: no reader waits; or the FIFO is gone
-                stop.wait(0.05)
-                continue
-            if stat.S_ISFIFO(os.fstat(fd).st_mode):
-                released.set()
-            os.close(fd)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    try:
-        yield released
-    finally:
-        stop.set()
-        thread.join()
 
 
 def assert_matches_data(states, df):
