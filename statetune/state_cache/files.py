@@ -113,13 +113,14 @@ def open_regular(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
     problem = file_problem(path)
     if problem is not None:
         raise NotRegularFileError(path, problem, "it was not opened.")
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
-    fd = os.open(path, flags)
+    nonblock = getattr(os, "O_NONBLOCK", 0)  # POSIX: opening a FIFO cannot block
+    fd = os.open(path, os.O_RDONLY | nonblock | getattr(os, "O_CLOEXEC", 0))
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
             raise NotRegularFileError(path, _describe(mode), "it was not read.")
-        os.set_blocking(fd, True)
+        if nonblock:
+            os.set_blocking(fd, True)
         f = os.fdopen(fd, "rb")
     except BaseException:
         os.close(fd)

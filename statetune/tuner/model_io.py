@@ -104,9 +104,9 @@ def load_model(folder: str | os.PathLike[str], *, trust_header: bool = False) ->
     Parameters
     ----------
     trust_header : bool, default False
-        Load a model saved by statetune before 0.x (format ``statetune-model-v1``), whose
-        checksum covers ``state.npz`` but not ``model.json``: an edit of ``model.json`` then
-        goes unnoticed. Without it such a model is refused; saving it again makes it verifiable.
+        Also load a model of the earlier format ``statetune-model-v1``, whose checksum covers
+        ``state.npz`` but not ``model.json`` (an edit of ``model.json`` would go unnoticed).
+        Without it such a model is refused; saving it again makes it verifiable.
 
     Raises
     ------

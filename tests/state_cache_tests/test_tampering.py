@@ -147,14 +147,13 @@ def test_entry_of_the_old_format_is_rebuilt_once(built):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # rebuilt once: no warning any more
         assert_matches_data(st.compute_states(src(), ["ridge"], folds=5, cache=cache), df)
+    assert read_raw(path)[0]["format"] == "statetune-entry-v2"
     path.write_bytes(v1)
     from statetune.state_cache import StaleEntryError
 
     with pytest.raises(StaleEntryError, match=re.escape(str(path)) + ".*older statetune"):
         cache.load(key)
     assert cache.verify()[0]["status"] == "stale"
-    header, _ = read_raw(path)
-    assert header["format"] == "statetune-entry-v2"
 
 
 def test_consistent_checkpoint_edit_is_not_resumed(tmp_path):
