@@ -342,11 +342,14 @@ def _cache(args: argparse.Namespace) -> int:
         rows = cache.entries()
         print(f"{'key':<22}{'kind':<10}{'rows':>12}{'segments':>10}{'size':>10}{'age':>10}  state")
         for e in rows:
-            status = "corrupt" if not e["valid"] else ("in use" if e["in_use"] else "ok")
+            status = e["status"] if not e["valid"] else ("in use" if e["in_use"] else "ok")
             print(
                 f"{e['key']:<22}{e.get('kind', '?'):<10}{e.get('n_rows', 0):>12,}{e.get('segments', 0):>10}"
                 f"{_size(e['size_bytes']):>10}{_age(e['age_seconds']):>10}  {status}"
             )
+        for e in rows:
+            if not e["valid"]:
+                print(f"{e['key']}: {e['problem']}", file=sys.stderr)
         return EXIT_OK
     if args.cache_command == "info":
         import json
@@ -354,10 +357,12 @@ def _cache(args: argparse.Namespace) -> int:
         print(json.dumps(cache.info(args.key), indent=2))
         return EXIT_OK
     if args.cache_command == "verify":
-        bad = [r for r in cache.verify() if not r["valid"]]
-        for r in cache.verify():
-            print(f"{r['key']}: {'ok' if r['valid'] else 'CORRUPT: ' + str(r['problem'])}")
-        return EXIT_DATA if bad else EXIT_OK
+        results = cache.verify()  # one read of every entry
+        for r in results:
+            print(
+                f"{r['key']}: {'ok' if r['valid'] else r['status'].upper() + ': ' + str(r['problem'])}"
+            )
+        return EXIT_DATA if any(not r["valid"] for r in results) else EXIT_OK
     deleted = cache.gc(keep_last=args.keep_last)
     print(
         f"deleted {len(deleted)} entr{'y' if len(deleted) == 1 else 'ies'}: {', '.join(deleted) or '-'}"

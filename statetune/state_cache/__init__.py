@@ -11,12 +11,16 @@ from __future__ import annotations
 
 from statetune.state_cache.cache import DEFAULT_FOLDER, Entry, StateCache, entry_key, entry_spec
 from statetune.state_cache.compute import StateCacheWarning, compute_states, update
-from statetune.state_cache.format import CorruptEntryError
+from statetune.state_cache.files import DiskFullError, NotRegularFileError
+from statetune.state_cache.format import CorruptEntryError, StaleEntryError
 
 __all__ = [
     "DEFAULT_FOLDER",
     "CorruptEntryError",
+    "DiskFullError",
     "Entry",
+    "NotRegularFileError",
+    "StaleEntryError",
     "StateCache",
     "StateCacheWarning",
     "compute_states",

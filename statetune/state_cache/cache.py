@@ -7,6 +7,13 @@ A lock file per key (``filelock``) makes two processes asking for the same state
 readers of a complete entry take no lock (entries are replaced atomically). Checkpoints of
 running passes live in ``checkpoints/``.
 
+Loading checks the header against itself and the arrays (see :mod:`.format`) and against the
+key: the spec must hash to the key, every fold state must be of the spec's kind and state
+parameters, one per fold, and the row counts of the header, the states and the lineage must
+agree. Anything else at an entry's path (a directory, a FIFO, a dangling link, a header
+without a spec) is reported by ``entries``/``verify`` and skipped; ``ls`` and ``verify``
+write nothing, so they work on a read-only cache folder.
+
 Example
 -------
 >>> import tempfile
@@ -17,9 +24,12 @@ Example
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import stat
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,10 +38,28 @@ from typing import Any
 import numpy as np
 from filelock import FileLock, Timeout
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
 from statetune.data.schema import Schema
 from statetune.engine.cursor import Cursor
 from statetune.engine.folds import FoldConfig
-from statetune.state_cache.format import CorruptEntryError, read_entry, write_entry
+from statetune.state_cache.checks import (
+    check_checkpoint_header,
+    check_entry_header,
+    check_entry_states,
+    check_states_match_spec,
+)
+from statetune.state_cache.files import NotRegularFileError
+from statetune.state_cache.format import (
+    CorruptEntryError,
+    StaleEntryError,
+    StateCacheWarning,
+    read_entry,
+    write_entry,
+)
 from statetune.states import FORMAT_VERSION, state_from_arrays
 
 __all__ = ["DEFAULT_FOLDER", "Entry", "StateCache", "entry_key", "entry_spec"]
@@ -136,24 +164,44 @@ class StateCache:
         write_entry(path, header, arrays)
         return path
 
+    def store(
+        self,
+        key: str,
+        spec: Mapping[str, Any],
+        fold_states: Sequence[Any],
+        lineage: Sequence[Mapping[str, Any]],
+    ) -> Entry:
+        """Save the entry and load it back (what a later run will see). When something other
+        than a file holds the entry's path (a directory), warn and return the states unsaved."""
+        try:
+            self.save(key, spec, fold_states, lineage)
+        except NotRegularFileError as err:
+            warnings.warn(
+                f"Cache entry not saved: {err} The states are used without being cached.",
+                StateCacheWarning,
+                stacklevel=2,
+            )
+            lin = [dict(r) for r in lineage]
+            return Entry(key, dict(spec), list(fold_states), lin, {})
+        return self.load(key)
+
     def load(self, key: str) -> Entry:
         """The entry of ``key``; ``KeyError`` if absent, :class:`CorruptEntryError` if it fails
-        its checks (it is then never used)."""
+        its checks (it is then never used), :class:`StaleEntryError` if an older statetune
+        wrote it (rebuild it)."""
         path = self.path(key)
         try:
             header, arrays = read_entry(path)
         except FileNotFoundError:
             raise KeyError(key) from None
-        if header.get("key") != key:
-            raise CorruptEntryError(
-                f"Entry {str(path)!r} must hold key {key!r}, but holds {header.get('key')!r}."
-            )
+        check_entry_header(path, key, header, entry_key)
         try:
             states = _unpack(header["states"], arrays)
-        except (KeyError, ValueError) as err:
+        except (KeyError, ValueError, TypeError, IndexError, AttributeError, MemoryError) as err:
             raise CorruptEntryError(
-                f"Entry {str(path)!r} must hold valid states, but: {err}"
+                f"Entry {str(path)!r} must hold valid states, but: {type(err).__name__}: {err}"
             ) from None
+        check_entry_states(path, header, states)
         return Entry(key, header["spec"], states, header["lineage"], header)
 
     def keys(self) -> list[str]:
@@ -162,15 +210,21 @@ class StateCache:
         return sorted(p.stem for p in self.states_dir.glob("*.npz"))
 
     def entries(self) -> list[dict[str, Any]]:
-        """One summary per entry: key, kind, rows, segments, size, age, in use, valid."""
+        """One summary per entry: key, kind, rows, segments, size, age, in use, valid, and
+        ``status`` ("ok", "corrupt", "stale", "not a file", "unreadable") with the
+        ``problem`` of an invalid one. Reads only (works on a read-only folder)."""
         out = []
         now = time.time()
         for key in self.keys():
             path = self.path(key)
+            try:
+                st = path.lstat()
+            except FileNotFoundError:
+                continue  # removed meanwhile
             info: dict[str, Any] = {
                 "key": key,
-                "size_bytes": path.stat().st_size,
-                "age_seconds": now - path.stat().st_mtime,
+                "size_bytes": st.st_size,
+                "age_seconds": now - st.st_mtime,
                 "in_use": self.in_use(key),
             }
             try:
@@ -180,11 +234,20 @@ class StateCache:
                     n_rows=entry.n_rows,
                     segments=len(entry.lineage),
                     folds=entry.spec["folds"]["n_folds"],
-                    features=len(entry.spec["schema"]["features"]),
+                    features=len(entry.spec["schema"].get("features", [])),
                     valid=True,
+                    status="ok",
                 )
+            except KeyError:
+                continue  # removed meanwhile
+            except StaleEntryError as err:
+                info.update(valid=False, status="stale", problem=str(err))
             except CorruptEntryError as err:
-                info.update(valid=False, problem=str(err))
+                regular = stat.S_ISREG(st.st_mode)
+                info.update(valid=False, status="corrupt" if regular else "not a file")
+                info["problem"] = str(err)
+            except OSError as err:  # e.g. no read permission: not corrupt, left alone by gc
+                info.update(valid=False, status="unreadable", problem=f"{path}: {err}")
             out.append(info)
         return out
 
@@ -210,27 +273,65 @@ class StateCache:
         return matches[0]
 
     def verify(self) -> list[dict[str, Any]]:
-        """Check every entry's checksum and states; corrupt ones are reported, never loaded."""
+        """Check every entry's checksums, header and states; invalid ones are reported (with
+        ``status`` and ``problem``), never used. Reads only."""
         return [
-            {"key": e["key"], "valid": e["valid"], "problem": e.get("problem")}
+            {
+                "key": e["key"],
+                "valid": e["valid"],
+                "status": e["status"],
+                "problem": e.get("problem"),
+            }
             for e in self.entries()
         ]
 
     def in_use(self, key: str) -> bool:
-        """True while some process holds the build lock of ``key``."""
-        lock = self.lock(key, timeout=0)
+        """True while some process holds the build lock of ``key``. Creates nothing: a lock
+        file that does not exist is held by no one."""
+        lock_path = self.states_dir / f"{key}.lock"
+        if fcntl is None:  # pragma: no cover - Windows: ask filelock
+            if not lock_path.exists():
+                return False
+            lock = self.lock(key, timeout=0)
+            try:
+                lock.acquire()
+            except Timeout:
+                return True
+            lock.release()
+            return False
         try:
-            lock.acquire()
-        except Timeout:
-            return True
-        lock.release()
-        return False
+            fd = os.open(lock_path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+        except OSError:
+            return False  # absent (or not a lock file: no one can hold it)
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return False
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            except OSError as err:
+                return err.errno in (errno.EACCES, errno.EAGAIN)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return False
+        finally:
+            os.close(fd)
 
     def remove(self, key: str) -> bool:
-        """Delete an entry unless it is in use; True if deleted."""
+        """Delete an entry unless it is in use; True if deleted. Something that is not a file
+        at the entry's path (a directory) is left alone with a warning: False."""
         lock = self.lock(key, timeout=0)
         try:
             with lock:
+                for path in (self.path(key), self.checkpoint_path(key)):
+                    if path.is_dir() and not path.is_symlink():
+                        warnings.warn(
+                            f"{str(path)!r} is a directory, not a cache entry; left alone "
+                            "(remove it yourself if it is not needed).",
+                            StateCacheWarning,
+                            stacklevel=3,
+                        )
+                        return False
                 self.path(key).unlink(missing_ok=True)
                 self.checkpoint_path(key).unlink(missing_ok=True)
             return True
@@ -243,6 +344,8 @@ class StateCache:
         deleted = []
         valid = []
         for info in self.entries():
+            if info["status"] == "unreadable":
+                continue  # not known to be corrupt: never deleted
             if not info["valid"]:
                 if self.remove(info["key"]):
                     deleted.append(info["key"])
@@ -258,8 +361,11 @@ class StateCache:
         for folder in (self.states_dir, self.checkpoints_dir):
             if folder.exists():
                 for tmp in folder.glob(".*.tmp"):
-                    if time.time() - tmp.stat().st_mtime > 3600:
-                        tmp.unlink(missing_ok=True)
+                    try:
+                        if time.time() - tmp.lstat().st_mtime > 3600 and not tmp.is_dir():
+                            tmp.unlink(missing_ok=True)
+                    except FileNotFoundError:
+                        continue
         return deleted
 
     # ---------------------------------------------------------------- checkpoints
@@ -284,38 +390,64 @@ class StateCache:
             "partial": cursor.partial,
             "position": cursor.position,
         }
-        write_entry(self.checkpoint_path(key), header, arrays)
+        try:
+            write_entry(self.checkpoint_path(key), header, arrays)
+        except NotRegularFileError as err:
+            warnings.warn(
+                f"Checkpoint not saved: {err} The pass goes on without checkpoints.",
+                StateCacheWarning,
+                stacklevel=3,
+            )
 
     def load_checkpoint(self, key: str) -> tuple[dict[str, Any], Cursor] | None:
-        """The saved cursor of pass ``key`` (None if none, or if corrupt: it is then removed)."""
+        """The saved cursor of pass ``key``; None if none, or if it fails its checks (it is
+        then removed, with a :class:`StateCacheWarning`, and the pass starts over)."""
         path = self.checkpoint_path(key)
         try:
             header, arrays = read_entry(path)
+            check_checkpoint_header(path, key, header)
+            states = {}
+            for kind, headers in header["states"].items():
+                own = {n[len(kind) + 1 :]: a for n, a in arrays.items() if n.startswith(f"{kind}.")}
+                states[kind] = _unpack(headers, own)
+                check_states_match_spec(path, header["specs"][kind], states[kind])
         except FileNotFoundError:
             return None
-        except CorruptEntryError:
-            path.unlink(missing_ok=True)
+        except (CorruptEntryError, KeyError, ValueError, TypeError, AttributeError) as err:
+            warnings.warn(
+                f"Checkpoint {str(path)!r} is not used (the pass starts over): {err}",
+                StateCacheWarning,
+                stacklevel=3,
+            )
+            _discard(path)
             return None
-        states = {}
-        for kind, headers in header["states"].items():
-            own = {n[len(kind) + 1 :]: a for n, a in arrays.items() if n.startswith(f"{kind}.")}
-            states[kind] = _unpack(headers, own)
-        cursor = Cursor(states, header["lineage"], int(header["position"]), header["partial"])
+        cursor = Cursor(states, header["lineage"], int(header["position"]), header.get("partial"))
         return header, cursor
 
     def clear_checkpoint(self, key: str) -> None:
-        self.checkpoint_path(key).unlink(missing_ok=True)
+        _discard(self.checkpoint_path(key))
 
     def clear_checkpoints_of(self, entry_keys: Sequence[str]) -> None:
-        """Drop checkpoints of passes that built only these entries (now complete)."""
+        """Drop checkpoints of passes that built only these entries (now complete), and
+        corrupt ones."""
         if not self.checkpoints_dir.exists():
             return
         wanted = set(entry_keys)
         for path in self.checkpoints_dir.glob("*.npz"):
             try:
                 header, _ = read_entry(path)
-            except (CorruptEntryError, FileNotFoundError):
-                path.unlink(missing_ok=True)
+                check_checkpoint_header(path, path.stem, header)
+            except FileNotFoundError:
                 continue
-            if {entry_key(spec) for spec in header.get("specs", {}).values()} <= wanted:
-                path.unlink(missing_ok=True)
+            except CorruptEntryError:
+                _discard(path)
+                continue
+            if {entry_key(spec) for spec in header["specs"].values()} <= wanted:
+                _discard(path)
+
+
+def _discard(path: Path) -> None:
+    """Remove a file (or link, FIFO); a directory is left alone (it is not ours)."""
+    if path.is_dir() and not path.is_symlink():
+        return
+    path.unlink(missing_ok=True)

@@ -38,14 +38,10 @@ from statetune.engine.cursor import Checkpointer, Cursor
 from statetune.engine.pass_ import kinds_for
 from statetune.engine.time_folds import TimeFolds, fold_scheme, folds_from_json
 from statetune.state_cache.cache import DEFAULT_FOLDER, Entry, StateCache, entry_key, entry_spec
-from statetune.state_cache.format import CorruptEntryError
+from statetune.state_cache.format import CorruptEntryError, StateCacheWarning
 from statetune.states import state_class
 
 __all__ = ["StateCacheWarning", "compute_states", "series_group", "update"]
-
-
-class StateCacheWarning(UserWarning):
-    """A cached entry could not be used as is (changed data, corruption) and was rebuilt."""
 
 
 def _specs(
@@ -252,8 +248,9 @@ def compute_states(
             )
             _check_rows(result.fold_states, result.lineage)
             for kind in kinds:
-                cache.save(keys[kind], specs[kind], result.fold_states[kind], result.lineage)
-                entries[kind] = cache.load(keys[kind])
+                entries[kind] = cache.store(
+                    keys[kind], specs[kind], result.fold_states[kind], result.lineage
+                )
             cache.clear_checkpoint(pass_key)
     return _stateset(source, names, fold_cfg, entries)  # type: ignore[arg-type]
 

@@ -12,6 +12,7 @@ Example
 
 from __future__ import annotations
 
+import functools
 import json
 import warnings
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from typing import Any
 import pandas as pd
 
 from statetune.engine import StateSet
+from statetune.state_cache.files import atomic_write
 from statetune.tuner.plots import PLOT_KINDS, make_plot, window_label
 from statetune.tuner.space import params_in_space, split_params
 
@@ -142,8 +144,10 @@ class TuneResult:
             except (ValueError, RuntimeError):
                 continue  # e.g. importances need two or more parameters
             path = folder / f"{kind}.png"
-            fig.savefig(path, dpi=110, bbox_inches="tight")
-            plt.close(fig)
+            try:  # atomic: a full disk names the file and leaves no partial PNG
+                atomic_write(path, functools.partial(_png, fig))
+            finally:
+                plt.close(fig)
             paths.append(path)
         return paths
 
@@ -172,16 +176,19 @@ class TuneResult:
 
     def save(self, folder: str | Path) -> Path:
         """Write ``best_model/``, ``trials.csv``, ``summary.json`` and the plots to ``folder``
-        (and ``fold_windows.csv`` for series data)."""
+        (and ``fold_windows.csv`` for series data), each file atomically (a full disk raises
+        :class:`~statetune.state_cache.files.DiskFullError` naming the file)."""
         from statetune.tuner.model_io import save_model
 
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         save_model(folder / "best_model", self.best_algorithm, self.states, self.best_params)
-        self.trials.to_csv(folder / "trials.csv", index=False)
+        csv = self.trials.to_csv(index=False).encode()
+        atomic_write(folder / "trials.csv", lambda f: f.write(csv))
         windows = self.fold_windows
         if windows is not None:
-            windows.to_csv(folder / "fold_windows.csv", index=False)
+            win_csv = windows.to_csv(index=False).encode()
+            atomic_write(folder / "fold_windows.csv", lambda f: f.write(win_csv))
         self.save_plots(folder)
         info = {
             "best_algorithm": self.best_algorithm,
@@ -192,5 +199,10 @@ class TuneResult:
             "study_name": self.study.study_name,
             "timings_seconds": self.timings,
         }
-        (folder / "summary.json").write_text(json.dumps(info, indent=2, default=str))
+        text = json.dumps(info, indent=2, default=str).encode()
+        atomic_write(folder / "summary.json", lambda f: f.write(text))
         return folder
+
+
+def _png(fig: Any, f: Any) -> None:
+    fig.savefig(f, format="png", dpi=110, bbox_inches="tight")
