@@ -22,7 +22,8 @@ def parquet(tmp_path_factory):
     return path
 
 
-def test_tune_then_predict(tmp_path, parquet, capsys):
+def test_tune_then_predict(tmp_path, parquet, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the default state cache (.statetune/) goes here, not the repo
     out = tmp_path / "res"
     code = main(
         [
