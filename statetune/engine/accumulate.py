@@ -21,6 +21,7 @@ from statetune.data.schema import Schema
 from statetune.data.source import Chunk, Partition
 from statetune.engine.series_feed import SeriesFeeder, SeriesKindError
 from statetune.states import NegativeCountError, NonFiniteError, SeriesOrderError
+from statetune.states.capabilities import Sampling
 
 __all__ = ["COLUMN_BLOCK_ROWS", "Accumulator", "Job", "empty_states", "prefetch", "run_partition"]
 
@@ -177,7 +178,7 @@ class Accumulator:
 
     def _update_state(self, state: Any, piece: _Piece) -> None:
         _, X, y, w, rows = piece
-        if getattr(state, "wants_positions", False):
+        if isinstance(state, Sampling):
             local = (
                 np.arange(rows.start, rows.stop, rows.step, dtype=np.int64)
                 if isinstance(rows, range)  # np.asarray(range) iterates in Python

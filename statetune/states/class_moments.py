@@ -35,6 +35,7 @@ from statetune.states._labels import (
     label_codes,
     union_labels,
 )
+from statetune.states.capabilities import Subtractable
 from statetune.states.moments import (
     BLOCK_ROWS,
     RAW_PATH_MIN_RATIO,
@@ -49,7 +50,7 @@ __all__ = ["ClassMoments"]
 
 
 @register_state
-class ClassMoments(Memoized):
+class ClassMoments(Memoized, Subtractable):
     """Per-class count, mean and centered co-moments of ``X`` (labels from ``y``).
 
     Parameters

@@ -71,13 +71,14 @@ from statetune.states._series_records import (
     grouped_lag_rows,
     lag_rows,
 )
+from statetune.states.capabilities import Ordered
 from statetune.states.moments import Moments
 
 __all__ = ["LaggedMoments", "SeriesOrderError", "grouped_lag_rows", "lag_rows"]
 
 
 @register_state
-class LaggedMoments(Memoized):
+class LaggedMoments(Memoized, Ordered):
     """Pooled moments of lag vectors, plus each series' head, tail and count.
 
     Parameters

@@ -35,6 +35,7 @@ from statetune.states._base import (
     readonly,
     register_state,
 )
+from statetune.states.capabilities import Subtractable
 
 __all__ = ["Moments"]
 
@@ -159,7 +160,7 @@ def _locate_overflow(
 
 
 @register_state
-class Moments(Memoized):
+class Moments(Memoized, Subtractable):
     """Count, mean and centered co-moment matrix of ``[X, y]`` (``y`` optional).
 
     Parameters

@@ -32,6 +32,7 @@ from statetune.states._base import (
     register_state,
 )
 from statetune.states._labels import as_labels
+from statetune.states.capabilities import Sampling
 
 __all__ = ["Reservoir", "row_keys"]
 
@@ -47,11 +48,10 @@ def row_keys(positions: np.ndarray, seed: int) -> np.ndarray:
 
 
 @register_state
-class Reservoir(Memoized):
+class Reservoir(Memoized, Sampling):
     """Up to ``size`` rows, a uniform sample (without replacement) of the rows seen."""
 
     kind = "reservoir"
-    wants_positions = True
 
     def __init__(
         self, n_features: int, has_target: bool = True, size: int = 20_000, seed: int = 0

@@ -1,0 +1,49 @@
+"""Capabilities: what a state can do beyond the protocol, declared on its type.
+
+Code outside ``states/`` (the engine, the cache, validation, testing) asks a state or a spec
+for a capability (``isinstance(state, Ordered)``, ``spec.has(Sampling)``), never for its kind
+string, so a new kind of state is served by the code that serves its capabilities.
+
+- :class:`Ordered`: rows must arrive in time order within each series; the pass feeds it values
+  with series ids and times (``update(y, exog, series, time=...)``), validation is in time
+  order, and merges follow an order rule instead of commuting. Its ``n_features`` is the width
+  of the rows it derives (lag rows), which a sample of those rows must match.
+- :class:`Sampling`: holds a bounded sample of rows; ``update`` takes the rows' global
+  ``positions`` so the sample does not depend on chunking.
+- :class:`Subtractable`: ``subtract(other)`` undoes ``merge(other)`` exactly.
+
+Example
+-------
+>>> from statetune.states import Moments, Reservoir
+>>> from statetune.states.capabilities import Sampling, Subtractable
+>>> issubclass(Reservoir, Sampling), issubclass(Moments, Subtractable)
+(True, True)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["Ordered", "Sampling", "Subtractable", "capabilities_of"]
+
+
+class Ordered:
+    """Rows in time order per series; merges follow the order rule ("b continues a")."""
+
+    n_features: int
+
+
+class Sampling:
+    """A bounded sample of rows; ``update(X, y, w, positions=...)`` takes global positions."""
+
+
+class Subtractable:
+    """``subtract(other)`` removes the rows ``other`` summarizes (undoes a merge)."""
+
+    def subtract(self, other: Any) -> None:  # pragma: no cover - implemented by the states
+        raise NotImplementedError
+
+
+def capabilities_of(cls: type) -> list[str]:
+    """Names of the capabilities ``cls`` declares (for listings and messages)."""
+    return [c.__name__ for c in (Ordered, Sampling, Subtractable) if issubclass(cls, c)]
