@@ -40,13 +40,13 @@ def _update(h: Any, a: np.ndarray) -> None:
     if a.flags.c_contiguous or a.flags.f_contiguous:
         flat = a.reshape(-1, order="C" if a.flags.c_contiguous else "F")
         h.update(b"C|" if a.flags.c_contiguous else b"F|")
-        h.update(memoryview(flat).cast("B") if a.size else b"")
+        h.update(flat.data.cast("B") if a.size else b"")
         return
     h.update(b"C|")
     rows = a.reshape(a.shape[0], -1) if a.ndim else a.reshape(1)
     for start in range(0, rows.shape[0], BLOCK_ROWS):
         block = np.ascontiguousarray(rows[start : start + BLOCK_ROWS])
-        h.update(memoryview(block.reshape(-1)).cast("B") if block.size else b"")
+        h.update(block.reshape(-1).data.cast("B") if block.size else b"")
 
 
 def array_fingerprint(*arrays: Any) -> str:

@@ -36,6 +36,11 @@ class Ordered:
 class Sampling:
     """A bounded sample of rows; ``update(X, y, w, positions=...)`` takes global positions."""
 
+    def update(
+        self, X: Any, y: Any = None, w: Any = None, *, positions: Any
+    ) -> None:  # pragma: no cover - implemented by the states
+        raise NotImplementedError
+
 
 class Subtractable:
     """``subtract(other)`` removes the rows ``other`` summarizes (undoes a merge)."""

@@ -62,7 +62,7 @@ class StateSpec:
     @property
     def state_class(self) -> type[Any]:
         """The registered class of ``kind`` (for capability checks without building)."""
-        return state_class(self.kind)  # type: ignore[no-any-return]
+        return state_class(self.kind)
 
     def kwargs(self) -> dict[str, Any]:
         """The parameters as constructor keywords."""
