@@ -44,7 +44,10 @@ def _floor_div_pow2(t: int | float, e: int) -> int:
     """``floor(t / 2**e)`` exactly (integers: arithmetic shift; floats: ``ldexp``)."""
     if isinstance(t, int):
         return t >> e if e >= 0 else t << -e
-    return math.floor(math.ldexp(t, -e))
+    a = math.floor(math.ldexp(t, -e))
+    # a negative time whose scaled value underflows to -0.0 (|t| / 2**e below the smallest
+    # subnormal) lies in block -1, not 0; any scaled value of magnitude >= 1 is exact
+    return -1 if a == 0 and t < 0 else a
 
 
 @dataclass(frozen=True)
@@ -99,7 +102,9 @@ class TimeGrid:
             a = np.right_shift(t.astype(np.int64, copy=False), e)
             return (a - np.int64(self.first)).astype(np.int64, copy=False)
         # exact: floor of an exactly scaled float, minus an integer-valued float near it
-        a = np.floor(np.ldexp(t.astype(np.float64, copy=False), -e))
+        tf = t.astype(np.float64, copy=False)
+        a = np.floor(np.ldexp(tf, -e))
+        a[(a == 0) & (tf < 0)] = -1.0  # underflow to -0.0: block -1 (see _floor_div_pow2)
         return (a - float(self.first)).astype(np.int64)
 
     def line(self, j: int) -> int | float:

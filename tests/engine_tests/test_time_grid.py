@@ -11,7 +11,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st_
 
 from statetune.engine.time_grid import TimeGrid
@@ -62,6 +62,7 @@ finite = st_.floats(-1e15, 1e15, allow_nan=False, allow_infinity=False)
 
 @settings(max_examples=300, deadline=None)
 @given(a=finite, b=st_.one_of(finite, st_.floats(-1e-3, 1e-3)), M=st_.integers(2, 70))
+@example(a=-2.2250738585e-313, b=68719476736.0, M=2)  # scaled time underflows to -0.0
 def test_float_grid_is_the_finest_power_of_two_within_max_blocks(a, b, M):
     lo, hi = sorted((a, a + b))
     check(TimeGrid.cover(lo, hi, "f", M), lo, hi, M)
