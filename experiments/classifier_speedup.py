@@ -451,7 +451,7 @@ def main() -> None:
     alg_obj = get_algorithm(ll_alg)
     fold_ll = []
     for k, (_, _, Xho, yho) in enumerate(folds):
-        m = alg_obj.finalize(states.train(alg_obj.state_kind, k), dict(ll_params))
+        m = alg_obj.finalize(states.train(states.model_slot(ll_alg), k), dict(ll_params))
         fold_ll.append(row_log_likelihood(m, Xho, yho))
     ll_rows = float(np.mean(fold_ll))
     ll_rel = abs(ll_rows - rl.best_value) / abs(ll_rows)

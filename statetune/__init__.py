@@ -25,9 +25,10 @@ from statetune.data import (
     from_parquet,
     from_series,
 )
-from statetune.engine import FoldConfig, PassInterrupted, StateSet, TimeFolds, iter_states
-from statetune.state_cache import StateCache, StateCacheWarning, compute_states, update
+from statetune.engine import FoldConfig, PassInterrupted, TimeFolds
+from statetune.state_cache import StateCache, StateCacheWarning
 from statetune.tuner import TuneResult, load_model, save_model, tune
+from statetune.validation import StateSet, compute_states, iter_states, update
 
 __version__ = "0.1.0"
 

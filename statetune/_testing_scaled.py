@@ -56,6 +56,7 @@ import numpy as np
 from scipy.linalg import lapack
 
 from statetune.algorithms import get_algorithm
+from statetune.states.capabilities import Ordered
 
 __all__ = [
     "SCALED_FEATURE_EXEMPT",
@@ -123,7 +124,7 @@ def make_scaled_case(
     alg = get_algorithm(algorithm)
     scale = 10.0 ** np.asarray(log10_scales, dtype=np.float64)
     offset = np.zeros(d) if offsets is None else np.asarray(offsets, dtype=np.float64)
-    if alg.state_kind == "lagged_moments":
+    if issubclass(alg.model.state_class, Ordered):
         Z, t, _ = make_series_data(n, d, seed=seed, n_series=1)
         w = None
     else:
@@ -592,7 +593,7 @@ def _compare(ref: Reference, ours: View) -> dict[str, float]:
     return out
 
 
-def _fold_rows(states: Any, kind: str, X: np.ndarray, w: np.ndarray | None) -> list[np.ndarray]:
+def _fold_rows(states: Any, kind: Any, X: np.ndarray, w: np.ndarray | None) -> list[np.ndarray]:
     """Each fold's rows, found from the fold rule (every K-th row of a group: one residue
     modulo K per fold for fewer than 65,536 K rows) by matching each held-out state's row
     count and feature means (relative to the state's shift, which keeps them exact next to large
@@ -636,7 +637,7 @@ def scaled_feature_errors(
     reference, view = SCALED_FEATURE_REFERENCES[algorithm]
     alg = get_algorithm(algorithm)
     n = case.X.shape[0]
-    if alg.state_kind == "lagged_moments":
+    if issubclass(alg.model.state_class, Ordered):
         state = LaggedMoments(max_lag, n_exog=case.X.shape[1])
         state.update(case.y, case.X if case.X.shape[1] else None)
         pairs = [(state, np.arange(n))]
@@ -644,7 +645,7 @@ def scaled_feature_errors(
     else:
         y = case.y if alg.needs_target else None
         states = st.compute_states(st.from_arrays(case.X, y, case.w), [algorithm], folds=folds)
-        kind = alg.state_kind
+        kind = states.model_slot(algorithm)
         pairs = [(states.total(kind), np.arange(n))]
         for k, held_rows in enumerate(_fold_rows(states, kind, case.X, case.w)):
             pairs.append((states.train(kind, k), np.setdiff1d(np.arange(n), held_rows)))

@@ -24,6 +24,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from statetune.algorithms.space import Param
 from statetune.states import Moments
+from statetune.states.spec import StateSpec
 
 __all__ = ["MomentsEstimator", "StateEstimator"]
 
@@ -74,6 +75,17 @@ class StateEstimator:
     def make_state(cls, n_features: int, has_target: bool) -> Any:
         """The empty state a pass fills for this model (shared by models of one state kind)."""
         return cls.state_class(n_features, has_target)
+
+    @classmethod
+    def state_spec(cls, n_features: int, has_target: bool, **state_params: Any) -> StateSpec:
+        """The spec of the state this model finalizes from, for data of ``n_features`` columns
+        (``state_params``: the model's own state parameters, such as a series' ``max_lag``)."""
+        return StateSpec.for_state(cls.make_state(n_features, has_target, **state_params))
+
+    @classmethod
+    def accepts(cls, spec: StateSpec) -> bool:
+        """Whether a state of ``spec`` serves this model (its state class, any parameters)."""
+        return issubclass(spec.state_class, cls.state_class)
 
     @classmethod
     def from_state(cls, state: Any, feature_names: Any = None, **params: Any) -> StateEstimator:

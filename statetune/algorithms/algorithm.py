@@ -15,6 +15,7 @@ from typing import Any
 
 from statetune.algorithms._estimator import StateEstimator
 from statetune.algorithms.space import Param
+from statetune.states.spec import StateSpec
 
 __all__ = ["Algorithm"]
 
@@ -49,9 +50,23 @@ class Algorithm:
         """True when larger values of ``metric`` are better."""
         return self.model.maximize[metric]
 
+    @property
+    def sample_metrics(self) -> tuple[str, ...]:
+        """Metrics scored on a held-out sample of rows (they need row-by-row predictions)."""
+        return self.model.sample_metrics
+
     def make_state(self, n_features: int, has_target: bool) -> Any:
         """An empty state of the kind this algorithm finalizes from."""
         return self.model.make_state(n_features, has_target)
+
+    def state_spec(self, n_features: int, has_target: bool, **state_params: Any) -> StateSpec:
+        """The spec of the state this algorithm finalizes from (``state_params``: its own state
+        parameters, e.g. ``max_lag`` for forecasters)."""
+        return self.model.state_spec(n_features, has_target, **state_params)
+
+    def accepts(self, spec: StateSpec) -> bool:
+        """Whether a state of ``spec`` serves this algorithm."""
+        return self.model.accepts(spec)
 
     def search_space(self, state: Any) -> dict[str, Param]:
         """Optuna-style distributions, bounded by what ``state`` can serve."""

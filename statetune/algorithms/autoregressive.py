@@ -46,7 +46,17 @@ from statetune.algorithms.linear import solve_ridge
 from statetune.algorithms.space import CategoricalParam, FloatParam, IntParam, Param, round_bounds
 from statetune.states.lagged_moments import LaggedMoments
 
-__all__ = ["SEASONAL_PERIODS", "AutoRegressive", "difference_matrix", "level_coefficients"]
+__all__ = [
+    "DEFAULT_MAX_LAG",
+    "SEASONAL_PERIODS",
+    "AutoRegressive",
+    "difference_matrix",
+    "level_coefficients",
+]
+
+#: Lags kept by the lagged moments of series data unless ``max_lag`` says otherwise (a state
+#: parameter: forecasters finalize with any ``p + d`` up to it).
+DEFAULT_MAX_LAG = 8
 
 #: Metrics computed exactly from the held-out state (one-step-ahead errors).
 AR_METRICS = ("mse", "rmse")
@@ -139,10 +149,17 @@ class AutoRegressive(StateEstimator, RegressorMixin, BaseEstimator):
     # ------------------------------------------------------------------ state side
     @classmethod
     def make_state(
-        cls, n_features: int = 0, has_target: bool = True, *, max_lag: int = 8
+        cls, n_features: int = 0, has_target: bool = True, *, max_lag: int | None = None
     ) -> LaggedMoments:
-        """An empty :class:`LaggedMoments` (``n_features`` exogenous columns)."""
-        return LaggedMoments(max_lag, n_exog=n_features)
+        """An empty :class:`LaggedMoments` (``n_features`` exogenous columns, ``max_lag`` lags:
+        default :data:`DEFAULT_MAX_LAG`)."""
+        if max_lag is None:
+            max_lag = DEFAULT_MAX_LAG
+        if isinstance(max_lag, bool) or not isinstance(max_lag, int | np.integer):
+            raise TypeError(f"`max_lag` must be an integer, but got {max_lag!r}.")
+        if max_lag < 1:
+            raise ValueError(f"`max_lag >= 1` must hold, but got max_lag={max_lag}.")
+        return LaggedMoments(int(max_lag), n_exog=n_features)
 
     @classmethod
     def from_state(cls, state: Any, feature_names: Any = None, **params: Any) -> AutoRegressive:

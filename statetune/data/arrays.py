@@ -11,6 +11,7 @@ Example
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -164,10 +165,11 @@ class ArraySource(Source):
         return self._schema
 
     def segments(self) -> list[Segment]:
-        """One segment: the arrays (fingerprint from their shape, dtype and sampled rows)."""
+        """One segment: the arrays (fingerprint: a hash of their shapes, dtypes and every
+        byte, computed on first use and kept: change the arrays in place, build a new source)."""
         if self._segment is None:
             extra = [v for v in (self.series, self.time) if v is not None]
-            fp = array_fingerprint(self.X, self.y, self.w, *extra)
+            fp = functools.partial(array_fingerprint, self.X, self.y, self.w, *extra)
             self._segment = Segment(self.label, fp, int(self.X.shape[0]))
         return [self._segment]
 

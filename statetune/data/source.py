@@ -16,7 +16,7 @@ Example
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,17 +71,46 @@ class Chunk:
         )
 
 
-@dataclass(frozen=True)
 class Segment:
     """A unit of lineage: a file, an in-memory array, a batch stream.
 
-    ``key`` names it (a path), ``fingerprint`` identifies its content cheaply (file stat, sampled
-    array rows) without reading it, ``n_rows`` is known for in-memory data.
+    ``key`` names it (a path), ``fingerprint`` identifies its content (file stat; a hash of
+    every byte of in-memory arrays), ``n_rows`` is known for in-memory data. The fingerprint
+    may be given as a function, called on first use only (a pass without a cache or a study
+    name never hashes its arrays).
     """
 
-    key: str
-    fingerprint: str | None
-    n_rows: int | None = None
+    def __init__(
+        self,
+        key: str,
+        fingerprint: str | Callable[[], str | None] | None,
+        n_rows: int | None = None,
+    ) -> None:
+        self.key = key
+        self.n_rows = n_rows
+        self._fingerprint = fingerprint
+
+    @property
+    def fingerprint(self) -> str | None:
+        if callable(self._fingerprint):
+            self._fingerprint = self._fingerprint()
+        return self._fingerprint
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Segment):
+            return NotImplemented
+        return (self.key, self.fingerprint, self.n_rows) == (
+            other.key,
+            other.fingerprint,
+            other.n_rows,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.key, self.n_rows))
+
+    def __repr__(self) -> str:
+        fp = "<lazy>" if callable(self._fingerprint) else repr(self._fingerprint)
+        return f"Segment(key={self.key!r}, fingerprint={fp}, n_rows={self.n_rows})"
 
 
 class Partition(ABC):

@@ -1,4 +1,8 @@
-"""The pass: chunking, folds, executors; the resulting ``StateSet``.
+"""The pass: chunking, folds, executors; the resulting ``FoldStates``.
+
+The engine fills *slots* (a role and a :class:`~statetune.states.spec.StateSpec`) and knows
+nothing of algorithms; :mod:`statetune.validation` turns algorithm names into slots and
+finalizes and scores models from the result.
 
 Example
 -------
@@ -11,22 +15,28 @@ from __future__ import annotations
 
 from statetune.engine.cursor import Checkpointer, Cursor, PassInterrupted
 from statetune.engine.executors import Executor, JoblibExecutor, SequentialExecutor, make_executor
+from statetune.engine.fold_states import FoldStates
 from statetune.engine.folds import FoldConfig
-from statetune.engine.pass_ import compute_states, iter_states
-from statetune.engine.stateset import StateSet
+from statetune.engine.options import PassOptions
+from statetune.engine.pass_ import iter_pass, run_pass
+from statetune.engine.slots import HELD_OUT_SAMPLE, MODEL, Slot
 from statetune.engine.time_folds import TimeFolds
 
 __all__ = [
+    "HELD_OUT_SAMPLE",
+    "MODEL",
     "Checkpointer",
     "Cursor",
-    "PassInterrupted",
     "Executor",
     "FoldConfig",
+    "FoldStates",
     "JoblibExecutor",
+    "PassInterrupted",
+    "PassOptions",
     "SequentialExecutor",
-    "StateSet",
+    "Slot",
     "TimeFolds",
-    "compute_states",
-    "iter_states",
+    "iter_pass",
     "make_executor",
+    "run_pass",
 ]

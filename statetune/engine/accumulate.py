@@ -16,10 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from statetune.algorithms import get_algorithm
 from statetune.data.schema import Schema
 from statetune.data.source import Chunk, Partition
 from statetune.engine.series_feed import SeriesFeeder, SeriesKindError
+from statetune.engine.slots import Slot
 from statetune.states import NegativeCountError, NonFiniteError, SeriesOrderError
 from statetune.states.capabilities import Sampling
 
@@ -33,26 +33,17 @@ COLUMN_BLOCK_ROWS = 16384
 class Job:
     partition: Partition | None  # None for a stream fed chunk by chunk
     schema: Schema
-    kinds: dict[str, Any]  # state kind -> algorithm name that makes it, or a factory
+    slots: list[Slot]  # the states to fill, each built from its spec
     folds: Any  # FoldConfig or TimeFolds
     row_offset: int
 
 
-def empty_states(job_kinds: dict[str, Any], schema: Schema, folds: Any) -> dict[str, list[Any]]:
-    """K empty states of each kind (``job_kinds``: kind -> algorithm name, or a state factory);
-    no blocks yet for time folds (they are added as the series grow)."""
+def empty_states(slots: list[Slot], folds: Any) -> dict[Slot, list[Any]]:
+    """K empty states of each slot, built from its spec; no blocks yet for time folds (they
+    are added as the series grow)."""
     if folds.is_time:
-        return {kind: [] for kind in job_kinds}
-    return {
-        kind: [_make(maker, schema, folds) for _ in range(folds.n_folds)]
-        for kind, maker in job_kinds.items()
-    }
-
-
-def _make(maker: Any, schema: Schema, folds: Any) -> Any:
-    if callable(maker):
-        return maker(schema, folds)
-    return get_algorithm(maker).make_state(schema.n_features, schema.has_target)
+        return {slot: [] for slot in slots}
+    return {slot: [slot.spec.build() for _ in range(folds.n_folds)] for slot in slots}
 
 
 def _first_bad_value(chunk: Chunk) -> tuple[int, int | str] | None:
@@ -128,19 +119,13 @@ _Piece = tuple[int, Any, Any, Any, Any]
 class Accumulator:
     """Fold states being filled from consecutive chunks starting at ``row_offset``."""
 
-    def __init__(self, job: Job, states: dict[str, list[Any]] | None = None) -> None:
+    def __init__(self, job: Job, states: dict[Slot, list[Any]] | None = None) -> None:
         self.job = job
-        self.states = (
-            states if states is not None else empty_states(job.kinds, job.schema, job.folds)
-        )
+        self.states = states if states is not None else empty_states(job.slots, job.folds)
         self.position = job.row_offset
         self.series: SeriesFeeder | None = None
         if job.folds.is_time:
-            self.series = SeriesFeeder(
-                self.states,
-                job.folds,
-                lambda kind: _make(job.kinds[kind], job.schema, job.folds),
-            )
+            self.series = SeriesFeeder(self.states, job.folds)
 
     def feed(self, chunk: Chunk) -> None:
         if self.series is not None:
@@ -305,7 +290,7 @@ def prefetch(chunks: Iterator[Chunk]) -> Iterator[Chunk]:
             yield chunk  # type: ignore[misc]
 
 
-def run_partition(job: Job) -> dict[str, list[Any]]:
+def run_partition(job: Job) -> dict[Slot, list[Any]]:
     """All fold states of one partition (the unit of work an executor runs)."""
     assert job.partition is not None
     acc = Accumulator(job)

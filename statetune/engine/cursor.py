@@ -25,7 +25,7 @@ class Cursor:
     """Fold states after ``position`` rows: ``lineage`` lists whole segments absorbed, and
     ``partial`` (``key``, ``fingerprint``, ``n_rows``) the rows read of the current one."""
 
-    states: dict[str, list[Any]]
+    states: dict[Any, list[Any]]  # slot -> fold states (names of a saved checkpoint)
     lineage: list[dict[str, Any]]
     position: int
     partial: dict[str, Any] | None = None

@@ -1,10 +1,10 @@
 """The pass: one read of a source updates every requested state, for every fold.
 
 Per chunk, each fold's rows of each fold group are a strided view (see ``folds.py``) handed
-straight to every state's ``update``: no gather, no per-row Python. Algorithms that need the
-same state kind share it.
+straight to every state's ``update``: no gather, no per-row Python. The pass fills *slots*
+(a role and a :class:`~statetune.states.spec.StateSpec` each); it knows nothing of algorithms.
 
-Anytime: :func:`iter_states` yields a consistent snapshot every ``every`` rows (sequential
+Anytime: :func:`iter_pass` yields a consistent snapshot every ``every`` rows (sequential
 pass) or after each partition (parallel pass); every snapshot finalizes to working models.
 
 Incremental and resumable: a pass can start from a :class:`~statetune.engine.cursor.Cursor`
@@ -13,160 +13,57 @@ Incremental and resumable: a pass can start from a :class:`~statetune.engine.cur
 
 Example
 -------
->>> import numpy as np, statetune as st
+>>> import numpy as np
+>>> from statetune.data import from_arrays
+>>> from statetune.engine import MODEL, PassOptions, Slot
+>>> from statetune.states.spec import StateSpec
 >>> X = np.random.default_rng(0).normal(size=(1000, 3)); y = X.sum(axis=1)
->>> snaps = list(st.iter_states(st.from_arrays(X, y), ["ridge"], folds=2, every=400))
+>>> slot = Slot(MODEL, StateSpec.of("moments", n_features=3, has_target=True))
+>>> snaps = list(iter_pass(from_arrays(X, y), [slot], 2, PassOptions(every=400)))
 >>> [s.n_rows for s in snaps]
 [400, 800, 1000]
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from statetune.algorithms import get_algorithm
+from statetune.data.fingerprint import combine
 from statetune.data.schema import Schema
-from statetune.data.source import Chunk, Partition, Source
+from statetune.data.source import Chunk, Partition, Segment, Source
 from statetune.engine.accumulate import Accumulator, Job, empty_states, prefetch, run_partition
 from statetune.engine.cursor import Checkpointer, Cursor, PassInterrupted
-from statetune.engine.executors import Executor, make_executor
+from statetune.engine.executors import make_executor
+from statetune.engine.fold_states import FoldStates
 from statetune.engine.folds import FoldConfig
-from statetune.engine.stateset import StateSet
+from statetune.engine.options import PassOptions
+from statetune.engine.slots import Slot, unique_slots
 from statetune.engine.time_folds import TimeFolds, fold_scheme
-from statetune.states import LaggedMoments, Reservoir
 
-__all__ = ["compute_states", "iter_states", "kinds_for"]
+__all__ = ["iter_pass", "run_pass"]
 
 
-def _merge_into(target: dict[str, list[Any]], part: dict[str, list[Any]]) -> None:
-    for kind, states in part.items():
-        for mine, theirs in zip(target[kind], states, strict=True):
+def _merge_into(target: dict[Slot, list[Any]], part: dict[Slot, list[Any]]) -> None:
+    for slot, states in part.items():
+        for mine, theirs in zip(target[slot], states, strict=True):
             mine.merge(theirs)
 
 
-#: Rows kept per fold for metrics that need predictions row by row (a state parameter).
-SAMPLE_ROWS = 20_000
-
-
-#: Lag rows kept per time block of series data (a held-out fold is one block).
-BLOCK_SAMPLE_ROWS = 5_000
-
-#: Lags kept by the lagged moments of series data unless ``max_lag`` says otherwise.
-DEFAULT_MAX_LAG = 8
-
-
-def _reservoir(schema: Schema, folds: FoldConfig) -> Reservoir:
-    return Reservoir(schema.n_features, schema.has_target, size=SAMPLE_ROWS, seed=folds.seed)
-
-
-def _lagged_moments(max_lag: int, schema: Schema, folds: Any) -> LaggedMoments:
-    return LaggedMoments(max_lag, n_exog=schema.n_features)
-
-
-def _lag_reservoir(max_lag: int, schema: Schema, folds: Any) -> Reservoir:
-    """A sample of lag rows ``[y_{t-1}..y_{t-P}, x_t] -> y_t`` of one time block."""
-    return Reservoir(max_lag + schema.n_features, True, size=BLOCK_SAMPLE_ROWS, seed=folds.seed)
-
-
-def _wants_sample(algorithms: Sequence[str], metrics: Sequence[str] | None) -> bool:
-    """Some algorithm has metrics scored on a held-out sample, and (when the metrics to be
-    used are known) one of them is requested."""
-    for name in algorithms:
-        sampled = get_algorithm(name).model.sample_metrics
-        if sampled and (metrics is None or any(m in sampled for m in metrics)):
-            return True
-    return False
-
-
-def _series_kinds(
-    algorithms: Sequence[str], schema: Schema, max_lag: int | None, metrics: Sequence[str] | None
-) -> dict[str, Any]:
-    import functools
-
-    if max_lag is not None and (isinstance(max_lag, bool) or not isinstance(max_lag, int)):
-        raise TypeError(f"`max_lag` must be an integer, but got {max_lag!r}.")
-    if max_lag is not None and max_lag < 1:
-        raise ValueError(f"`max_lag >= 1` must hold, but got max_lag={max_lag}.")
-    for name in algorithms:
-        if get_algorithm(name).state_kind != "lagged_moments":
-            raise ValueError(
-                f"Series data (values in time order, with series/time columns) needs forecasting "
-                f"algorithms (autoregressive), but got {name!r}; build the source without "
-                "series=/time= to tune it as a regression."
-            )
-    if not schema.has_target:
-        raise ValueError("Series data needs its values as the target (target=... or y=...).")
-    lags = DEFAULT_MAX_LAG if max_lag is None else max_lag
-    kinds: dict[str, Any] = {"lagged_moments": functools.partial(_lagged_moments, lags)}
-    if _wants_sample(algorithms, metrics):
-        kinds["reservoir"] = functools.partial(_lag_reservoir, lags)
-    return kinds
-
-
-def kinds_for(
-    algorithms: Sequence[str],
-    schema: Schema,
-    *,
-    max_lag: int | None = None,
-    metrics: Sequence[str] | None = None,
-) -> dict[str, Any]:
-    """State kind -> the algorithm (or factory) that makes it, for every state the algorithms
-    need: their own, plus a held-out row sample when some of their metrics need one.
-
-    ``max_lag`` is the state parameter of series data's lagged moments (default 8). With
-    ``metrics`` (those that will be scored), the sample is kept only if one of them needs it:
-    a pass for exact metrics (MSE, log-likelihood) then skips the sample's cost."""
-    if isinstance(algorithms, str):
-        algorithms = [algorithms]
-    if not algorithms:
-        raise ValueError("`algorithms` must name at least one algorithm, but got none.")
-    if schema.is_series:
-        return _series_kinds(algorithms, schema, max_lag, metrics)
-    kinds: dict[str, Any] = {}
-    for name in algorithms:
-        alg = get_algorithm(name)
-        if alg.state_kind == "lagged_moments":
-            raise ValueError(
-                f"{name!r} forecasts time series, but the source holds plain rows: build it "
-                "with st.from_series(y, series=..., time=...) or pass series=/time= columns."
-            )
-        if alg.needs_target and not schema.has_target:
-            raise ValueError(
-                f"{name!r} needs a target, but the source has none: pass target=... "
-                "(or y=...) to the source."
-            )
-        if alg.needs_target and alg.model.y_numeric and schema.target_is_labels:
-            raise ValueError(
-                f"{name!r} needs a numeric target, but column {schema.target!r} holds class "
-                "labels; tune a classifier (lda, qda, gaussian_nb, ridge_classifier) or encode it."
-            )
-        kinds.setdefault(alg.state_kind, name)
-    if _wants_sample(algorithms, metrics):
-        kinds["reservoir"] = _reservoir
-    return kinds
-
-
 def _snapshot(
-    states: dict[str, list[Any]],
+    states: dict[Slot, list[Any]],
     schema: Schema,
     folds: FoldConfig | TimeFolds,
-    algorithms: Sequence[str],
     complete: bool,
     fingerprint: str | None,
     lineage: list[dict[str, Any]] | None = None,
-) -> StateSet:
+) -> FoldStates:
     copies = {k: [s.copy() for s in v] for k, v in states.items()}
-    return StateSet(
-        schema,
-        folds,
-        copies,
-        algorithms,
-        complete=complete,
-        fingerprint=fingerprint,
-        lineage=lineage,
+    return FoldStates(
+        schema, folds, copies, complete=complete, fingerprint=fingerprint, lineage=lineage
     )
 
 
@@ -183,8 +80,10 @@ def _skip(chunks: Iterator[Chunk], rows: int) -> Iterator[Chunk]:
 class _Lineage:
     """Segment records of a sequential pass, closed when the next segment starts."""
 
-    def __init__(self, source: Source, done: list[dict[str, Any]], partial: dict[str, Any] | None):
-        self.fps = {s.key: s.fingerprint for s in source.segments()}
+    def __init__(
+        self, segs: Sequence[Segment], done: list[dict[str, Any]], partial: dict[str, Any] | None
+    ):
+        self.segs = {s.key: s for s in segs}
         self.done = [dict(r) for r in done]
         self.current: dict[str, Any] | None = dict(partial) if partial else None
 
@@ -192,7 +91,8 @@ class _Lineage:
         if self.current is not None and self.current["key"] == key:
             return
         self.close()
-        self.current = {"key": key, "fingerprint": self.fps.get(key), "n_rows": 0}
+        seg = self.segs.get(key)
+        self.current = {"key": key, "fingerprint": seg and seg.fingerprint, "n_rows": 0}
 
     def add(self, rows: int) -> None:
         assert self.current is not None
@@ -204,33 +104,62 @@ class _Lineage:
             self.current = None
 
 
-def iter_states(
+@dataclass
+class _Pass:
+    """What one pass reads and fills (shared by the sequential and the parallel pass)."""
+
+    source: Source
+    segs: list[Segment]  # the source's segments, fingerprinted at most once per pass
+    keys: list[str]  # the segments to read
+    schema: Schema
+    slots: list[Slot]
+    folds: FoldConfig | TimeFolds
+    options: PassOptions
+    start: Cursor
+    checkpoint: Checkpointer | None
+    whole: bool  # every segment is read: the result carries the source's fingerprint
+
+    def snapshot(self, states: dict[Slot, list[Any]], lineage: list[dict[str, Any]]) -> FoldStates:
+        return _snapshot(states, self.schema, self.folds, False, None, lineage)
+
+    def finish(self, states: dict[Slot, list[Any]], lineage: list[dict[str, Any]]) -> FoldStates:
+        fps = [s.fingerprint for s in self.segs] if self.whole else [None]
+        fingerprint = None if any(f is None for f in fps) else combine(*fps)
+        result = _snapshot(states, self.schema, self.folds, True, fingerprint, lineage)
+        n = result.n_rows
+        if n == 0:
+            raise ValueError("The source must hold at least one row, but the pass read none.")
+        if n < self.folds.n_folds:
+            raise ValueError(
+                f"`folds <= n_rows` must hold, but got folds={self.folds.n_folds}, n_rows={n}."
+            )
+        return result
+
+
+def iter_pass(
     source: Source,
-    algorithms: Sequence[str],
+    slots: Sequence[Slot],
     folds: int | FoldConfig | TimeFolds = 5,
+    options: PassOptions | None = None,
     *,
     seed: int = 0,
-    n_jobs: int = 1,
-    backend: str | None = None,
-    every: int | None = None,
-    executor: Executor | None = None,
-    progress: Callable[[int], Any] | None = None,
     segments: Sequence[str] | None = None,
     start: Cursor | None = None,
     checkpoint: Checkpointer | None = None,
-    state_kinds: dict[str, Any] | None = None,
-    max_lag: int | None = None,
-    metrics: Sequence[str] | None = None,
-) -> Iterator[StateSet]:
-    """Run a pass, yielding intermediate :class:`StateSet` snapshots and the final one last.
+) -> Iterator[FoldStates]:
+    """Run a pass filling ``slots``, yielding intermediate :class:`FoldStates` snapshots
+    (every ``options.every`` rows) and the final one last.
 
     Parameters
     ----------
-    every : int, optional
-        Rows between snapshots in a sequential pass (a parallel pass snapshots after each
-        partition). None yields the final states only.
-    progress : callable, optional
-        Called with the number of rows just absorbed (for progress bars).
+    source : Source
+        What to read.
+    slots : list of Slot
+        The states to fill (role + spec; repeats are filled once).
+    folds : int, FoldConfig or TimeFolds, default 5
+        The fold scheme (an int: K shuffled folds of ``seed``, or time folds for series).
+    options : PassOptions, optional
+        Parallelism, snapshots and progress (see :class:`PassOptions`).
     segments : list of str, optional
         Keys of the source's segments to read (default: all); used to extend cached states.
     start : Cursor, optional
@@ -238,23 +167,19 @@ def iter_states(
         ``partial`` segment must be the first one read, and its rows already read are skipped.
     checkpoint : Checkpointer, optional
         Save cursors during the pass (and on Ctrl-C); forces a sequential pass.
-    state_kinds : dict, optional
-        The states to fill (kind -> algorithm name or ``factory(schema, folds)``), instead of
-        those ``algorithms`` need; used to extend cached states of any kind.
-    max_lag : int, optional
-        Lags kept for series data (default 8): forecasters can use up to that many.
-    metrics : list of str, optional
-        The metrics that will be scored; a held-out row sample is kept only if one needs it
-        (default: kept whenever an algorithm has such metrics).
 
-    Series data (a source with series/time columns, or ``st.from_series``) is read in order and
-    validated in time order (:class:`~statetune.engine.time_folds.TimeFolds`), sequentially.
+    Series data (a source with series/time columns) is read in order and validated in time
+    order (:class:`~statetune.engine.time_folds.TimeFolds`), sequentially.
 
     Examples
     --------
-    >>> import numpy as np, statetune as st
-    >>> src = st.from_arrays(np.ones((10, 2)) + np.arange(10)[:, None] ** 2, np.arange(10.0))
-    >>> [s.complete for s in st.iter_states(src, ["ols"], folds=2, every=5)]
+    >>> import numpy as np
+    >>> from statetune.data import from_arrays
+    >>> from statetune.engine import MODEL, PassOptions, Slot
+    >>> from statetune.states.spec import StateSpec
+    >>> slot = Slot(MODEL, StateSpec.of("moments", n_features=2, has_target=True))
+    >>> src = from_arrays(np.ones((10, 2)) + np.arange(10)[:, None] ** 2, np.arange(10.0))
+    >>> [s.complete for s in iter_pass(src, [slot], 2, PassOptions(every=5))]
     [False, True]
     """
     if not isinstance(source, Source):
@@ -262,64 +187,35 @@ def iter_states(
             f"`source` must be a statetune source (st.from_arrays, from_pandas, from_csv, "
             f"from_parquet, from_batches), but got {type(source).__name__}."
         )
-    if every is not None and (isinstance(every, bool) or not isinstance(every, int) or every < 1):
-        raise ValueError(f"`every >= 1` must hold, but got every={every!r}.")
+    options = options or PassOptions()
+    slots = unique_slots(slots)
+    if not slots:
+        raise ValueError("A pass must fill at least one state, but got no slots.")
     schema = source.schema
     fold_cfg = fold_scheme(folds, seed, schema.is_series)
-    kinds = (
-        dict(state_kinds)
-        if state_kinds is not None
-        else kinds_for(algorithms, schema, max_lag=max_lag, metrics=metrics)
-    )
-    names = [algorithms] if isinstance(algorithms, str) else list(algorithms)
-    ex = executor or make_executor(n_jobs, backend)
+    ex = options.executor or make_executor(options.n_jobs, options.backend)
     parallel = (
         ex.n_jobs > 1
         and checkpoint is None
         and (start is None or start.partial is None)
         and not fold_cfg.is_time  # series values must meet their predecessors in order
     )
-    segment_keys = [s.key for s in source.segments()] if segments is None else list(segments)
+    segs = source.segments()
+    keys = [s.key for s in segs] if segments is None else list(segments)
     parts = source.partitions(max(1, ex.n_jobs * 2) if parallel else 1, segments)
-    fingerprint = source.fingerprint() if segments is None else None
-    start = start or Cursor(empty_states(kinds, schema, fold_cfg), [], 0)
-
-    def finish(states: dict[str, list[Any]], lineage: list[dict[str, Any]]) -> StateSet:
-        result = _snapshot(states, schema, fold_cfg, names, True, fingerprint, lineage)
-        n = result.n_rows
-        if n == 0:
-            raise ValueError("The source must hold at least one row, but the pass read none.")
-        if n < fold_cfg.n_folds:
-            raise ValueError(
-                f"`folds <= n_rows` must hold, but got folds={fold_cfg.n_folds}, n_rows={n}."
-            )
-        return result
-
+    start = start or Cursor(empty_states(slots, fold_cfg), [], 0)
+    run = _Pass(
+        source, segs, keys, schema, slots, fold_cfg, options, start, checkpoint, segments is None
+    )
     sizes = [p.n_rows for p in parts]
     if not parallel or len(parts) <= 1 or any(s is None for s in sizes):
-        yield from _sequential(
-            source,
-            parts,
-            segment_keys,
-            schema,
-            kinds,
-            fold_cfg,
-            names,
-            start,
-            every,
-            progress,
-            checkpoint,
-            finish,
-        )
+        yield from _sequential(run, parts)
         return
 
     offsets = start.position + np.concatenate(([0], np.cumsum(np.asarray(sizes, dtype=np.int64))))
-    jobs = [Job(p, schema, kinds, fold_cfg, int(o)) for p, o in zip(parts, offsets, strict=False)]
+    jobs = [Job(p, schema, slots, fold_cfg, int(o)) for p, o in zip(parts, offsets, strict=False)]
     total = start.states
-    fps = {s.key: s.fingerprint for s in source.segments()}
-    records: dict[str, dict[str, Any]] = {
-        k: {"key": k, "fingerprint": fps.get(k), "n_rows": 0} for k in segment_keys
-    }
+    records: dict[str, dict[str, Any]] = {k: {"key": k, "n_rows": 0} for k in keys}
     lineage = [dict(r) for r in start.lineage]
     done = 0
     for part, part_states in zip(parts, ex.map(run_partition, jobs), strict=True):
@@ -327,11 +223,18 @@ def iter_states(
         done += 1
         rows = int(part.n_rows or 0)
         records[part.segment]["n_rows"] += rows
-        if progress is not None:
-            progress(rows)
-        if every is not None and done < len(jobs):
-            yield _snapshot(total, schema, fold_cfg, names, False, None, lineage)
-    yield finish(total, lineage + list(records.values()))
+        if options.progress is not None:
+            options.progress(rows)
+        if options.every is not None and done < len(jobs):
+            yield run.snapshot(total, lineage)
+    by_key = {s.key: s for s in segs}
+    for r in records.values():
+        seg = by_key.get(r["key"])
+        r["fingerprint"] = seg and seg.fingerprint
+    yield run.finish(
+        total,
+        lineage + [{k: r[k] for k in ("key", "fingerprint", "n_rows")} for r in records.values()],
+    )
 
 
 def _by_segment(parts: list[Partition], keys: list[str]) -> list[tuple[str, list[Partition]]]:
@@ -372,27 +275,16 @@ class _DeferredInterrupt:
             signal.signal(signal.SIGINT, self._previous)
 
 
-def _sequential(
-    source: Source,
-    parts: list[Partition],
-    segment_keys: list[str],
-    schema: Schema,
-    kinds: dict[str, Any],
-    fold_cfg: FoldConfig | TimeFolds,
-    names: list[str],
-    start: Cursor,
-    every: int | None,
-    progress: Callable[[int], Any] | None,
-    checkpoint: Checkpointer | None,
-    finish: Callable[[dict[str, list[Any]], list[dict[str, Any]]], StateSet],
-) -> Iterator[StateSet]:
+def _sequential(run: _Pass, parts: list[Partition]) -> Iterator[FoldStates]:
     """One accumulator across all partitions (no merges), tracking segments as it goes.
 
     A checkpoint or an interrupt only ever captures a consistent cursor: every fold of every
     chunk absorbed so far, matching position and lineage.
     """
-    acc = Accumulator(Job(None, schema, kinds, fold_cfg, start.position), start.states)
-    lineage = _Lineage(source, start.lineage, start.partial)
+    start, checkpoint, every = run.start, run.checkpoint, run.options.every
+    progress = run.options.progress
+    acc = Accumulator(Job(None, run.schema, run.slots, run.folds, start.position), start.states)
+    lineage = _Lineage(run.segs, start.lineage, start.partial)
     skip = int(start.partial["n_rows"]) if start.partial else 0
     if checkpoint is not None:
         checkpoint.mark(acc.position)
@@ -403,10 +295,10 @@ def _sequential(
     last, pending, consistent = start.position, False, True
     with _DeferredInterrupt() as deferred:
         try:
-            for key, seg_parts in _by_segment(parts, segment_keys):
+            for key, seg_parts in _by_segment(parts, run.keys):
                 lineage.enter(key)
                 for part in seg_parts:
-                    chunks = part.chunks(schema)
+                    chunks = part.chunks(run.schema)
                     if skip:
                         if part.n_rows is not None and part.n_rows <= skip:
                             skip -= part.n_rows
@@ -416,9 +308,7 @@ def _sequential(
                         a = 0
                         while a < len(chunk):
                             if pending:  # more rows follow: the snapshot is intermediate
-                                yield _snapshot(
-                                    acc.states, schema, fold_cfg, names, False, None, lineage.done
-                                )
+                                yield run.snapshot(acc.states, lineage.done)
                                 pending = False
                             b = (
                                 len(chunk)
@@ -444,87 +334,49 @@ def _sequential(
                 raise
             if checkpoint is not None:
                 checkpoint.save(cursor())
-            partial = _snapshot(acc.states, schema, fold_cfg, names, False, None, lineage.done)
-            raise PassInterrupted(partial) from interrupt
+            raise PassInterrupted(run.snapshot(acc.states, lineage.done)) from interrupt
     lineage.close()
-    yield finish(acc.states, lineage.done)
+    yield run.finish(acc.states, lineage.done)
 
 
-def compute_states(
+def run_pass(
     source: Source,
-    algorithms: Sequence[str],
+    slots: Sequence[Slot],
     folds: int | FoldConfig | TimeFolds = 5,
+    options: PassOptions | None = None,
     *,
     seed: int = 0,
-    n_jobs: int = 1,
-    backend: str | None = None,
-    every: int | None = None,
-    callback: Callable[[StateSet], Any] | None = None,
-    executor: Executor | None = None,
-    progress: Callable[[int], Any] | None = None,
     segments: Sequence[str] | None = None,
     start: Cursor | None = None,
     checkpoint: Checkpointer | None = None,
-    state_kinds: dict[str, Any] | None = None,
-    max_lag: int | None = None,
-    metrics: Sequence[str] | None = None,
-) -> StateSet:
-    """One pass over ``source`` computing every state ``algorithms`` need, for each fold.
-
-    Parameters
-    ----------
-    source : Source
-        From ``st.from_arrays``, ``from_pandas``, ``from_csv``, ``from_parquet`` or ``from_batches``.
-    algorithms : list of str
-        Registry names (``"ridge"``, ``"pca"``, ...); algorithms sharing a state share it.
-    folds : int, default 5
-        Number of cross-validation folds (1: no validation).
-    seed : int, default 0
-        Seed of the fold assignment.
-    n_jobs : int, default 1
-        Partitions read in parallel (``-1``: all cores).
-    backend : {"threading", "loky"}, optional
-        joblib backend when ``n_jobs != 1``; threads by default.
-    every, callback : optional
-        Anytime: ``callback(snapshot)`` for each intermediate snapshot (see :func:`iter_states`).
-    progress : callable, optional
-        Called with the number of rows just absorbed (for progress bars).
-    segments, start, checkpoint, state_kinds : optional
-        Incremental and resumable passes (see :func:`iter_states`).
-    max_lag, metrics : optional
-        Lags kept for series data; metrics to be scored (see :func:`iter_states`).
-
-    Returns
-    -------
-    StateSet
+) -> FoldStates:
+    """One pass over ``source`` filling every slot, for each fold: the last snapshot of
+    :func:`iter_pass` (``options.callback`` sees the intermediate ones).
 
     Examples
     --------
-    >>> import numpy as np, statetune as st
-    >>> X = np.random.default_rng(0).normal(size=(100, 2)); y = X[:, 0]
-    >>> st.compute_states(st.from_arrays(X, y), ["ridge", "pca"], folds=5).n_rows
-    100
+    >>> import numpy as np
+    >>> from statetune.data import from_arrays
+    >>> from statetune.engine import MODEL, Slot
+    >>> from statetune.states.spec import StateSpec
+    >>> slot = Slot(MODEL, StateSpec.of("moments", n_features=2, has_target=True))
+    >>> run_pass(from_arrays(np.eye(6)[:, :2], np.ones(6)), [slot], folds=3).n_rows
+    6
     """
+    options = options or PassOptions()
     result = None
-    for snap in iter_states(
+    for snap in iter_pass(
         source,
-        algorithms,
+        slots,
         folds,
+        options,
         seed=seed,
-        n_jobs=n_jobs,
-        backend=backend,
-        every=every,
-        executor=executor,
-        progress=progress,
         segments=segments,
         start=start,
         checkpoint=checkpoint,
-        state_kinds=state_kinds,
-        max_lag=max_lag,
-        metrics=metrics,
     ):
-        if not snap.complete and callback is not None:
-            callback(snap)
+        if not snap.complete and options.callback is not None:
+            options.callback(snap)
         result = snap
     assert result is not None
     return result

@@ -15,20 +15,21 @@ Example
 >>> import numpy as np, statetune as st
 >>> src = st.from_series(np.sin(np.arange(300.0)), series=np.arange(300) % 3)
 >>> s = st.compute_states(src, ["autoregressive"], folds=2)
->>> len(s.fold_states["lagged_moments"]), s.n_rows
+>>> len(s.states_of("lagged_moments")), s.n_rows
 (25, 300)
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from statetune.data.source import Chunk
+from statetune.engine.slots import Slot
 from statetune.engine.time_folds import TimeFolds, time_value
 from statetune.engine.time_grid import TimeGrid
+from statetune.states.capabilities import Ordered, Sampling
 from statetune.states.lagged_moments import grouped_lag_rows
 
 __all__ = ["SeriesFeeder", "SeriesKindError"]
@@ -48,24 +49,35 @@ class SeriesFeeder:
     """Keeps each series' count, last values and last time, and the time grid, across chunks
     of one pass.
 
-    ``states`` maps a state kind to its list of blocks (``"lagged_moments"``, optionally
-    ``"reservoir"``); the lists are changed in place. ``make(kind)`` builds an empty block.
+    ``states`` maps a slot to its list of blocks: one :class:`~statetune.states.capabilities.
+    Ordered` state (lagged moments) and optionally a :class:`~statetune.states.capabilities.
+    Sampling` one (a sample of lag rows); the lists are changed in place, and empty blocks are
+    built from each slot's spec.
     The per-series records are arrays over the sorted ids, so a chunk costs a few numpy
     passes whatever the number of series. Blocks given (a cursor, cached states) must lie on
     the grid of their own time range, as every pass leaves them.
     """
 
-    def __init__(
-        self, states: dict[str, list[Any]], folds: TimeFolds, make: Callable[[str], Any]
-    ) -> None:
-        self.states, self.folds, self.make = states, folds, make
-        if "lagged_moments" not in states:
+    def __init__(self, states: dict[Slot, list[Any]], folds: TimeFolds) -> None:
+        self.states, self.folds = states, folds
+        ordered = [s for s in states if s.spec.has(Ordered)]
+        if len(ordered) != 1:
             raise ValueError(
-                "Series states extend together with their lagged moments (they know each "
-                f"series' count and last values), but only {sorted(states)} were given."
+                "Series states extend together with one ordered state (lagged moments: they "
+                f"know each series' count and last values), but {[str(s) for s in states]} "
+                "were given."
             )
-        blocks = states["lagged_moments"]
-        total = blocks[0].copy() if blocks else make("lagged_moments")
+        self.ordered = ordered[0]
+        samples = [s for s in states if s.spec.has(Sampling)]
+        self.sample: Slot | None = samples[0] if samples else None
+        others = set(states) - {self.ordered, self.sample}
+        if len(samples) > 1 or others:
+            raise ValueError(
+                "Series data feeds one ordered state and at most one sample of its lag rows, "
+                f"but got {[str(s) for s in states]}."
+            )
+        blocks = states[self.ordered]
+        total = blocks[0].copy() if blocks else self.ordered.spec.build()
         for b in blocks[1:]:
             total.merge(b)
         self.max_lag = total.max_lag
@@ -189,14 +201,14 @@ class SeriesFeeder:
         target = (
             np.zeros(0, dtype=np.int64) if old is None else old.moved_to(new)
         )  # new block of each old block
-        for kind_, blocks in self.states.items():
+        for slot, blocks in self.states.items():
             out: list[Any] = [None] * new.n_blocks
             for j, block in zip(target.tolist(), blocks, strict=True):
                 if out[j] is None:
                     out[j] = block
                 elif block.n_rows:
                     out[j].merge(block)  # later in time: it continues the block before
-            blocks[:] = [self.make(kind_) if b is None else b for b in out]
+            blocks[:] = [slot.spec.build() if b is None else b for b in out]
         self.grid = new
 
     # ------------------------------------------------------------------ feed
@@ -255,7 +267,7 @@ class SeriesFeeder:
         tails = np.zeros((len(uniq), P))
         tail_len = np.zeros(len(uniq), dtype=np.int64)
         tails[found], tail_len[found] = self._tail[held], self._tail_len[held]
-        sample = self.states.get("reservoir")
+        sample = None if self.sample is None else self.states[self.sample]
         if sample is not None:  # the tails serve the sample's lag rows only
             X, t, has_row, tails, tail_len = grouped_lag_rows(
                 tails, tail_len, y[order], E[order], sizes
@@ -263,7 +275,7 @@ class SeriesFeeder:
 
         by_block = np.argsort(block, kind="stable")
         cuts = np.flatnonzero(np.diff(block[by_block])) + 1
-        blocks = self.states["lagged_moments"]
+        blocks = self.states[self.ordered]
         for m in np.split(by_block, cuts):
             blocks[int(block[m[0]])].update(
                 y[m],

@@ -10,7 +10,13 @@ Example
 from __future__ import annotations
 
 from statetune.state_cache.cache import DEFAULT_FOLDER, Entry, StateCache, entry_key, entry_spec
-from statetune.state_cache.compute import StateCacheWarning, compute_states, update
+from statetune.state_cache.compute import (
+    StateCacheWarning,
+    cached_pass,
+    extend,
+    series_group,
+    update_entry,
+)
 from statetune.state_cache.files import DiskFullError, NotRegularFileError
 from statetune.state_cache.format import CorruptEntryError, StaleEntryError
 
@@ -23,8 +29,10 @@ __all__ = [
     "StaleEntryError",
     "StateCache",
     "StateCacheWarning",
-    "compute_states",
+    "cached_pass",
     "entry_key",
     "entry_spec",
-    "update",
+    "extend",
+    "series_group",
+    "update_entry",
 ]

@@ -46,6 +46,8 @@ except ImportError:  # pragma: no cover - Windows
 from statetune.data.schema import Schema
 from statetune.engine.cursor import Cursor
 from statetune.engine.folds import FoldConfig
+from statetune.engine.slots import Slot
+from statetune.engine.time_folds import TimeFolds
 from statetune.state_cache.checks import (
     check_checkpoint_header,
     check_entry_header,
@@ -67,13 +69,13 @@ __all__ = ["DEFAULT_FOLDER", "Entry", "StateCache", "entry_key", "entry_spec"]
 DEFAULT_FOLDER = Path(".statetune")
 
 
-def entry_spec(
-    kind: str, state_params: Mapping[str, Any], schema: Schema, folds: FoldConfig
-) -> dict[str, Any]:
-    """Everything that changes what a cached state means."""
+def entry_spec(slot: Slot, schema: Schema, folds: FoldConfig | TimeFolds) -> dict[str, Any]:
+    """Everything that changes what a cached state means: its slot (role and spec), the
+    schema and the fold configuration."""
     return {
-        "kind": kind,
-        "state_params": dict(state_params),
+        "kind": slot.spec.kind,
+        "state_params": slot.spec.to_json()["params"],
+        "role": slot.role,
         "schema": schema.to_json(),
         "folds": folds.to_json(),
         "state_format": FORMAT_VERSION,

@@ -21,7 +21,9 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from statetune.state_cache.format import CorruptEntryError, canonical_json
+from statetune.engine.slots import HELD_OUT_SAMPLE
+from statetune.state_cache.format import CorruptEntryError
+from statetune.states.spec import StateSpec
 
 __all__ = [
     "K_FOLD_SCHEMES",
@@ -118,9 +120,9 @@ def check_states_match_spec(
     path: str | os.PathLike[str], spec: Mapping[str, Any], states: Sequence[Any]
 ) -> None:
     """Every fold state is of the spec's kind, with the spec's state parameters."""
-    want = canonical_json(spec["state_params"])
+    want = StateSpec.of(spec["kind"], **spec["state_params"])
     for k, state in enumerate(states):
-        if state.kind != spec["kind"] or canonical_json(state.params()) != want:
+        if StateSpec.for_state(state) != want:
             raise CorruptEntryError(
                 f"Entry {str(path)!r}: fold {k} must hold a {spec['kind']!r} state with the "
                 f"spec's state parameters {spec['state_params']}, but holds {state.kind!r} with "
@@ -143,7 +145,7 @@ def check_entry_states(
             f"Entry {where!r} must have header n_rows equal to its states' rows ({total}), but "
             f"it says {header['n_rows']}."
         )
-    lag_sample = spec["kind"] == "reservoir" and bool(spec["schema"].get("temporal"))
+    lag_sample = spec.get("role") == HELD_OUT_SAMPLE and bool(spec["schema"].get("temporal"))
     listed = sum(int(r["n_rows"]) for r in header["lineage"])
     if not lag_sample and listed != total:
         raise CorruptEntryError(

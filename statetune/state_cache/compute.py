@@ -1,12 +1,14 @@
-"""Cache-aware passes: ``compute_states(..., cache=)`` reads only what the cache lacks, and
-``update(states_or_key, new_source)`` appends new data without rereading old rows.
+"""Cache-aware passes: :func:`cached_pass` reads only what the cache lacks, :func:`extend` and
+:func:`update_entry` append new data without rereading old rows. They take slots (role and
+state spec) and know nothing of algorithms (``st.compute_states`` and ``st.update`` in
+:mod:`statetune.validation` turn names into slots).
 
-Lineage rules for ``compute_states`` (per cached entry): the request's segments equal the
+Lineage rules for :func:`cached_pass` (per cached entry): the request's segments equal the
 lineage -> no read; the lineage is a prefix -> read the new segments only, starting at the
 cached row count (so folds of old rows never move); anything else (an old segment changed or
 removed) -> say so and rebuild, or raise with ``strict=True``.
 
-``update`` absorbs every segment of the new source whose fingerprint the lineage lacks, in
+:func:`extend` absorbs every segment of the new source whose fingerprint the lineage lacks, in
 order; old segments may be gone or unreadable. A segment whose key is in the lineage with a
 different fingerprint (a modified old file) is an error: the states cannot forget its old rows.
 
@@ -23,66 +25,38 @@ Example
 
 from __future__ import annotations
 
-import functools
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from typing import Any
 
-from statetune.algorithms import get_algorithm
 from statetune.data.source import Segment, Source
-from statetune.engine import FoldConfig, StateSet
-from statetune.engine import compute_states as engine_compute_states
-from statetune.engine.accumulate import _make as make_state
+from statetune.engine import FoldConfig, FoldStates, PassOptions, Slot, run_pass
 from statetune.engine.cursor import Checkpointer, Cursor
-from statetune.engine.pass_ import kinds_for
-from statetune.engine.time_folds import TimeFolds, fold_scheme, folds_from_json
+from statetune.engine.slots import HELD_OUT_SAMPLE, MODEL
+from statetune.engine.time_folds import TimeFolds, folds_from_json
 from statetune.state_cache.cache import DEFAULT_FOLDER, Entry, StateCache, entry_key, entry_spec
 from statetune.state_cache.format import CorruptEntryError, StateCacheWarning
-from statetune.states import state_class
+from statetune.states.capabilities import Ordered, Sampling
+from statetune.states.spec import StateSpec
 
-__all__ = ["StateCacheWarning", "compute_states", "series_group", "update"]
-
-
-def _specs(
-    source: Source,
-    algorithms: Sequence[str],
-    folds: Any,
-    max_lag: int | None = None,
-    metrics: Sequence[str] | None = None,
-) -> dict[str, dict[str, Any]]:
-    """The entry spec of every state the algorithms need (their own and any sample)."""
-    schema = source.schema
-    out = {}
-    for kind, maker in kinds_for(algorithms, schema, max_lag=max_lag, metrics=metrics).items():
-        state = make_state(maker, schema, folds)
-        out[kind] = entry_spec(kind, state.params(), schema, folds)
-    return out
+__all__ = ["StateCacheWarning", "cached_pass", "extend", "series_group", "update_entry"]
 
 
-def _maker(kind: str, params: Mapping[str, Any]) -> Callable[..., Any]:
-    """A factory rebuilding an empty state of ``kind`` from its state parameters."""
-    return functools.partial(_from_params, kind, dict(params))
-
-
-def _from_params(kind: str, params: dict[str, Any], schema: Any, folds: Any) -> Any:
-    return state_class(kind)(**params)
-
-
-def _check_rows(states: Mapping[str, Sequence[Any]], lineage: Sequence[Mapping[str, Any]]) -> None:
+def _check_rows(states: Mapping[Slot, Sequence[Any]], lineage: Sequence[Mapping[str, Any]]) -> None:
     """The states must hold exactly the rows their lineage lists (never save anything else).
 
-    The lag-row samples of series data are not checked: values without ``max_lag``
-    predecessors make no lag row."""
+    In a series pass only the ordered states count values: a sample of lag rows does not
+    (values without ``max_lag`` predecessors make no lag row)."""
     expected = sum(int(r["n_rows"]) for r in lineage)
-    series = "lagged_moments" in states
-    for kind, fold_states in states.items():
-        if series and kind == "reservoir":
+    series = any(slot.spec.has(Ordered) for slot in states)
+    for slot, fold_states in states.items():
+        if series and not slot.spec.has(Ordered):
             continue
         got = sum(s.n_rows for s in fold_states)
         if got != expected:
             raise RuntimeError(
-                f"The {kind!r} states must hold the {expected} rows of their lineage, but hold "
+                f"The {slot} states must hold the {expected} rows of their lineage, but hold "
                 f"{got}; nothing was saved (please report this)."
             )
 
@@ -133,150 +107,145 @@ def _load(cache: StateCache, key: str) -> Entry | None:
         return None
 
 
-def compute_states(
+def cached_pass(
     source: Source,
-    algorithms: Sequence[str],
-    folds: int | FoldConfig | TimeFolds = 5,
+    slots: Sequence[Slot],
+    folds: FoldConfig | TimeFolds,
+    options: PassOptions | None = None,
     *,
-    cache: StateCache | str | None = None,
+    cache: StateCache | str,
     strict: bool = False,
-    seed: int = 0,
-    n_jobs: int = 1,
-    backend: str | None = None,
-    every: int | None = None,
-    callback: Callable[[StateSet], Any] | None = None,
-    progress: Callable[[int], Any] | None = None,
     checkpoint_rows: int | None = 5_000_000,
     checkpoint_seconds: float | None = 60.0,
-    executor: Any = None,
-    max_lag: int | None = None,
-    metrics: Sequence[str] | None = None,
-) -> StateSet:
-    """One pass computing every state ``algorithms`` need, per fold; with ``cache``, only the
-    segments the cache lacks are read (see the module doc for the lineage rules).
+) -> FoldStates:
+    """The fold states of ``slots`` over ``source``, reading only the segments the cache lacks
+    (see the module doc for the lineage rules); one entry per slot.
 
     Parameters
     ----------
-    cache : StateCache or path, optional
-        Where states persist. Without it this is the plain pass of
-        :func:`statetune.engine.compute_states`.
+    cache : StateCache or path
+        Where states persist.
     strict : bool, default False
         Raise instead of rebuilding when a cached lineage no longer matches the source.
     checkpoint_rows, checkpoint_seconds : optional
-        With a cache, save the running pass every so many rows or seconds (and on Ctrl-C); a
-        killed pass resumes from its last checkpoint when called again.
-
-    Other parameters are those of :func:`statetune.engine.compute_states`.
+        Save the running pass every so many rows or seconds (and on Ctrl-C); a killed pass
+        resumes from its last checkpoint when called again.
 
     Examples
     --------
-    >>> import numpy as np, tempfile, statetune as st
-    >>> cache = st.StateCache(tempfile.mkdtemp())
-    >>> src = st.from_arrays(np.eye(6), np.arange(6.0))
-    >>> st.compute_states(src, ["ridge"], folds=2, cache=cache).n_rows
+    >>> import numpy as np, tempfile
+    >>> from statetune.data import from_arrays
+    >>> from statetune.engine import MODEL, FoldConfig, Slot
+    >>> from statetune.states.spec import StateSpec
+    >>> slot = Slot(MODEL, StateSpec.of("moments", n_features=6, has_target=True))
+    >>> src = from_arrays(np.eye(6), np.arange(6.0))
+    >>> cached_pass(src, [slot], FoldConfig(2), cache=tempfile.mkdtemp()).n_rows
     6
     """
-    fold_cfg = fold_scheme(folds, seed, isinstance(source, Source) and source.schema.is_series)
-    kw: dict[str, Any] = {
-        "n_jobs": n_jobs,
-        "backend": backend,
-        "every": every,
-        "callback": callback,
-        "progress": progress,
-        "executor": executor,
-    }
-    if cache is None:
-        kw.update(max_lag=max_lag, metrics=metrics)
-    if cache is None:
-        return engine_compute_states(source, algorithms, fold_cfg, **kw)
+    options = options or PassOptions()
     cache = cache if isinstance(cache, StateCache) else StateCache(cache)
-    names = [algorithms] if isinstance(algorithms, str) else list(algorithms)
+    slots = list(dict.fromkeys(slots))
     segs = _fingerprinted(source)
-    specs = _specs(source, names, fold_cfg, max_lag, metrics)
-    keys = {kind: entry_key(spec) for kind, spec in specs.items()}
-    entries = {kind: _load(cache, key) for kind, key in keys.items()}
+    specs = {slot: entry_spec(slot, source.schema, folds) for slot in slots}
+    keys = {slot: entry_key(spec) for slot, spec in specs.items()}
+    entries = {slot: _load(cache, key) for slot, key in keys.items()}
     if all(_plan(entries[k], segs)[0] == "hit" for k in keys):
         cache.clear_checkpoints_of(list(keys.values()))  # left by a pass killed after saving
-        return _stateset(source, names, fold_cfg, entries)  # type: ignore[arg-type]
+        return _from_entries(source, folds, entries)  # type: ignore[arg-type]
     with ExitStack() as stack:
-        for kind in sorted(keys):
-            stack.enter_context(cache.lock(keys[kind]))
-        entries = {kind: _load(cache, key) for kind, key in keys.items()}  # built meanwhile?
-        plans = {kind: _plan(entries[kind], segs) for kind in keys}
-        for kind, (status, _, why) in plans.items():
+        for slot in sorted(keys, key=keys.__getitem__):
+            stack.enter_context(cache.lock(keys[slot]))
+        entries = {slot: _load(cache, key) for slot, key in keys.items()}  # built meanwhile?
+        plans = {slot: _plan(entries[slot], segs) for slot in keys}
+        for slot, (status, _, why) in plans.items():
             if status == "rebuild":
                 if strict:
                     raise ValueError(
-                        f"The cached {kind!r} states must extend to this source (strict=True), "
-                        f"but {why}."
+                        f"The cached {slot.spec.kind!r} states must extend to this source "
+                        f"(strict=True), but {why}."
                     )
                 warnings.warn(
-                    f"Cached {kind!r} states rebuilt: {why}.", StateCacheWarning, stacklevel=2
+                    f"Cached {slot.spec.kind!r} states rebuilt: {why}.",
+                    StateCacheWarning,
+                    stacklevel=3,
                 )
-        # One pass serves every kind: when the kinds do not all stand at the same point (one
+        # One pass serves every slot: when the slots do not all stand at the same point (one
         # entry missing or changed while another is current), all of them are rebuilt.
         starts = {
             reuse if status in ("extend", "hit") else 0 for status, reuse, _ in plans.values()
         }
         reuse = starts.pop() if len(starts) == 1 else 0
-        todo_kinds = [k for k in keys if plans[k][0] != "hit" or reuse == 0]
+        todo_slots = [k for k in keys if plans[k][0] != "hit" or reuse == 0]
         if all(status == "hit" for status, _, _ in plans.values()):
-            todo_kinds = []  # another process built them while we waited for the lock
-        groups = {reuse: todo_kinds} if todo_kinds else {}
-        for reuse, kinds in groups.items():
-            start = _start_cursor(entries, kinds, reuse)
+            todo_slots = []  # another process built them while we waited for the lock
+        if todo_slots:
+            start = _start_cursor(entries, todo_slots, reuse)
             todo = [s.key for s in segs[reuse:]]
-            pass_key = entry_key({"pass": sorted(keys[k] for k in kinds), "reuse": reuse})
-            resumed = _resume(cache, pass_key, start, segs)
+            pass_key = entry_key({"pass": sorted(keys[k] for k in todo_slots), "reuse": reuse})
+            names = {keys[k]: k for k in todo_slots}
+            resumed = _resume(cache, pass_key, start, segs, names)
             if resumed is not None:
                 start, todo = resumed
-            makers = {k: _maker(k, specs[k]["state_params"]) for k in kinds}
             checkpointer = Checkpointer(
-                _saver(cache, pass_key, {k: specs[k] for k in kinds}),
+                _saver(cache, pass_key, {keys[k]: specs[k] for k in todo_slots}, keys),
                 checkpoint_rows,
                 checkpoint_seconds,
             )
-            result = engine_compute_states(
+            result = run_pass(
                 source,
-                names,
-                fold_cfg,
+                todo_slots,
+                folds,
+                options,
                 segments=todo,
                 start=start,
                 checkpoint=checkpointer if (checkpoint_rows or checkpoint_seconds) else None,
-                state_kinds=makers,
-                **kw,
             )
             _check_rows(result.fold_states, result.lineage)
-            for kind in kinds:
-                entries[kind] = cache.store(
-                    keys[kind], specs[kind], result.fold_states[kind], result.lineage
+            for slot in todo_slots:
+                entries[slot] = cache.store(
+                    keys[slot], specs[slot], result.fold_states[slot], result.lineage
                 )
             cache.clear_checkpoint(pass_key)
-    return _stateset(source, names, fold_cfg, entries)  # type: ignore[arg-type]
+    return _from_entries(source, folds, entries)  # type: ignore[arg-type]
 
 
-def _saver(cache: StateCache, pass_key: str, specs: Mapping[str, Any]) -> Callable[[Cursor], None]:
+def _saver(
+    cache: StateCache,
+    pass_key: str,
+    specs: Mapping[str, Any],
+    keys: Mapping[Slot, str],
+) -> Callable[[Cursor], None]:
+    """Save a cursor with its states named by their entry keys (the checkpoint's names)."""
+
     def save(cursor: Cursor) -> None:
-        cache.save_checkpoint(pass_key, specs, cursor)
+        named = {keys[slot]: states for slot, states in cursor.states.items()}
+        cache.save_checkpoint(
+            pass_key, specs, Cursor(named, cursor.lineage, cursor.position, cursor.partial)
+        )
 
     return save
 
 
 def _start_cursor(
-    entries: Mapping[str, Entry | None], kinds: list[str], reuse: int
+    entries: Mapping[Slot, Entry | None], slots: list[Slot], reuse: int
 ) -> Cursor | None:
     if reuse == 0:
         return None
-    first = entries[kinds[0]]
+    first = entries[slots[0]]
     assert first is not None
-    states = {k: [s.copy() for s in entries[k].fold_states] for k in kinds}  # type: ignore[union-attr]
+    states = {k: [s.copy() for s in entries[k].fold_states] for k in slots}  # type: ignore[union-attr]
     return Cursor(states, [dict(r) for r in first.lineage], first.n_rows)
 
 
 def _resume(
-    cache: StateCache, pass_key: str, start: Cursor | None, segs: list[Segment]
+    cache: StateCache,
+    pass_key: str,
+    start: Cursor | None,
+    segs: list[Segment],
+    names: Mapping[str, Slot],
 ) -> tuple[Cursor, list[str]] | None:
-    """A checkpoint of this very pass whose lineage matches the source: continue from it."""
+    """A checkpoint of this very pass whose lineage matches the source: continue from it
+    (``names``: entry key -> slot, the names its states were saved under)."""
     saved = cache.load_checkpoint(pass_key)
     if saved is None:
         return None
@@ -284,7 +253,8 @@ def _resume(
     base = 0 if start is None else len(start.lineage)
     n = len(cursor.lineage)
     if (
-        n < base
+        set(cursor.states) != set(names)
+        or n < base
         or n > len(segs)
         or not all(_same(r, s) for r, s in zip(cursor.lineage, segs, strict=False))
     ):
@@ -294,18 +264,19 @@ def _resume(
         if n >= len(segs) or not _same(cursor.partial, segs[n]):
             cache.clear_checkpoint(pass_key)
             return None
-    return cursor, [s.key for s in segs[n:]]
+    states = {names[name]: fold_states for name, fold_states in cursor.states.items()}
+    resumed = Cursor(states, cursor.lineage, cursor.position, cursor.partial)
+    return resumed, [s.key for s in segs[n:]]
 
 
-def _stateset(
-    source: Source, names: list[str], folds: Any, entries: Mapping[str, Entry]
-) -> StateSet:
+def _from_entries(
+    source: Source, folds: FoldConfig | TimeFolds, entries: Mapping[Slot, Entry]
+) -> FoldStates:
     first = next(iter(entries.values()))
-    result = StateSet(
+    result = FoldStates(
         source.schema,
         folds,
-        {kind: e.fold_states for kind, e in entries.items()},
-        names,
+        {slot: e.fold_states for slot, e in entries.items()},
         fingerprint=source.fingerprint(),
         lineage=first.lineage,
     )
@@ -316,64 +287,62 @@ def _stateset(
     return result
 
 
-def update(
-    states: StateSet | str,
+def slot_of(spec: Mapping[str, Any]) -> Slot:
+    """The slot an entry spec was written for (in entries written before roles, the only
+    sampling state was the pass's held-out sample)."""
+    state = StateSpec.of(str(spec["kind"]), **dict(spec.get("state_params") or {}))
+    if "role" not in spec:
+        return Slot(HELD_OUT_SAMPLE if state.has(Sampling) else MODEL, state)
+    return Slot(str(spec["role"]), state)
+
+
+def update_entry(
+    key: str,
     new_source: Source,
     *,
     cache: StateCache | str | None = None,
-    n_jobs: int = 1,
-    progress: Callable[[int], Any] | None = None,
-) -> StateSet:
-    """Append the rows of ``new_source`` that ``states`` have not absorbed yet.
-
-    Parameters
-    ----------
-    states : StateSet or str
-        States in memory (not changed; a new StateSet is returned), or a cache key (or unique
-        key prefix) whose entry is extended and saved back.
-    new_source : Source
-        Its segments already in the lineage (same fingerprint) are skipped; the others are read,
-        at row positions after the rows already absorbed.
-    cache : StateCache or path, optional
-        The cache holding the key (default ``.statetune``).
+    options: PassOptions | None = None,
+) -> FoldStates:
+    """Extend the cache entry ``key`` (or unique key prefix) with the rows of ``new_source`` it
+    has not absorbed, and save it back (series: with the entries its pass built alongside;
+    see :func:`series_group`).
 
     Examples
     --------
-    >>> import numpy as np, statetune as st
-    >>> s = st.compute_states(st.from_arrays(np.eye(4), np.ones(4)), ["ols"], folds=2)
-    >>> st.update(s, st.from_arrays(np.eye(4) * 2, np.ones(4))).n_rows
-    8
+    >>> import numpy as np, tempfile
+    >>> from statetune.data import from_arrays
+    >>> from statetune.engine import MODEL, FoldConfig, Slot
+    >>> from statetune.states.spec import StateSpec
+    >>> slot = Slot(MODEL, StateSpec.of("moments", n_features=2, has_target=True))
+    >>> cache = StateCache(tempfile.mkdtemp())
+    >>> _ = cached_pass(from_arrays(np.eye(4)[:, :2], np.ones(4)), [slot], FoldConfig(2), cache=cache)
+    >>> update_entry(cache.keys()[0], from_arrays(np.ones((3, 2)), np.ones(3)), cache=cache).n_rows
+    7
     """
-    if isinstance(states, StateSet):
-        return _extend(states, new_source, n_jobs, progress)
     store = cache if isinstance(cache, StateCache) else StateCache(cache or DEFAULT_FOLDER)
-    keys = series_group(store, store.resolve(states))
+    keys = series_group(store, store.resolve(key))
     with ExitStack() as stack:
-        for key in keys:
-            stack.enter_context(store.lock(key))
-        entries = [store.load(key) for key in keys]
-        stateset = _from_entry(entries, new_source)
-        result = _extend(stateset, new_source, n_jobs, progress)
-        for key, entry in zip(keys, entries, strict=True):
-            kind = entry.spec["kind"]
-            store.save(key, entry.spec, result.fold_states[kind], result.lineage)
+        for k in keys:
+            stack.enter_context(store.lock(k))
+        entries = [store.load(k) for k in keys]
+        states = _from_entry(entries, new_source)
+        result = extend(states, new_source, options)
+        for k, entry in zip(keys, entries, strict=True):
+            store.save(k, entry.spec, result.fold_states[slot_of(entry.spec)], result.lineage)
     return result
 
 
 def series_group(cache: StateCache, key: str) -> list[str]:
     """``[key]``, or for series data the keys of the entries one pass built together with it
-    (same schema, folds and lineage, and lag rows of the same width: a ``max_lag=4`` pass and a
-    ``max_lag=6`` pass never mix), lagged moments first: a sample of lag rows can only be
+    (same schema, folds and lineage, and rows of the same width: a ``max_lag=4`` pass and a
+    ``max_lag=6`` pass never mix), the ordered state first: a sample of lag rows can only be
     extended together with the lagged moments that know each series' count and last values."""
     entry = cache.load(key)
     if entry.spec["folds"].get("scheme") != TimeFolds().to_json()["scheme"]:
         return [key]
 
     def width(spec: Mapping[str, Any]) -> int:
-        params = spec["state_params"]
-        if spec["kind"] == "lagged_moments":
-            return int(params["max_lag"]) + int(params["n_exog"])
-        return int(params.get("n_features", -1))
+        return int(slot_of(spec).spec.build().n_features)
 
     group = []
     for other in cache.keys():
@@ -383,18 +352,19 @@ def series_group(cache: StateCache, key: str) -> list[str]:
             continue
         same = all(e.spec[f] == entry.spec[f] for f in ("schema", "folds"))
         if same and e.lineage == entry.lineage and width(e.spec) == width(entry.spec):
-            group.append((e.spec["kind"] != "lagged_moments", e.spec["kind"], other))
+            ordered = slot_of(e.spec).spec.has(Ordered)
+            group.append((not ordered, other))
     group.sort()
-    if group[0][1] != "lagged_moments":
+    if not group or group[0][0]:
         raise ValueError(
             f"Cache entry {key!r} holds a sample of series lag rows, which extends only together "
             "with the lagged moments its pass built, but that entry is not in the cache; "
             "rebuild with compute_states."
         )
-    return [k for _, _, k in group]
+    return [k for _, k in group]
 
 
-def _from_entry(entries: Sequence[Entry], source: Source) -> StateSet:
+def _from_entry(entries: Sequence[Entry], source: Source) -> FoldStates:
     from statetune.data.schema import Schema
 
     entry = entries[0]
@@ -407,20 +377,14 @@ def _from_entry(entries: Sequence[Entry], source: Source) -> StateSet:
         )
     schema.check(new.features, new.dtypes, "the new data")
     folds = folds_from_json(entry.spec["folds"])
-    algs = [a for a in _algorithms_of(entry.spec["kind"])]
-    fold_states = {e.spec["kind"]: e.fold_states for e in entries}
-    return StateSet(schema, folds, fold_states, algs, lineage=entry.lineage)
+    fold_states = {slot_of(e.spec): e.fold_states for e in entries}
+    return FoldStates(schema, folds, fold_states, lineage=entry.lineage)
 
 
-def _algorithms_of(kind: str) -> list[str]:
-    from statetune.algorithms import available_algorithms
-
-    return [a for a in available_algorithms() if get_algorithm(a).state_kind == kind][:1]
-
-
-def _extend(
-    states: StateSet, source: Source, n_jobs: int, progress: Callable[[int], Any] | None
-) -> StateSet:
+def extend(states: FoldStates, source: Source, options: PassOptions | None = None) -> FoldStates:
+    """``states`` plus the rows of ``source`` they have not absorbed (a new object; ``states``
+    is not changed): segments whose fingerprint the lineage holds are skipped, the others are
+    read at row positions after the rows already absorbed."""
     old = source.schema
     if old.target != states.schema.target or old.weight != states.schema.weight:
         raise ValueError(
@@ -463,16 +427,9 @@ def _extend(
         states.lineage,
         states.n_rows,
     )
-    makers = {k: _maker(k, v[0].params()) for k, v in states.fold_states.items()}
-    result = engine_compute_states(
-        source,
-        list(states.algorithms),
-        states.folds,
-        n_jobs=n_jobs,
-        progress=progress,
-        state_kinds=makers,
-        segments=new,
-        start=start,
+    options = (options or PassOptions()).replace(every=None, callback=None)
+    result = run_pass(
+        source, list(states.fold_states), states.folds, options, segments=new, start=start
     )
     _check_rows(result.fold_states, result.lineage)
     return result

@@ -45,8 +45,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from statetune.algorithms import get_algorithm
-from statetune.engine import StateSet
 from statetune.tuner.space import to_optuna
+from statetune.validation import StateSet
 
 __all__ = [
     "IDENTITY_ATTR",
@@ -90,9 +90,14 @@ def study_identity(
     from optuna.distributions import distribution_to_json
 
     algs = [get_algorithm(a) for a in algorithms]
-    kinds = {a.state_kind for a in algs}
-    if "reservoir" in states.fold_states and any(metric in a.model.sample_metrics for a in algs):
-        kinds.add("reservoir")  # the held-out sample scores this metric
+    slots = list(dict.fromkeys(states.model_slot(a) for a in algorithms))
+    sample = states.sample_slot()
+    if sample is not None and any(metric in a.sample_metrics for a in algs):
+        slots.append(sample)  # the held-out sample scores this metric
+    used: dict[str, Any] = {}
+    for slot in slots:  # named by kind (a role prefix only where two slots share a kind)
+        name = slot.spec.kind if slot.spec.kind not in used else f"{slot.role}:{slot.spec.kind}"
+        used[name] = slot.spec.kwargs()
     data: Any = states.fingerprint
     if data is None:  # an iterable source: the rows are all this run can check
         data = {"fingerprint": None, "n_rows": states.n_rows}
@@ -102,7 +107,7 @@ def study_identity(
             "data": data,
             "schema": states.schema.to_json(),
             "folds": states.folds.to_json(),
-            "states": {k: states.fold_states[k][0].params() for k in sorted(kinds)},
+            "states": dict(sorted(used.items())),
             "algorithms": list(algorithms),
             "metric": metric,
             "direction": "maximize" if maximize else "minimize",

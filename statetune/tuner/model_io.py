@@ -33,7 +33,6 @@ from typing import Any
 import numpy as np
 
 from statetune.algorithms import get_algorithm
-from statetune.engine import StateSet
 from statetune.state_cache.files import NotRegularFileError, atomic_write_many, open_regular
 from statetune.state_cache.format import (
     CorruptEntryError,
@@ -42,6 +41,7 @@ from statetune.state_cache.format import (
     header_checksum,
 )
 from statetune.states import state_from_arrays
+from statetune.validation import StateSet
 
 __all__ = ["LEGACY_MODEL_FORMATS", "MODEL_FORMAT", "load_model", "save_model"]
 
@@ -72,7 +72,7 @@ def save_model(
     """
     alg = get_algorithm(algorithm)
     if isinstance(states, StateSet):
-        state, schema = states.total(alg.state_kind), states.schema.to_json()
+        state, schema = states.total(states.model_slot(algorithm)), states.schema.to_json()
     else:
         state, schema = states, None
     alg.finalize(state, dict(params))  # refuse to save what would not load

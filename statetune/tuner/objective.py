@@ -1,4 +1,5 @@
-"""One trial: sample an algorithm and its parameters, finalize per fold, score held-out states.
+"""One trial: sample an algorithm and its parameters (Optuna suggest calls), then run the fold
+loop of :mod:`statetune.validation.scoring` with Optuna reports and pruning.
 
 Each fold's running mean is reported with ``trial.report`` so Optuna pruners (the default
 ``MedianPruner`` among them) can stop a bad trial after its first folds.
@@ -19,11 +20,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
-
 from statetune.algorithms import CategoricalParam, FloatParam, IntParam
-from statetune.engine import StateSet
 from statetune.tuner.space import ALGORITHM_PARAM, param_name
+from statetune.validation import StateSet
+from statetune.validation.scoring import evaluate as validation_evaluate
 
 __all__ = ["evaluate", "sample"]
 
@@ -54,27 +54,21 @@ def evaluate(
     metric: str,
     trial: Any = None,
 ) -> tuple[float, list[float]]:
-    """Mean held-out score over the folds, and the per-fold scores.
+    """The fold loop of :func:`statetune.validation.scoring.evaluate` for one Optuna trial:
+    reports the running mean after each fold, records how the scores were computed
+    (``validation`` attribute: held-out state or held-out sample) and raises
+    ``optuna.TrialPruned`` when the pruner says so."""
+    if trial is None:
+        return validation_evaluate(states, algorithm, params, metric)
+    n_folds = states.n_folds
 
-    With a ``trial``, reports the running mean after each fold, records how the scores were
-    computed (``validation`` attribute: held-out state or held-out sample) and raises
-    ``optuna.TrialPruned`` when the pruner says so.
-    """
-    scores: list[float] = []
-    for k in range(states.n_folds):
-        # numpy's error state is per thread (warnings filters are not): numerical trouble in a
-        # trial raises FloatingPointError and fails that trial only.
-        with np.errstate(divide="raise", invalid="raise", over="raise"):
-            score, how = states.score_fold(algorithm, params, metric, k)
-        if not np.isfinite(score):
-            raise FloatingPointError(f"fold {k} scored {score}")
-        scores.append(score)
-        if trial is not None:
-            if k == 0:
-                trial.set_user_attr("validation", how)
-            trial.report(float(np.mean(scores)), step=k)
-            if k + 1 < states.n_folds and trial.should_prune():
-                import optuna
+    def report(k: int, running: float, how: str) -> None:
+        if k == 0:
+            trial.set_user_attr("validation", how)
+        trial.report(running, step=k)
+        if k + 1 < n_folds and trial.should_prune():
+            import optuna
 
-                raise optuna.TrialPruned(f"pruned after fold {k}")
-    return float(np.mean(scores)), scores
+            raise optuna.TrialPruned(f"pruned after fold {k}")
+
+    return validation_evaluate(states, algorithm, params, metric, report)

@@ -22,10 +22,10 @@ from typing import Any
 
 import pandas as pd
 
-from statetune.engine import StateSet
 from statetune.state_cache.files import atomic_write
 from statetune.tuner.plots import PLOT_KINDS, make_plot, window_label
 from statetune.tuner.space import params_in_space, split_params
+from statetune.validation import StateSet
 
 __all__ = ["TuneResult"]
 

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from statetune.algorithms import CategoricalParam, FloatParam, IntParam, get_algorithm
-from statetune.engine import StateSet
+from statetune.validation import StateSet
 
 __all__ = [
     "ALGORITHM_PARAM",
@@ -109,7 +109,7 @@ def _check_override(states: StateSet, algorithm: str, name: str, dist: Any) -> N
             f"({sorted(valid)}), but got {name!r}."
         )
     points = dist.choices if isinstance(dist, CategoricalParam) else (dist.low, dist.high)
-    total = states.total(alg.state_kind)
+    total = states.total(states.model_slot(algorithm))
     for value in points:
         try:
             with warnings.catch_warnings():

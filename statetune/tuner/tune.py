@@ -29,8 +29,8 @@ import numpy as np
 
 from statetune.algorithms import get_algorithm
 from statetune.data.source import Source
-from statetune.engine import StateSet, TimeFolds
-from statetune.state_cache import StateCache, compute_states
+from statetune.engine import TimeFolds
+from statetune.state_cache import StateCache
 from statetune.tuner.identity import (
     IDENTITY_ATTR,
     choose_study,
@@ -50,6 +50,7 @@ from statetune.tuner.owners import (
 from statetune.tuner.results import TuneResult
 from statetune.tuner.space import build_space, params_in_space, to_optuna
 from statetune.tuner.storage import DEFAULT_CACHE_DIR, resolve_storage
+from statetune.validation import StateSet, compute_states
 
 __all__ = ["StudyRecoveryWarning", "tune"]
 

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from statetune.algorithms import get_algorithm
-from statetune.engine.sample_metrics import sample_score
 from statetune.states import ClassMoments, Reservoir
+from statetune.validation.sample_metrics import sample_score
 
 PARAMS = {
     "lda": [{"shrinkage": 0.0}, {"shrinkage": 0.4}],

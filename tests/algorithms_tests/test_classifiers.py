@@ -156,7 +156,10 @@ def test_sample_metrics_and_how_they_were_computed():
     s = st.compute_states(
         st.from_pandas(data, target="target"), ["lda", "ridge_classifier"], folds=5
     )
-    assert set(s.fold_states) == {"class_moments", "reservoir"}
+    assert {(sl.role, sl.spec.kind) for sl in s.fold_states} == {
+        ("model", "class_moments"),
+        ("held_out_sample", "reservoir"),
+    }
     score, how = s.score_fold("lda", {}, "accuracy", 0)
     assert how == f"held-out sample of {s.held_out('reservoir', 0).n_rows} rows"  # all rows fit
     _, exact = s.score_fold("lda", {}, "log_likelihood", 0)

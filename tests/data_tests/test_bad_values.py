@@ -187,12 +187,12 @@ def test_a_failed_update_changes_neither_the_states_nor_the_cache(tmp_path):
     X = rng.normal(size=(1_000, 3))
     y = X @ [1.0, 2.0, 3.0]
     states = st.compute_states(st.from_arrays(X, y), ["ridge"], folds=4)
-    kept = [s.to_arrays() for s in states.fold_states["moments"]]
+    kept = [s.to_arrays() for s in states.states_of("moments")]
     bad = X.copy()
     bad[700, 1] = np.nan
     with pytest.raises(ValueError, match=r"holds nan at row 1700 "):  # after the 1,000 rows
         st.update(states, st.from_arrays(bad, y))
-    for s, (header, arrays) in zip(states.fold_states["moments"], kept, strict=True):
+    for s, (header, arrays) in zip(states.states_of("moments"), kept, strict=True):
         assert s.to_arrays()[0] == header
         for key, arr in arrays.items():
             np.testing.assert_array_equal(s.to_arrays()[1][key], arr)

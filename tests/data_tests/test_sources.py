@@ -35,7 +35,7 @@ def reference(frame):
 
 def assert_same(a, b):
     assert a.n_rows == b.n_rows
-    for s1, s2 in zip(a.fold_states["moments"], b.fold_states["moments"], strict=True):
+    for s1, s2 in zip(a.states_of("moments"), b.states_of("moments"), strict=True):
         assert s1.allclose(s2, 1e-10)
 
 

@@ -43,7 +43,7 @@ def _long_frame(lengths: list[int], seed: int = 0) -> pd.DataFrame:
 
 def _assert_blocks_equal(a: st.StateSet, b: st.StateSet) -> None:
     for kind in ("lagged_moments",):
-        xa, xb = a.fold_states[kind], b.fold_states[kind]
+        xa, xb = a.states_of(kind), b.states_of(kind)
         assert len(xa) == len(xb)
         for sa, sb in zip(xa, xb, strict=True):
             assert sa.allclose(sb, rtol=1e-9)
@@ -55,7 +55,7 @@ def test_one_series_pass_equals_the_state_of_all_values():
     whole = LaggedMoments(8)
     whole.update(y)
     assert s.total("lagged_moments").allclose(whole)
-    blocks = s.fold_states["lagged_moments"]
+    blocks = s.states_of("lagged_moments")
     assert 16 < len(blocks) <= 32  # 3,000 values: blocks of 128
     assert [b.n_rows for b in blocks[:-1]] == [128] * (len(blocks) - 1)
 
@@ -289,7 +289,7 @@ def test_many_short_interleaved_series_blocks_and_samples_equal_per_series_refer
     P, B = 8, 16  # times 3..383: blocks of 16 (0..23, 24 blocks; blocks of 8 would be 48)
     assert (t.min(), t.max()) == (3, 383)
     block_of = t // B
-    blocks, samples = s.fold_states["lagged_moments"], s.fold_states["reservoir"]
+    blocks, samples = s.states_of("lagged_moments"), s.states_of("reservoir")
     assert len(blocks) == len(samples) == 24
     pred = {}  # global row -> rows of its P predecessors in its series, latest first
     for k in range(3_000):
@@ -331,7 +331,7 @@ def test_a_chunk_of_only_shorter_series_keeps_the_block_size(monkeypatch):
     s = st.compute_states(
         st.from_series(np.arange(50.0), series=ids, time=t), ["autoregressive"], folds=2
     )
-    assert len(s.fold_states["lagged_moments"]) == 20  # 40 values in blocks of 2
+    assert len(s.states_of("lagged_moments")) == 20  # 40 values in blocks of 2
 
 
 def test_tune_records_how_each_forecast_trial_was_scored():
@@ -343,7 +343,7 @@ def test_tune_records_how_each_forecast_trial_was_scored():
     assert done["validation"].str.startswith("held-out sample of").all()
     exact = st.tune(st.from_series(y), ["autoregressive"], n_trials=3, cv=2, storage="memory")
     assert (exact.trials["validation"] == "held-out state (exact)").all()
-    assert "reservoir" not in exact.states.fold_states  # MSE needs no sample
+    assert exact.states.sample_slot() is None  # MSE needs no sample
 
 
 def test_ctrl_c_mid_series_pass_finalizes_and_resumes_to_the_full_state(tmp_path):
@@ -376,7 +376,7 @@ def test_ctrl_c_mid_series_pass_finalizes_and_resumes_to_the_full_state(tmp_path
         max_lag=4,
     )
     _assert_blocks_equal(full, resumed)
-    for a, b in zip(full.fold_states["reservoir"], resumed.fold_states["reservoir"], strict=True):
+    for a, b in zip(full.states_of("reservoir"), resumed.states_of("reservoir"), strict=True):
         assert np.array_equal(np.sort(a.positions), np.sort(b.positions))
 
 

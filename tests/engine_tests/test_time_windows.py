@@ -326,7 +326,7 @@ def test_without_a_time_column_positions_stand_in_for_time():
 
 
 def _blocks_equal(a: st.StateSet, b: st.StateSet) -> None:
-    xa, xb = a.fold_states["lagged_moments"], b.fold_states["lagged_moments"]
+    xa, xb = a.states_of("lagged_moments"), b.states_of("lagged_moments")
     assert len(xa) == len(xb)
     for sa, sb in zip(xa, xb, strict=True):
         assert sa.allclose(sb, rtol=1e-9)
@@ -402,7 +402,7 @@ def test_blocks_and_windows_do_not_depend_on_files_chunks_or_row_order(
         rtol=1e-9,
     )
     # each block's lag-row sample is complete here (< 5,000 rows): the same rows, by value
-    for a, b in zip(split.fold_states["reservoir"], whole.fold_states["reservoir"], strict=True):
+    for a, b in zip(split.states_of("reservoir"), whole.states_of("reservoir"), strict=True):
         assert a.n_rows == b.n_rows == len(a.y)
         np.testing.assert_array_equal(np.sort(a.y), np.sort(b.y))
 

@@ -37,7 +37,7 @@ def assert_states_equal(a, b, rtol=1e-10):
     assert a.n_rows == b.n_rows
     assert set(a.fold_states) == set(b.fold_states)
     for kind in a.fold_states:
-        for s1, s2 in zip(a.fold_states[kind], b.fold_states[kind], strict=True):
+        for s1, s2 in zip(a.states_of(kind), b.states_of(kind), strict=True):
             assert s1.allclose(s2, rtol), kind
 
 

@@ -83,7 +83,7 @@ def test_old_files_unreadable_or_deleted(tmp_path, data_dir, reference, monkeypa
     assert set(reads) == {"part-003.parquet"}
     full = pd.concat([df, new], ignore_index=True)
     for s1, s2 in zip(
-        grown.fold_states["moments"], reference(full).fold_states["moments"], strict=True
+        grown.states_of("moments"), reference(full).states_of("moments"), strict=True
     ):
         assert s1.allclose(s2, 1e-10)
     monkeypatch.setattr(pq, "ParquetFile", real)
@@ -96,7 +96,7 @@ def test_old_files_unreadable_or_deleted(tmp_path, data_dir, reference, monkeypa
     updated = st.update(key, st.from_parquet(folder, target="y"), cache=cache)
     assert set(reads) == {"part-004.parquet"}
     ref = reference(pd.concat([full, newer], ignore_index=True))
-    for s1, s2 in zip(updated.fold_states["moments"], ref.fold_states["moments"], strict=True):
+    for s1, s2 in zip(updated.states_of("moments"), ref.states_of("moments"), strict=True):
         assert s1.allclose(s2, 1e-10)
 
 
@@ -119,7 +119,7 @@ def test_changed_old_file_rebuilds_or_raises(tmp_path, data_dir, reference):
         )
     parts = [pd.read_parquet(folder / f"part-{i:03d}.parquet") for i in range(3)]
     expected = reference(pd.concat(parts, ignore_index=True))
-    for s1, s2 in zip(rebuilt.fold_states["moments"], expected.fold_states["moments"], strict=True):
+    for s1, s2 in zip(rebuilt.states_of("moments"), expected.states_of("moments"), strict=True):
         assert s1.allclose(s2, 1e-10)
     with pytest.raises(ValueError, match=r"must not change, but .*part-001\.parquet' differs"):
         changed.iloc[:10].to_parquet(folder / "part-001.parquet")

@@ -23,7 +23,10 @@ def test_cached_classifier_pass_and_update_of_every_entry(tmp_path):
     cache = st.StateCache(tmp_path / "c")
     src = lambda: st.from_parquet(tmp_path, target="label")  # noqa: E731
     first = st.compute_states(src(), ["lda"], folds=3, cache=cache)
-    assert set(first.fold_states) == {"class_moments", "reservoir"}
+    assert {(sl.role, sl.spec.kind) for sl in first.fold_states} == {
+        ("model", "class_moments"),
+        ("held_out_sample", "reservoir"),
+    }
     assert len(cache.keys()) == 2
     df.iloc[2_000:].to_parquet(tmp_path / "p1.parquet")
     for key in cache.keys():  # what `statetune update` does: every entry, reservoir included

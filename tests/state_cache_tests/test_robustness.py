@@ -65,7 +65,7 @@ def test_corrupt_entry_detected_reported_not_loaded(tmp_path, corrupt, reference
     with pytest.warns(st.StateCacheWarning, match="It is ignored and rebuilt"):
         rebuilt = st.compute_states(src(), ["ridge"], folds=5, cache=cache)
     for s1, s2 in zip(
-        rebuilt.fold_states["moments"], reference(df).fold_states["moments"], strict=True
+        rebuilt.states_of("moments"), reference(df).states_of("moments"), strict=True
     ):
         assert s1.allclose(s2, 1e-10)
     assert cache.verify()[0]["valid"]
@@ -95,11 +95,11 @@ import json, sys
 import statetune as st
 import statetune.state_cache.compute as compute
 calls = []
-real = compute.engine_compute_states
+real = compute.run_pass
 def spy(*a, **k):
     calls.append(1)
     return real(*a, **k)
-compute.engine_compute_states = spy
+compute.run_pass = spy
 states = st.compute_states(st.from_csv(sys.argv[1], target="y"), ["ridge"], folds=5, cache=sys.argv[2])
 print(json.dumps({"passes": len(calls), "rows": states.n_rows,
                   "c00": states.held_out("moments", 0).comoment[0, 0]}))

@@ -40,7 +40,7 @@ def assert_matches_data(states, df):
     """Checked against numpy on all rows, not against the cache."""
     total = states.total("moments")
     assert states.n_rows == total.n_rows == len(df)
-    assert len(states.fold_states["moments"]) == 5
+    assert len(states.states_of("moments")) == 5
     assert total.weight_sum == pytest.approx(len(df), rel=1e-12)
     np.testing.assert_allclose(total.mean, df[[*COLS, "y"]].to_numpy().mean(axis=0), rtol=1e-10)
     centered = df[[*COLS, "y"]].to_numpy() - total.mean

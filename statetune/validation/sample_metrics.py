@@ -3,7 +3,7 @@
 Example
 -------
 >>> import numpy as np
->>> from statetune.engine.sample_metrics import sample_score
+>>> from statetune.validation.sample_metrics import sample_score
 >>> class M:
 ...     classes_ = np.array([0, 1])
 ...     def predict(self, X): return (X[:, 0] > 0).astype(int)
