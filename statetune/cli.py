@@ -403,7 +403,7 @@ def _space_doc(name: str) -> str:
     """The default space on a small reference state (bounds follow each dataset's state)."""
 
     from statetune.algorithms import get_algorithm
-    from statetune.algorithms.space import describe_space
+    from statetune.algorithms.params import describe_space
     from statetune.testing import data_for
 
     alg = get_algorithm(name)

@@ -19,6 +19,7 @@ from statetune.algorithms.discriminant import (
 from statetune.algorithms.gaussian_nb import GaussianNB
 from statetune.algorithms.linear import LinearRegression, Ridge
 from statetune.algorithms.naive_bayes_counts import BernoulliNB, ComplementNB, MultinomialNB
+from statetune.algorithms.params import CategoricalParam, FloatParam, IntParam, Param
 from statetune.algorithms.pcr import PCR
 from statetune.algorithms.registry import (
     available_algorithms,
@@ -26,7 +27,6 @@ from statetune.algorithms.registry import (
     register_algorithm,
 )
 from statetune.algorithms.ridge_classifier import RidgeClassifier
-from statetune.algorithms.space import CategoricalParam, FloatParam, IntParam, Param
 from statetune.algorithms.sparse_linear import ElasticNet, Lasso
 
 __all__ = [

@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 import numpy as np
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from statetune.algorithms.space import Param
+from statetune.algorithms.params import Param
 from statetune.states import Moments
 from statetune.states.spec import StateSpec
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from statetune.algorithms._estimator import StateEstimator
-from statetune.algorithms.space import Param
+from statetune.algorithms.params import Param
 from statetune.states.spec import StateSpec
 
 __all__ = ["Algorithm"]

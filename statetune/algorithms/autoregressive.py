@@ -43,7 +43,7 @@ from statetune.algorithms._lag_algebra import (
 )
 from statetune.algorithms._linear_metrics import unknown_metric
 from statetune.algorithms.linear import solve_ridge
-from statetune.algorithms.space import CategoricalParam, FloatParam, IntParam, Param, round_bounds
+from statetune.algorithms.params import CategoricalParam, FloatParam, IntParam, Param, round_bounds
 from statetune.states.lagged_moments import LaggedMoments
 
 __all__ = [

@@ -31,7 +31,7 @@ from statetune.algorithms._checks import check_bool, check_int_range
 from statetune.algorithms._eigen import covariance_eigh
 from statetune.algorithms._estimator import MomentsEstimator
 from statetune.algorithms._linear_metrics import unknown_metric
-from statetune.algorithms.space import CategoricalParam, IntParam, Param
+from statetune.algorithms.params import CategoricalParam, IntParam, Param
 from statetune.states import Moments
 
 __all__ = ["PCA", "check_n_components"]

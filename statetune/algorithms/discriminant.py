@@ -42,7 +42,7 @@ from statetune.algorithms._classifier import (
 )
 from statetune.algorithms._graded_eigh import graded_eigh
 from statetune.algorithms._scaled_solve import psd_solve, scaled_inverse_logdet
-from statetune.algorithms.space import CategoricalParam, FloatParam, Param
+from statetune.algorithms.params import CategoricalParam, FloatParam, Param
 from statetune.states import ClassMoments
 
 __all__ = [

@@ -19,7 +19,7 @@ from sklearn import naive_bayes
 
 from statetune.algorithms._checks import check_in_range
 from statetune.algorithms._classifier import ClassMomentsEstimator, check_priors, sample_memo
-from statetune.algorithms.space import FloatParam, Param
+from statetune.algorithms.params import FloatParam, Param
 from statetune.states import ClassMoments
 
 __all__ = ["GaussianNB"]

@@ -42,7 +42,7 @@ from statetune.algorithms._scaled_solve import (
     psd_solve,
     ridge_solve,
 )
-from statetune.algorithms.space import CategoricalParam, FloatParam, Param
+from statetune.algorithms.params import CategoricalParam, FloatParam, Param
 from statetune.states import Moments
 
 __all__ = [

@@ -40,7 +40,7 @@ from statetune.algorithms._classifier import CLASSIFIER_MAXIMIZE, SAMPLE_METRICS
 from statetune.algorithms._estimator import StateEstimator
 from statetune.algorithms._linear_metrics import unknown_metric
 from statetune.algorithms.algorithm import Algorithm
-from statetune.algorithms.space import CategoricalParam, FloatParam, Param
+from statetune.algorithms.params import CategoricalParam, FloatParam, Param
 from statetune.states.class_counts import ClassCounts, align_classes
 
 __all__ = ["ALGORITHMS", "BernoulliNB", "ComplementNB", "MultinomialNB"]

@@ -32,7 +32,7 @@ from statetune.algorithms._checks import check_in_range
 from statetune.algorithms._eigen import covariance_eigh
 from statetune.algorithms.decomposition import check_n_components
 from statetune.algorithms.linear import _LinearFromMoments, alpha_range
-from statetune.algorithms.space import FloatParam, IntParam, Param
+from statetune.algorithms.params import FloatParam, IntParam, Param
 from statetune.states import Moments
 
 __all__ = ["PCR"]

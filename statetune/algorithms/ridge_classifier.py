@@ -37,7 +37,7 @@ from statetune.algorithms._scaled_solve import (
     ridge_solve,
 )
 from statetune.algorithms.linear import alpha_range
-from statetune.algorithms.space import CategoricalParam, FloatParam, Param
+from statetune.algorithms.params import CategoricalParam, FloatParam, Param
 from statetune.states import ClassMoments
 
 __all__ = ["RidgeClassifier"]

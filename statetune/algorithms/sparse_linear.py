@@ -37,7 +37,7 @@ from sklearn.exceptions import ConvergenceWarning
 from statetune.algorithms._checks import check_bool, check_in_range, check_int_range
 from statetune.algorithms._gram_cd import enet_gram
 from statetune.algorithms.linear import _gram, _intercept, _LinearFromMoments
-from statetune.algorithms.space import FloatParam, Param, round_bounds
+from statetune.algorithms.params import FloatParam, Param, round_bounds
 from statetune.states import Moments
 
 __all__ = ["ElasticNet", "Lasso", "alpha_bounds", "alpha_max"]

@@ -1,4 +1,6 @@
-"""The joint search space of a study: an ``algorithm`` choice and each algorithm's parameters.
+"""The joint Optuna search space of a study: the ``algorithm`` choice and each one's parameters.
+
+Built from the parameters each algorithm declares (:mod:`statetune.algorithms.params`).
 
 Optuna needs one distribution per parameter name across a study, and two algorithms may give
 ``alpha`` different ranges, so with several algorithms each parameter is named

@@ -1,11 +1,14 @@
-"""Search-space distributions as plain data (converted to Optuna's lazily).
+"""Hyperparameter declarations: the parameters one algorithm declares, as plain data.
 
+Each algorithm's ``search_space(state)`` returns ``{name: Param}`` built from these classes.
 Plain frozen dataclasses keep the algorithms importable without Optuna and make spaces
 easy to print, compare and serialize; :meth:`to_optuna` gives the Optuna distribution.
+The joint space of a study (several algorithms, user overrides, Optuna names) is built
+from these declarations in :mod:`statetune.tuner.space`.
 
 Example
 -------
->>> from statetune.algorithms.space import FloatParam
+>>> from statetune.algorithms.params import FloatParam
 >>> p = FloatParam(1e-3, 1e3, log=True)
 >>> p.contains(1.0), p.contains(1e4)
 (True, False)
