@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from statetune._version import __version__
 from statetune.algorithms import available_algorithms, get_algorithm
 from statetune.data import (
     from_arrays,
@@ -29,8 +30,6 @@ from statetune.engine import FoldConfig, PassInterrupted, TimeFolds
 from statetune.state_cache import StateCache, StateCacheWarning
 from statetune.tuner import TuneResult, load_model, save_model, tune
 from statetune.validation import StateSet, compute_states, iter_states, update
-
-__version__ = "0.1.0"
 
 __all__ = [
     "FoldConfig",

@@ -38,6 +38,8 @@ from typing import Any
 import numpy as np
 from filelock import FileLock, Timeout
 
+from statetune._version import __version__
+
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows
@@ -150,8 +152,6 @@ class StateCache:
         lineage: Sequence[Mapping[str, Any]],
     ) -> Path:
         """Atomically write (or replace) the entry of ``key``."""
-        from statetune import __version__
-
         headers, arrays = _pack(fold_states)
         header = {
             "key": key,

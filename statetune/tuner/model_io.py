@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from statetune._version import __version__
 from statetune.algorithms import get_algorithm
 from statetune.state_cache.files import NotRegularFileError, atomic_write_many, open_regular
 from statetune.state_cache.format import (
@@ -84,7 +85,7 @@ def save_model(
         "schema": schema,
         "state": header,
         "checksum": arrays_checksum(arrays),
-        "statetune_version": _version(),
+        "statetune_version": __version__,
     }
     meta = json.loads(canonical_json(meta))  # what a reader will see (tuples become lists)
     meta["header_checksum"] = header_checksum(meta)
@@ -267,9 +268,3 @@ def _state(where: str, folder: Path, header: dict[str, Any], arrays: dict[str, n
             f"The state saved in {str(folder)!r} (model.json key 'state' and state.npz) must be "
             f"consistent, but: {type(err).__name__}: {err}"
         ) from None
-
-
-def _version() -> str:
-    from statetune import __version__
-
-    return __version__
