@@ -26,7 +26,7 @@ from statetune.algorithms.params import Param
 from statetune.states import Moments
 from statetune.states.spec import StateSpec
 
-__all__ = ["MomentsEstimator", "StateEstimator"]
+__all__ = ["StateEstimator"]
 
 
 class StateEstimator:
@@ -157,7 +157,3 @@ class StateEstimator:
 
     def _check_fitted(self) -> None:
         check_is_fitted(self, "state_")
-
-
-#: The name the Moments models were written against.
-MomentsEstimator = StateEstimator

@@ -29,7 +29,7 @@ from sklearn import decomposition
 
 from statetune.algorithms._checks import check_bool, check_int_range
 from statetune.algorithms._eigen import covariance_eigh
-from statetune.algorithms._estimator import MomentsEstimator
+from statetune.algorithms._estimator import StateEstimator
 from statetune.algorithms._linear_metrics import unknown_metric
 from statetune.algorithms.params import CategoricalParam, IntParam, Param
 from statetune.states import Moments
@@ -49,7 +49,7 @@ def check_n_components(value: Any, state: Moments, *, limit_by_rows: bool = True
     return check_int_range("n_components", value, 1, high, high_name=name)
 
 
-class PCA(MomentsEstimator, decomposition.PCA):
+class PCA(StateEstimator, decomposition.PCA):
     """PCA from moments. Also reads the features of a state built with a target.
 
     Scale-dependent by definition (as scikit-learn's): the components are those of the raw

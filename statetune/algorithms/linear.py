@@ -26,7 +26,7 @@ import numpy as np
 from sklearn import linear_model
 
 from statetune.algorithms._checks import check_bool, check_in_range
-from statetune.algorithms._estimator import MomentsEstimator
+from statetune.algorithms._estimator import StateEstimator
 from statetune.algorithms._graded_eigh import graded_eigh
 from statetune.algorithms._linear_metrics import (
     REGRESSION_MAXIMIZE,
@@ -122,7 +122,7 @@ def solve_ridge(state: Moments, alpha: float, fit_intercept: bool) -> np.ndarray
     return min_norm_solve(eq, gram_pinv(state, fit_intercept), b)
 
 
-class _LinearFromMoments(MomentsEstimator):
+class _LinearFromMoments(StateEstimator):
     metrics = REGRESSION_METRICS
     maximize = REGRESSION_MAXIMIZE
     fit_intercept: bool
