@@ -396,28 +396,53 @@ def _info(args: argparse.Namespace) -> int:
         print(f"  state: {alg.state_kind}   task: {alg.task}   metrics: {', '.join(alg.metrics)}")
         print(f"  hyperparameters: {', '.join(sorted(model.get_params()))}")
         print(f"  search space: {_space_doc(name)}")
+    print(
+        "Ranges are those of a small reference sample; ranges marked 'bounds from the data' "
+        "follow each dataset's state."
+    )
     return EXIT_OK
 
 
-def _space_doc(name: str) -> str:
-    """The default space on a small reference state (bounds follow each dataset's state)."""
+#: The reference states ``info`` describes spaces on: (columns, scale) of the rows. The first
+#: is shown; a bound that differs on the others moves with the data's scale or width.
+_REFERENCES = ((4, 1.0), (4, 100.0), (5, 1.0))
 
+
+def _space_doc(name: str) -> str:
+    """The algorithm's declared search space, evaluated on small reference states.
+
+    Spaces may be bounded by the state (``alpha`` by the columns' scatter, ``n_components`` by
+    the column count), so the ranges shown are those of fixed reference rows (not test data:
+    100 rows of 4 unit-variance count columns and a 0/1 target, or a random walk for series),
+    and a parameter whose range moves when the rows are scaled or widened is marked.
+    """
     from statetune.algorithms import get_algorithm
     from statetune.algorithms.params import describe_space
-    from statetune.testing import data_for
 
     alg = get_algorithm(name)
-    if alg.state_kind == "lagged_moments":
-        import numpy as np
+    shown, *others = [alg.search_space(_reference_state(alg, d, k)) for d, k in _REFERENCES]
+    moves = [p for p in shown if any(other.get(p) != shown[p] for other in others)]
+    return "; ".join(f"{p}: {text}" for p, text in describe_space(shown, moves).items())
 
+
+def _reference_state(alg: Any, n_features: int, scale: float) -> Any:
+    """A state of ``alg``'s kind on fixed rows whose values are multiplied by ``scale``.
+
+    The rows suit moment, class and count states alike: Poisson(1) counts (non-negative,
+    unit variance) and a 0/1 target that depends on them.
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    if alg.state_kind == "lagged_moments":
         state = alg.make_state(0, True)
-        state.update(np.cumsum(np.random.default_rng(0).normal(size=200)))
-    else:
-        X, y, _ = data_for(name, 100, 4)
-        state = alg.make_state(4, True)
-        state.update(X, y)
-    space = describe_space(alg.search_space(state))
-    return "; ".join(f"{k}: {v}" for k, v in space.items()) + " (bounds scale with the data)"
+        state.update(scale * np.cumsum(rng.normal(size=200)))
+        return state
+    X = rng.poisson(1.0, size=(100, n_features)).astype(np.float64)
+    y = (X[:, 0] > X[:, 1]).astype(np.float64)
+    state = alg.make_state(n_features, True)
+    state.update(scale * X, scale * y)
+    return state
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -16,6 +16,7 @@ Example
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -112,13 +113,23 @@ def round_bounds(low: float, high: float, digits: int = 3) -> tuple[float, float
     return rnd(low, False), rnd(high, True)
 
 
-def describe_space(space: dict[str, Param]) -> dict[str, str]:
-    """Human-readable one-liners, for ``statetune info`` and error messages."""
+def describe_space(space: dict[str, Param], from_data: Collection[str] = ()) -> dict[str, str]:
+    """Human-readable one-liners, for ``statetune info`` and error messages.
+
+    Parameters named in ``from_data`` are marked as having bounds that follow the state.
+
+    >>> describe_space({"alpha": FloatParam(1e-3, 10.0, log=True)}, from_data=["alpha"])
+    {'alpha': 'float in [0.001, 10] (log, bounds from the data)'}
+    """
     out = {}
     for name, p in space.items():
+        notes = []
         if isinstance(p, CategoricalParam):
-            out[name] = f"one of {list(p.choices)}"
+            text = f"one of {list(p.choices)}"
         else:
             kind = "int" if isinstance(p, IntParam) else "float"
-            out[name] = f"{kind} in [{p.low:g}, {p.high:g}]" + (" (log)" if p.log else "")
+            text = f"{kind} in [{p.low:g}, {p.high:g}]"
+            notes += ["log"] if p.log else []
+        notes += ["bounds from the data"] if name in from_data else []
+        out[name] = text + (f" ({', '.join(notes)})" if notes else "")
     return out
