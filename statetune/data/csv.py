@@ -41,11 +41,10 @@ from statetune.data.csv_records import (
     line_of_data_row,
     records,
 )
-from statetune.data.files import expand_paths
-from statetune.data.fingerprint import file_fingerprint
+from statetune.data.files import FilePartition, FileSource
 from statetune.data.schema import Schema, split_columns
 from statetune.data.series_columns import series_ids, time_values
-from statetune.data.source import Chunk, Partition, Segment, Source
+from statetune.data.source import Chunk, Partition
 from statetune.data.target import target_values
 
 __all__ = ["CsvSource", "from_csv", "read_csv_frame"]
@@ -250,10 +249,11 @@ def _numeric(df: pd.DataFrame, path: str, first_row: int) -> None:
             )
 
 
-class _CsvFile(Partition):
+class _CsvFile(FilePartition):
+    """A whole CSV file (its row count is unknown until read)."""
+
     def __init__(self, path: str):
-        self.path, self.n_rows, self.segment = path, None, path
-        self.label = f"file {path!r}"
+        super().__init__(path, None, f"file {path!r}")
 
     def chunks(self, schema: Schema) -> Iterator[Chunk]:
         header = _header(self.path)
@@ -286,36 +286,15 @@ def _first_rows(path: str, header: list[str], nrows: int) -> pd.DataFrame | None
     return None
 
 
-class CsvSource(Source):
+class CsvSource(FileSource):
     """One or more CSV files with a header row and the same columns (files are segments).
 
     The columns come from the first readable file's header; whether the target holds numbers
     or class labels, from the first rows of the first readable file that has rows.
     """
 
-    def __init__(
-        self,
-        paths: Any,
-        target: str | None = None,
-        weight: str | None = None,
-        *,
-        series: str | None = None,
-        time: str | None = None,
-    ) -> None:
-        self.paths = expand_paths(paths, ".csv")
-        self.target, self.weight = target, weight
-        self.series, self.time = series, time
-        self._schema: Schema | None = None
-        try:
-            self.schema  # noqa: B018 - fail early on a missing target or non-numeric column
-        except OSError:
-            pass  # no file readable now: asked again when the schema is needed
-
-    @property
-    def schema(self) -> Schema:
-        if self._schema is None:
-            self._schema = self._read_schema()
-        return self._schema
+    suffix = ".csv"
+    format_name = "CSV"
 
     def _read_schema(self) -> Schema:
         errors: list[str] = []
@@ -344,7 +323,7 @@ class CsvSource(Source):
                 break
             header_only.append(path)
         if features is None:
-            raise OSError(f"At least one CSV file must be readable, but none is: {errors}")
+            raise self._none_readable(errors)
         if sample is None and (self.target is not None or not errors):
             if errors:
                 raise OSError(
@@ -363,23 +342,10 @@ class CsvSource(Source):
                 values
             )
             kind = "numeric" if numeric else "labels"
-        return Schema(
-            tuple(features),
-            ("float64",) * len(features),
-            self.target,
-            self.weight,
-            kind,
-            self.series,
-            self.time,
-            self.series is not None or self.time is not None,
-        )
+        return self._make_schema(features, ("float64",) * len(features), kind)
 
-    def segments(self) -> list[Segment]:
-        return [Segment(p, file_fingerprint(p)) for p in self.paths]
-
-    def partitions(self, n_hint: int = 1, segments: Sequence[str] | None = None) -> list[Partition]:
-        wanted = self.paths if segments is None else [p for p in self.paths if p in set(segments)]
-        return [_CsvFile(p) for p in wanted]
+    def _file_partitions(self, path: str) -> list[Partition]:
+        return [_CsvFile(path)]
 
 
 def _files(paths: list[str]) -> str:
