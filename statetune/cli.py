@@ -434,7 +434,7 @@ def _reference_state(alg: Any, n_features: int, scale: float) -> Any:
     import numpy as np
 
     rng = np.random.default_rng(0)
-    if alg.state_kind == "lagged_moments":
+    if not alg.model.for_rows:  # forecasters learn from series only
         state = alg.make_state(0, True)
         state.update(scale * np.cumsum(rng.normal(size=200)))
         return state
