@@ -580,6 +580,7 @@ SCALED_FEATURE_EXEMPT: dict[str, str] = {
     name: "counts: its features are event counts (no scale to choose) and nothing is solved"
     for name in ("multinomial_nb", "complement_nb", "bernoulli_nb")
 }
+SCALED_FEATURE_EXEMPT["baseline"] = "reads the target only: no feature enters, nothing is solved"
 
 
 def _compare(ref: Reference, ours: View) -> dict[str, float]:

@@ -23,6 +23,7 @@ import numpy as np
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from statetune.algorithms.params import Param
+from statetune.data.schema import Schema
 from statetune.states import Moments
 from statetune.states.spec import StateSpec
 
@@ -48,6 +49,9 @@ class StateEstimator:
     maximize: ClassVar[dict[str, bool]] = {}
     #: Metrics scored on a held-out sample of rows rather than on the held-out state.
     sample_metrics: ClassVar[tuple[str, ...]] = ()
+    #: The data it learns from: plain rows (tables), series (values in time order), or both.
+    for_rows: ClassVar[bool] = True
+    for_series: ClassVar[bool] = False
 
     # Provided by scikit-learn's BaseEstimator / set when fitted (declared for type checkers).
     get_params: Callable[..., dict[str, Any]]
@@ -77,10 +81,11 @@ class StateEstimator:
         return cls.state_class(n_features, has_target)
 
     @classmethod
-    def state_spec(cls, n_features: int, has_target: bool, **state_params: Any) -> StateSpec:
-        """The spec of the state this model finalizes from, for data of ``n_features`` columns
+    def state_spec(cls, schema: Schema, **state_params: Any) -> StateSpec:
+        """The spec of the state this model finalizes from, for data of ``schema``
         (``state_params``: the model's own state parameters, such as a series' ``max_lag``)."""
-        return StateSpec.for_state(cls.make_state(n_features, has_target, **state_params))
+        made = cls.make_state(schema.n_features, schema.has_target, **state_params)
+        return StateSpec.for_state(made)
 
     @classmethod
     def accepts(cls, spec: StateSpec) -> bool:

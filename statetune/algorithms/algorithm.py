@@ -15,6 +15,7 @@ from typing import Any
 
 from statetune.algorithms._estimator import StateEstimator
 from statetune.algorithms.params import Param
+from statetune.data.schema import Schema
 from statetune.states.spec import StateSpec
 
 __all__ = ["Algorithm"]
@@ -59,10 +60,10 @@ class Algorithm:
         """An empty state of the kind this algorithm finalizes from."""
         return self.model.make_state(n_features, has_target)
 
-    def state_spec(self, n_features: int, has_target: bool, **state_params: Any) -> StateSpec:
-        """The spec of the state this algorithm finalizes from (``state_params``: its own state
-        parameters, e.g. ``max_lag`` for forecasters)."""
-        return self.model.state_spec(n_features, has_target, **state_params)
+    def state_spec(self, schema: Schema, **state_params: Any) -> StateSpec:
+        """The spec of the state this algorithm finalizes from on data of ``schema``
+        (``state_params``: its own state parameters, e.g. ``max_lag`` for forecasters)."""
+        return self.model.state_spec(schema, **state_params)
 
     def accepts(self, spec: StateSpec) -> bool:
         """Whether a state of ``spec`` serves this algorithm."""

@@ -123,6 +123,8 @@ class AutoRegressive(StateEstimator, RegressorMixin, BaseEstimator):
     needs_target: ClassVar[bool] = True
     metrics: ClassVar[tuple[str, ...]] = AR_METRICS + AR_SAMPLE_METRICS
     sample_metrics: ClassVar[tuple[str, ...]] = AR_SAMPLE_METRICS
+    for_rows: ClassVar[bool] = False
+    for_series: ClassVar[bool] = True
     maximize: ClassVar[dict[str, bool]] = {m: False for m in AR_METRICS + AR_SAMPLE_METRICS}
 
     lags_: np.ndarray

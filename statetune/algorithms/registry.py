@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from statetune.algorithms.algorithm import Algorithm
 from statetune.algorithms.autoregressive import AutoRegressive
+from statetune.algorithms.baseline import Baseline
 from statetune.algorithms.decomposition import PCA
 from statetune.algorithms.discriminant import (
     LinearDiscriminantAnalysis,
@@ -67,6 +68,8 @@ for _alg in (
     ),
 ):
     register_algorithm(_alg)
+
+register_algorithm(Algorithm("baseline", Baseline, "any", "mean, class prior or naive forecast"))
 
 for _alg in COUNT_NB_ALGORITHMS:
     register_algorithm(_alg)

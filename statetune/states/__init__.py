@@ -22,6 +22,7 @@ from statetune.states.class_moments import ClassMoments
 from statetune.states.lagged_moments import LaggedMoments, SeriesOrderError
 from statetune.states.moments import Moments
 from statetune.states.reservoir import Reservoir
+from statetune.states.target_summary import TargetSummary
 
 __all__ = [
     "FORMAT_VERSION",
@@ -34,6 +35,7 @@ __all__ = [
     "Reservoir",
     "SeriesOrderError",
     "State",
+    "TargetSummary",
     "register_state",
     "state_class",
     "state_from_arrays",

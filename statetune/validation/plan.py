@@ -35,10 +35,6 @@ SAMPLE_ROWS = 20_000
 BLOCK_SAMPLE_ROWS = 5_000
 
 
-def _forecasts(alg: Algorithm) -> bool:
-    return issubclass(alg.model.state_class, Ordered)
-
-
 def _wants_sample(algs: Sequence[Algorithm], metrics: Sequence[str] | None) -> bool:
     """Some algorithm has metrics scored on a held-out sample, and (when the metrics to be
     used are known) one of them is requested."""
@@ -52,7 +48,7 @@ def _wants_sample(algs: Sequence[Algorithm], metrics: Sequence[str] | None) -> b
 def _check(alg: Algorithm, schema: Schema) -> None:
     name = alg.name
     if schema.is_series:
-        if not _forecasts(alg):
+        if not alg.model.for_series:
             raise ValueError(
                 f"Series data (values in time order, with series/time columns) needs forecasting "
                 f"algorithms (autoregressive), but got {name!r}; build the source without "
@@ -61,7 +57,7 @@ def _check(alg: Algorithm, schema: Schema) -> None:
         if not schema.has_target:
             raise ValueError("Series data needs its values as the target (target=... or y=...).")
         return
-    if _forecasts(alg):
+    if not alg.model.for_rows:
         raise ValueError(
             f"{name!r} forecasts time series, but the source holds plain rows: build it "
             "with st.from_series(y, series=..., time=...) or pass series=/time= columns."
@@ -123,9 +119,7 @@ def plan_slots(
         raise ValueError(f"`max_lag >= 1` must hold, but got max_lag={max_lag}.")
     for alg in algs:
         _check(alg, schema)
-    specs = list(
-        dict.fromkeys(a.state_spec(schema.n_features, schema.has_target, **params) for a in algs)
-    )
+    specs = list(dict.fromkeys(a.state_spec(schema, **params) for a in algs))
     slots = [Slot(MODEL, s) for s in specs]
     if _wants_sample(algs, metrics):
         slots.append(Slot(HELD_OUT_SAMPLE, sample_spec(schema, specs, seed)))
