@@ -92,9 +92,16 @@ class Segment:
 
     @property
     def fingerprint(self) -> str | None:
+        """The content fingerprint, computed now if it was deferred."""
         if callable(self._fingerprint):
             self._fingerprint = self._fingerprint()
         return self._fingerprint
+
+    @property
+    def known_fingerprint(self) -> str | None:
+        """The fingerprint if it is already known (a deferred one is not computed: a pass
+        records what it knows, and only a cache or a study name asks for the rest)."""
+        return None if callable(self._fingerprint) else self._fingerprint
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Segment):

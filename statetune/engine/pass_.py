@@ -92,7 +92,8 @@ class _Lineage:
             return
         self.close()
         seg = self.segs.get(key)
-        self.current = {"key": key, "fingerprint": seg and seg.fingerprint, "n_rows": 0}
+        fingerprint = None if seg is None else seg.known_fingerprint
+        self.current = {"key": key, "fingerprint": fingerprint, "n_rows": 0}
 
     def add(self, rows: int) -> None:
         assert self.current is not None
@@ -123,7 +124,7 @@ class _Pass:
         return _snapshot(states, self.schema, self.folds, False, None, lineage)
 
     def finish(self, states: dict[Slot, list[Any]], lineage: list[dict[str, Any]]) -> FoldStates:
-        fps = [s.fingerprint for s in self.segs] if self.whole else [None]
+        fps = [s.known_fingerprint for s in self.segs] if self.whole else [None]
         fingerprint = None if any(f is None for f in fps) else combine(*fps)
         result = _snapshot(states, self.schema, self.folds, True, fingerprint, lineage)
         n = result.n_rows
@@ -230,7 +231,7 @@ def iter_pass(
     by_key = {s.key: s for s in segs}
     for r in records.values():
         seg = by_key.get(r["key"])
-        r["fingerprint"] = seg and seg.fingerprint
+        r["fingerprint"] = None if seg is None else seg.known_fingerprint
     yield run.finish(
         total,
         lineage + [{k: r[k] for k in ("key", "fingerprint", "n_rows")} for r in records.values()],

@@ -85,8 +85,12 @@ def study_identity(
     spaces: Mapping[str, Mapping[str, Any]],
     metric: str,
     maximize: bool,
+    data_fingerprint: str | None = None,
 ) -> dict[str, Any]:
-    """Everything that makes trials comparable (see the module doc), as JSON data."""
+    """Everything that makes trials comparable (see the module doc), as JSON data.
+
+    ``data_fingerprint`` is the source's content fingerprint when the caller has the source
+    (a pass without a cache does not hash in-memory arrays; the study name does)."""
     from optuna.distributions import distribution_to_json
 
     algs = [get_algorithm(a) for a in algorithms]
@@ -98,7 +102,7 @@ def study_identity(
     for slot in slots:  # named by kind (a role prefix only where two slots share a kind)
         name = slot.spec.kind if slot.spec.kind not in used else f"{slot.role}:{slot.spec.kind}"
         used[name] = slot.spec.kwargs()
-    data: Any = states.fingerprint
+    data: Any = data_fingerprint or states.fingerprint
     if data is None:  # an iterable source: the rows are all this run can check
         data = {"fingerprint": None, "n_rows": states.n_rows}
     return _jsonable(

@@ -244,7 +244,8 @@ def tune(
     timings["pass"] = time.perf_counter() - t0
     spaces = build_space(states, algorithms, search_space)
     to_optuna(spaces)  # every distribution converts before the first trial
-    identity = study_identity(states, algorithms, spaces, metric, maximize)
+    data_fp = None if isinstance(source, StateSet) else source.fingerprint()
+    identity = study_identity(states, algorithms, spaces, metric, maximize, data_fp)
     run = uuid.uuid4().hex
     storage_obj = owned_storage(optuna.storages.get_storage(storage_obj), Owner.this_process(run))
     name, how = choose_study(storage_obj, study_name, identity, resume)
