@@ -50,7 +50,7 @@ from statetune.algorithms import (
     available_algorithms,
     get_algorithm,
 )
-from statetune.states import SeriesOrderError, state_from_arrays
+from statetune.states import ClassCounts, SeriesOrderError, state_from_arrays
 
 __all__ = [
     "SCALED_FEATURE_EXEMPT",
@@ -143,7 +143,7 @@ def make_series_data(
 
 
 def _is_series(algorithm: str) -> bool:
-    return get_algorithm(algorithm).state_kind == "lagged_moments"
+    return not get_algorithm(algorithm).model.for_rows  # forecasters learn from series only
 
 
 def data_for(
@@ -154,7 +154,7 @@ def data_for(
     (``weighted`` is ignored: series take no weights), else a regression."""
     if _is_series(algorithm):
         return make_series_data(n, d, seed=seed)
-    if get_algorithm(algorithm).state_kind == "class_counts":
+    if issubclass(get_algorithm(algorithm).model.state_class, ClassCounts):
         return make_count_data(n, d, seed=seed, weighted=weighted)
     if get_algorithm(algorithm).task == "classification":
         return make_classification_data(n, d, seed=seed, weighted=weighted)

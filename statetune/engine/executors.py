@@ -39,10 +39,13 @@ class SequentialExecutor:
 
 
 class JoblibExecutor:
-    """joblib ``Parallel`` with ``backend`` "threading" (default) or "loky" (processes).
+    """Threads (``backend="threading"``, default) or joblib's loky processes (``"loky"``).
 
-    With threads, BLAS is limited to one thread per worker during the map, so workers do not
-    oversubscribe the cores (measured faster on 2 cores: experiments/pass_throughput.py).
+    Threads run on the standard library's ``concurrent.futures.ThreadPoolExecutor``: joblib's
+    threading ``Parallel`` costs about 13 ms per call to set up (measured: 4 trivial tasks,
+    13-17 ms against 0.3 ms, 2 cores), a sixth of a 1M x 50 pass. With threads, BLAS is
+    limited to one thread per worker during the map, so workers do not oversubscribe the
+    cores (measured faster on 2 cores: experiments/pass_throughput.py).
     """
 
     def __init__(self, n_jobs: int = 2, backend: str = "threading") -> None:
@@ -59,11 +62,16 @@ class JoblibExecutor:
         return threadpool_limits(limits=1, user_api="blas")
 
     def map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
+        if self.backend == "threading":
+            from concurrent.futures import ThreadPoolExecutor
+
+            with self._limits(), ThreadPoolExecutor(self.n_jobs, "statetune-pass") as pool:
+                yield from pool.map(fn, items)
+            return
         from joblib import Parallel, delayed
 
-        with self._limits():
-            par = Parallel(n_jobs=self.n_jobs, backend=self.backend, return_as="generator")
-            yield from par(delayed(fn)(item) for item in items)
+        par = Parallel(n_jobs=self.n_jobs, backend=self.backend, return_as="generator")
+        yield from par(delayed(fn)(item) for item in items)
 
 
 def make_executor(n_jobs: int = 1, backend: str | None = None) -> Executor:
