@@ -23,6 +23,7 @@ import numpy as np
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from statetune.algorithms.params import Param
+from statetune.algorithms.references import NoReference, QualityBound, Reference
 from statetune.data.schema import Schema
 from statetune.states import Moments
 from statetune.states.spec import StateSpec
@@ -37,6 +38,10 @@ class StateEstimator:
     ``metrics`` and implement ``_finalize(state)``, ``_check_hyperparameters(state)``,
     ``search_space(state)`` and ``held_out_score(train, held, metric)``; a state class whose
     constructor is not ``(n_features, has_target)`` overrides ``make_state``.
+
+    Each model class also declares, in its own body, the independent ``reference`` it must
+    match (:mod:`statetune.algorithms.references`); the contract suite
+    (:mod:`statetune.testing`) fails a registered model without one.
     """
 
     state_class: ClassVar[type[Any]] = Moments
@@ -52,6 +57,19 @@ class StateEstimator:
     #: The data it learns from: plain rows (tables), series (values in time order), or both.
     for_rows: ClassVar[bool] = True
     for_series: ClassVar[bool] = False
+    #: True when the features are event counts (the contract suite tests on count data).
+    features_are_counts: ClassVar[bool] = False
+
+    # -- what the contract suite (statetune.testing) checks the model against -------------
+    #: The independent reference: a ``Reference`` (exact: the scikit-learn or statsmodels
+    #: estimator it equals), a ``QualityBound`` (approximate state) or a ``NoReference``
+    #: (why none exists), declared in each model class's own body. None here, so a new
+    #: model without its own declaration fails the suite (an inherited one does not count).
+    reference: ClassVar[Reference | QualityBound | NoReference | None] = None
+    #: scikit-learn estimator checks this model is expected to fail: check name -> reason.
+    expected_failed_checks: ClassVar[dict[str, str]] = {}
+    #: Why scikit-learn's estimator checks cannot run on this model at all (None: they run).
+    estimator_checks_exempt: ClassVar[str | None] = None
 
     # Provided by scikit-learn's BaseEstimator / set when fitted (declared for type checkers).
     get_params: Callable[..., dict[str, Any]]

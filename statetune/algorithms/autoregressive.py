@@ -44,6 +44,9 @@ from statetune.algorithms._lag_algebra import (
 from statetune.algorithms._linear_metrics import unknown_metric
 from statetune.algorithms.linear import solve_ridge
 from statetune.algorithms.params import CategoricalParam, FloatParam, IntParam, Param, round_bounds
+from statetune.algorithms.references import Reference, ScaledReference
+from statetune.algorithms.references.autoreg import AutoRegReference
+from statetune.algorithms.references.scaled_series import ar_reference, ar_view
 from statetune.states.lagged_moments import LaggedMoments
 
 __all__ = [
@@ -126,6 +129,19 @@ class AutoRegressive(StateEstimator, RegressorMixin, BaseEstimator):
     for_rows: ClassVar[bool] = False
     for_series: ClassVar[bool] = True
     maximize: ClassVar[dict[str, bool]] = {m: False for m in AR_METRICS + AR_SAMPLE_METRICS}
+
+    # statsmodels' AutoReg on the same rows (the state's max_lag decides them); it has no
+    # penalty, so the exactness check runs at alpha = 0 (the scaled check covers alpha > 0)
+    reference = Reference(
+        lambda params, state: AutoRegReference(**params, max_lag=state.max_lag),
+        compare=("coef_", "exog_coef_", "intercept_", "sigma2_", "n_obs_"),
+        scaled=ScaledReference(ar_reference, ar_view, options=({"alpha": 0.0}, {})),
+        params=({"alpha": 0.0},),
+    )
+    estimator_checks_exempt: ClassVar[str | None] = (
+        "AutoRegressive.fit takes a series (values, series ids, exogenous columns), not a "
+        "feature matrix X and a target y, which scikit-learn's estimator checks pass to fit"
+    )
 
     lags_: np.ndarray
     coef_: np.ndarray

@@ -32,6 +32,8 @@ from statetune.algorithms._eigen import covariance_eigh
 from statetune.algorithms._estimator import StateEstimator
 from statetune.algorithms._linear_metrics import unknown_metric
 from statetune.algorithms.params import CategoricalParam, IntParam, Param
+from statetune.algorithms.references import Reference, ScaledReference
+from statetune.algorithms.references.scaled_regression import pca_reference, pca_view
 from statetune.states import Moments
 
 __all__ = ["PCA", "check_n_components"]
@@ -71,6 +73,18 @@ class PCA(StateEstimator, decomposition.PCA):
     # scikit-learn's PCA methods read these.
     svd_solver = "full"
     copy = True
+
+    reference = Reference(
+        lambda params, state: decomposition.PCA(svd_solver="full", **params),
+        compare=(
+            "components_",
+            "explained_variance_",
+            "explained_variance_ratio_",
+            "noise_variance_",
+            "transform",
+        ),
+        scaled=ScaledReference(pca_reference, pca_view, options=({"n_components": None}, {})),
+    )
 
     def _check_hyperparameters(self, state: Moments) -> None:
         check_n_components(self.n_components, state)

@@ -43,6 +43,13 @@ from statetune.algorithms._classifier import (
 from statetune.algorithms._graded_eigh import graded_eigh
 from statetune.algorithms._scaled_solve import psd_solve, scaled_inverse_logdet
 from statetune.algorithms.params import CategoricalParam, FloatParam, Param
+from statetune.algorithms.references import Reference, ScaledReference
+from statetune.algorithms.references.scaled_classifiers import (
+    lda_reference,
+    lda_view,
+    qda_reference,
+    qda_view,
+)
 from statetune.states import ClassMoments
 
 __all__ = [
@@ -134,6 +141,21 @@ class LinearDiscriminantAnalysis(_Discriminant, skda.LinearDiscriminantAnalysis)
     """
 
     covariance_estimator, tol, store_covariance = None, 1e-4, False
+
+    reference = Reference(
+        lambda params, state: skda.LinearDiscriminantAnalysis(**params),
+        compare=("predict_proba", "means_", "priors_"),
+        scaled=ScaledReference(
+            lda_reference,
+            lda_view,
+            options=(
+                {"solver": "lsqr", "shrinkage": None},
+                {"solver": "eigen", "shrinkage": None},
+                {"solver": "lsqr"},
+                {"solver": "eigen"},
+            ),
+        ),
+    )
 
     def __init__(
         self,
@@ -246,6 +268,16 @@ class QuadraticDiscriminantAnalysis(_Discriminant, skda.QuadraticDiscriminantAna
     """QDA from class moments (scikit-learn's ``svd`` solver semantics: ``reg_param``)."""
 
     solver, shrinkage, covariance_estimator = "svd", None, None
+
+    reference = Reference(
+        lambda params, state: skda.QuadraticDiscriminantAnalysis(**params),
+        compare=("predict_proba", "means_", "priors_"),
+        scaled=ScaledReference(
+            qda_reference,
+            qda_view,
+            options=({"reg_param": 0.0}, {"reg_param": 0.0, "tol": 0.0}, {}),
+        ),
+    )
 
     def __init__(
         self,

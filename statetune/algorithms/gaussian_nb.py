@@ -20,13 +20,29 @@ from sklearn import naive_bayes
 from statetune.algorithms._checks import check_in_range
 from statetune.algorithms._classifier import ClassMomentsEstimator, check_priors, sample_memo
 from statetune.algorithms.params import FloatParam, Param
+from statetune.algorithms.references import Reference, ScaledReference
+from statetune.algorithms.references.scaled_classifiers import (
+    gaussian_nb_reference,
+    gaussian_nb_view,
+)
 from statetune.states import ClassMoments
 
 __all__ = ["GaussianNB"]
 
 
 class GaussianNB(ClassMomentsEstimator, naive_bayes.GaussianNB):
-    """Per-class means and variances (``/W``), plus ``var_smoothing`` x the largest variance."""
+    """Per-class means and variances (``/W``), plus ``var_smoothing`` x the largest variance.
+
+    Sample weights are frequency weights: scikit-learn's ``GaussianNB`` takes the scale of
+    ``var_smoothing`` from the unweighted variance, so the reference for weighted rows is
+    scikit-learn on the rows repeated (what the contract suite fits it on).
+    """
+
+    reference = Reference(
+        lambda params, state: naive_bayes.GaussianNB(**params),
+        compare=("theta_", "var_", "class_prior_", "predict_proba"),
+        scaled=ScaledReference(gaussian_nb_reference, gaussian_nb_view),
+    )
 
     def __init__(self, priors: Any = None, var_smoothing: float = 1e-9) -> None:
         self.priors = priors

@@ -43,6 +43,9 @@ from statetune.algorithms._scaled_solve import (
     ridge_solve,
 )
 from statetune.algorithms.params import CategoricalParam, FloatParam, Param
+from statetune.algorithms.references import Reference, ScaledReference, lowest_alpha
+from statetune.algorithms.references.scaled_case import regression_view
+from statetune.algorithms.references.scaled_regression import ols_reference, ridge_reference
 from statetune.states import Moments
 
 __all__ = [
@@ -153,6 +156,12 @@ class LinearRegression(_LinearFromMoments, linear_model.LinearRegression):
     # scikit-learn's base methods read these; they are not hyperparameters here.
     copy_X, n_jobs, positive, tol = True, None, False, 1e-6
 
+    reference = Reference(
+        lambda params, state: linear_model.LinearRegression(**params),
+        compare=("coef_", "intercept_", "predict"),
+        scaled=ScaledReference(ols_reference, regression_view),
+    )
+
     def __init__(self, fit_intercept: bool = True) -> None:
         self.fit_intercept = fit_intercept
 
@@ -181,6 +190,12 @@ class Ridge(_LinearFromMoments, linear_model.Ridge):
 
     # scikit-learn's base methods read these; they are not hyperparameters here.
     solver, positive, copy_X, tol, random_state = "auto", False, True, 1e-4, None
+
+    reference = Reference(
+        lambda params, state: linear_model.Ridge(solver="svd", **params),
+        compare=("coef_", "intercept_", "predict"),
+        scaled=ScaledReference(ridge_reference, regression_view, options=({}, lowest_alpha)),
+    )
 
     def __init__(self, alpha: float = 1.0, fit_intercept: bool = True) -> None:
         self.alpha = alpha

@@ -41,6 +41,7 @@ from statetune.algorithms._estimator import StateEstimator
 from statetune.algorithms._linear_metrics import unknown_metric
 from statetune.algorithms.algorithm import Algorithm
 from statetune.algorithms.params import CategoricalParam, FloatParam, Param
+from statetune.algorithms.references import Reference
 from statetune.states.class_counts import ClassCounts, align_classes
 
 __all__ = ["ALGORITHMS", "BernoulliNB", "ComplementNB", "MultinomialNB"]
@@ -57,6 +58,10 @@ def _dot_where_positive(counts: np.ndarray, logp: np.ndarray) -> float:
     return float(np.dot(counts[m], logp[m]))
 
 
+_NOT_SCALED = "counts: the features are event counts (no scale to choose) and nothing is solved"
+_COUNT_ATTRS = ("class_count_", "feature_count_", "class_log_prior_", "feature_log_prob_")
+
+
 class _CountNB(StateEstimator):
     """What the three count-based naive Bayes models share."""
 
@@ -66,6 +71,7 @@ class _CountNB(StateEstimator):
     metrics: ClassVar[tuple[str, ...]] = ("log_likelihood", *SAMPLE_METRICS)
     maximize: ClassVar[dict[str, bool]] = CLASSIFIER_MAXIMIZE
     sample_metrics: ClassVar[tuple[str, ...]] = SAMPLE_METRICS
+    features_are_counts: ClassVar[bool] = True
 
     alpha: Any
     fit_prior: Any
@@ -227,6 +233,12 @@ class MultinomialNB(_CountNB, naive_bayes.MultinomialNB):
     scikit-learn's ``predict_joint_log_proba`` does; so does the held-out log-likelihood.
     """
 
+    reference = Reference(
+        lambda params, state: naive_bayes.MultinomialNB(**params),
+        compare=(*_COUNT_ATTRS, "predict_proba"),
+        scaled=_NOT_SCALED,
+    )
+
     def _finalize(self, state: ClassCounts) -> None:
         self._set_counts(state, state.feature_count)
         alpha = self._alpha()
@@ -251,6 +263,12 @@ class ComplementNB(_CountNB, naive_bayes.ComplementNB):
     """
 
     metrics: ClassVar[tuple[str, ...]] = SAMPLE_METRICS
+
+    reference = Reference(
+        lambda params, state: naive_bayes.ComplementNB(**params),
+        compare=(*_COUNT_ATTRS, "feature_all_", "predict_proba"),
+        scaled=_NOT_SCALED,
+    )
 
     def __init__(
         self,
@@ -306,6 +324,12 @@ class BernoulliNB(_CountNB, naive_bayes.BernoulliNB):
 
     #: Fixed: ``ClassCounts.doc_freq`` counts ``x > 0`` (read by scikit-learn's ``predict``).
     binarize = 0.0
+
+    reference = Reference(
+        lambda params, state: naive_bayes.BernoulliNB(binarize=0.0, **params),
+        compare=(*_COUNT_ATTRS, "predict_proba"),
+        scaled=_NOT_SCALED,
+    )
 
     def _finalize(self, state: ClassCounts) -> None:
         self._set_counts(state, state.doc_freq)

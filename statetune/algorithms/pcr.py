@@ -25,7 +25,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from sklearn import decomposition, linear_model
 from sklearn.base import BaseEstimator, RegressorMixin, TransformerMixin
+from sklearn.pipeline import make_pipeline
 from sklearn.utils.validation import validate_data
 
 from statetune.algorithms._checks import check_in_range
@@ -33,6 +35,9 @@ from statetune.algorithms._eigen import covariance_eigh
 from statetune.algorithms.decomposition import check_n_components
 from statetune.algorithms.linear import _LinearFromMoments, alpha_range
 from statetune.algorithms.params import FloatParam, IntParam, Param
+from statetune.algorithms.references import Reference, ScaledReference, lowest_alpha
+from statetune.algorithms.references.scaled_case import regression_view
+from statetune.algorithms.references.scaled_regression import pcr_reference
 from statetune.states import Moments
 
 __all__ = ["PCR"]
@@ -50,6 +55,19 @@ class PCR(_LinearFromMoments, RegressorMixin, TransformerMixin, BaseEstimator):
     """
 
     fit_intercept = True
+
+    reference = Reference(
+        lambda params, state: make_pipeline(
+            decomposition.PCA(n_components=params["n_components"], svd_solver="full"),
+            linear_model.Ridge(alpha=params["alpha"]),
+        ),
+        compare=("predict",),
+        scaled=ScaledReference(
+            pcr_reference,
+            regression_view,
+            options=({"n_components": None, "alpha": 0.0}, {}, lowest_alpha),
+        ),
+    )
 
     def __init__(self, n_components: int | None = None, alpha: float = 0.0) -> None:
         """``n_components=None`` keeps every component of non-zero variance."""

@@ -38,6 +38,11 @@ from statetune.algorithms._scaled_solve import (
 )
 from statetune.algorithms.linear import alpha_range
 from statetune.algorithms.params import CategoricalParam, FloatParam, Param
+from statetune.algorithms.references import Reference, ScaledReference, lowest_alpha
+from statetune.algorithms.references.scaled_classifiers import (
+    linear_classifier_view,
+    ridge_classifier_reference,
+)
 from statetune.states import ClassMoments
 
 __all__ = ["RidgeClassifier"]
@@ -55,6 +60,14 @@ class RidgeClassifier(ClassMomentsEstimator, linear_model.RidgeClassifier):
         1e-4,
         None,
         None,
+    )
+
+    reference = Reference(
+        lambda params, state: linear_model.RidgeClassifier(**params),
+        compare=("coef_", "intercept_", "decision_function"),
+        scaled=ScaledReference(
+            ridge_classifier_reference, linear_classifier_view, options=({}, lowest_alpha)
+        ),
     )
 
     def __init__(self, alpha: float = 1.0, fit_intercept: bool = True) -> None:
@@ -107,7 +120,7 @@ class RidgeClassifier(ClassMomentsEstimator, linear_model.RidgeClassifier):
         if self.fit_intercept:
             self.intercept_ = sum_y / W - self.coef_ @ total.mean
         else:
-            self.intercept_ = np.zeros(len(cols))
+            self.intercept_ = 0.0  # as scikit-learn's (a scalar without an intercept)
         self.classes_ = classes.copy()
         self._label_binarizer = _Binarizer(classes)
 

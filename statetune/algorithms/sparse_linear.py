@@ -38,6 +38,8 @@ from statetune.algorithms._checks import check_bool, check_in_range, check_int_r
 from statetune.algorithms._gram_cd import enet_gram
 from statetune.algorithms.linear import _gram, _intercept, _LinearFromMoments
 from statetune.algorithms.params import FloatParam, Param, round_bounds
+from statetune.algorithms.references import Reference, ScaledReference
+from statetune.algorithms.references.scaled_regression import enet_reference, enet_view
 from statetune.states import Moments
 
 __all__ = ["ElasticNet", "Lasso", "alpha_bounds", "alpha_max"]
@@ -70,6 +72,16 @@ class ElasticNet(_LinearFromMoments, linear_model.ElasticNet):
 
     # scikit-learn's base methods read these; they are not hyperparameters here.
     precompute, copy_X, warm_start, random_state, selection = True, True, False, None, "cyclic"
+
+    # coordinate descent stops at a tolerance: the solve, not the tolerance, is compared
+    reference = Reference(
+        lambda params, state: linear_model.ElasticNet(**params),
+        compare=("coef_", "intercept_", "predict"),
+        scaled=ScaledReference(
+            enet_reference, enet_view, options=({"tol": 1e-10, "max_iter": 10**6},)
+        ),
+        params=({"tol": 1e-12, "max_iter": 100_000},),
+    )
 
     def __init__(
         self,
@@ -154,6 +166,15 @@ class ElasticNet(_LinearFromMoments, linear_model.ElasticNet):
 
 class Lasso(ElasticNet, linear_model.Lasso):
     """Lasso from moments (elastic net with ``l1_ratio = 1``); equals ``sklearn.linear_model.Lasso``."""
+
+    reference = Reference(
+        lambda params, state: linear_model.Lasso(**params),
+        compare=("coef_", "intercept_", "predict"),
+        scaled=ScaledReference(
+            enet_reference, enet_view, options=({"tol": 1e-10, "max_iter": 10**6},)
+        ),
+        params=({"tol": 1e-12, "max_iter": 100_000},),
+    )
 
     def __init__(
         self,
