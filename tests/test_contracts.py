@@ -18,7 +18,8 @@ from statetune.testing import (
 
 @pytest.mark.parametrize("name", available_algorithms())
 def test_every_registered_algorithm_passes_contracts(name):
-    check_algorithm(name)
+    # scikit-learn's estimator checks run per check in algorithms_tests/test_estimator_checks.py
+    check_algorithm(name, estimator_checks=False)
 
 
 @pytest.mark.parametrize("name", available_algorithms())

@@ -17,18 +17,19 @@ from sklearn import discriminant_analysis as da
 from sklearn import linear_model
 from sklearn.datasets import load_breast_cancer
 from statsmodels.datasets import macrodata
-from statsmodels.tsa.ar_model import AutoReg
 
 import statetune as st
 from statetune.algorithms import available_algorithms, get_algorithm
+from statetune.algorithms.references import ScaledReference
 from statetune.states.lagged_moments import LaggedMoments
 from statetune.testing import (
-    SCALED_FEATURE_EXEMPT,
-    SCALED_FEATURE_REFERENCES,
     ScaledCase,
     assert_accurate_on_scaled_features,
+    is_series,
     make_scaled_case,
     random_params,
+    reference_estimator,
+    scaled_reference,
 )
 
 
@@ -95,8 +96,9 @@ def test_stock_index_autoregression_with_volume_equals_statsmodels():
     state = LaggedMoments(max_lag=2, n_exog=1)
     state.update(close, volume[:, None])
     model = get_algorithm("autoregressive").finalize(state, {"p": 2})
-    res = AutoReg(close, lags=2, trend="c", exog=volume[:, None] / 1e9).fit()
-    const, phi1, phi2, beta = np.asarray(res.params)
+    ref = reference_estimator("autoregressive", {"p": 2}, state)
+    ref.fit(close, exog=volume[:, None] / 1e9)
+    const, (phi1, phi2), (beta,) = ref.intercept_, ref.coef_, ref.exog_coef_
     np.testing.assert_allclose(model.coef_, [phi1, phi2], rtol=1e-9)
     assert abs(model.exog_coef_[0] * 1e9 - beta) <= 1e-9 * max(abs(beta), 1.0)
     assert abs(model.intercept_ - const) <= 1e-9 * close.std()
@@ -214,43 +216,20 @@ def test_ols_minimum_norm_in_original_units():
         st.finalize("ridge", states, alpha=0.0)
 
 
-def test_every_registered_algorithm_has_a_scaled_features_reference_or_a_reason():
-    missing = [
-        name
-        for name in available_algorithms()
-        if name not in SCALED_FEATURE_REFERENCES and name not in SCALED_FEATURE_EXEMPT
-    ]
-    assert not missing, f"add a reference (statetune._testing_scaled) for {missing}"
+def test_every_registered_algorithm_declares_a_scaled_features_oracle_or_a_reason():
+    for name in available_algorithms():
+        declared = scaled_reference(name)  # raises when the model class declares no reference
+        assert isinstance(declared, ScaledReference) or (isinstance(declared, str) and declared)
+
+
+#: Registered algorithms whose model class declares a scaled-features oracle.
+SCALED = [n for n in available_algorithms() if isinstance(scaled_reference(n), ScaledReference)]
 
 
 # ---------------------------------------------------------------------------- the property
-def _low_alpha(space: dict) -> dict:
-    return {"alpha": space["alpha"].low}  # the least regularized corner: hardest to solve
-
-
-#: Hyperparameters besides a random point of the search space, drawn per example (a dict, or a
-#: function of the search space).
-EXTRA = {
-    "lasso": [{"tol": 1e-10, "max_iter": 10**6}],  # the solve, not the tolerance, is tested
-    "elastic_net": [{"tol": 1e-10, "max_iter": 10**6}],
-    "lda": [
-        {"solver": "lsqr", "shrinkage": None},
-        {"solver": "eigen", "shrinkage": None},
-        {"solver": "lsqr"},
-        {"solver": "eigen"},
-    ],
-    "qda": [{"reg_param": 0.0}, {"reg_param": 0.0, "tol": 0.0}, {}],
-    "pca": [{"n_components": None}, {}],
-    "pcr": [{"n_components": None, "alpha": 0.0}, {}, _low_alpha],
-    "ridge": [{}, _low_alpha],
-    "ridge_classifier": [{}, _low_alpha],
-    "autoregressive": [{"alpha": 0.0}, {}],
-}
-
-
 def _state_for(name: str, case: ScaledCase) -> object:
     alg = get_algorithm(name)
-    if alg.state_kind == "lagged_moments":
+    if is_series(name):
         state = LaggedMoments(8, n_exog=case.X.shape[1])
         state.update(case.y, case.X)
         return state
@@ -266,7 +245,7 @@ offsets = hst.one_of(
 )
 
 
-@pytest.mark.parametrize("name", sorted(SCALED_FEATURE_REFERENCES))
+@pytest.mark.parametrize("name", sorted(SCALED))
 @settings(max_examples=30, deadline=None)
 @given(
     log10_scales=hst.lists(hst.floats(-3.0, 12.0), min_size=4, max_size=4),
@@ -297,7 +276,8 @@ def test_scaled_features_property(
     alg = get_algorithm(name)
     space = alg.search_space(_state_for(name, case))
     params = random_params(space, seed)
-    option = EXTRA.get(name, [{}])[extra % len(EXTRA.get(name, [{}]))]
+    options = scaled_reference(name).options  # declared by the model class
+    option = options[extra % len(options)]
     params.update(option(space) if callable(option) else option)
     if case.has_offsets:  # without an intercept, offsets make the problem itself ill-posed
         params.update({k: v for k, v in (("fit_intercept", True), ("trend", "c")) if k in params})

@@ -12,7 +12,7 @@ import pytest
 import statetune as st
 from statetune.algorithms import available_algorithms, get_algorithm
 from statetune.state_cache import CorruptEntryError
-from statetune.testing import _fill, _grid_points, data_for, make_regression_data
+from statetune.testing import data_for, fill_state, grid_points, make_regression_data
 from tests.state_cache_tests.tamper import arrays_sha, fifo_watchdog, header_sha
 
 
@@ -209,9 +209,9 @@ def test_every_algorithm_saves_and_loads(tmp_path, algorithm):
     """The size checks accept every saved state: the reloaded model has the same fitted
     attributes as the model finalized from the state in memory."""
     X, y, w = data_for(algorithm, 300, 3)
-    state = _fill(algorithm, X, y, w)
+    state = fill_state(algorithm, X, y, w)
     alg = get_algorithm(algorithm)
-    params = _grid_points(alg.search_space(state), 0, 0)[1]
+    params = grid_points(alg.search_space(state), 0, 0)[1]
     st.save_model(tmp_path / "m", algorithm, state, params)
     loaded, expected = st.load_model(tmp_path / "m"), alg.finalize(state, params)
     fitted = [k for k, v in vars(expected).items() if k.endswith("_") and isinstance(v, np.ndarray)]
