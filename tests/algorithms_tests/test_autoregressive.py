@@ -1,4 +1,5 @@
-"""AutoRegressive from LaggedMoments equals statsmodels' AutoReg on the same sample.
+"""AutoRegressive from LaggedMoments equals statsmodels' AutoReg on the same sample (the
+reference the model class declares, read through the registry).
 
 The sample: rows with at least ``max_lag = P`` predecessors, i.e.
 ``AutoReg(np.diff(y, d), lags=p, trend=trend, hold_back=P - d)``.
@@ -9,12 +10,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from statsmodels.datasets import sunspots
-from statsmodels.tsa.ar_model import AutoReg
 
 from statetune.algorithms.autoregressive import AutoRegressive
 from statetune.states import NonFiniteError
 from statetune.states.lagged_moments import LaggedMoments
-from statetune.testing import state_digest
+from statetune.testing import reference_estimator, state_digest
 
 RTOL = 1e-8
 P = 8
@@ -41,14 +41,11 @@ def state_of(y: np.ndarray, max_lag: int = P, cut: int = 0) -> LaggedMoments:
 
 
 def reference(y: np.ndarray, p: int, trend: str, d: int = 0, steps: int = 6):
-    """statsmodels on the same sample; forecasts integrated back to levels."""
-    res = AutoReg(np.diff(y, d), lags=p, trend=trend, hold_back=P - d).fit()
-    params = np.asarray(res.params)
-    coef, intercept = (params[1:], params[0]) if trend == "c" else (params, 0.0)
-    fc = np.asarray(res.forecast(steps))
-    for _ in range(d):  # d <= 1 here: integrate the differences back
-        fc = y[-1] + np.cumsum(fc)
-    return coef, intercept, res.sigma2, res.nobs, fc
+    """statsmodels on the same sample (rows of a state with max_lag P); forecasts integrated
+    back to levels."""
+    ref = reference_estimator("autoregressive", {"p": p, "trend": trend, "d": d}, LaggedMoments(P))
+    ref.fit(y)
+    return ref.coef_, ref.intercept_, ref.sigma2_, ref.n_obs_, ref.forecast(steps)
 
 
 def rel(a, b) -> float:
@@ -101,7 +98,7 @@ def test_large_offset_keeps_full_precision():
     ulp2 = 2 * np.spacing(1e9)
     assert np.max(np.abs(m.forecast(y, 6) - (1e9 + fc))) <= ulp2
     X = np.array([y[t - 3 : t][::-1] for t in range(P, len(y))])
-    res = AutoReg(shifted, lags=3, trend="c", hold_back=P).fit()
+    res = reference_estimator("autoregressive", {"p": 3}, LaggedMoments(P)).fit(shifted).results_
     assert np.max(np.abs(m.predict(X) - (1e9 + np.asarray(res.fittedvalues)))) <= ulp2
     y_held = 1e9 + 1e-2 * ar3(300, seed=9)
     held, z = state_of(y_held, cut=100), y_held - 1e9
@@ -150,8 +147,8 @@ def test_pooled_series_equal_least_squares_on_stacked_rows():
 def test_fit_partial_fit_and_sklearn_surface():
     y = ar3(400, seed=7)
     m = AutoRegressive(p=3, trend="c").fit(y)
-    ref = AutoReg(y, lags=3, trend="c").fit()
-    assert rel(m.coef_, np.asarray(ref.params)[1:]) <= RTOL
+    ref = reference_estimator("autoregressive", {"p": 3}, LaggedMoments(3)).fit(y)
+    assert rel(m.coef_, ref.coef_) <= RTOL
     inc = AutoRegressive(p=3).partial_fit(y[:150]).partial_fit(y[150:])
     assert rel(inc.coef_, m.coef_) <= 1e-10
     X = np.array([y[t - 3 : t][::-1] for t in range(3, len(y))])

@@ -1,5 +1,5 @@
 """Seasonal lags and exogenous regressors (ARX) of AutoRegressive against statsmodels' AutoReg
-on the same sample (``hold_back = max_lag - d``): coefficients, sigma2, one-step predictions
+(the reference the model class declares, read through the registry) on the same sample (``hold_back = max_lag - d``): coefficients, sigma2, one-step predictions
 on every row and recursive forecasts; the search space always finalizes."""
 
 from __future__ import annotations
@@ -7,11 +7,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from statsmodels.datasets import co2, sunspots
-from statsmodels.tsa.ar_model import AutoReg
 
 from statetune.algorithms.autoregressive import SEASONAL_PERIODS, AutoRegressive
 from statetune.states.lagged_moments import LaggedMoments
-from statetune.testing import state_digest
+from statetune.testing import reference_estimator, state_digest
 
 RTOL = 1e-8
 P = 14
@@ -60,17 +59,16 @@ def lag_rows(y: np.ndarray, K: int) -> np.ndarray:
 
 def compare(m: AutoRegressive, y: np.ndarray, lags, d, trend, exog=None, future=None) -> float:
     """Largest relative difference against statsmodels on every reported quantity."""
-    ex = None if exog is None else exog[d:]
-    res = AutoReg(np.diff(y, d), lags=lags, trend=trend, exog=ex, hold_back=P - d).fit()
-    params = np.asarray(res.params)
-    nc = 1 if trend == "c" else 0
-    phi, beta = params[nc : nc + len(lags)], params[nc + len(lags) :]
-    assert res.nobs == m.n_obs_ == len(y) - P
-    worst = max(rel(m.coef_, phi), rel(m.sigma2_, res.sigma2))
+    ref = reference_estimator("autoregressive", m.get_params(), LaggedMoments(P))
+    ref.fit(y, exog=exog)
+    res = ref.results_
+    assert list(res.model.ar_lags) == list(lags)
+    assert ref.n_obs_ == m.n_obs_ == len(y) - P
+    worst = max(rel(m.coef_, ref.coef_), rel(m.sigma2_, ref.sigma2_))
     if trend == "c":
-        worst = max(worst, rel(m.intercept_, params[0]))
+        worst = max(worst, rel(m.intercept_, ref.intercept_))
     if exog is not None:
-        worst = max(worst, rel(m.exog_coef_, beta))
+        worst = max(worst, rel(m.exog_coef_, ref.exog_coef_))
     # one-step predictions on every row
     X = lag_rows(y, max(lags) + d)
     if exog is not None:
@@ -112,9 +110,9 @@ def test_seasonal_lag_with_a_large_offset():
     y = seasonal_synthetic(seed=3, offset=1e9)
     shifted = y - 1e9  # exact
     m = AutoRegressive.from_state(state_of(y), p=2, trend="c", seasonal_lag=12)
-    res = AutoReg(shifted, lags=[1, 2, 12], trend="c", hold_back=P).fit()
-    params = np.asarray(res.params)
-    assert rel(m.coef_, params[1:]) <= RTOL
+    ref = reference_estimator("autoregressive", {"p": 2, "seasonal_lag": 12}, LaggedMoments(P))
+    res = ref.fit(shifted).results_
+    assert rel(m.coef_, ref.coef_) <= RTOL
     assert rel(m.sigma2_, res.sigma2) <= RTOL
     ulps = 4 * np.spacing(1e9)
     assert np.max(np.abs(m.predict(lag_rows(y, 12)) - (1e9 + res.fittedvalues))) <= ulps

@@ -8,11 +8,11 @@ import itertools
 
 import numpy as np
 import pytest
-from statsmodels.tsa.ar_model import AutoReg
 
 from statetune.algorithms.autoregressive import AutoRegressive
 from statetune.states import Reservoir, SeriesOrderError
 from statetune.states.lagged_moments import LaggedMoments
+from statetune.testing import reference_estimator
 
 P = 6
 
@@ -61,9 +61,9 @@ def test_rolling_origin_mse_equals_numpy_on_all_held_out_targets(d, trend):
         m = AutoRegressive.from_state(train, p=2, d=d, trend=trend)
         # independent reference: statsmodels fitted on the training values, its parameters
         # applied to the held-out targets' lags taken from the full series
-        res = AutoReg(np.diff(y[: bounds[b]], d), lags=2, trend=trend, hold_back=P - d).fit()
-        params = np.asarray(res.params)
-        const, phi = (params[0], params[1:]) if trend == "c" else (0.0, params)
+        ref = reference_estimator("autoregressive", {"p": 2, "trend": trend, "d": d}, train)
+        ref.fit(y[: bounds[b]])
+        const, phi = ref.intercept_, ref.coef_
         targets = np.arange(bounds[b], bounds[b + 1])
         z = np.diff(y, d)  # z[t - d] = Δ^d y_t
         L = lag_matrix(z, targets - d, 2)

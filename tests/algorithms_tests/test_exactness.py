@@ -1,16 +1,23 @@
-"""Finalized models equal scikit-learn estimators fitted on all rows (to 1e-8 relative)."""
+"""Finalized models equal scikit-learn estimators fitted on all rows (to 1e-8 relative): the
+reference each model class declares (read through the registry), on every registered
+algorithm (statetune.testing) and on real and offset data here."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from sklearn import decomposition, linear_model
 from sklearn.datasets import load_diabetes
-from sklearn.pipeline import make_pipeline
 
 import statetune as st
-from statetune.algorithms import ElasticNet, Lasso
-from statetune.testing import make_regression_data
+from statetune.algorithms import ElasticNet, Lasso, available_algorithms
+from statetune.algorithms.references import NoReference, QualityBound
+from statetune.testing import (
+    assert_equals_reference,
+    assert_quality_bound,
+    declared_reference,
+    make_regression_data,
+    reference_estimator,
+)
 
 RTOL = 1e-8
 
@@ -59,10 +66,10 @@ def test_ridge_and_ols_equal_sklearn(data, fit_intercept, alpha):
     states = states_for(X, y)
     if alpha == 0.0:
         model = st.finalize("ols", states, fit_intercept=fit_intercept)
-        ref = linear_model.LinearRegression(fit_intercept=fit_intercept).fit(X - shift, y)
+        ref = reference_estimator("ols", {"fit_intercept": fit_intercept}).fit(X - shift, y)
     else:
         model = st.finalize("ridge", states, alpha=alpha, fit_intercept=fit_intercept)
-        ref = linear_model.Ridge(alpha=alpha, fit_intercept=fit_intercept, solver="svd")
+        ref = reference_estimator("ridge", {"alpha": alpha, "fit_intercept": fit_intercept})
         ref.fit(X - shift, y)
     close(model.coef_, ref.coef_)
     ref_intercept = ref.intercept_ - shift * ref.coef_.sum()
@@ -79,7 +86,7 @@ def test_weighted_ridge_equals_sklearn():
     X, y, w = weighted_data()
     states = states_for(X, y, w, ["ridge"])
     model = st.finalize("ridge", states, alpha=2.5)
-    ref = linear_model.Ridge(alpha=2.5).fit(X, y, sample_weight=w)
+    ref = reference_estimator("ridge", {"alpha": 2.5}).fit(X, y, sample_weight=w)
     close(model.coef_, ref.coef_)
     close(model.intercept_, ref.intercept_)
 
@@ -94,11 +101,11 @@ def test_lasso_elastic_net_equal_sklearn(data, alpha_frac, l1_ratio):
     kw = {"alpha": alpha, "tol": 1e-12, "max_iter": 100_000}
     if l1_ratio == 1.0:
         model = st.finalize("lasso", states, **kw)
-        ref = linear_model.Lasso(**kw).fit(X - shift, y)
+        ref = reference_estimator("lasso", kw).fit(X - shift, y)
         cls = Lasso
     else:
         model = st.finalize("elastic_net", states, l1_ratio=l1_ratio, **kw)
-        ref = linear_model.ElasticNet(l1_ratio=l1_ratio, **kw).fit(X - shift, y)
+        ref = reference_estimator("elastic_net", {"l1_ratio": l1_ratio, **kw}).fit(X - shift, y)
         cls = ElasticNet
     assert isinstance(model, cls)
     close(model.coef_, ref.coef_)
@@ -121,7 +128,7 @@ def test_weighted_elastic_net_equals_sklearn():
     states = states_for(X, y, w, ["elastic_net"])
     kw = {"alpha": 0.05, "l1_ratio": 0.7, "tol": 1e-12, "max_iter": 100_000}
     model = st.finalize("elastic_net", states, **kw)
-    ref = linear_model.ElasticNet(**kw).fit(X, y, sample_weight=w)
+    ref = reference_estimator("elastic_net", kw).fit(X, y, sample_weight=w)
     close(model.coef_, ref.coef_)
 
 
@@ -132,7 +139,7 @@ def test_pca_equals_sklearn(data, whiten):
     states = st.compute_states(st.from_arrays(X), ["pca"], folds=2)
     k = min(3, X.shape[1])
     model = st.finalize("pca", states, n_components=k, whiten=whiten)
-    ref = decomposition.PCA(n_components=k, whiten=whiten, svd_solver="full").fit(X - shift)
+    ref = reference_estimator("pca", {"n_components": k, "whiten": whiten}).fit(X - shift)
     signs = np.sign((model.components_ * ref.components_).sum(axis=1))
     close(model.components_ * signs[:, None], ref.components_, scale=1.0)
     close(model.explained_variance_, ref.explained_variance_)
@@ -151,9 +158,7 @@ def test_pcr_equals_pipeline(data, k, alpha):
     X, y, shift = DATASETS[data]()
     states = states_for(X, y, algorithms=["pcr"])
     model = st.finalize("pcr", states, n_components=k, alpha=alpha)
-    ref = make_pipeline(
-        decomposition.PCA(n_components=k, svd_solver="full"), linear_model.Ridge(alpha=alpha)
-    ).fit(X - shift, y)
+    ref = reference_estimator("pcr", {"n_components": k, "alpha": alpha}).fit(X - shift, y)
     scale = np.abs(X[:100] @ model.coef_).max() + np.abs(y).max()
     close(model.predict(X[:100]), ref.predict(X[:100] - shift), scale=scale)
 
@@ -161,8 +166,24 @@ def test_pcr_equals_pipeline(data, k, alpha):
 def test_offsets_beat_raw_fit():
     """On the 1e9-offset data a raw scikit-learn fit loses digits; the moments do not."""
     X, y, shift = offset_data()
-    exact = linear_model.LinearRegression().fit(X - shift, y).coef_
-    raw = linear_model.LinearRegression().fit(X, y).coef_
+    exact = reference_estimator("ols").fit(X - shift, y).coef_
+    raw = reference_estimator("ols").fit(X, y).coef_
     ours = st.finalize("ols", states_for(X, y, algorithms=["ols"])).coef_
     assert np.abs(ours - exact).max() < 1e-10 * np.abs(exact).max()
     assert np.abs(raw - exact).max() > 1e-8 * np.abs(exact).max()
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("name", available_algorithms())
+def test_every_registered_algorithm_equals_its_declared_reference(name, seed):
+    """The contract suite's exactness check over the registry: on all rows and each training
+    fold (series: each rolling-origin training window), at the declared hyperparameters and a
+    random point of the search space (one per seed)."""
+    declared = declared_reference(name)
+    if isinstance(declared, NoReference):
+        pytest.skip(f"{name}: {declared.reason}")
+    if isinstance(declared, QualityBound):
+        assert_quality_bound(name, seed=seed)
+        return
+    errors = assert_equals_reference(name, seed=seed)
+    assert set(errors) == set(declared.compare)
