@@ -46,11 +46,11 @@ __all__ = [
     "assert_quality_bound",
     "check_sklearn_estimator",
     "declared_reference",
+    "estimator_check_instance",
     "estimator_checks_exempt",
     "quality_ratios",
     "reference_errors",
     "reference_estimator",
-    "sklearn_check_estimator",
 ]
 
 _HOW = (
@@ -175,7 +175,7 @@ def _param_sets(
     """The declared hyperparameter sets, then the first laid over a random search-space point."""
     space = get_algorithm(algorithm).search_space(state)
     sets = [dict(p) for p in declared.params]
-    sets.append({**random_params(space, seed), **declared.params[0]})
+    sets.append({**random_params(space, seed), **(sets[0] if sets else {})})
     return sets
 
 
@@ -257,16 +257,19 @@ def quality_ratios(algorithm: str, *, n: int = 2_000, d: int = 4, seed: int = 0)
             f"{algorithm!r} declares {type(declared).__name__}, not a QualityBound."
         )
     alg = get_algorithm(algorithm)
-    X, target, _ = data_for(algorithm, n, d, seed=seed)
+    X, target, w = data_for(algorithm, n, d, seed=seed)  # series: w holds the series ids
     y = target if alg.needs_target else None
-    state = fill_state(algorithm, X, y, None, [n // 3, 2 * n // 3])
+    state = fill_state(algorithm, X, y, w, [n // 3, 2 * n // 3])
     ratios = []
     for params in _param_sets(algorithm, declared, state, seed):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             ours = alg.finalize(state, params)
             ref = declared.estimator(_full_params(algorithm, params), state)
-            ref.fit(X) if y is None else ref.fit(X, y)
+            if is_series(algorithm):
+                ref.fit(y, series=w, exog=X if X.shape[1] else None)
+            else:
+                ref.fit(X) if y is None else ref.fit(X, y)
         ratios.append(float(declared.loss(ours, X, y) / declared.loss(ref, X, y)))
     return ratios
 
@@ -290,7 +293,7 @@ def estimator_checks_exempt(algorithm: str) -> str | None:
     return get_algorithm(algorithm).model.estimator_checks_exempt
 
 
-def sklearn_check_estimator(algorithm: str) -> Any:
+def estimator_check_instance(algorithm: str) -> Any:
     """The instance scikit-learn's checks run on: the model with its registry-fixed
     hyperparameters (raises ``AssertionError`` when the model is exempt)."""
     reason = estimator_checks_exempt(algorithm)
@@ -313,7 +316,7 @@ def check_sklearn_estimator(algorithm: str) -> str | None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # skipped checks warn (no torch, no array API)
         check_estimator(
-            sklearn_check_estimator(algorithm),
+            estimator_check_instance(algorithm),
             expected_failed_checks=dict(model.expected_failed_checks),
             on_skip=None,
         )

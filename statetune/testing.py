@@ -63,11 +63,11 @@ from statetune._testing_reference import (
     assert_quality_bound,
     check_sklearn_estimator,
     declared_reference,
+    estimator_check_instance,
     estimator_checks_exempt,
     quality_ratios,
     reference_errors,
     reference_estimator,
-    sklearn_check_estimator,
 )
 from statetune._testing_scaled import (
     ScaledCase,
@@ -82,7 +82,6 @@ from statetune.states import SeriesOrderError, state_from_arrays
 from statetune.states.capabilities import Subtractable
 
 __all__ = [
-    "ScaledCase",
     "assert_accurate_on_scaled_features",
     "assert_associative",
     "assert_chunk_invariant",
@@ -99,24 +98,25 @@ __all__ = [
     "check_sklearn_estimator",
     "data_for",
     "declared_reference",
+    "estimator_check_instance",
+    "estimator_checks_exempt",
     "fill_state",
     "grid_points",
     "is_series",
-    "new_state",
-    "estimator_checks_exempt",
     "make_classification_data",
-    "npz_round_trip",
     "make_count_data",
     "make_regression_data",
     "make_scaled_case",
     "make_series_data",
+    "new_state",
+    "npz_round_trip",
     "quality_ratios",
     "random_params",
     "reference_errors",
     "reference_estimator",
     "scaled_feature_errors",
     "scaled_reference",
-    "sklearn_check_estimator",
+    "ScaledCase",
     "state_digest",
 ]
 

@@ -14,9 +14,9 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from statetune.algorithms import PCA, PCR, ElasticNet, Ridge, available_algorithms
 from statetune.testing import (
+    estimator_check_instance,
     estimator_checks_exempt,
     make_regression_data,
-    sklearn_check_estimator,
 )
 
 CHECKED = [n for n in available_algorithms() if estimator_checks_exempt(n) is None]
@@ -31,7 +31,7 @@ _STRICT = (
 
 
 @parametrize_with_checks(
-    [sklearn_check_estimator(n) for n in CHECKED],
+    [estimator_check_instance(n) for n in CHECKED],
     expected_failed_checks=lambda estimator: dict(type(estimator).expected_failed_checks),
     **_STRICT,
 )
@@ -49,7 +49,7 @@ def test_every_registered_algorithm_is_checked_or_says_why():
     model class declares (non-empty) why the checks cannot run."""
     assert sorted(CHECKED + EXEMPT) == sorted(available_algorithms())
     assert all(estimator_checks_exempt(n).strip() for n in EXEMPT)
-    checked = {type(sklearn_check_estimator(n)) for n in CHECKED}
+    checked = {type(estimator_check_instance(n)) for n in CHECKED}
     assert len(checked) == len(CHECKED), "two algorithms share a model class"
 
 

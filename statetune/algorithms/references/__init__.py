@@ -114,7 +114,8 @@ class QualityBound:
     Parameters
     ----------
     estimator : callable ``(params, state) -> unfitted estimator``
-        The full-data fit (fitted on all rows with ``fit(X, y)``).
+        The full-data fit, fitted on all rows: ``fit(X, y)`` (``fit(X)`` without a target;
+        for series ``fit(y, series=ids, exog=...)``).
     loss : callable ``(fitted model, X, y) -> float``
         Smaller is better (mean squared error, k-means cost, reconstruction error, ...).
     max_ratio : float
