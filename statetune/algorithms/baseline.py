@@ -31,6 +31,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator
+from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from statetune.algorithms._checks import check_int_range
@@ -44,6 +45,7 @@ from statetune.algorithms._linear_metrics import (
 )
 from statetune.algorithms.autoregressive import DEFAULT_MAX_LAG, SEASONAL_PERIODS
 from statetune.algorithms.params import CategoricalParam, Param
+from statetune.algorithms.references import Reference
 from statetune.data.schema import Schema
 from statetune.states import LaggedMoments, TargetSummary
 from statetune.states.spec import StateSpec
@@ -72,6 +74,39 @@ class Baseline(StateEstimator, BaseEstimator):
     maximize: ClassVar[dict[str, bool]] = {**REGRESSION_MAXIMIZE, **CLASSIFIER_MAXIMIZE}
     for_rows: ClassVar[bool] = True
     for_series: ClassVar[bool] = True
+
+    # scikit-learn's dummies on the same rows (the naive forecast is checked against numpy in
+    # its tests: statsmodels has no naive forecaster to compare with)
+    reference = Reference(
+        lambda params, state: (
+            DummyClassifier(strategy="prior")
+            if getattr(state, "labels", False)
+            else DummyRegressor(strategy="mean")
+        ),
+        compare=("predict",),
+        scaled="reads the target only: no feature enters, nothing is solved",
+    )
+    expected_failed_checks: ClassVar[dict[str, str]] = {
+        **dict.fromkeys(
+            (
+                "check_n_features_in_after_fitting",
+                "check_estimators_dtypes",
+                "check_sample_weight_equivalence_on_dense_data",
+                "check_estimators_pickle",
+                "check_methods_sample_order_invariance",
+                "check_methods_subset_invariance",
+                "check_dict_unchanged",
+                "check_fit_idempotent",
+                "check_fit2d_predict1d",
+            ),
+            "predict_proba is defined for the class prior only: after a numeric target it "
+            "raises NotFittedError, and this check calls every method the class defines",
+        ),
+        "check_dtype_object": "X is validated for its shape only (dtype=None): object "
+        "columns are accepted, since no feature value enters the prediction",
+        "check_estimators_nan_inf": "predict validates X for its shape only "
+        "(ensure_all_finite=False): no feature value enters a mean or prior prediction",
+    }
 
     constant_: np.ndarray
     classes_: np.ndarray
