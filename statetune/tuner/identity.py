@@ -28,8 +28,10 @@ Example
 >>> import numpy as np, statetune as st
 >>> from statetune.tuner.identity import study_identity, default_study_name
 >>> from statetune.tuner.space import build_space
->>> s = st.compute_states(st.from_arrays(np.eye(8), np.arange(8.0)), ["ridge"], folds=2)
->>> ident = study_identity(s, ["ridge"], build_space(s, ["ridge"], None), "mse", False)
+>>> src = st.from_arrays(np.eye(8), np.arange(8.0))
+>>> s = st.compute_states(src, ["ridge"], folds=2)
+>>> space = build_space(s, ["ridge"], None)
+>>> ident = study_identity(s, ["ridge"], space, "mse", False, src.fingerprint())
 >>> sorted(ident)
 ['algorithms', 'data', 'direction', 'folds', 'metric', 'schema', 'space', 'states', 'version']
 >>> default_study_name(ident) == default_study_name(dict(ident))
