@@ -2,7 +2,8 @@
 
 1. Writes a realistic 1,000,000 x 50 regression table to ``data/demo_regression.parquet`` on
    first use (:mod:`statetune.demo_data`; nothing is downloaded).
-2. Tunes ridge, elastic net and principal component regression with one Optuna study:
+2. Tunes ridge, elastic net and principal component regression, next to the baseline (the
+   mean predictor, the reference every study should show), with one Optuna study:
    200 trials, 5 folds, 2 workers, one pass over the file, the study journaled in ``.statetune/``.
 3. Prints the best model and the speedup against refitting scikit-learn per fold per trial:
    a few real refits are timed on this data, the rest is an estimate from them (labeled so).
@@ -28,13 +29,15 @@ from statetune.engine import FoldConfig
 
 __all__ = ["estimate_refit_seconds", "main"]
 
-ALGORITHMS = ["ridge", "elastic_net", "pcr"]
+ALGORITHMS = ["ridge", "elastic_net", "pcr", "baseline"]
 
 
 def _sklearn_model(algorithm: str, params: dict[str, Any]) -> Any:
-    from sklearn import decomposition, linear_model
+    from sklearn import decomposition, dummy, linear_model
     from sklearn.pipeline import make_pipeline
 
+    if algorithm == "baseline":
+        return dummy.DummyRegressor()
     if algorithm == "ridge":
         return linear_model.Ridge(**params)
     if algorithm == "elastic_net":
