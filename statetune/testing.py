@@ -1,4 +1,4 @@
-"""Reusable contract checks (DESIGN.md "Contracts"), run over every registered state and algorithm.
+"""Reusable contract checks (docs/design.md, "Contracts"), run over every registered state and algorithm.
 
 Each ``assert_*`` function raises ``AssertionError`` with a message saying which law broke.
 Tests call them directly and from hypothesis strategies (``tests/test_contracts.py``); a
@@ -318,7 +318,7 @@ def assert_empty_state_raises(algorithm: str, d: int, has_target: bool) -> None:
 
 
 def check_algorithm(algorithm: str, seed: int = 0, *, estimator_checks: bool = True) -> None:
-    """Every contract of DESIGN.md for one registered algorithm (and its state): first that
+    """Every contract of docs/design.md for one registered algorithm (and its state): first that
     its model class declares an independent reference (:func:`declared_reference`), then the
     state laws, then exactness against that reference (or its quality bound), accuracy on
     features of very different scales (:func:`assert_accurate_on_scaled_features`, default

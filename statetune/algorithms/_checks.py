@@ -1,4 +1,4 @@
-"""Hyperparameter checks in the DESIGN error style (invariant first, then what was found)."""
+"""Hyperparameter checks in the error style of docs/design.md (invariant first, then what was found)."""
 
 from __future__ import annotations
 

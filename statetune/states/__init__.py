@@ -1,4 +1,4 @@
-"""Mergeable summaries of rows (DESIGN.md "state"). Depends on numpy only.
+"""Mergeable summaries of rows (docs/design.md, "state"). Depends on numpy only.
 
 Example
 -------

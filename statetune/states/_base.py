@@ -1,7 +1,7 @@
 """What every state shares: the array/header round trip and the state registry.
 
 A state is a mergeable summary of rows. This module holds the small pieces all states
-use; it imports nothing of ours (DESIGN: ``states`` depend on numpy only).
+use; it imports nothing of ours (docs/design.md: ``states`` depend on numpy only).
 
 Example
 -------
@@ -110,7 +110,7 @@ def check_sample_weight(sample_weight: Any, n: int) -> np.ndarray | None:
 
 @runtime_checkable
 class State(Protocol):
-    """The contract of DESIGN.md: update, merge, round trip, copy."""
+    """The contract of docs/design.md: update, merge, round trip, copy."""
 
     kind: str
 

@@ -24,7 +24,7 @@ Order rule of :meth:`LaggedMoments.merge`: ``a.merge(b)`` means that, for every 
 states contain, ``b``'s values come *after* ``a``'s (``b`` continues ``a``). Series held by
 only one side are combined by plain addition, so merging states of disjoint series is
 commutative and associative; merging segments of one series is associative but not
-commutative (the order rule replaces commutativity, as DESIGN.md allows).
+commutative (the order rule replaces commutativity, as docs/design.md allows).
 
 There are no sample weights: ``weight_sum == n_rows`` (values absorbed).
 

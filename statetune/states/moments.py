@@ -1,6 +1,6 @@
 """The ``Moments`` state: count, mean and centered co-moments of features plus target.
 
-Numerics (DESIGN.md, "Numerics"): the mean is kept relative to a fixed *shift* (the first
+Numerics (docs/design.md, "Numerics"): the mean is kept relative to a fixed *shift* (the first
 row the state saw), so columns with a mean of 1e9 and a spread of 1e-2 keep full precision.
 Each block of rows is shifted, centered on its own mean (two-pass, in cache) and reduced with
 one ``syrk``-class product ``T.T @ T``; blocks and states combine with the pairwise formula
