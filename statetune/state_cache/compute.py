@@ -419,6 +419,20 @@ def extend(states: FoldStates, source: Source, options: PassOptions | None = Non
                 f"Absorbed segments must not change, but {seg.key!r} differs from when it was "
                 "absorbed; its old rows cannot be taken back: rebuild with compute_states."
             )
+        unknown = [
+            r
+            for r in states.lineage
+            if r["key"] == seg.key and r.get("fingerprint") is None and _is_memory(seg)
+        ]
+        if any(int(r["n_rows"]) == seg.n_rows for r in unknown):
+            warnings.warn(
+                f"These {seg.n_rows} in-memory rows are absorbed as new rows, but the states "
+                f"also hold {seg.n_rows} in-memory rows absorbed without a fingerprint (a pass "
+                "without a cache does not hash arrays), so whether they are the same rows "
+                "cannot be told; compute the states with a cache to have repeats recognized.",
+                StateCacheWarning,
+                stacklevel=3,
+            )
         new.append(seg.key)
     if not new:
         return states

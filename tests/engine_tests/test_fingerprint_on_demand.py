@@ -70,3 +70,11 @@ def test_tuning_names_its_study_by_the_data(hashes, tmp_path, monkeypatch):
     c = st.tune(st.from_arrays(X, y + 1.0), ["ridge"], n_trials=2, cv=3, progress=False)
     assert len(hashes) == 3
     assert a.study.study_name == b.study.study_name != c.study.study_name
+
+
+def test_update_with_rows_that_may_repeat_unfingerprinted_ones_says_so(hashes):
+    X, y = data()
+    old = st.compute_states(st.from_arrays(X, y), ["ridge"], folds=5)  # no fingerprint kept
+    with pytest.warns(st.StateCacheWarning, match="cannot be told"):
+        twice = st.update(old, st.from_arrays(X, y))
+    assert twice.n_rows == 4_000  # absorbed as asked, and said
