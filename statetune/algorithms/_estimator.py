@@ -93,6 +93,14 @@ class StateEstimator:
         raise NotImplementedError  # pragma: no cover - abstract
 
     # -- shared machinery ----------------------------------------------------------
+    def __sklearn_tags__(self) -> Any:
+        """scikit-learn's tags, with the truth about array inputs: states compute through
+        numpy (float64), so the estimators do not support the array API (scikit-learn's
+        array-API checks do not apply to them)."""
+        tags = super().__sklearn_tags__()  # type: ignore[misc]
+        tags.array_api_support = False
+        return tags
+
     @classmethod
     def make_state(cls, n_features: int, has_target: bool) -> Any:
         """The empty state a pass fills for this model (shared by models of one state kind)."""
