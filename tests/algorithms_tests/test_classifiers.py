@@ -239,3 +239,41 @@ def test_bad_input(case, match):
     else:
         with pytest.raises(ValueError, match=match):
             states(X, rng.normal(size=40), ["lda"])
+
+
+def test_weighted_batch_of_several_blocks_equals_sklearn():
+    """40,000 weighted rows in two folds: each fold's update takes 20,000 rows at once, several
+    gathered blocks of rows (class moments sort each block by class). The reference is
+    scikit-learn on the rows repeated by their integer weights (LDA and QDA take no weights;
+    for Gaussian NB this also keeps var_smoothing's scale comparable), plus GaussianNB's own
+    sample_weight for the class means."""
+    from statetune.states.moments import BLOCK_ROWS
+
+    X, y, _ = make_classification_data(40_000, 4, seed=8)
+    w = np.random.default_rng(8).integers(1, 4, size=len(y)).astype(float)
+    s = st.compute_states(st.from_arrays(X, y, w), ["lda", "qda", "gaussian_nb"], folds=2)
+    assert min(s.held_out("class_moments", k).n_rows for k in range(2)) > 2 * BLOCK_ROWS
+    Xr, yr = np.repeat(X, w.astype(int), axis=0), np.repeat(y, w.astype(int))
+    Xt = X[:2_000]
+
+    gnb = st.finalize("gaussian_nb", s, var_smoothing=1e-9)
+    gref = reference_estimator("gaussian_nb", {"var_smoothing": 1e-9}).fit(Xr, yr)
+    assert rel(gnb.theta_, gref.theta_) < 1e-10
+    assert rel(gnb.var_, gref.var_) < 1e-10
+    assert rel(gnb.class_prior_, gref.class_prior_) < 1e-12
+    assert rel(gnb.predict_proba(Xt), gref.predict_proba(Xt)) < 1e-8
+    wref = reference_estimator("gaussian_nb", {}).fit(X, y, sample_weight=w)
+    assert rel(gnb.theta_, wref.theta_) < 1e-10
+
+    lda = st.finalize("lda", s, solver="lsqr", shrinkage=None)
+    lref = reference_estimator("lda", {"solver": "lsqr"}).fit(Xr, yr)
+    assert rel(lda.means_, lref.means_) < 1e-10
+    assert rel(lda.covariance_, lref.covariance_) < 1e-10
+    assert rel(lda.predict_proba(Xt), lref.predict_proba(Xt)) < 1e-8
+
+    qda = st.finalize("qda", s, reg_param=0.0, store_covariance=True)
+    qref = reference_estimator("qda", {"store_covariance": True}).fit(Xr, yr)
+    for a, b in zip(qda.covariance_, qref.covariance_, strict=True):
+        assert rel(a, b) < 1e-10
+    assert rel(qda.means_, qref.means_) < 1e-10
+    assert rel(qda.predict_proba(Xt), qref.predict_proba(Xt)) < 1e-8

@@ -80,3 +80,23 @@ def test_label_codes(labels):
     assert classes.tolist() == np.unique(labels).tolist()
     assert (classes[codes] == labels).all()
     assert counts.tolist() == [int((labels == c).sum()) for c in classes]
+
+
+@pytest.mark.parametrize("offset", [0.0, 1e6])
+def test_weighted_batch_of_several_blocks_in_one_update(offset):
+    """One weighted update of 20,000 rows (three gathered blocks of BLOCK_ROWS): each class's
+    rows in a later block must take their own weights (the block's sort order, offset by the
+    block's start), not the weights of the first block's rows."""
+    rng = np.random.default_rng(11)
+    n = 20_000
+    assert n > 2 * BLOCK_ROWS
+    y = rng.integers(0, 3, size=n)
+    X = rng.standard_normal((n, 3)) * (1.0 + y[:, None]) + 3.0 * y[:, None] + offset
+    w = rng.uniform(0.1, 5.0, size=n)
+    s = ClassMoments(3)
+    s.update(X, y, w)
+    _check(s, X, y, w)
+    for c, m in zip(s.classes.tolist(), s.per_class, strict=True):
+        assert m.weight_sum == pytest.approx(w[y == c].sum(), rel=1e-12)
+        ref_mean = np.average(X[y == c] - offset, axis=0, weights=w[y == c]) + offset
+        np.testing.assert_allclose(m.mean, ref_mean, rtol=1e-12)
