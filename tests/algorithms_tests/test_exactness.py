@@ -187,3 +187,37 @@ def test_every_registered_algorithm_equals_its_declared_reference(name, seed):
         return
     errors = assert_equals_reference(name, seed=seed)
     assert set(errors) == set(declared.compare)
+
+
+def far_from_zero_data(weighted):
+    """Feature means 2-20 times their spread: without an intercept, the raw Gram
+    ``X^T W X`` differs from the centered one by ``W mu mu^T``, so dropping or misweighting
+    that term changes every coefficient. The problem stays well-posed enough for coordinate
+    descent (the lasso's reference) to converge to 1e-8."""
+    rng = np.random.default_rng(21)
+    n = 4_000
+    X = np.array([8.0, -5.0, 10.0, 6.0]) + rng.normal(size=(n, 4)) * [1.0, 2.0, 0.5, 3.0]
+    y = X @ np.array([1.5, -0.5, 0.25, 2.0]) + 7.0 + rng.normal(size=n)
+    w = rng.uniform(0.1, 3.0, size=n) if weighted else None
+    return X, y, w
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize(
+    ("name", "params"),
+    [
+        ("ols", {}),
+        ("ridge", {"alpha": 1e-3}),
+        ("ridge", {"alpha": 50.0}),
+        ("lasso", {"alpha": 0.05, "tol": 1e-14, "max_iter": 1_000_000}),
+        ("elastic_net", {"alpha": 0.05, "l1_ratio": 0.5, "tol": 1e-14, "max_iter": 1_000_000}),
+    ],
+)
+def test_no_intercept_equals_sklearn_on_features_far_from_zero(name, params, weighted):
+    X, y, w = far_from_zero_data(weighted)
+    states = states_for(X, y, w, [name])
+    model = st.finalize(name, states, fit_intercept=False, **params)
+    ref = reference_estimator(name, {**params, "fit_intercept": False}).fit(X, y, sample_weight=w)
+    assert model.intercept_ == 0.0 and ref.intercept_ == 0.0
+    close(model.coef_, ref.coef_)
+    close(model.predict(X[:50]), ref.predict(X[:50]))
