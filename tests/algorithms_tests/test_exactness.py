@@ -4,6 +4,8 @@ algorithm (statetune.testing) and on real and offset data here."""
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 import pytest
 from sklearn.datasets import load_diabetes
@@ -20,6 +22,7 @@ from statetune.testing import (
 )
 
 RTOL = 1e-8
+EPS = np.finfo(np.float64).eps
 
 
 def diabetes():
@@ -56,6 +59,36 @@ def close(a, b, rtol=RTOL, scale=None):
     assert np.abs(a - b).max() <= rtol * max(scale, 1e-300), (a, b)
 
 
+def shifted_intercept(intercept, coef, shift):
+    """``intercept + shift * sum(coef)`` in exact rational arithmetic, rounded once: the
+    intercept of the same affine function in the coordinates ``X - shift``."""
+    exact = Fraction(float(intercept)) + Fraction(shift) * sum(Fraction(float(c)) for c in coef)
+    return float(exact)
+
+
+def assert_intercept(model, ref_intercept, shift, y):
+    """The model's intercept equals the exact reference's (fitted on ``X - shift``, itself
+    exact) in those coordinates, to 1e-8 relative of the intercept (or of the target's spread
+    when the intercept is near zero), plus the rounding of storing ``intercept_`` and of the
+    ``mu_x @ coef`` it came from: a few ulps of ``|intercept_| + shift * sum|coef_|``
+    (7.6e-6 absolute at the 1e9 offset, where ``intercept_`` is ~4e10; nothing otherwise)."""
+    got = shifted_intercept(model.intercept_, model.coef_, shift)
+    rounding = 8 * EPS * (abs(model.intercept_) + abs(shift) * np.abs(model.coef_).sum())
+    tol = RTOL * max(abs(ref_intercept), np.std(y)) + rounding
+    assert abs(got - ref_intercept) <= tol, (got, ref_intercept, tol)
+
+
+def assert_predictions(model, ref_pred, X, y):
+    """``predict(X)`` equals the exact reference's predictions to 1e-8 relative of the
+    target's scale, plus the rounding of evaluating ``X @ coef_ + intercept_`` in float64
+    (a few ulps of ``|X| @ |coef_| + |intercept_|`` per row: ~2e-4 at the 1e9 offset, where
+    y has spread 0.53, so predicting the mean fails by three orders of magnitude)."""
+    got = model.predict(X)
+    rounding = 8 * EPS * (np.abs(X) @ np.abs(model.coef_) + abs(model.intercept_))
+    err = np.abs(got - ref_pred)
+    assert (err <= RTOL * np.abs(y).max() + rounding).all(), (err.max(), rounding.max())
+
+
 @pytest.mark.parametrize("data", list(DATASETS))
 @pytest.mark.parametrize("fit_intercept", [True, False])
 @pytest.mark.parametrize("alpha", [0.0, 1e-3, 1.0, 100.0])
@@ -72,14 +105,8 @@ def test_ridge_and_ols_equal_sklearn(data, fit_intercept, alpha):
         ref = reference_estimator("ridge", {"alpha": alpha, "fit_intercept": fit_intercept})
         ref.fit(X - shift, y)
     close(model.coef_, ref.coef_)
-    ref_intercept = ref.intercept_ - shift * ref.coef_.sum()
-    close(model.intercept_, ref_intercept, scale=max(abs(ref_intercept), 1.0))
-    # predict() sums X @ coef (~1e11 with the offsets) and the intercept: judge on that scale
-    close(
-        model.predict(X[:50]),
-        ref.predict(X[:50] - shift),
-        scale=np.abs(X[:50] @ ref.coef_).max() + 1,
-    )
+    assert_intercept(model, ref.intercept_, shift, y)
+    assert_predictions(model, ref.predict(X[:50] - shift), X[:50], y)
 
 
 def test_weighted_ridge_equals_sklearn():
@@ -88,7 +115,8 @@ def test_weighted_ridge_equals_sklearn():
     model = st.finalize("ridge", states, alpha=2.5)
     ref = reference_estimator("ridge", {"alpha": 2.5}).fit(X, y, sample_weight=w)
     close(model.coef_, ref.coef_)
-    close(model.intercept_, ref.intercept_)
+    assert_intercept(model, ref.intercept_, 0.0, y)
+    assert_predictions(model, ref.predict(X[:50]), X[:50], y)
 
 
 @pytest.mark.parametrize("data", list(DATASETS))
@@ -109,6 +137,8 @@ def test_lasso_elastic_net_equal_sklearn(data, alpha_frac, l1_ratio):
         cls = ElasticNet
     assert isinstance(model, cls)
     close(model.coef_, ref.coef_)
+    assert_intercept(model, ref.intercept_, shift, y)
+    assert_predictions(model, ref.predict(X[:50] - shift), X[:50], y)
     # objective value on all rows, computed independently with numpy on the exact shifted data
     Xs = X - shift
 
@@ -130,6 +160,8 @@ def test_weighted_elastic_net_equals_sklearn():
     model = st.finalize("elastic_net", states, **kw)
     ref = reference_estimator("elastic_net", kw).fit(X, y, sample_weight=w)
     close(model.coef_, ref.coef_)
+    assert_intercept(model, ref.intercept_, 0.0, y)
+    assert_predictions(model, ref.predict(X[:50]), X[:50], y)
 
 
 @pytest.mark.parametrize("data", list(DATASETS))
@@ -159,8 +191,13 @@ def test_pcr_equals_pipeline(data, k, alpha):
     states = states_for(X, y, algorithms=["pcr"])
     model = st.finalize("pcr", states, n_components=k, alpha=alpha)
     ref = reference_estimator("pcr", {"n_components": k, "alpha": alpha}).fit(X - shift, y)
-    scale = np.abs(X[:100] @ model.coef_).max() + np.abs(y).max()
-    close(model.predict(X[:100]), ref.predict(X[:100] - shift), scale=scale)
+    # the pipeline's affine map, read off exactly enough on the small shifted coordinates
+    d = X.shape[1]
+    ref_intercept = ref.predict(np.zeros((1, d)))[0]
+    ref_coef = ref.predict(np.eye(d)) - ref_intercept
+    close(model.coef_, ref_coef)
+    assert_intercept(model, ref_intercept, shift, y)
+    assert_predictions(model, ref.predict(X[:100] - shift), X[:100], y)
 
 
 def test_offsets_beat_raw_fit():
