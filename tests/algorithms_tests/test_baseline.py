@@ -17,10 +17,11 @@ from sklearn.dummy import DummyClassifier, DummyRegressor
 import statetune as st
 from statetune.states import TargetSummary
 from tests.engine_tests.test_time_windows import as_ns, lag_table, ragged_panel, raw
+from tests.fold_rule import reference_folds
 
 
 def fold_ids(n: int, k: int) -> np.ndarray:
-    return st.FoldConfig(k).assign(0, n)
+    return reference_folds(k, 0, 0, n)
 
 
 def test_mean_predictor_equals_dummy_regressor_on_every_fold_with_skewed_weights():

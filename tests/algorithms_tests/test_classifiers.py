@@ -10,6 +10,7 @@ from sklearn.datasets import load_breast_cancer, load_digits, load_iris, load_wi
 
 import statetune as st
 from statetune.testing import make_classification_data, reference_estimator
+from tests.fold_rule import reference_folds
 
 
 def offsets():
@@ -119,7 +120,7 @@ def test_large_offsets_keep_the_class_statistics_exact():
 def test_held_out_log_likelihood_equals_row_by_row():
     X, y, _ = make_classification_data(3_000, 4, seed=5)
     s = st.compute_states(st.from_arrays(X, y), ["lda", "qda", "gaussian_nb"], folds=3)
-    fold = s.folds.assign(0, s.n_rows)
+    fold = reference_folds(3, 0, 0, len(y))
     from scipy.stats import multivariate_normal
 
     for name in ("lda", "qda", "gaussian_nb"):
@@ -157,7 +158,7 @@ def test_sample_metrics_and_how_they_were_computed():
     _, exact = s.score_fold("lda", {}, "log_likelihood", 0)
     assert exact == "held-out state (exact)"
     # with every held-out row in the sample, accuracy equals scoring the held-out rows
-    fold = s.folds.assign(0, s.n_rows)
+    fold = reference_folds(5, 0, 0, len(data))
     X, y = data.drop(columns="target").to_numpy(), data["target"].to_numpy()
     ref = reference_estimator("lda", {"solver": "lsqr"}).fit(X[fold != 0], y[fold != 0])
     assert score == pytest.approx((ref.predict(X[fold == 0]) == y[fold == 0]).mean())

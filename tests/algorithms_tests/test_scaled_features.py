@@ -31,6 +31,7 @@ from statetune.testing import (
     reference_estimator,
     scaled_reference,
 )
+from tests.fold_rule import reference_folds
 
 
 def stock_index(n: int = 2500, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -74,7 +75,7 @@ def test_stock_index_ridge_fold_scores_equal_sklearn_on_the_same_folds():
     is insensitive to column scaling) fitted on each training fold's rows scores the same."""
     X, y = lag_table(*stock_index())
     states = st.compute_states(st.from_arrays(X, y), ["ridge"], folds=5)
-    fold = states.folds.assign(0, len(y))
+    fold = reference_folds(5, 0, 0, len(y))
     low, high = (
         states.search_space("ridge")["alpha"].low,
         states.search_space("ridge")["alpha"].high,

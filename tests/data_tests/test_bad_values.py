@@ -17,8 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as hs
 
 import statetune as st
-from statetune.engine.folds import FoldConfig
 from statetune.states import Moments, NonFiniteError
+from tests.fold_rule import reference_folds
 
 
 def frame_of(X, y, w=None):
@@ -113,7 +113,7 @@ def test_nan_in_a_later_fold_before_one_in_fold_0():
     """The example of the issue: the pass updates fold 0's rows first; the first NaN is not
     there, so the pass used to name a later row."""
     n, K = 100, 3
-    fold = FoldConfig(K, 0).assign(0, n)
+    fold = reference_folds(K, 0, 0, n)
     first = int(np.flatnonzero(fold != 0)[0])  # the first row outside fold 0
     later = int(np.flatnonzero((fold == 0) & (np.arange(n) > first))[0])
     X = np.random.default_rng(0).normal(size=(n, 3))

@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from statetune.engine import FoldConfig
+from tests.fold_rule import reference_folds
 
 
 @given(
@@ -59,3 +60,18 @@ def test_seed_changes_assignment_and_sorted_data_spreads():
 def test_bad_fold_config(kw, match):
     with pytest.raises((ValueError, TypeError), match=match):
         FoldConfig(**kw)
+
+
+@given(
+    k=st.integers(1, 10),
+    start=st.integers(0, 10**9),
+    n=st.integers(0, 3000),
+    seed=st.integers(0, 2**32),
+    group_rows=st.sampled_from([1, 7, 64, 65536]),
+)
+def test_assign_follows_the_documented_rule(k, start, n, seed, group_rows):
+    """FoldConfig.assign against an independent implementation of the rule (tests/fold_rule.py)."""
+    f = FoldConfig(k, seed, group_rows=group_rows)
+    np.testing.assert_array_equal(
+        f.assign(start, n), reference_folds(k, seed, start, n, group_rows)
+    )

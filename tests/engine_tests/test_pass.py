@@ -7,7 +7,9 @@ import pytest
 
 import statetune as st
 from statetune.engine import JoblibExecutor
+from statetune.states import Moments
 from statetune.testing import make_regression_data
+from tests.fold_rule import reference_folds
 
 
 @pytest.fixture(scope="module")
@@ -28,8 +30,7 @@ def test_states_equal_direct_update_per_fold(big):
     assert [sl.spec.kind for sl in states.fold_states] == [
         "moments"
     ]  # ridge and pca share one state
-    fold = states.folds.assign(0, len(X))
-    from statetune.states import Moments
+    fold = reference_folds(5, 9, 0, len(X))
 
     for k in range(5):
         ref = Moments(8)
@@ -73,15 +74,27 @@ def test_parallel_anytime_yields_per_partition(big):
 
 
 def test_appending_rows_keeps_old_fold_states(big):
+    """Each fold of the first 100,000 rows holds the rows the fold rule gives them (an
+    independent implementation, tests/fold_rule.py); after appending 50,000 rows each fold is
+    its old state plus the appended rows of that fold: no old row moved."""
     X, y, _ = big
-    old = st.compute_states(st.from_arrays(X[:100_000], y[:100_000]), ["ridge"], folds=5)
+    m = 100_000
+    old = st.compute_states(st.from_arrays(X[:m], y[:m]), ["ridge"], folds=5)
     new = st.compute_states(st.from_arrays(X, y), ["ridge"], folds=5)
-    tail = st.compute_states(st.from_arrays(X, y), ["ridge"], folds=5)
-    fold = new.folds.assign(0, len(X))
+    fold = reference_folds(5, 0, 0, len(X))
     for k in range(5):
-        rows = np.flatnonzero(fold == k)
-        assert old.held_out("moments", k).n_rows == (rows < 100_000).sum()
-    fold_equal(new, tail)
+        head = np.flatnonzero(fold[:m] == k)
+        ref = Moments(8)
+        ref.update(X[head], y[head])
+        assert old.held_out("moments", k).allclose(ref)
+        appended = m + np.flatnonzero(fold[m:] == k)
+        assert 0 < len(appended) < len(X) - m
+        grown = old.held_out("moments", k).copy()
+        extra = Moments(8)
+        extra.update(X[appended], y[appended])
+        grown.merge(extra)
+        assert new.held_out("moments", k).allclose(grown)
+        assert new.held_out("moments", k).n_rows == len(head) + len(appended)
 
 
 def test_custom_executor_is_used(big):

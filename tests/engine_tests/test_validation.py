@@ -10,6 +10,7 @@ from sklearn.pipeline import make_pipeline
 
 import statetune as st
 from statetune.testing import make_regression_data
+from tests.fold_rule import reference_folds
 
 N, D, K = 3_000, 6, 4
 
@@ -21,7 +22,7 @@ def data():
 
 
 def folds_of(states):
-    return states.folds.assign(0, states.n_rows)
+    return reference_folds(states.folds.n_folds, states.folds.seed, 0, states.n_rows)
 
 
 SK = {

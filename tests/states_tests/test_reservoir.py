@@ -12,6 +12,7 @@ from hypothesis import strategies as st_
 import statetune as st
 from statetune.states import Reservoir, state_from_arrays
 from statetune.testing import assert_round_trip, make_classification_data
+from tests.fold_rule import reference_folds
 
 
 def filled(X, y, cuts, size=50, seed=0):
@@ -63,7 +64,7 @@ def test_round_trip_with_string_labels_and_pass_positions():
         assert arrays["y"].dtype.kind == "U"
         assert state_from_arrays(header, arrays).allclose(r)
         # the sample holds exactly the fold's rows (all of them: 1,000 < 20,000)
-        fold = states.folds.assign(0, 3_000)
+        fold = reference_folds(states.folds.n_folds, 0, 0, 3_000)
         np.testing.assert_array_equal(np.sort(r.positions), np.flatnonzero(fold == k))
         np.testing.assert_array_equal(r.y, y[r.positions])
         np.testing.assert_array_equal(r.w, w[r.positions])

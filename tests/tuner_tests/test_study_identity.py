@@ -22,7 +22,7 @@ from sklearn.linear_model import Ridge
 
 import statetune as st
 from statetune.cli import main
-from statetune.engine.folds import FoldConfig
+from tests.fold_rule import reference_folds
 
 HIGH = {"ridge": {"alpha": FloatDistribution(100.0, 1000.0, log=True)}}
 
@@ -35,7 +35,7 @@ def diabetes():
 
 def sklearn_cv_mse(X, y, params, cv=3, seed=0):
     """Mean held-out MSE of scikit-learn's Ridge over the folds the pass assigns."""
-    fold = FoldConfig(n_folds=cv, seed=seed).assign(0, len(y))
+    fold = reference_folds(cv, seed, 0, len(y))
     scores = []
     for k in range(cv):
         model = Ridge(alpha=params["alpha"], fit_intercept=params["fit_intercept"])
