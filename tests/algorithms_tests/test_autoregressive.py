@@ -125,13 +125,19 @@ def test_held_out_mse_equals_the_mse_on_held_out_rows():
         m.held_out_score(train, held, "r2")
 
 
-def test_pooled_series_equal_least_squares_on_stacked_rows():
+@pytest.mark.parametrize("layout", ["stacked", "interleaved"])
+def test_pooled_series_equal_least_squares_on_stacked_rows(layout):
+    """Two series fed stacked (all of a, then all of b) or interleaved (rows of a and b mixed
+    at random, each series still in time order): the same pooled least squares."""
     rng = np.random.default_rng(4)
     ys = {"a": ar3(300, 5), "b": ar3(200, 6) + 3.0}
     ids = np.array(["a"] * 300 + ["b"] * 200)
-    order = rng.permutation(500)
-    order = np.concatenate([np.sort(order[ids[order] == k]) for k in ("a", "b")])
-    y = np.concatenate([ys["a"], ys["b"]])
+    if layout == "interleaved":
+        ids = rng.permutation(ids)
+        assert (ids[:-1] != ids[1:]).sum() > 100  # the series alternate often
+    y = np.empty(500)
+    for k, z in ys.items():
+        y[ids == k] = z  # series k's values in time order at its positions
     s = LaggedMoments(4)
     s.update(y, series=ids)
     m = AutoRegressive.from_state(s, p=2, trend="c")
@@ -156,15 +162,35 @@ def test_fit_partial_fit_and_sklearn_surface():
     assert m.get_params() == {"p": 3, "trend": "c", "alpha": 0.0, "d": 0, "seasonal_lag": 0}
 
 
+def ridge_ar_reference(y, max_lag, p, d, trend, alpha):
+    """numpy on the model's defining rows: ``z = diff(y, d)`` at the times with ``max_lag``
+    predecessors, regressed on its ``p`` lags by ridge (penalty ``alpha`` on the lag
+    coefficients, the constant unpenalized). Returns ``(coef, intercept)``."""
+    t = np.arange(max_lag, len(y))
+    z = np.diff(y, d) if d else y  # z[i] is the d-th difference ending at y[i + d]
+    target = z[t - d]
+    A = np.column_stack([z[t - d - j] for j in range(1, p + 1)])
+    if trend == "c":
+        Am, bm = A.mean(axis=0), target.mean()
+        Ac, bc = A - Am, target - bm
+        coef = np.linalg.solve(Ac.T @ Ac + alpha * np.eye(p), Ac.T @ bc)
+        return coef, bm - Am @ coef
+    return np.linalg.solve(A.T @ A + alpha * np.eye(p), A.T @ target), 0.0
+
+
 def test_search_space_points_finalize():
-    state = state_of(ar3(300, seed=8), max_lag=4)
+    y = ar3(300, seed=8)
+    state = state_of(y, max_lag=4)
     space = AutoRegressive.search_space(state)
     assert space["p"].low == 1 and space["p"].high == 3 and space["d"].choices == (0, 1)
     for p in (1, 3):
         for d in (0, 1):
             for trend in ("n", "c"):
                 for alpha in (space["alpha"].low, space["alpha"].high):
-                    AutoRegressive.from_state(state, p=p, d=d, trend=trend, alpha=alpha)
+                    m = AutoRegressive.from_state(state, p=p, d=d, trend=trend, alpha=alpha)
+                    coef, intercept = ridge_ar_reference(y, 4, p, d, trend, alpha)
+                    assert rel(m.coef_, coef) <= 1e-8, (p, d, trend, alpha)
+                    assert abs(m.intercept_ - intercept) <= 1e-8 * max(abs(intercept), 1.0)
     one = AutoRegressive.search_space(state_of(ar3(50), max_lag=1))
     assert "d" not in one and one["p"].high == 1
 
