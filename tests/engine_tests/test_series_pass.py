@@ -180,12 +180,27 @@ def test_tune_forecasts_end_to_end_and_equals_statsmodels():
     src = st.from_pandas(df, target="sales", time="date")
     result = st.tune(src, ["autoregressive"], n_trials=12, cv=3, storage="memory", seed=1)
     assert len(result.trials) == 12 and result.best_value > 0
+    values = [t.value for t in result.study.trials if t.state.name == "COMPLETE"]
+    assert np.isfinite(values).all() and min(values) == result.best_value
     params = {k: v for k, v in result.best_params.items() if k != "algorithm"}
     d, p = params.get("d", 0), params["p"]
+    y = df["sales"].to_numpy()
+    # the best model itself (its alpha and seasonal lag included): numpy ridge on its rows
+    best = result.states.finalize("autoregressive", params)
+    s = params.get("seasonal_lag", 0)
+    lags = list(range(1, p + 1)) + ([s] if s > p else [])
+    t = np.arange(8, len(y))
+    z = np.diff(y, d) if d else y
+    A = np.column_stack([z[t - d - j] for j in lags])
+    b = z[t - d]
+    if params["trend"] == "c":
+        A, b = A - A.mean(axis=0), b - b.mean()
+    alpha = params.get("alpha", 0.0)
+    coef = np.linalg.solve(A.T @ A + alpha * np.eye(len(lags)), A.T @ b)
+    np.testing.assert_allclose(best.coef_, coef, rtol=1e-8)
     if params.get("alpha", 0.0) > 0 or params.get("seasonal_lag", 0):
         params.update(alpha=0.0, seasonal_lag=0)
     model = result.states.finalize("autoregressive", params)
-    y = df["sales"].to_numpy()
     ref = AutoReg(np.diff(y, d) if d else y, lags=p, trend=params["trend"], hold_back=8 - d).fit()
     np.testing.assert_allclose(model.coef_, ref.params[-p:], rtol=1e-8)
 
