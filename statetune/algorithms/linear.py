@@ -138,7 +138,7 @@ class _LinearFromMoments(StateEstimator):
         )
 
     def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()  # type: ignore[misc]
+        tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = False
         tags.input_tags.sparse = False
         return tags
