@@ -88,6 +88,7 @@ __all__ = [
     "assert_empty_state_raises",
     "assert_equals_reference",
     "assert_finalize_pure",
+    "assert_fitted_finite",
     "assert_merge_laws",
     "assert_quality_bound",
     "assert_round_trip",
@@ -231,11 +232,20 @@ def assert_associative(parts: Sequence[Any], rtol: float = 1e-10) -> None:
 
 def assert_subtract_inverts_merge(
     algorithm: str, X: np.ndarray, y: Any, w: Any, cut: int, rtol: float = 1e-8
-) -> None:
-    """subtract(u(B)) from u(A u B) gives u(A), for states that are ``Subtractable``."""
+) -> str | None:
+    """subtract(u(B)) from u(A u B) gives u(A), for states that are ``Subtractable``.
+
+    Returns None when the law was checked, else why it does not apply (the state does not
+    declare ``Subtractable``); a state with a ``subtract`` method that does not declare the
+    capability fails, since its law would go unchecked. States of moments (per class too) are
+    judged against the scale of the state subtracted from, since subtraction cancels."""
     filled = fill_state(algorithm, X, y, w)
     if not isinstance(filled, Subtractable):
-        return
+        assert not hasattr(filled, "subtract"), (
+            f"{type(filled).__name__} has subtract() but does not declare Subtractable: "
+            "its law would go unchecked"
+        )
+        return f"{type(filled).__name__} does not declare Subtractable (no subtract)"
     whole: Any = filled
     b = fill_state(
         algorithm, X[cut:], None if y is None else y[cut:], None if w is None else w[cut:], (), cut
@@ -243,17 +253,30 @@ def assert_subtract_inverts_merge(
     a = fill_state(
         algorithm, X[:cut], None if y is None else y[:cut], None if w is None else w[:cut]
     )
-    if not hasattr(whole, "comoment"):
-        whole.subtract(b)
-        assert whole.allclose(a, 1e-6), "subtract did not undo merge"
-        return
-    scale = np.sqrt(np.abs(np.diagonal(whole.comoment))) + 1e-300
+    before = whole.copy()
     whole.subtract(b)
     assert whole.n_rows == a.n_rows, "subtract miscounted rows"
-    # Subtraction cancels: judge the error against the scale of the state subtracted from.
-    err_c = np.abs(whole.comoment - a.comoment) / np.outer(scale, scale)
-    err_m = np.abs(a.mean_offset(whole)) * np.sqrt(whole.weight_sum + b.weight_sum) / scale
-    assert err_c.max() <= rtol and err_m.max() <= rtol, "subtract did not undo merge"
+    if hasattr(whole, "per_class"):  # class moments: one moments state per class
+        assert whole.classes.tolist() == a.classes.tolist(), "subtract changed the classes"
+        full = dict(zip(before.classes.tolist(), before.per_class, strict=True))
+        theirs = dict(zip(b.classes.tolist(), b.per_class, strict=True))
+        pairs = [
+            (m, ref, full[c], theirs.get(c))
+            for c, m, ref in zip(a.classes.tolist(), whole.per_class, a.per_class, strict=True)
+        ]
+    elif hasattr(whole, "comoment"):
+        pairs = [(whole, a, before, b)]
+    else:
+        assert whole.allclose(a, 1e-6), "subtract did not undo merge"
+        return None
+    for got, ref, full_m, sub in pairs:
+        scale = np.sqrt(np.abs(np.diagonal(full_m.comoment))) + 1e-300
+        assert got.n_rows == ref.n_rows, "subtract miscounted rows"
+        err_c = np.abs(got.comoment - ref.comoment) / np.outer(scale, scale)
+        gone = 0.0 if sub is None else sub.weight_sum
+        err_m = np.abs(ref.mean_offset(got)) * np.sqrt(got.weight_sum + gone) / scale
+        assert err_c.max() <= rtol and err_m.max() <= rtol, "subtract did not undo merge"
+    return None
 
 
 def npz_round_trip(state: Any) -> Any:
@@ -278,10 +301,32 @@ def assert_round_trip(state: Any) -> None:
     assert state_digest(back) == state_digest(state), "round trip changed the state"
 
 
+def assert_fitted_finite(model: Any, X: np.ndarray | None = None) -> None:
+    """Every public fitted float attribute of ``model`` (name ending in ``_``) is finite, and so
+    are its outputs (``predict_proba``, ``predict``, ``transform``, ``decision_function``,
+    those it has) on the rows ``X`` when given: a NaN coefficient never passes for fitted."""
+    name = type(model).__name__
+    for attr, value in vars(model).items():
+        if not attr.endswith("_") or attr.startswith("_"):
+            continue
+        if isinstance(value, float | np.floating | np.ndarray | list | tuple):
+            arr = np.asarray(value)
+            if arr.dtype.kind in "fc":
+                assert np.isfinite(arr).all(), f"{name}.{attr} is not finite: {arr!r}"
+    if X is None:
+        return
+    for method in ("predict_proba", "predict", "transform", "decision_function"):
+        if hasattr(model, method):
+            out = np.asarray(getattr(model, method)(X))
+            if out.dtype.kind in "fc":
+                assert np.isfinite(out).all(), f"{name}.{method}(X) is not finite"
+
+
 def assert_search_space_finalizes(
-    algorithm: str, state: Any, n_points: int = 8, seed: int = 0
+    algorithm: str, state: Any, n_points: int = 8, seed: int = 0, X: np.ndarray | None = None
 ) -> None:
-    """Every point of ``search_space(state)`` (corners and random points) finalizes."""
+    """Every point of ``search_space(state)`` (corners and random points) finalizes to a model
+    whose fitted attributes, and outputs on the rows ``X`` when given, are finite."""
     alg = get_algorithm(algorithm)
     space = alg.search_space(state)
     for params in grid_points(space, n_points, seed):
@@ -291,6 +336,10 @@ def assert_search_space_finalizes(
             warnings.simplefilter("ignore")  # convergence warnings at extreme corners
             model = alg.finalize(state, params)
         assert hasattr(model, "n_features_in_"), f"{algorithm} model lacks n_features_in_"
+        try:
+            assert_fitted_finite(model, X)
+        except AssertionError as err:
+            raise AssertionError(f"{algorithm} at {params}: {err}") from None
 
 
 def assert_finalize_pure(algorithm: str, state: Any, params: dict[str, Any]) -> None:
@@ -317,13 +366,18 @@ def assert_empty_state_raises(algorithm: str, d: int, has_target: bool) -> None:
         raise AssertionError(f"{algorithm} finalized from an empty state")
 
 
-def check_algorithm(algorithm: str, seed: int = 0, *, estimator_checks: bool = True) -> None:
+def check_algorithm(
+    algorithm: str, seed: int = 0, *, estimator_checks: bool = True
+) -> dict[str, str]:
     """Every contract of docs/design.md for one registered algorithm (and its state): first that
     its model class declares an independent reference (:func:`declared_reference`), then the
     state laws, then exactness against that reference (or its quality bound), accuracy on
     features of very different scales (:func:`assert_accurate_on_scaled_features`, default
     hyperparameters) unless the model declares why not, and scikit-learn's estimator checks
-    (``estimator_checks=False`` leaves them to a test parametrized per check)."""
+    (``estimator_checks=False`` leaves them to a test parametrized per check).
+
+    Returns the laws that did not apply, each with the reason (``{"subtract": ...}`` for a
+    state without subtraction); every other law was checked."""
     declared = declared_reference(algorithm)
     alg = get_algorithm(algorithm)
     X, y, w = data_for(algorithm, 300, 5, seed=seed, weighted=True)
@@ -331,10 +385,15 @@ def check_algorithm(algorithm: str, seed: int = 0, *, estimator_checks: bool = T
     cuts = [1, 77, 150, 299]
     assert_chunk_invariant(algorithm, X, y_or_none, w, cuts)
     assert_merge_laws(algorithm, X, y_or_none, w, cuts)
-    assert_subtract_inverts_merge(algorithm, X, y_or_none, w, 120)
+    not_applicable: dict[str, str] = {}
+    reason = assert_subtract_inverts_merge(algorithm, X, y_or_none, w, 120)
+    if reason is not None:
+        not_applicable["subtract"] = reason
     state = fill_state(algorithm, X, y_or_none, w)
     assert_round_trip(state)
-    assert_search_space_finalizes(algorithm, state, seed=seed)
+    assert_search_space_finalizes(
+        algorithm, state, seed=seed, X=None if is_series(algorithm) else X[:50]
+    )
     space = alg.search_space(state)
     assert_finalize_pure(algorithm, state, grid_points(space, 1, seed)[-1])
     assert_empty_state_raises(algorithm, X.shape[1], y_or_none is not None)
@@ -357,6 +416,7 @@ def check_algorithm(algorithm: str, seed: int = 0, *, estimator_checks: bool = T
         assert_accurate_on_scaled_features(algorithm, case, {})
     if estimator_checks:
         check_sklearn_estimator(algorithm)
+    return not_applicable
 
 
 def check_registry() -> list[str]:
