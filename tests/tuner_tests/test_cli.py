@@ -5,11 +5,13 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 
+import statetune as st
 from statetune.cli import main
-from statetune.testing import make_regression_data
+from statetune.testing import make_regression_data, reference_estimator
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +56,23 @@ def test_tune_then_predict(tmp_path, parquet, capsys, monkeypatch):
     assert main(["predict", str(out / "best_model"), str(parquet), "--out", str(pred)]) == 0
     got = pd.read_parquet(pred)
     assert len(got) == 3_000 and list(got.columns) == ["prediction"]
+    # the predictions are the best trial's model: the params read from trials.csv,
+    # finalized through the library and fitted by scikit-learn on all rows
+    trials = pd.read_csv(out / "trials.csv")
+    done = trials[trials["state"] == "COMPLETE"]
+    best = done.loc[done["value"].idxmin()]
+    alg = best["algorithm"]
+    params = {c.split(":", 1)[1]: best[c] for c in trials.columns if c.startswith(f"{alg}:")}
+    if "n_components" in params:
+        params["n_components"] = int(params["n_components"])
+    if "fit_intercept" in params:
+        params["fit_intercept"] = bool(params["fit_intercept"])
+    data = pd.read_parquet(parquet)
+    X, y = data[list("abcd")].to_numpy(), data["y"].to_numpy()
+    ours = st.finalize(alg, st.compute_states(st.from_arrays(X, y), [alg], folds=3), params)
+    np.testing.assert_allclose(got["prediction"], ours.predict(X), rtol=1e-12, atol=0)
+    ref = reference_estimator(alg, params).fit(X, y).predict(X)
+    assert np.abs(got["prediction"] - ref).max() <= 1e-8 * np.abs(ref).max()
 
 
 def test_info(capsys):

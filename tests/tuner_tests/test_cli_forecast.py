@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import statetune as st
 from statetune.cli import main
 
 
@@ -43,6 +44,27 @@ def test_tune_infers_forecast_then_forecasts_every_series(tmp_path, sales, capsy
     assert np.isfinite(fc["forecast"]).all()
     # an AR(1) around 5 / (1 - 0.7) ~ 16.7: forecasts stay in the series' range
     assert fc["forecast"].between(5, 30).all()
+    # each series' forecast is the saved model's recursion from that series' own last values
+    # (read from the CSV files, not from the state): by hand on the d-times differenced
+    # series, integrated back, and through the model's forecast(history=...)
+    model = st.load_model(out / "best_model")
+    data = pd.concat([pd.read_csv(f) for f in sorted(sales.glob("*.csv"))])
+    d = int(model.d)
+    for store, rows in data.groupby("store"):
+        y = rows.sort_values("date")["sales"].to_numpy()
+        z = list(np.diff(y, d) if d else y)
+        level = y[-1]
+        want = []
+        for _ in range(4):
+            nxt = model.intercept_ + sum(
+                c * z[-lag] for c, lag in zip(model.coef_, model.lags_, strict=True)
+            )
+            z.append(nxt)
+            level = level + nxt if d else nxt
+            want.append(level)
+        got = fc[fc["series"] == store].sort_values("step")["forecast"].to_numpy()
+        np.testing.assert_allclose(got, want, rtol=1e-10)
+        np.testing.assert_allclose(got, model.forecast(y, steps=4), rtol=1e-12)
 
 
 def test_forecast_task_without_time_layout_is_refused(tmp_path, sales, capsys):
