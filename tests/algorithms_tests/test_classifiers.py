@@ -117,6 +117,18 @@ def test_large_offsets_keep_the_class_statistics_exact():
     assert rel(gnb.var_, gref.var_) < 1e-8
 
 
+def _sklearn_gaussians(name, params, X, y):
+    """Per class (in sorted label order): prior, mean and covariance of scikit-learn's
+    estimator fitted on the rows (the model's own Gaussians are not the reference)."""
+    if name == "qda":
+        ref = reference_estimator(name, {**params, "store_covariance": True}).fit(X, y)
+        return ref.priors_, ref.means_, list(ref.covariance_)
+    ref = reference_estimator(name, params).fit(X, y)
+    if name == "lda":
+        return ref.priors_, ref.means_, [ref.covariance_] * len(ref.classes_)
+    return ref.class_prior_, ref.theta_, [np.diag(v) for v in ref.var_]
+
+
 def test_held_out_log_likelihood_equals_row_by_row():
     X, y, _ = make_classification_data(3_000, 4, seed=5)
     s = st.compute_states(st.from_arrays(X, y), ["lda", "qda", "gaussian_nb"], folds=3)
@@ -127,17 +139,11 @@ def test_held_out_log_likelihood_equals_row_by_row():
         params = {"reg_param": 0.1} if name == "qda" else {}
         ours = s.fold_scores(name, params, "log_likelihood")
         for k in range(3):
-            model = st.finalize(
-                name,
-                st.compute_states(st.from_arrays(X[fold != k], y[fold != k]), [name], folds=2),
-                params,
-            )
-            gauss = model._class_gaussians()
-            logp = np.log(model.priors_ if hasattr(model, "priors_") else model.class_prior_)
-            idx = {c: i for i, c in enumerate(model.classes_)}
+            Xt, yt = X[fold != k], y[fold != k]
+            priors, means, covs = _sklearn_gaussians(name, params, Xt, yt)
+            idx = {c: i for i, c in enumerate(np.unique(yt))}
             rows = [
-                logp[idx[c]]
-                + multivariate_normal(gauss[idx[c]][0], np.linalg.inv(gauss[idx[c]][1])).logpdf(x)
+                np.log(priors[idx[c]]) + multivariate_normal(means[idx[c]], covs[idx[c]]).logpdf(x)
                 for x, c in zip(X[fold == k], y[fold == k], strict=True)
             ]
             assert ours[k] == pytest.approx(np.mean(rows), rel=1e-8)
