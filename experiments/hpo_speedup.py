@@ -431,7 +431,11 @@ def main() -> None:
     full = [r for r in rows if r["trials_or_candidates"] >= min(T, RIDGE_GRID)]
     log_bar_chart(
         "hpo_speedup",
-        [f"{r['method']}\n{r['algorithm']} ({r['trials_or_candidates']})" for r in full],
+        [
+            f"{r['method']}\n{r['algorithm']} ({r['trials_or_candidates']})"
+            + ("" if r["rows"] == N else f", {r['rows']:,} rows")
+            for r in full
+        ],
         [float(r["wall_s"]) for r in full],
         [r["measured_or_estimated"] == "estimated" for r in full],
         f"Tuning wall time, {N:,} x {D}, {K} folds",
