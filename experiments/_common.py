@@ -12,7 +12,16 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["RESULTS", "bar_chart", "log_bar_chart", "median_time", "regression_data", "write_csv"]
+__all__ = [
+    "RESULTS",
+    "bar_chart",
+    "log_bar_chart",
+    "median_time",
+    "regression_data",
+    "run_times",
+    "spread",
+    "write_csv",
+]
 
 RESULTS = Path(
     os.environ.get("STATETUNE_RESULTS", Path(__file__).resolve().parent.parent / "results")
@@ -29,6 +38,28 @@ def median_time(fn: Callable[[], Any], repeat: int = 5, warmup: int = 1) -> floa
         fn()
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
+
+
+def run_times(fn: Callable[[], Any], repeat: int = 5, warmup: int = 0) -> list[float]:
+    """Wall time of each of ``repeat`` runs of ``fn``, after ``warmup`` untimed runs."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def spread(times: Sequence[float], unit: str = "s", scale: float = 1.0, digits: int = 3) -> str:
+    """``"median (min..max, n runs)"`` of ``times`` (seconds) shown in ``unit`` (x ``scale``).
+
+    >>> spread([0.2, 0.1, 0.3])
+    '0.200 s (0.100..0.300, 3 runs)'
+    """
+    med, lo, hi = (scale * statistics.median(times), scale * min(times), scale * max(times))
+    return f"{med:.{digits}f} {unit} ({lo:.{digits}f}..{hi:.{digits}f}, {len(times)} runs)"
 
 
 def regression_data(n: int, d: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

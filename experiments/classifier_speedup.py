@@ -23,7 +23,9 @@ search space over lda / qda / gaussian_nb / ridge_classifier, same sampler and s
     first 10 trials are random startup trials); (ii) per-algorithm median refit trial x the
     algorithm mix statetune's study actually ran (an algorithm absent from the measured trials is
     timed on one extra refit trial, with the parameters of statetune's first trial of it).
-    Trials both sides ran are checked: same parameters, and values within sampling error.
+    Trials both sides ran are checked: same parameters, and values within sampling error. The
+    refit study runs ``--repeat`` times, as statetune's studies do (a new study each run, same
+    seed, so the same trials): medians and min..max on both sides; the checks use its first run.
 (c) statetune's best parameters re-scored by scikit-learn on all held-out rows (exact), and on
     the reservoir rows statetune used (must equal statetune's fold scores: the models are the same,
     only the rows differ). The difference to statetune's estimate is given in units of its
@@ -54,7 +56,7 @@ from typing import Any
 
 import numpy as np
 import optuna
-from _common import RESULTS, log_bar_chart, write_csv
+from _common import RESULTS, log_bar_chart, spread, write_csv
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis, QuadraticDiscriminantAnalysis
 from sklearn.linear_model import RidgeClassifier
 from sklearn.metrics import accuracy_score
@@ -207,6 +209,7 @@ def run_statetune(
             per_alg.setdefault(t.params["algorithm"], []).append(secs)
     return {
         "wall": statistics.median(walls),
+        "walls": walls,
         "timings": {k: statistics.median(t[k] for t in timings) for k in TIMING_KEYS},
         "result": r,
         "best_values": [x.best_value for x in results],
@@ -224,7 +227,12 @@ def main() -> None:
     ap.add_argument(
         "--refit-trials", type=int, default=5, help="trials run by plain Optuna + sklearn refits"
     )
-    ap.add_argument("--repeat", type=int, default=1, help="statetune accuracy study runs (median)")
+    ap.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="runs of each side: statetune's studies and the refit study (median, min..max)",
+    )
     args = ap.parse_args()
     N, T, K = args.rows, args.trials, args.folds
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -233,7 +241,7 @@ def main() -> None:
     X, y = classification_data(N)
     print(
         f"data {N:,} x {D}, {N_CLASSES} classes, {K} folds, {T} trials "
-        f"(statetune accuracy study: {args.repeat} run(s), median)"
+        f"(statetune's studies and the refit study: {args.repeat} run(s) each, median)"
     )
     # A sequential pass like st.tune's (n_jobs=1): the same states, so the same data-scaled
     # bounds (ridge_classifier's alpha) and bit-identical trials for the same seed.
@@ -268,6 +276,9 @@ def main() -> None:
             "finalize_and_score_s": "",
             "storage_s": "",
             "per_trial_ms": round(1e3 * wall / n, 3) if n else "",
+            "runs": 1,
+            "min_s": "",
+            "max_s": "",
             "best_value": "",
             "best_algorithm": "",
             "best_params": "",
@@ -293,6 +304,9 @@ def main() -> None:
         T,
         s["wall"],
         "measured",
+        runs=args.repeat,
+        min_s=min(s["walls"]),
+        max_s=max(s["walls"]),
         pass_s=tm["pass"],
         sampler_s=tm["sampler"],
         finalize_and_score_s=tm["finalize_and_score"],
@@ -306,7 +320,7 @@ def main() -> None:
             f"{s['failed']}; best identical in all runs: {same}"
         ),
     )
-    print(f"statetune accuracy study: {s['wall']:.1f} s, mix {dict(s['mix'])}")
+    print(f"statetune accuracy study: {spread(s['walls'])}, mix {dict(s['mix'])}")
 
     # (b) plain Optuna + scikit-learn refits, a few trials, extrapolated
     n_refit = min(T, args.refit_trials)
@@ -320,12 +334,22 @@ def main() -> None:
         trial.set_user_attr("seconds", secs)
         return float(np.mean(scores))
 
-    study = optuna.create_study(
-        direction="maximize", sampler=tpe(), pruner=optuna.pruners.NopPruner()
-    )
-    t0 = time.perf_counter()
-    study.optimize(objective, n_trials=n_refit, catch=FAILURES)
-    refit_wall = time.perf_counter() - t0
+    # the refit study runs as many times as statetune's (a new study each run, same seed: the
+    # same trials); the agreement checks use the first run, the timings all of them
+    studies, refit_walls, run_secs = [], [], []
+    for _ in range(args.repeat):
+        study = optuna.create_study(
+            direction="maximize", sampler=tpe(), pruner=optuna.pruners.NopPruner()
+        )
+        t0 = time.perf_counter()
+        study.optimize(objective, n_trials=n_refit, catch=FAILURES)
+        refit_walls.append(time.perf_counter() - t0)
+        studies.append(study)
+        run_secs.append(
+            [t.user_attrs["seconds"] for t in study.trials if "seconds" in t.user_attrs]
+        )
+    study = studies[0]
+    refit_wall = statistics.median(refit_walls)
     st_trials = r.study.trials
     same_params, zs, diffs = [], [], []
     for t in study.trials:
@@ -336,7 +360,7 @@ def main() -> None:
         se = sampling_se(t.user_attrs["fold_scores"], sample_rows, held_rows)
         diffs.append(other.value - t.value)
         zs.append(z_score(other.value - t.value, se))
-    all_secs = [t.user_attrs["seconds"] for t in study.trials if "seconds" in t.user_attrs]
+    all_secs = [x for secs in run_secs for x in secs]
     trial_median = statistics.median(all_secs)
     max_z = max((abs(z) for z in zs), default=math.nan)
     record(
@@ -346,12 +370,16 @@ def main() -> None:
         n_refit,
         refit_wall,
         "measured",
+        runs=args.repeat,
+        min_s=min(refit_walls),
+        max_s=max(refit_walls),
         best_value=study.best_value,
         best_algorithm=study.best_params["algorithm"],
         best_params=json.dumps(split(study.best_params)[1]),
         z_vs_exact=max_z,
         notes=(
-            f"exact accuracy on all held-out rows; median trial {trial_median:.2f} s; trials "
+            f"median of {args.repeat} runs of {n_refit} trials; exact accuracy on all held-out "
+            f"rows; median trial {trial_median:.2f} s (all runs); trials "
             f"{[t.params['algorithm'] for t in study.trials]}; same params as statetune's first "
             f"{n_refit} trials: {all(same_params)}; statetune - exact on those trials: max |diff| "
             f"{max((abs(x) for x in diffs), default=math.nan):.2g}, max |z| {max_z:.2f}"
@@ -369,6 +397,7 @@ def main() -> None:
     alg_median = {a: statistics.median(v) for a, v in trial_secs.items()}
     overhead = tm["sampler"] + tm["storage"]
     est_median = T * trial_median + overhead
+    est_runs = [T * statistics.median(secs) + overhead for secs in run_secs]
     est_mix = sum(alg_median[a] * n for a, n in s["mix"].items()) + overhead
     record(
         "optuna + sklearn refit",
@@ -377,8 +406,12 @@ def main() -> None:
         T,
         est_median,
         "estimated",
+        runs=args.repeat,
+        min_s=min(est_runs),
+        max_s=max(est_runs),
         notes=(
-            f"{T} x median refit trial ({trial_median:.2f} s, from {n_refit} measured) + "
+            f"{T} x median refit trial ({trial_median:.2f} s, from {args.repeat} x {n_refit} "
+            "measured; min..max = the same estimate from each run alone) + "
             f"statetune's measured TPE sampler+storage time ({overhead:.2f} s)"
         ),
     )
@@ -445,7 +478,7 @@ def main() -> None:
     )
 
     # (d) statetune, exact held-out log-likelihood over the generative classifiers
-    ll = run_statetune(X, y, LL_ALGORITHMS, T, K, "log_likelihood", 1)
+    ll = run_statetune(X, y, LL_ALGORITHMS, T, K, "log_likelihood", args.repeat)
     rl = ll["result"]
     ll_alg, ll_params = rl.best_algorithm, rl.best_params
     alg_obj = get_algorithm(ll_alg)
@@ -464,6 +497,9 @@ def main() -> None:
         T,
         ll["wall"],
         "measured",
+        runs=args.repeat,
+        min_s=min(ll["walls"]),
+        max_s=max(ll["walls"]),
         pass_s=ll["timings"]["pass"],
         sampler_s=ll["timings"]["sampler"],
         finalize_and_score_s=ll["timings"]["finalize_and_score"],
@@ -520,7 +556,11 @@ def main() -> None:
             f"  {'':<15} median trial by algorithm: "
             + ", ".join(f"{a} {v * 1e3:.1f} ms" for a, v in run["trial_median_by_alg"].items())
         )
-    print("\nratios (target: statetune >= 50x faster):")
+    print(
+        f"\nstatetune accuracy study {spread(s['walls'])}; refit study ({n_refit} trials) "
+        f"{spread(refit_walls)}; its {T}-trial estimate {spread(est_runs)}"
+    )
+    print("\nratios of medians (target: statetune >= 50x faster):")
     for label, est in (("median refit trial x n", est_median), ("statetune's trial mix", est_mix)):
         ratio = est / s["wall"]
         print(
