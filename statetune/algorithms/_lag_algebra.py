@@ -20,13 +20,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from math import comb
+from typing import Any
 
 import numpy as np
 
 from statetune.states import Moments
 from statetune.states.lagged_moments import LaggedMoments
 
-__all__ = ["centers", "difference_matrix", "differenced", "level_coefficients"]
+__all__ = [
+    "centers",
+    "difference_matrix",
+    "differenced",
+    "held_out_sse",
+    "level_coefficients",
+]
 
 
 def _diff_weights(d: int) -> np.ndarray:
@@ -112,3 +119,24 @@ def differenced(
         return Moments.from_arrays(header, arrays), rel, center
 
     return state.derived(key, build)
+
+
+def held_out_sse(
+    train: Any, held: LaggedMoments, v: np.ndarray, cvec: np.ndarray, intercept: float = 0.0
+) -> tuple[float, float]:
+    """``(SSE, weight)`` of the one-step residuals ``v . z_t - intercept`` over every held-out
+    target: ``held``'s lag rows plus, when ``train`` is a :class:`LaggedMoments` that ``held``
+    continues, the rows straddling the boundary (``train.straddle(held)``). Per set of rows
+    ``SSE = v^T C v + W e^2``, the mean residual ``e`` formed relative to ``cvec`` (centers on
+    the ``y`` columns) so series far from zero keep their digits."""
+    parts = [held.moments]
+    if isinstance(train, LaggedMoments):
+        parts.append(train.straddle(held))
+    sse = weight = 0.0
+    for m in parts:
+        if m.n_rows == 0:
+            continue
+        e = float(v @ ((np.asarray(m.shift) - cvec) + m.mean_from_shift)) - intercept
+        sse += max(float(v @ m.comoment @ v), 0.0) + m.weight_sum * e * e
+        weight += m.weight_sum
+    return sse, weight

@@ -39,6 +39,7 @@ from statetune.algorithms._lag_algebra import (
     centers,
     difference_matrix,
     differenced,
+    held_out_sse,
     level_coefficients,
 )
 from statetune.algorithms._linear_metrics import unknown_metric
@@ -296,17 +297,7 @@ class AutoRegressive(StateEstimator, RegressorMixin, BaseEstimator):
         check_is_fitted(self, "coef_")
         v = self._residual_vector(held)
         cvec = centers(held, self._center)
-        parts = [held.moments]
-        if isinstance(train, LaggedMoments):
-            parts.append(train.straddle(held))
-        sse = weight = 0.0
-        for m in parts:
-            if m.n_rows == 0:
-                continue
-            rel = (np.asarray(m.shift) - cvec) + m.mean_from_shift
-            e = float(v @ rel) - self._centered_intercept
-            sse += max(float(v @ m.comoment @ v), 0.0) + m.weight_sum * e * e
-            weight += m.weight_sum
+        sse, weight = held_out_sse(train, held, v, cvec, self._centered_intercept)
         if weight <= 0.0:
             raise ValueError(
                 "`held-out lag rows > 0` must hold to score, but no held-out value has "

@@ -38,7 +38,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from statetune.algorithms._checks import check_int_range
 from statetune.algorithms._classifier import CLASSIFIER_MAXIMIZE, SAMPLE_METRICS
 from statetune.algorithms._estimator import StateEstimator
-from statetune.algorithms._lag_algebra import centers
+from statetune.algorithms._lag_algebra import centers, held_out_sse
 from statetune.algorithms._linear_metrics import (
     REGRESSION_MAXIMIZE,
     REGRESSION_METRICS,
@@ -162,17 +162,6 @@ class Baseline(StateEstimator, BaseEstimator):
         else:
             self.constant_ = np.array([[state.mean]])  # as DummyRegressor: (1, n_outputs)
 
-    @classmethod
-    def from_state(cls, state: Any, feature_names: Any = None, **params: Any) -> Baseline:
-        model = cls(**params)
-        model._fit_from(state, shared=True)
-        model.n_features_in_ = state.n_features
-        if feature_names is not None and not all(
-            str(n) == f"x{i}" for i, n in enumerate(feature_names)
-        ):
-            model.feature_names_in_ = np.asarray(feature_names, dtype=object)
-        return model
-
     # ------------------------------------------------------------------ scikit-learn side
     def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> Baseline:
         """A numeric target gives the mean predictor; strings, booleans or categories give the
@@ -270,16 +259,7 @@ class Baseline(StateEstimator, BaseEstimator):
         v = np.zeros(held.n_features + 1)
         v[self.lag_ - 1], v[-1] = -1.0, 1.0  # y_t - y_{t-lag}
         cvec = centers(held, float(held.moments.shift[-1]) if held.n_lag_rows else 0.0)
-        parts = [held.moments]
-        if isinstance(train, LaggedMoments):
-            parts.append(train.straddle(held))
-        sse = weight = 0.0
-        for m in parts:
-            if m.n_rows == 0:
-                continue
-            e = float(v @ ((np.asarray(m.shift) - cvec) + m.mean_from_shift))
-            sse += max(float(v @ m.comoment @ v), 0.0) + m.weight_sum * e * e
-            weight += m.weight_sum
+        sse, weight = held_out_sse(train, held, v, cvec)
         if weight <= 0:
             raise ValueError(
                 "The held-out window must hold values with max_lag predecessors to score, but "
