@@ -320,8 +320,8 @@ class StateCache:
             os.close(fd)
 
     def remove(self, key: str) -> bool:
-        """Delete an entry unless it is in use; True if deleted. Something that is not a file
-        at the entry's path (a directory) is left alone with a warning: False."""
+        """Delete an entry and its lock file unless it is in use; True if deleted. Something
+        that is not a file at the entry's path (a directory) is left alone with a warning: False."""
         lock = self.lock(key, timeout=0)
         try:
             with lock:
@@ -336,13 +336,17 @@ class StateCache:
                         return False
                 self.path(key).unlink(missing_ok=True)
                 self.checkpoint_path(key).unlink(missing_ok=True)
+                # Its lock file goes too, removed while held: a process that opened it before
+                # retries on the new one (filelock checks st_nlink after locking).
+                Path(lock.lock_file).unlink(missing_ok=True)
             return True
         except Timeout:
             return False
 
     def gc(self, keep_last: int | None = None) -> list[str]:
-        """Delete corrupt entries, stray temp files, and (with ``keep_last``) all but the most
-        recently written entries. Entries in use are never deleted. Returns deleted keys."""
+        """Delete corrupt entries, stray temp files, lock files without an entry, and (with
+        ``keep_last``) all but the most recently written entries, each with its lock file.
+        Entries in use are never deleted. Returns deleted keys."""
         deleted = []
         valid = []
         for info in self.entries():
@@ -360,6 +364,11 @@ class StateCache:
             for info in valid[keep_last:]:
                 if self.remove(info["key"]):
                     deleted.append(info["key"])
+        if self.states_dir.exists():  # lock files of entries gone (deleted by older versions)
+            for lock_path in self.states_dir.glob("*.lock"):
+                key = lock_path.name[: -len(".lock")]
+                if not self.path(key).exists() and not self.checkpoint_path(key).exists():
+                    self.remove(key)
         for folder in (self.states_dir, self.checkpoints_dir):
             if folder.exists():
                 for tmp in folder.glob(".*.tmp"):

@@ -86,7 +86,7 @@ def test_info(capsys):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["tune", "missing.parquet", "--target", "y"], "Data path 'missing.parquet' must exist"),
+        (["tune", "missing.parquet", "--target", "y"], "no such file: 'missing.parquet'"),
         (["info", "svm"], "`algorithm` must be one of"),
     ],
 )

@@ -1,0 +1,110 @@
+"""What the commands share: exit codes, data paths (file or folder) and atomic output files.
+
+Example
+-------
+>>> from statetune.cli._common import output_format
+>>> output_format("predictions.jsonl")
+'jsonl'
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "DEFAULT_CACHE_DIR",
+    "EXIT_DATA",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "OUTPUT_FORMATS",
+    "data_files",
+    "output_format",
+    "source_from_path",
+    "write_frame",
+]
+
+EXIT_OK, EXIT_DATA, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+DEFAULT_CACHE_DIR = ".statetune"
+
+#: Output file extensions and the format each writes.
+OUTPUT_FORMATS = {".csv": "csv", ".parquet": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+
+
+def data_files(path: str) -> tuple[str, list[str]]:
+    """``(suffix, files)`` of a ``.parquet``/``.csv`` file or of a folder holding one kind.
+
+    A folder is searched recursively, in the stable order the sources read it.
+    """
+    from statetune.data.files import expand_paths
+
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"no such file: {path!r} (a data path must exist).")
+    if p.is_dir():
+        kinds = {q.suffix for q in p.rglob("*") if q.suffix in (".parquet", ".csv")}
+        if len(kinds) != 1:
+            raise ValueError(
+                f"Folder {path!r} must hold only .parquet or only .csv files, but holds "
+                f"{sorted(kinds) or 'neither'}."
+            )
+        suffix = kinds.pop()
+        return suffix, expand_paths(p, suffix)
+    if p.suffix in (".parquet", ".csv"):
+        return p.suffix, [str(p)]
+    raise ValueError(f"Data file {path!r} must end in .parquet or .csv, but ends in {p.suffix!r}.")
+
+
+def source_from_path(
+    path: str,
+    target: str | None,
+    weight: str | None = None,
+    series: str | None = None,
+    time: str | None = None,
+) -> Any:
+    """A Parquet or CSV source from a file or folder path (by extension or folder content);
+    ``series``/``time`` name the id and timestamp columns of forecasting data."""
+    import statetune as st
+
+    suffix, _ = data_files(path)
+    read = st.from_parquet if suffix == ".parquet" else st.from_csv
+    return functools.partial(read, series=series, time=time)(Path(path), target, weight)
+
+
+def output_format(path: str) -> str:
+    """The format an output path's extension asks for; refused naming the accepted ones."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in OUTPUT_FORMATS:
+        raise ValueError(
+            f"`--out` must end in one of {', '.join(OUTPUT_FORMATS)} (the output format follows "
+            f"the extension), but {path!r} ends in {suffix or 'no extension'!r}."
+        )
+    return OUTPUT_FORMATS[suffix]
+
+
+def write_frame(frame: Any, path: str) -> Path:
+    """Write a DataFrame in the format of ``path``'s extension, atomically: through a temp
+    file in the same folder (fsynced, then ``os.replace``d), so ``path`` is the old file or
+    the whole new one, never a partial one. JSON lines: one object per row."""
+    from statetune.state_cache.files import atomic_write
+
+    fmt = output_format(path)
+
+    def write(f: Any) -> None:
+        if fmt == "parquet":
+            frame.to_parquet(f, index=False)
+            return
+        text = io.TextIOWrapper(f, encoding="utf-8", newline="")
+        if fmt == "csv":
+            frame.to_csv(text, index=False)
+        else:
+            frame.to_json(text, orient="records", lines=True, date_format="iso")
+        text.flush()
+        text.detach()  # the caller fsyncs and closes the binary file
+
+    dest = Path(path)
+    atomic_write(dest, write)
+    return dest

@@ -1,0 +1,133 @@
+"""``statetune predict`` and ``statetune forecast``: a saved model's outputs to a file.
+
+``predict`` reads a file or a folder as ``tune`` does (every ``.parquet`` or every ``.csv``
+file under it, in the sources' order), one file at a time; the output's format follows
+``--out``'s extension (:data:`statetune.cli._common.OUTPUT_FORMATS`) and the file is written
+atomically. ``--id-column`` copies a column through; ``--proba`` writes a classifier's class
+probabilities, one column per class label.
+
+Example
+-------
+>>> from statetune.cli.predict_cmd import proba_columns
+>>> proba_columns([0, 1, "b"])
+['0', '1', 'b']
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from statetune.cli._common import EXIT_OK, data_files, output_format, write_frame
+
+__all__ = ["proba_columns", "run_forecast", "run_predict"]
+
+
+def proba_columns(classes: Any) -> list[str]:
+    """Output column names of class probabilities: each class label as text."""
+    return [str(c) for c in list(classes)]
+
+
+def _load(folder: str) -> Any:
+    import statetune as st
+
+    if not Path(folder).exists():
+        raise FileNotFoundError(f"no such file: {folder!r} (a best_model folder).")
+    return st.load_model(folder)
+
+
+def _features(model: Any) -> list[str]:
+    schema = getattr(model, "statetune_schema_", None)
+    if schema:
+        return list(schema["features"])
+    return [f"x{i}" for i in range(model.n_features_in_)]
+
+
+def _predict_file(model: Any, path: str, args: argparse.Namespace, features: list[str]) -> Any:
+    import numpy as np
+    import pandas as pd
+
+    from statetune.data.frames import read_frame
+
+    df = read_frame(path)  # as the sources read files: index columns are not columns
+    missing = [c for c in features if c not in df.columns]
+    if missing:
+        raise ValueError(
+            f"The data must hold the model's feature columns, but {path!r} lacks {missing}."
+        )
+    if args.id_column and args.id_column not in df.columns:
+        raise ValueError(
+            f"`--id-column {args.id_column}` must name a column of the data, but {path!r} has "
+            f"only {list(df.columns)}."
+        )
+    X = df[features]
+    if args.proba:
+        P = np.asarray(model.predict_proba(X))
+        out = pd.DataFrame(P, columns=proba_columns(model.classes_), index=df.index)
+    elif hasattr(model, "predict"):
+        out = pd.DataFrame({"prediction": np.asarray(model.predict(X))}, index=df.index)
+    else:
+        Z = model.transform(X)
+        out = pd.DataFrame(Z, columns=[f"component_{i}" for i in range(Z.shape[1])], index=df.index)
+    if args.id_column:
+        if args.id_column in out.columns:
+            raise ValueError(
+                f"`--id-column {args.id_column}` must differ from the output columns "
+                f"({list(out.columns)}), but equals one; rename the column."
+            )
+        out.insert(0, args.id_column, df[args.id_column].to_numpy())
+    return out.reset_index(drop=True)
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    output_format(args.out)  # refuse an unknown extension before any work
+    model = _load(args.model)
+    if args.proba and not hasattr(model, "predict_proba"):
+        raise ValueError(
+            f"`--proba` needs a classifier with class probabilities (predict_proba), but "
+            f"{args.model!r} holds a {type(model).__name__}, which has none; drop --proba to "
+            "write its predictions."
+        )
+    _, files = data_files(args.data)
+    features = _features(model)
+    frames = [_predict_file(model, f, args, features) for f in files]
+    out = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    dest = write_frame(out, args.out)
+    where = f" from {len(files)} files" if len(files) > 1 else ""
+    print(f"wrote {len(out)} rows{where} to {dest}")
+    return EXIT_OK
+
+
+def run_forecast(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    output_format(args.out)
+    model = _load(args.model)
+    if not hasattr(model, "forecast"):
+        raise ValueError(
+            f"The model must forecast (tuned with --task forecast), but {args.model!r} holds a "
+            f"{type(model).__name__}; use `statetune predict`."
+        )
+    if args.steps < 1:
+        raise ValueError(f"`--steps >= 1` must hold, but got --steps {args.steps}.")
+    if getattr(model, "n_exog_", 0):
+        schema = getattr(model, "statetune_schema_", None) or {}
+        names = list(schema.get("features", [])) or f"{model.n_exog_} columns"
+        raise ValueError(
+            f"The model uses exogenous columns {names}, whose future values forecasting needs; "
+            "forecast in Python with model.forecast(steps=..., series=..., exog=future_rows), "
+            "or tune on the series alone (drop those columns)."
+        )
+    frames = []
+    for key in model.state_.series_ids.tolist():
+        values = model.forecast(steps=args.steps, series=key)
+        frames.append(
+            pd.DataFrame({"series": key, "step": range(1, args.steps + 1), "forecast": values})
+        )
+    out = pd.concat(frames, ignore_index=True)
+    dest = write_frame(out, args.out)
+    print(f"wrote {len(out)} forecasts ({len(frames)} series x {args.steps} steps) to {dest}")
+    return EXIT_OK
