@@ -85,6 +85,30 @@ def output_format(path: str) -> str:
     return OUTPUT_FORMATS[suffix]
 
 
+def _json_value(v: Any) -> Any:
+    """Types ``json`` does not know: numpy scalars, timestamps."""
+    if hasattr(v, "isoformat"):
+        return v.isoformat()
+    if hasattr(v, "item"):
+        return v.item()
+    raise TypeError(f"A JSON lines output value must be a number, text or time, but got {v!r}.")
+
+
+def _write_jsonl(frame: Any, text: Any, chunk: int = 10_000) -> None:
+    """One JSON object per row; floats written exactly (shortest round-trip text, as
+    ``repr``), missing values as null."""
+    import json
+    import math
+
+    for start in range(0, len(frame), chunk):
+        for row in frame.iloc[start : start + chunk].to_dict(orient="records"):
+            clean = {
+                str(k): None if isinstance(v, float) and math.isnan(v) else v
+                for k, v in row.items()
+            }
+            text.write(json.dumps(clean, default=_json_value, allow_nan=False) + "\n")
+
+
 def write_frame(frame: Any, path: str) -> Path:
     """Write a DataFrame in the format of ``path``'s extension, atomically: through a temp
     file in the same folder (fsynced, then ``os.replace``d), so ``path`` is the old file or
@@ -101,7 +125,7 @@ def write_frame(frame: Any, path: str) -> Path:
         if fmt == "csv":
             frame.to_csv(text, index=False)
         else:
-            frame.to_json(text, orient="records", lines=True, date_format="iso")
+            _write_jsonl(frame, text)
         text.flush()
         text.detach()  # the caller fsyncs and closes the binary file
 
