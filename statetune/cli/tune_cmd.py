@@ -140,26 +140,31 @@ def run_tune(args: argparse.Namespace) -> int:
     cache_dir = args.cache_dir or DEFAULT_CACHE_DIR
     use_cache = not args.no_cache and (args.cache_dir is not None or not in_memory)
     print(f"task: {task}; algorithms: {', '.join(algorithms)}")
-    result = st.tune(
-        source,
-        algorithms,
-        n_trials=args.trials,
-        cv=args.cv,
-        metric=args.metric,
-        n_jobs=args.jobs,
-        seed=args.seed,
-        storage=args.storage,
-        study_name=args.study_name,
-        search_space=space,
-        sampler=make_sampler(args.sampler, args.seed),
-        pruner=make_pruner(args.pruner),
-        cache_dir=cache_dir,
-        cache=st.StateCache(cache_dir) if use_cache else None,
-        progress=not args.no_progress,
-        max_lag=args.max_lag,
-        resume=args.resume,
-        **extra,
-    )
+    try:
+        result = st.tune(
+            source,
+            algorithms,
+            n_trials=args.trials,
+            cv=args.cv,
+            metric=args.metric,
+            n_jobs=args.jobs,
+            seed=args.seed,
+            storage=args.storage,
+            study_name=args.study_name,
+            search_space=space,
+            sampler=make_sampler(args.sampler, args.seed),
+            pruner=make_pruner(args.pruner),
+            cache_dir=cache_dir,
+            cache=st.StateCache(cache_dir) if use_cache else None,
+            progress=not args.no_progress,
+            max_lag=args.max_lag,
+            resume=args.resume,
+            **extra,
+        )
+    except ValueError as err:
+        if space and "search_space" in str(err):  # a range the data cannot serve
+            raise ValueError(f"Search-space file {args.search_space!r}: {err}") from None
+        raise
     out = result.save(args.out)
     print(result.summary())
     print(

@@ -94,3 +94,17 @@ def test_best_value_on_a_hard_bound_is_not_warned(every_column, tmp_path, capsys
     best = _tune(every_column, tmp_path)
     assert best.filter(like="n_components").item() == 4
     assert "n_components" not in capsys.readouterr().err
+
+
+def test_edge_of_a_range():
+    from statetune.algorithms.params import FloatParam, IntParam
+    from statetune.cli.tune_cmd import edge_of
+
+    log = FloatParam(1e-3, 1e3, log=True)  # 6 decades: 1% is 0.06 decade, a factor 1.148
+    assert edge_of(1e-3 * 1.14, log) == "lower" and edge_of(1e-3 * 1.16, log) is None
+    assert edge_of(1e3 / 1.14, log) == "upper" and edge_of(1e3 / 1.16, log) is None
+    lin = FloatParam(0.0, 10.0)
+    assert edge_of(0.09, lin) == "lower" and edge_of(9.95, lin) == "upper"
+    assert edge_of(0.2, lin) is None and edge_of(5.0, lin) is None
+    ints = IntParam(1, 8)
+    assert [edge_of(k, ints) for k in (1, 2, 7, 8)] == ["lower", None, None, "upper"]

@@ -184,3 +184,13 @@ def test_version_and_python_dash_m(tmp_path):
         [sys.executable, "-m", "statetune", "info", "ridge"], capture_output=True, text=True
     )
     assert done.returncode == 0 and done.stdout.startswith("ridge: ")
+
+
+def test_search_space_file_range_the_data_cannot_serve_names_the_file(diabetes, tmp_path, capsys):
+    path = tmp_path / "space.yaml"
+    path.write_text("pcr:\n  n_components: {type: int, low: 1, high: 50}\n")  # 10 columns
+    argv = ["tune", str(diabetes), "--target", "y", "--algorithms", "pcr", "--search-space",
+            str(path), "--storage", "memory", "--no-progress"]  # fmt: skip
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert str(path) in err and "n_components" in err and "50" in err, err
