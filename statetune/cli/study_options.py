@@ -37,7 +37,7 @@ SAMPLERS = {
 PRUNERS = {
     "auto": "statetune's default",
     "none": "every trial scores all folds",
-    "median": "stop below the median of earlier trials at the same fold",
+    "median": "stop a trial scoring worse than the median of earlier trials at a fold",
     "hyperband": "Hyperband over folds",
     "successive_halving": "asynchronous successive halving over folds",
 }

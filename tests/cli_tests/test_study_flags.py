@@ -194,3 +194,22 @@ def test_search_space_file_range_the_data_cannot_serve_names_the_file(diabetes, 
     assert main(argv) == 1
     err = capsys.readouterr().err
     assert str(path) in err and "n_components" in err and "50" in err, err
+
+
+def test_timeout_is_passed_to_tune_only_when_given(diabetes, tmp_path, monkeypatch):
+    """Through a stand-in for a tune() that takes timeout= (the real one is checked above)."""
+    real, seen = st.tune, []
+
+    def tune_with_timeout(*args, timeout=None, **kwargs):  # the signature the CLI inspects
+        raise AssertionError("not called")
+
+    def record(*args, **kwargs):
+        seen.append(dict(kwargs))
+        kwargs.pop("timeout", None)
+        return real(*args, **kwargs)
+
+    record.__signature__ = inspect.signature(tune_with_timeout)
+    monkeypatch.setattr(st, "tune", record)
+    _cli_trials(diabetes, tmp_path, "--timeout", "30", trials=3)
+    _cli_trials(diabetes, tmp_path, trials=3)
+    assert seen[0]["timeout"] == 30.0 and "timeout" not in seen[1]
