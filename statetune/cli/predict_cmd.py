@@ -38,6 +38,10 @@ def _load(folder: str) -> Any:
 
 
 def _features(model: Any) -> list[str]:
+    """The columns the model reads: its ``feature_names_in_`` (a table's columns, before its
+    encoding), else its schema's features, else ``x0..``."""
+    if hasattr(model, "feature_names_in_"):
+        return [str(c) for c in model.feature_names_in_]
     schema = getattr(model, "statetune_schema_", None)
     if schema:
         return list(schema["features"])
