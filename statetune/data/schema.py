@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from statetune.data.encoding import TableEncoding
+
 __all__ = ["Schema", "check_numeric_dtype", "check_unique", "columns_named", "split_columns"]
 
 
@@ -39,6 +41,20 @@ class Schema:
     #: True when rows are values of time series in time order (set by ``series``/``time``
     #: or by ``from_series``): the target is the series, features are exogenous columns.
     temporal: bool = False
+    #: How a table with categorical columns or missing values makes the features (then the
+    #: base design's columns, see :mod:`statetune.data.encoding`); None for numeric tables.
+    encoding: TableEncoding | None = None
+
+    @property
+    def encoded(self) -> bool:
+        """Whether the features are a base design that models preprocess (impute, one-hot)."""
+        return self.encoding is not None and self.encoding.needed
+
+    @property
+    def preprocessing(self) -> dict[str, object] | None:
+        """What the source did to the table (columns one-hot encoded with their level
+        counts, columns with missing values, rows dropped for a missing target), or None."""
+        return None if self.encoding is None else self.encoding.summary()
 
     @property
     def is_series(self) -> bool:
@@ -128,6 +144,8 @@ class Schema:
         }
         if self.is_series:
             out.update(series=self.series, time=self.time, temporal=True)
+        if self.encoding is not None:
+            out["encoding"] = self.encoding.to_json()
         return out
 
     @classmethod
@@ -142,6 +160,7 @@ class Schema:
             data.get("series"),
             data.get("time"),
             bool(data.get("temporal", False)),
+            None if data.get("encoding") is None else TableEncoding.from_json(data["encoding"]),
         )
 
 
