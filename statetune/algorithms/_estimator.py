@@ -26,7 +26,7 @@ from statetune.algorithms._checks import check_bool
 from statetune.algorithms.params import CategoricalParam, IntParam, Param
 from statetune.algorithms.references import NoReference, QualityBound, Reference
 from statetune.data.encoding import TableEncoding
-from statetune.data.schema import Schema
+from statetune.data.schema import GeneratedNames, Schema
 from statetune.states import Moments, TableMoments
 from statetune.states.spec import StateSpec
 
@@ -201,9 +201,7 @@ class StateEstimator:
             model.feature_names_in_ = np.asarray(enc.names, dtype=object)
             return model
         model.n_features_in_ = state.n_features
-        if feature_names is not None and not all(
-            str(n) == f"x{i}" for i, n in enumerate(feature_names)
-        ):
+        if feature_names is not None and not isinstance(feature_names, GeneratedNames):
             model.feature_names_in_ = np.asarray(feature_names, dtype=object)
         return model
 

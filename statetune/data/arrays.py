@@ -21,7 +21,13 @@ import pandas as pd
 
 from statetune.data.encoding import MAX_LEVELS, TableEncoding, is_categorical
 from statetune.data.fingerprint import array_fingerprint
-from statetune.data.schema import Schema, check_numeric_dtype, check_unique, split_columns
+from statetune.data.schema import (
+    Schema,
+    check_numeric_dtype,
+    check_unique,
+    generated_names,
+    split_columns,
+)
 from statetune.data.series_columns import series_ids, time_values
 from statetune.data.source import Chunk, Partition, Segment, Source
 from statetune.data.target import target_values
@@ -95,7 +101,7 @@ class ArraySource(Source):
         names = (
             tuple(str(c) for c in feature_names)
             if feature_names is not None
-            else tuple(f"x{i}" for i in range(d))
+            else generated_names(d)
         )
         if len(names) != d:
             raise ValueError(

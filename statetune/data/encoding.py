@@ -123,7 +123,8 @@ class TableEncoding:
         if too_many:
             raise ValueError(
                 f"A categorical column may have at most max_levels={max_levels} levels to be "
-                f"one-hot encoded, but {', '.join(too_many)} has more (an id or free text?); "
+                f"one-hot encoded, but {', '.join(too_many)} "
+                f"{'has' if len(too_many) == 1 else 'have'} more (an id or free text?); "
                 "drop the column, encode it yourself, or raise `max_levels`."
             )
         return cls(tuple(cols), dropped_rows)

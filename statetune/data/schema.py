@@ -21,7 +21,32 @@ import numpy as np
 
 from statetune.data.encoding import TableEncoding
 
-__all__ = ["Schema", "check_numeric_dtype", "check_unique", "columns_named", "split_columns"]
+__all__ = [
+    "GeneratedNames",
+    "Schema",
+    "check_numeric_dtype",
+    "check_unique",
+    "columns_named",
+    "generated_names",
+    "split_columns",
+]
+
+
+class GeneratedNames(tuple[str, ...]):
+    """Feature names a source made up (``x0, x1, ...``: an array has no column names), as
+    opposed to a table's own columns, which may be called ``x0`` too: a model keeps the
+    latter as ``feature_names_in_`` and checks them at predict, and not the former."""
+
+    __slots__ = ()
+
+
+def generated_names(d: int) -> GeneratedNames:
+    """``x0 .. x{d-1}``, marked as made up."""
+    return GeneratedNames(f"x{i}" for i in range(d))
+
+
+def _looks_generated(names: Sequence[str]) -> bool:
+    return all(str(n) == f"x{i}" for i, n in enumerate(names))
 
 
 @dataclass(frozen=True)
@@ -146,13 +171,23 @@ class Schema:
             out.update(series=self.series, time=self.time, temporal=True)
         if self.encoding is not None:
             out["encoding"] = self.encoding.to_json()
+        if _looks_generated(self.features) and not isinstance(self.features, GeneratedNames):
+            out["named"] = True  # a table's own columns called x0, x1, ... (rare: only then)
         return out
+
+    @staticmethod
+    def features_from_json(data: dict[str, Any]) -> tuple[str, ...]:
+        """The feature names of a schema's JSON, made-up names marked as such."""
+        names = tuple(str(n) for n in data["features"])
+        if _looks_generated(names) and not data.get("named", False):
+            return GeneratedNames(names)
+        return names
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Schema:
         """Inverse of :meth:`to_json`."""
         return cls(
-            tuple(data["features"]),
+            cls.features_from_json(data),
             tuple(data["dtypes"]),
             data.get("target"),
             data.get("weight"),

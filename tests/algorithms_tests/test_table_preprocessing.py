@@ -53,7 +53,9 @@ def table(n: int = 600, seed: int = 0) -> pd.DataFrame:
 
 
 def pipeline(estimator, add_indicator=False, min_frequency=None, cats=CAT, nums=NUM):
-    encoder = OneHotEncoder(handle_unknown="ignore", min_frequency=min_frequency)
+    encoder = OneHotEncoder(
+        handle_unknown="ignore", min_frequency=min_frequency, sparse_output=False
+    )
     prep = ColumnTransformer(
         [
             ("num", SimpleImputer(strategy="mean", add_indicator=add_indicator), nums),
