@@ -236,7 +236,11 @@ def _predict(args: argparse.Namespace) -> int:
     df = read_frame(path)  # as the sources read files: index columns are not columns
     schema = getattr(model, "statetune_schema_", None)
     features = (
-        list(schema["features"]) if schema else [f"x{i}" for i in range(model.n_features_in_)]
+        [str(c) for c in model.feature_names_in_]  # a table's columns (before its encoding)
+        if hasattr(model, "feature_names_in_")
+        else list(schema["features"])
+        if schema
+        else [f"x{i}" for i in range(model.n_features_in_)]
     )
     missing = [c for c in features if c not in df.columns]
     if missing:

@@ -251,3 +251,24 @@ def test_tuning_a_table_end_to_end(data):
     assert result.states.schema.preprocessing["missing"] == ["a", "b", "c", "d"]
     pred = result.best_model.predict(df.drop(columns="y"))
     assert np.isfinite(pred).all()
+
+
+def test_cli_predict_reads_a_csv_with_text_columns_and_missing_values(data, tmp_path):
+    from statetune.cli import main
+
+    df, states = data
+    params = {"alpha": 1.0, "add_indicator": True}
+    st.save_model(tmp_path / "model", "ridge", states, params)
+    new = df.drop(columns="y").iloc[:80]
+    new.to_csv(tmp_path / "new.csv", index=False)
+    assert new.isna().any().any() and new["shape"].isna().any()
+    out = tmp_path / "pred.csv"
+    assert (
+        main(["predict", str(tmp_path / "model"), str(tmp_path / "new.csv"), "--out", str(out)])
+        == 0
+    )
+    ref = pipeline(linear_model.Ridge(alpha=1.0), True).fit(
+        as_sklearn(df.drop(columns="y")), df["y"]
+    )
+    got = pd.read_csv(out)["prediction"].to_numpy()
+    np.testing.assert_allclose(got, ref.predict(as_sklearn(new)), rtol=1e-8)
