@@ -5,6 +5,8 @@ and a pass over a DataFrame gives the same states however it is partitioned."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -43,7 +45,7 @@ def base(df: pd.DataFrame) -> tuple[TableEncoding, np.ndarray, np.ndarray]:
 def filled(enc: TableEncoding, A: np.ndarray, y: np.ndarray, cuts=()) -> TableMoments:
     s = TableMoments(A.shape[1], True, enc.to_text())
     bounds = [0, *sorted(cuts), len(A)]
-    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+    for a, b in itertools.pairwise(bounds):
         s.update(A[a:b], y[a:b])
     return s
 
@@ -55,7 +57,7 @@ def test_chunk_invariance_and_merge_laws(seed, cuts):
     whole = filled(enc, A, y)
     assert filled(enc, A, y, cuts).allclose(whole)
     bounds = [0, *sorted(cuts), len(A)]
-    parts = [filled(enc, A[a:b], y[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    parts = [filled(enc, A[a:b], y[a:b]) for a, b in itertools.pairwise(bounds)]
     left, right = parts[0].copy(), parts[-1].copy()
     for p in parts[1:]:
         left.merge(p)
