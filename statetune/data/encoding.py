@@ -65,13 +65,32 @@ def is_categorical(series: pd.Series) -> bool:
     return bool(pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype))
 
 
-def _labels(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """``(strings, missing)``: the values as unicode strings and where they are missing."""
+def _as_text(series: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """``(text, missing)``: the values as strings (missing ones left missing), and where
+    they are missing (vectorized: a category column converts its categories only)."""
     missing = series.isna().to_numpy()
-    values = series.astype(object).to_numpy()
-    out = np.array([str(v) for v in values], dtype=object)
-    out[missing] = MISSING_LEVEL
-    return out, missing
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        cats = series.cat.categories.astype(str)
+        text = pd.Series(pd.Categorical.from_codes(series.cat.codes.to_numpy(), categories=cats))
+        return text.astype(object).where(~missing, None), missing
+    return series.astype(object).where(missing, series.astype(str)).where(~missing, None), missing
+
+
+def _levels(series: pd.Series) -> tuple[list[str], bool]:
+    """The sorted levels a column holds (as text) and whether it has a missing value."""
+    text, missing = _as_text(series)
+    return sorted(str(v) for v in pd.unique(text[~missing].to_numpy())), bool(missing.any())
+
+
+def _codes(series: pd.Series, levels: Sequence[str]) -> np.ndarray:
+    """Each row's index in ``levels`` (a missing value: the missing level's, if any); -1 for
+    a value not among them."""
+    text, missing = _as_text(series)
+    named = [lev for lev in levels if lev != MISSING_LEVEL]
+    codes = pd.Categorical(text.to_numpy(dtype=object), categories=named).codes.astype(np.int64)
+    if MISSING_LEVEL in levels:
+        codes[missing] = list(levels).index(MISSING_LEVEL)
+    return codes
 
 
 @dataclass(frozen=True)
@@ -110,13 +129,12 @@ class TableEncoding:
         for name in features:
             s = df[name]
             if is_categorical(s):
-                labels, missing = _labels(s)
-                levels = sorted({str(v) for v in labels[~missing]})
-                if missing.any():
+                levels, has_missing = _levels(s)
+                if has_missing:
                     levels.append(MISSING_LEVEL)
                 if len(levels) > max_levels:
                     too_many.append(f"{name!r} ({len(levels)} levels)")
-                cols.append(ColumnEncoding(name, "categorical", bool(missing.any()), tuple(levels)))
+                cols.append(ColumnEncoding(name, "categorical", has_missing, tuple(levels)))
             else:
                 has_nan = bool(s.isna().to_numpy().any())
                 cols.append(ColumnEncoding(name, "numeric", has_nan))
@@ -202,12 +220,7 @@ class TableEncoding:
     def level_codes(self, frame: pd.DataFrame) -> list[np.ndarray]:
         """For each categorical column, each row's level index (-1: a level not in the
         vocabulary, as a level unseen when fitting)."""
-        out = []
-        for c in self.categorical:
-            labels, _ = _labels(frame[c.name])
-            index = {lev: i for i, lev in enumerate(c.levels)}
-            out.append(np.fromiter((index.get(v, -1) for v in labels), np.int64, len(labels)))
-        return out
+        return [_codes(frame[c.name], c.levels) for c in self.categorical]
 
     def encode(self, X: Any, *, extended: bool = False, where: str = "the data") -> np.ndarray:
         """The base design of ``X`` (rows of the table's feature columns).
@@ -218,13 +231,19 @@ class TableEncoding:
         num = self.numeric_values(frame, where)
         miss = np.isnan(num)
         flagged = [j for j, c in enumerate(self.numeric) if extended or c.missing]
-        blocks = [np.where(miss, 0.0, num), miss[:, flagged].astype(np.float64)]
+        n, p = num.shape
+        width = p + len(flagged) + sum(len(c.levels) for c in self.categorical)
+        out = np.zeros((n, width))
+        np.copyto(out[:, :p], num)
+        out[:, :p][miss] = 0.0
+        out[:, p : p + len(flagged)] = miss[:, flagged]
+        start = p + len(flagged)
+        rows = np.arange(n)
         for c, codes in zip(self.categorical, self.level_codes(frame), strict=True):
-            onehot = np.zeros((len(frame), len(c.levels)))
             seen = codes >= 0
-            onehot[np.flatnonzero(seen), codes[seen]] = 1.0
-            blocks.append(onehot)
-        return np.hstack(blocks) if blocks else np.empty((len(frame), 0))
+            out[rows[seen], start + codes[seen]] = 1.0
+            start += len(c.levels)
+        return out
 
     # ------------------------------------------------------------------ JSON
     def to_json(self) -> dict[str, Any]:
