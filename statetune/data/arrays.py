@@ -294,14 +294,15 @@ def from_pandas(
     series: str | None = None,
     time: str | None = None,
     max_levels: int = MAX_LEVELS,
-) -> ArraySource:
+) -> Source:
     """A source over a DataFrame: every column but ``target``, ``weight``, ``series`` and
     ``time`` is a feature.
 
     Categorical columns (category, object or string dtype) are one-hot encoded and missing
     values (NaN, ``pd.NA``) imputed by the models, fold by fold from each fold's training
     rows (:mod:`statetune.data.encoding`): the pass then reads the table's *base design*
-    (``schema.encoding`` says which column is which, ``schema.preprocessing`` what was done).
+    (``schema.encoding`` says which column is which, ``schema.preprocessing`` what was done),
+    encoded one chunk at a time (:class:`~statetune.data.tables.TableSource`).
     A categorical column with more than ``max_levels`` levels is refused by name. A row whose
     target is missing is dropped and counted (``schema.preprocessing``); series data keeps
     its rows (a missing value in a series is reported with its row by the pass). With
@@ -351,6 +352,27 @@ def from_pandas(
         if c not in (target, series, time) and c not in categorical
     }
     encoding = TableEncoding.from_frame(df, features, max_levels=max_levels, dropped_rows=dropped)
+    if encoding.needed and series is None and time is None:
+        from statetune.data.tables import TableSource
+
+        n = len(df)
+        y_values, kind = (
+            (None, "numeric")
+            if target is None
+            else ArraySource._target(df[target], n, target, "the DataFrame")
+        )
+        w_values = (
+            None
+            if weight is None
+            else ArraySource._vector(
+                df[weight].to_numpy(dtype=np.float64, na_value=np.nan), n, weight, "the DataFrame"
+            )
+        )
+        names = list(encoding.base_names())
+        schema = Schema(
+            tuple(names), ("float64",) * len(names), target, weight, kind, encoding=encoding
+        )
+        return TableSource(df[features], schema, y_values, w_values)
     if encoding.needed:
         X = encoding.encode(df[features])
         names = list(encoding.base_names())

@@ -272,3 +272,18 @@ def test_cli_predict_reads_a_csv_with_text_columns_and_missing_values(data, tmp_
     )
     got = pd.read_csv(out)["prediction"].to_numpy()
     np.testing.assert_allclose(got, ref.predict(as_sklearn(new)), rtol=1e-8)
+
+
+def test_a_cached_table_state_is_found_again(tmp_path):
+    df = table(300, seed=3)
+    cache = st.StateCache(tmp_path)
+    first = st.compute_states(st.from_pandas(df, target="y"), ["ridge"], folds=3, cache=cache)
+    again = st.compute_states(st.from_pandas(df, target="y"), ["ridge"], folds=3, cache=cache)
+    params = {"alpha": 1.0, "add_indicator": True, "min_frequency": 10}
+    np.testing.assert_array_equal(
+        first.fold_scores("ridge", params, "mse"), again.fold_scores("ridge", params, "mse")
+    )
+    X = as_sklearn(df.drop(columns="y"))
+    ref = pipeline(linear_model.Ridge(alpha=1.0), True, 10).fit(X, df["y"])
+    model = again.finalize("ridge", params)
+    np.testing.assert_allclose(model.predict(df.drop(columns="y")), ref.predict(X), rtol=1e-8)
