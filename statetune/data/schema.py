@@ -134,6 +134,14 @@ class Schema:
     def check(self, names: Sequence[str], dtypes: Sequence[str] | None, where: str) -> None:
         """Raise a clear error if ``names``/``dtypes`` differ from this schema."""
         names = tuple(names)
+        if names != self.features and self.encoding is not None:
+            added = [c for c in names if c not in self.features]
+            lost = [c for c in self.features if c not in names]
+            raise ValueError(
+                "A table's levels and columns with missing values must be those of the data "
+                f"the states were first computed from (its vocabulary), but {where} adds "
+                f"{added} and lacks {lost}; compute new states from all the rows."
+            )
         if names != self.features:
             missing = [c for c in self.features if c not in names]
             added = [c for c in names if c not in self.features]

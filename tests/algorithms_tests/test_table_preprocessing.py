@@ -287,3 +287,13 @@ def test_a_cached_table_state_is_found_again(tmp_path):
     ref = pipeline(linear_model.Ridge(alpha=1.0), True, 10).fit(X, df["y"])
     model = again.finalize("ridge", params)
     np.testing.assert_allclose(model.predict(df.drop(columns="y")), ref.predict(X), rtol=1e-8)
+
+
+def test_new_rows_with_the_same_vocabulary_update_and_a_new_level_is_refused():
+    df = table(300, seed=4)
+    head, tail = df.iloc[:200], df.iloc[200:]
+    first = st.compute_states(st.from_pandas(head, target="y"), ["ridge"], folds=2)
+    more = st.update(first, st.from_pandas(head, target="y"))  # same levels: absorbed
+    assert more.n_rows == 400
+    with pytest.raises(ValueError, match=r"vocabulary.*adds \['color=pink'\]"):
+        st.update(first, st.from_pandas(tail.assign(color="pink"), target="y"))
