@@ -20,8 +20,9 @@ held-out state alike (the held-out rows are imputed with the *training* means).
 As scikit-learn's ``SimpleImputer``, a numeric column with no observed value in the training
 rows is dropped from the design (its missing indicator stays, with ``add_indicator``), and
 indicators are kept only for columns with a missing value in the training rows
-(``MissingIndicator(features="missing-only")``). Means and counts are weighted when sample
-weights were given (scikit-learn's imputer and encoder ignore weights).
+(``MissingIndicator(features="missing-only")``). Sample weights are frequency weights here
+too: means and level counts are weighted, as scikit-learn's pipeline fitted on the rows
+repeated (its imputer and encoder ignore ``sample_weight``).
 
 Example
 -------

@@ -297,3 +297,19 @@ def test_new_rows_with_the_same_vocabulary_update_and_a_new_level_is_refused():
     assert more.n_rows == 400
     with pytest.raises(ValueError, match=r"vocabulary.*adds \['color=pink'\]"):
         st.update(first, st.from_pandas(tail.assign(color="pink"), target="y"))
+
+
+def test_frequency_weights_equal_repeated_rows():
+    """Sample weights are frequency weights: imputation means and level counts are weighted,
+    as the pipeline fitted on the rows repeated."""
+    df = table(200, seed=6)
+    w = np.random.default_rng(6).integers(0, 4, size=len(df))
+    params = {"alpha": 1.5, "add_indicator": True, "min_frequency": 40}
+    states = st.compute_states(st.from_pandas(df.assign(w=w), target="y", weight="w"), ["ridge"])
+    model = states.finalize("ridge", params)
+    rep = df.loc[df.index.repeat(w)]
+    ref = pipeline(linear_model.Ridge(alpha=1.5), True, 40)
+    ref.fit(as_sklearn(rep.drop(columns="y")), rep["y"])
+    np.testing.assert_allclose(model.coef_, ref[-1].coef_, rtol=1e-8, atol=1e-10)
+    X = df.drop(columns="y")
+    np.testing.assert_allclose(model.predict(X), ref.predict(as_sklearn(X)), rtol=1e-8)
