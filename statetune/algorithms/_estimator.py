@@ -22,13 +22,73 @@ from typing import Any, ClassVar
 import numpy as np
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from statetune.algorithms.params import Param
+from statetune.algorithms._checks import check_bool
+from statetune.algorithms.params import CategoricalParam, IntParam, Param
 from statetune.algorithms.references import NoReference, QualityBound, Reference
-from statetune.data.schema import Schema
-from statetune.states import Moments
+from statetune.data.encoding import TableEncoding
+from statetune.data.schema import GeneratedNames, Schema
+from statetune.states import Moments, TableMoments
 from statetune.states.spec import StateSpec
 
-__all__ = ["StateEstimator"]
+__all__ = [
+    "PREPROCESSING_PARAMS",
+    "StateEstimator",
+    "check_columns",
+    "model_params",
+    "refuse_encoded",
+]
+
+#: Hyperparameters of the preprocessing of tables (``takes_encoding`` models), which the
+#: references without a preprocessing step (a bare scikit-learn estimator) do not take.
+PREPROCESSING_PARAMS = ("add_indicator", "min_frequency")
+
+
+def model_params(params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` without the preprocessing hyperparameters (for a bare reference estimator)."""
+    return {k: v for k, v in params.items() if k not in PREPROCESSING_PARAMS}
+
+
+def refuse_encoded(name: str, schema: Schema) -> None:
+    """Raise, naming the columns, when ``schema``'s table needs preprocessing that the model
+    ``name`` cannot take (it would otherwise see zeros for missing values, silently wrong)."""
+    enc = schema.encoding
+    if enc is None or not enc.needed:
+        return
+    cats = [c.name for c in enc.categorical]
+    miss = [c.name for c in enc.numeric if c.missing]
+    what = []
+    if miss:
+        what.append(f"missing values in {miss}")
+    if cats:
+        what.append(f"categorical columns {cats}")
+    raise ValueError(
+        f"{name!r} must get numeric columns without missing values, but the table has "
+        f"{' and '.join(what)}; tune ols, ridge, lasso, elastic_net or pcr (they impute and "
+        "one-hot encode fold by fold), or impute and encode the table yourself."
+    )
+
+
+def check_columns(model: Any, X: Any) -> None:
+    """Raise when a DataFrame ``X`` does not have the columns ``model`` was fitted on, in
+    their order, naming the missing and extra ones."""
+    names = getattr(model, "feature_names_in_", None)
+    if names is None or not hasattr(X, "columns"):
+        return
+    want = [str(c) for c in names]
+    got = [str(c) for c in X.columns]
+    if got == want:
+        return
+    missing = [c for c in want if c not in got]
+    extra = [c for c in got if c not in want]
+    if missing or extra:
+        raise ValueError(
+            f"The columns of `X` must be those {type(model).__name__} was fitted on ({want}), "
+            f"but `X` lacks {missing} and has extra {extra}."
+        )
+    raise ValueError(
+        f"The columns of `X` must be in the order {type(model).__name__} was fitted on "
+        f"({want}), but `X` has them as {got}."
+    )
 
 
 class StateEstimator:
@@ -59,6 +119,12 @@ class StateEstimator:
     for_series: ClassVar[bool] = False
     #: True when the features are event counts (the contract suite tests on count data).
     features_are_counts: ClassVar[bool] = False
+    #: True when the model imputes and one-hot encodes a table fold by fold from a
+    #: :class:`~statetune.states.TableMoments` state (hyperparameters ``add_indicator`` and
+    #: ``min_frequency``); other models refuse tables with missing or categorical columns.
+    takes_encoding: ClassVar[bool] = False
+    #: The fitted preprocessing (a ``Design``) when finalized from a table's state, else None.
+    preprocessing_: Any = None
 
     # -- what the contract suite (statetune.testing) checks the model against -------------
     #: The independent reference: a ``Reference`` (exact: the scikit-learn or statsmodels
@@ -110,6 +176,12 @@ class StateEstimator:
     def state_spec(cls, schema: Schema, **state_params: Any) -> StateSpec:
         """The spec of the state this model finalizes from, for data of ``schema``
         (``state_params``: the model's own state parameters, such as a series' ``max_lag``)."""
+        if schema.encoded:
+            if not cls.takes_encoding:
+                refuse_encoded(cls.__name__, schema)
+            assert schema.encoding is not None
+            made = TableMoments(schema.n_features, schema.has_target, schema.encoding.to_text())
+            return StateSpec.for_state(made)
         made = cls.make_state(schema.n_features, schema.has_target, **state_params)
         return StateSpec.for_state(made)
 
@@ -123,10 +195,13 @@ class StateEstimator:
         """Finalize a model from a state without touching data (the state is not changed)."""
         model = cls(**params)
         model._fit_from(state, shared=True)
+        if isinstance(state, TableMoments):
+            enc = model.encoding_
+            model.n_features_in_ = len(enc.names)
+            model.feature_names_in_ = np.asarray(enc.names, dtype=object)
+            return model
         model.n_features_in_ = state.n_features
-        if feature_names is not None and not all(
-            str(n) == f"x{i}" for i, n in enumerate(feature_names)
-        ):
+        if feature_names is not None and not isinstance(feature_names, GeneratedNames):
             model.feature_names_in_ = np.asarray(feature_names, dtype=object)
         return model
 
@@ -150,10 +225,79 @@ class StateEstimator:
                 f"`sum(sample_weight) > 0` must hold to finalize {type(self).__name__}, "
                 f"but the sample weights of all {state.n_rows} rows are zero."
             )
-        self._check_hyperparameters(state)
-        self._finalize(state)
+        inner = state
+        if isinstance(state, TableMoments):
+            if not self.takes_encoding:
+                raise ValueError(
+                    f"{type(self).__name__} must get numeric columns without missing values, "
+                    "but the state is a table's (categorical columns or missing values); tune "
+                    "ols, ridge, lasso, elastic_net or pcr on it."
+                )
+            add_indicator, min_frequency = self._preprocessing_params()
+            self.preprocessing_ = state.design(add_indicator, min_frequency)
+            self.encoding_ = state.derived(
+                "table_encoding", lambda: TableEncoding.from_json(state.encoding)
+            )
+            inner = state.design_state(add_indicator, min_frequency)
+        else:
+            self.preprocessing_ = None
+        self._check_hyperparameters(inner)
+        self._finalize(inner)
         self.state_ = state
         self._state_shared = shared
+
+    # -- preprocessing of tables (models with ``takes_encoding``) --------------------
+    def _preprocessing_params(self) -> tuple[bool, int | None]:
+        add_indicator = getattr(self, "add_indicator", False)
+        min_frequency = getattr(self, "min_frequency", None)
+        check_bool("add_indicator", add_indicator)
+        if min_frequency is not None and (
+            isinstance(min_frequency, bool)
+            or not isinstance(min_frequency, int | np.integer)
+            or min_frequency < 1
+        ):
+            raise ValueError(
+                f"`min_frequency` must be None or an integer >= 1, but got {min_frequency!r}."
+            )
+        return bool(add_indicator), None if min_frequency is None else int(min_frequency)
+
+    @staticmethod
+    def preprocessing_space(state: Any) -> dict[str, Param]:
+        """The preprocessing hyperparameters a table's state offers: ``add_indicator`` when
+        a numeric column has missing values, ``min_frequency`` when a column is categorical."""
+        if not isinstance(state, TableMoments):
+            return {}
+        out: dict[str, Param] = {}
+        if any(state.layout.flagged):
+            out["add_indicator"] = CategoricalParam((False, True))
+        if state.layout.categorical:
+            high = max(2, min(1000, int(state.weight_sum // 20)))
+            out["min_frequency"] = IntParam(1, high, log=True)
+        return out
+
+    @staticmethod
+    def bounds_state(state: Any) -> Any:
+        """The state search-space bounds are read from: a table's narrowest design (no
+        indicators, infrequent levels grouped), else ``state`` itself."""
+        if not isinstance(state, TableMoments):
+            return state
+        space = StateEstimator.preprocessing_space(state)
+        top = space.get("min_frequency")
+        return state.design_state(False, None if top is None else int(top.high))  # type: ignore[union-attr]
+
+    def _design_matrix(self, X: Any) -> np.ndarray:
+        """The rows of ``X`` (a DataFrame or array of the table's columns) in the fitted
+        design: the training rows' means, levels and groups (unseen levels: zeros)."""
+        self._check_fitted()
+        base = self.encoding_.encode(X, extended=True, where="`X`")
+        return np.asarray(base @ self.preprocessing_.T)
+
+    def _design_states(self, train: Any, held: Any) -> tuple[Any, Any]:
+        """The training and held-out states in this model's fitted design."""
+        if self.preprocessing_ is None:
+            return train, held
+        ai, mf = self._preprocessing_params()
+        return train.design_state(ai, mf), self.preprocessing_.apply(held)
 
     def _validate(self, X: Any, y: Any, reset: bool) -> tuple[np.ndarray, Any]:
         if self.needs_target:

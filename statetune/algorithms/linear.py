@@ -26,7 +26,7 @@ import numpy as np
 from sklearn import linear_model
 
 from statetune.algorithms._checks import check_bool, check_in_range
-from statetune.algorithms._estimator import StateEstimator
+from statetune.algorithms._estimator import StateEstimator, check_columns, model_params
 from statetune.algorithms._graded_eigh import graded_eigh
 from statetune.algorithms._linear_metrics import (
     REGRESSION_MAXIMIZE,
@@ -128,14 +128,24 @@ def solve_ridge(state: Moments, alpha: float, fit_intercept: bool) -> np.ndarray
 class _LinearFromMoments(StateEstimator):
     metrics = REGRESSION_METRICS
     maximize = REGRESSION_MAXIMIZE
+    takes_encoding = True
     fit_intercept: bool
     coef_: np.ndarray
     intercept_: float
 
     def held_out_score(self, train: Moments, held: Moments, metric: str) -> float:
+        train, held = self._design_states(train, held)
         return linear_held_out_score(
-            self.coef_, self.intercept_, self.fit_intercept, train, held, metric
+            self.coef_, self.intercept_, getattr(self, "fit_intercept", True), train, held, metric
         )
+
+    def predict(self, X: Any) -> np.ndarray:
+        """``X @ coef_ + intercept_``; a model of a table first imputes and encodes ``X`` (a
+        DataFrame of the table's columns) as its training rows were."""
+        if self.preprocessing_ is not None:
+            return np.asarray(self._design_matrix(X) @ self.coef_ + self.intercept_)
+        check_columns(self, X)
+        return np.asarray(super().predict(X))  # type: ignore[misc]
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -157,13 +167,20 @@ class LinearRegression(_LinearFromMoments, linear_model.LinearRegression):
     copy_X, n_jobs, positive, tol = True, None, False, 1e-6
 
     reference = Reference(
-        lambda params, state: linear_model.LinearRegression(**params),
+        lambda params, state: linear_model.LinearRegression(**model_params(params)),
         compare=("coef_", "intercept_", "predict"),
         scaled=ScaledReference(ols_reference, regression_view),
     )
 
-    def __init__(self, fit_intercept: bool = True) -> None:
+    def __init__(
+        self,
+        fit_intercept: bool = True,
+        add_indicator: bool = False,
+        min_frequency: int | None = None,
+    ) -> None:
         self.fit_intercept = fit_intercept
+        self.add_indicator = add_indicator
+        self.min_frequency = min_frequency
 
     def _check_hyperparameters(self, state: Moments) -> None:
         check_bool("fit_intercept", self.fit_intercept)
@@ -178,7 +195,7 @@ class LinearRegression(_LinearFromMoments, linear_model.LinearRegression):
 
     @classmethod
     def search_space(cls, state: Moments) -> dict[str, Param]:
-        return {"fit_intercept": CategoricalParam((True, False))}
+        return {"fit_intercept": CategoricalParam((True, False)), **cls.preprocessing_space(state)}
 
 
 class Ridge(_LinearFromMoments, linear_model.Ridge):
@@ -192,14 +209,22 @@ class Ridge(_LinearFromMoments, linear_model.Ridge):
     solver, positive, copy_X, tol, random_state = "auto", False, True, 1e-4, None
 
     reference = Reference(
-        lambda params, state: linear_model.Ridge(solver="svd", **params),
+        lambda params, state: linear_model.Ridge(solver="svd", **model_params(params)),
         compare=("coef_", "intercept_", "predict"),
         scaled=ScaledReference(ridge_reference, regression_view, options=({}, lowest_alpha)),
     )
 
-    def __init__(self, alpha: float = 1.0, fit_intercept: bool = True) -> None:
+    def __init__(
+        self,
+        alpha: float = 1.0,
+        fit_intercept: bool = True,
+        add_indicator: bool = False,
+        min_frequency: int | None = None,
+    ) -> None:
         self.alpha = alpha
         self.fit_intercept = fit_intercept
+        self.add_indicator = add_indicator
+        self.min_frequency = min_frequency
 
     def _check_hyperparameters(self, state: Moments) -> None:
         check_in_range("alpha", self.alpha, 0.0)
@@ -219,8 +244,9 @@ class Ridge(_LinearFromMoments, linear_model.Ridge):
 
     @classmethod
     def search_space(cls, state: Moments) -> dict[str, Param]:
-        low, high = alpha_range(state)
+        low, high = alpha_range(cls.bounds_state(state))
         return {
             "alpha": FloatParam(low, high, log=True),
             "fit_intercept": CategoricalParam((True, False)),
+            **cls.preprocessing_space(state),
         }

@@ -32,6 +32,7 @@ from sklearn.utils.validation import validate_data
 
 from statetune.algorithms._checks import check_in_range
 from statetune.algorithms._eigen import covariance_eigh
+from statetune.algorithms._estimator import check_columns
 from statetune.algorithms.decomposition import check_n_components
 from statetune.algorithms.linear import _LinearFromMoments, alpha_range
 from statetune.algorithms.params import FloatParam, IntParam, Param
@@ -69,10 +70,18 @@ class PCR(_LinearFromMoments, RegressorMixin, TransformerMixin, BaseEstimator):
         ),
     )
 
-    def __init__(self, n_components: int | None = None, alpha: float = 0.0) -> None:
+    def __init__(
+        self,
+        n_components: int | None = None,
+        alpha: float = 0.0,
+        add_indicator: bool = False,
+        min_frequency: int | None = None,
+    ) -> None:
         """``n_components=None`` keeps every component of non-zero variance."""
         self.n_components = n_components
         self.alpha = alpha
+        self.add_indicator = add_indicator
+        self.min_frequency = min_frequency
 
     def _check_hyperparameters(self, state: Moments) -> None:
         check_n_components(self.n_components, state, limit_by_rows=False)
@@ -98,20 +107,28 @@ class PCR(_LinearFromMoments, RegressorMixin, TransformerMixin, BaseEstimator):
 
     def predict(self, X: Any) -> np.ndarray:
         """``X @ coef_ + intercept_``."""
+        if self.preprocessing_ is not None:
+            return np.asarray(self._design_matrix(X) @ self.coef_ + self.intercept_)
         self._check_fitted()
+        check_columns(self, X)
         X = validate_data(self, X, reset=False, dtype=np.float64)
         return np.asarray(X @ self.coef_ + self.intercept_)
 
     def transform(self, X: Any) -> np.ndarray:
         """Principal component scores ``(X - mean_) @ components_.T``."""
+        if self.preprocessing_ is not None:
+            return np.asarray((self._design_matrix(X) - self.mean_) @ self.components_.T)
         self._check_fitted()
+        check_columns(self, X)
         X = validate_data(self, X, reset=False, dtype=np.float64)
         return np.asarray((X - self.mean_) @ self.components_.T)
 
     @classmethod
     def search_space(cls, state: Moments) -> dict[str, Param]:
-        low, high = alpha_range(state)
+        bounds = cls.bounds_state(state)
+        low, high = alpha_range(bounds)
         return {
-            "n_components": IntParam(1, state.n_features),
+            "n_components": IntParam(1, bounds.n_features),
             "alpha": FloatParam(low, high, log=True),
+            **cls.preprocessing_space(state),
         }

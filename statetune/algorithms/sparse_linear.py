@@ -35,6 +35,7 @@ from sklearn import linear_model
 from sklearn.exceptions import ConvergenceWarning
 
 from statetune.algorithms._checks import check_bool, check_in_range, check_int_range
+from statetune.algorithms._estimator import model_params
 from statetune.algorithms._gram_cd import enet_gram
 from statetune.algorithms.linear import _gram, _intercept, _LinearFromMoments
 from statetune.algorithms.params import FloatParam, Param, round_bounds
@@ -75,7 +76,7 @@ class ElasticNet(_LinearFromMoments, linear_model.ElasticNet):
 
     # coordinate descent stops at a tolerance: the solve, not the tolerance, is compared
     reference = Reference(
-        lambda params, state: linear_model.ElasticNet(**params),
+        lambda params, state: linear_model.ElasticNet(**model_params(params)),
         compare=("coef_", "intercept_", "predict"),
         scaled=ScaledReference(
             enet_reference, enet_view, options=({"tol": 1e-10, "max_iter": 10**6},)
@@ -91,6 +92,8 @@ class ElasticNet(_LinearFromMoments, linear_model.ElasticNet):
         max_iter: int = 1000,
         tol: float = 1e-4,
         positive: bool = False,
+        add_indicator: bool = False,
+        min_frequency: int | None = None,
     ) -> None:
         self.alpha = alpha
         self.l1_ratio = l1_ratio
@@ -98,6 +101,8 @@ class ElasticNet(_LinearFromMoments, linear_model.ElasticNet):
         self.max_iter = max_iter
         self.tol = tol
         self.positive = positive
+        self.add_indicator = add_indicator
+        self.min_frequency = min_frequency
 
     def _check_hyperparameters(self, state: Moments) -> None:
         check_in_range("alpha", self.alpha, 0.0)
@@ -157,10 +162,11 @@ class ElasticNet(_LinearFromMoments, linear_model.ElasticNet):
 
     @classmethod
     def search_space(cls, state: Moments) -> dict[str, Param]:
-        low, high = round_bounds(*alpha_bounds(state))
+        low, high = round_bounds(*alpha_bounds(cls.bounds_state(state)))
         return {
             "alpha": FloatParam(low, round_bounds(low, 20.0 * high)[1], log=True),
             "l1_ratio": FloatParam(0.05, 1.0),
+            **cls.preprocessing_space(state),
         }
 
 
@@ -168,7 +174,7 @@ class Lasso(ElasticNet, linear_model.Lasso):
     """Lasso from moments (elastic net with ``l1_ratio = 1``); equals ``sklearn.linear_model.Lasso``."""
 
     reference = Reference(
-        lambda params, state: linear_model.Lasso(**params),
+        lambda params, state: linear_model.Lasso(**model_params(params)),
         compare=("coef_", "intercept_", "predict"),
         scaled=ScaledReference(
             enet_reference, enet_view, options=({"tol": 1e-10, "max_iter": 10**6},)
@@ -183,6 +189,8 @@ class Lasso(ElasticNet, linear_model.Lasso):
         max_iter: int = 1000,
         tol: float = 1e-4,
         positive: bool = False,
+        add_indicator: bool = False,
+        min_frequency: int | None = None,
     ) -> None:
         super().__init__(
             alpha=alpha,
@@ -191,9 +199,11 @@ class Lasso(ElasticNet, linear_model.Lasso):
             max_iter=max_iter,
             tol=tol,
             positive=positive,
+            add_indicator=add_indicator,
+            min_frequency=min_frequency,
         )
 
     @classmethod
     def search_space(cls, state: Moments) -> dict[str, Param]:
-        low, top = round_bounds(*alpha_bounds(state))
-        return {"alpha": FloatParam(low, top, log=True)}
+        low, top = round_bounds(*alpha_bounds(cls.bounds_state(state)))
+        return {"alpha": FloatParam(low, top, log=True), **cls.preprocessing_space(state)}

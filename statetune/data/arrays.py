@@ -19,8 +19,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from statetune.data.encoding import MAX_LEVELS, TableEncoding, is_categorical
 from statetune.data.fingerprint import array_fingerprint
-from statetune.data.schema import Schema, check_numeric_dtype, check_unique, split_columns
+from statetune.data.schema import (
+    Schema,
+    check_numeric_dtype,
+    check_unique,
+    generated_names,
+    split_columns,
+)
 from statetune.data.series_columns import series_ids, time_values
 from statetune.data.source import Chunk, Partition, Segment, Source
 from statetune.data.target import target_values
@@ -94,7 +101,7 @@ class ArraySource(Source):
         names = (
             tuple(str(c) for c in feature_names)
             if feature_names is not None
-            else tuple(f"x{i}" for i in range(d))
+            else generated_names(d)
         )
         if len(names) != d:
             raise ValueError(
@@ -286,20 +293,31 @@ def from_pandas(
     *,
     series: str | None = None,
     time: str | None = None,
-) -> ArraySource:
+    max_levels: int = MAX_LEVELS,
+) -> Source:
     """A source over a DataFrame: every column but ``target``, ``weight``, ``series`` and
     ``time`` is a feature.
 
-    Non-numeric columns are refused by name; nullable columns turn missing values into NaN,
-    which the pass then reports with column and row. With ``series`` (ids of many series in
-    long format) or ``time`` (timestamps), ``target`` holds time series values for forecasting,
-    in time order within each series, and the other columns are exogenous.
+    Categorical columns (category, object or string dtype) are one-hot encoded and missing
+    values (NaN, ``pd.NA``) imputed by the models, fold by fold from each fold's training
+    rows (:mod:`statetune.data.encoding`): the pass then reads the table's *base design*
+    (``schema.encoding`` says which column is which, ``schema.preprocessing`` what was done),
+    encoded one chunk at a time (:class:`~statetune.data.tables.TableSource`).
+    A categorical column with more than ``max_levels`` levels is refused by name. A row whose
+    target is missing is dropped and counted (``schema.preprocessing``); series data keeps
+    its rows (a missing value in a series is reported with its row by the pass). With
+    ``series`` (ids of many series in long format) or ``time`` (timestamps), ``target`` holds
+    time series values for forecasting, in time order within each series, and the other
+    columns are exogenous.
 
     Examples
     --------
     >>> import pandas as pd
     >>> from_pandas(pd.DataFrame({"a": [1, 2], "b": [0.5, 1.5]}), target="b").schema.target
     'b'
+    >>> df = pd.DataFrame({"a": [1.0, None, 3.0], "c": ["u", "v", "u"], "y": [1.0, 2, None]})
+    >>> from_pandas(df, target="y").schema.preprocessing["dropped_rows_missing_target"]
+    1
     """
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"`df` must be a pandas DataFrame, but got {type(df).__name__}.")
@@ -315,19 +333,60 @@ def from_pandas(
     )
     if len(df) == 0:
         raise ValueError("The source must hold at least one row, but the DataFrame is empty.")
+    df = df.set_axis(cols, axis=1)
+    dropped = 0
+    if target is not None and series is None and time is None:
+        absent = df[target].isna().to_numpy()
+        dropped = int(absent.sum())
+        if dropped == len(df):
+            raise ValueError(
+                f"The target column {target!r} must hold a value in some row, but all "
+                f"{len(df)} rows are missing it."
+            )
+        if dropped:
+            df = df.loc[~absent]
+    categorical = {c for c in features if is_categorical(df[c])}
     dtypes = {
         c: check_numeric_dtype(c, getattr(df[c].dtype, "numpy_dtype", df[c].dtype), "the DataFrame")
         for c in cols
-        if c not in (target, series, time)
+        if c not in (target, series, time) and c not in categorical
     }
-    X = df[features].to_numpy(dtype=np.float64, na_value=np.nan)
+    encoding = TableEncoding.from_frame(df, features, max_levels=max_levels, dropped_rows=dropped)
+    if encoding.needed and series is None and time is None:
+        from statetune.data.tables import TableSource
+
+        n = len(df)
+        y_values, kind = (
+            (None, "numeric")
+            if target is None
+            else ArraySource._target(df[target], n, target, "the DataFrame")
+        )
+        w_values = (
+            None
+            if weight is None
+            else ArraySource._vector(
+                df[weight].to_numpy(dtype=np.float64, na_value=np.nan), n, weight, "the DataFrame"
+            )
+        )
+        names = list(encoding.base_names())
+        schema = Schema(
+            tuple(names), ("float64",) * len(names), target, weight, kind, encoding=encoding
+        )
+        return TableSource(df[features], schema, y_values, w_values)
+    if encoding.needed:
+        X = encoding.encode(df[features])
+        names = list(encoding.base_names())
+        kinds = ["float64"] * len(names)
+    else:
+        X = df[features].to_numpy(dtype=np.float64, na_value=np.nan)
+        names, kinds = features, [dtypes[c] for c in features]
     y = None if target is None else df[target]
     w = None if weight is None else df[weight].to_numpy(dtype=np.float64, na_value=np.nan)
     src = ArraySource(
         X,
         y,
         w,
-        feature_names=features,
+        feature_names=names,
         target_name=target or "y",
         weight_name=weight or "sample_weight",
         label="DataFrame",
@@ -337,13 +396,14 @@ def from_pandas(
         time_name=time or "time",
     )
     src._schema = Schema(
-        tuple(features),
-        tuple(dtypes[c] for c in features),
+        tuple(names),
+        tuple(kinds),
         target,
         weight,
         src.schema.target_kind,
         series,
         time,
         src.schema.temporal,
+        encoding if (encoding.needed or dropped) else None,
     )
     return src

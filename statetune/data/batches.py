@@ -22,7 +22,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from statetune.data.schema import Schema, check_numeric_dtype, check_unique, columns_named
+from statetune.data.schema import (
+    Schema,
+    check_numeric_dtype,
+    check_unique,
+    columns_named,
+    generated_names,
+)
 from statetune.data.source import Chunk, Partition, Segment, Source
 from statetune.data.target import target_values
 
@@ -119,7 +125,7 @@ class BatchSource(Source):
             ) from None
         names, dtypes, X, y, w = _split(first, target, weight, "batch 0")
         self._schema = Schema(
-            tuple(names) if names is not None else tuple(f"x{i}" for i in range(X.shape[1])),
+            tuple(names) if names is not None else generated_names(X.shape[1]),
             tuple(dtypes),
             (target or "y") if y is not None else None,
             (weight or "sample_weight") if w is not None else None,

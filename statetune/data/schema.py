@@ -19,7 +19,34 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Schema", "check_numeric_dtype", "check_unique", "columns_named", "split_columns"]
+from statetune.data.encoding import TableEncoding
+
+__all__ = [
+    "GeneratedNames",
+    "Schema",
+    "check_numeric_dtype",
+    "check_unique",
+    "columns_named",
+    "generated_names",
+    "split_columns",
+]
+
+
+class GeneratedNames(tuple[str, ...]):
+    """Feature names a source made up (``x0, x1, ...``: an array has no column names), as
+    opposed to a table's own columns, which may be called ``x0`` too: a model keeps the
+    latter as ``feature_names_in_`` and checks them at predict, and not the former."""
+
+    __slots__ = ()
+
+
+def generated_names(d: int) -> GeneratedNames:
+    """``x0 .. x{d-1}``, marked as made up."""
+    return GeneratedNames(f"x{i}" for i in range(d))
+
+
+def _looks_generated(names: Sequence[str]) -> bool:
+    return all(str(n) == f"x{i}" for i, n in enumerate(names))
 
 
 @dataclass(frozen=True)
@@ -39,6 +66,20 @@ class Schema:
     #: True when rows are values of time series in time order (set by ``series``/``time``
     #: or by ``from_series``): the target is the series, features are exogenous columns.
     temporal: bool = False
+    #: How a table with categorical columns or missing values makes the features (then the
+    #: base design's columns, see :mod:`statetune.data.encoding`); None for numeric tables.
+    encoding: TableEncoding | None = None
+
+    @property
+    def encoded(self) -> bool:
+        """Whether the features are a base design that models preprocess (impute, one-hot)."""
+        return self.encoding is not None and self.encoding.needed
+
+    @property
+    def preprocessing(self) -> dict[str, object] | None:
+        """What the source did to the table (columns one-hot encoded with their level
+        counts, columns with missing values, rows dropped for a missing target), or None."""
+        return None if self.encoding is None else self.encoding.summary()
 
     @property
     def is_series(self) -> bool:
@@ -93,6 +134,14 @@ class Schema:
     def check(self, names: Sequence[str], dtypes: Sequence[str] | None, where: str) -> None:
         """Raise a clear error if ``names``/``dtypes`` differ from this schema."""
         names = tuple(names)
+        if names != self.features and self.encoding is not None:
+            added = [c for c in names if c not in self.features]
+            lost = [c for c in self.features if c not in names]
+            raise ValueError(
+                "A table's levels and columns with missing values must be those of the data "
+                f"the states were first computed from (its vocabulary), but {where} adds "
+                f"{added} and lacks {lost}; compute new states from all the rows."
+            )
         if names != self.features:
             missing = [c for c in self.features if c not in names]
             added = [c for c in names if c not in self.features]
@@ -128,13 +177,25 @@ class Schema:
         }
         if self.is_series:
             out.update(series=self.series, time=self.time, temporal=True)
+        if self.encoding is not None:
+            out["encoding"] = self.encoding.to_json()
+        if _looks_generated(self.features) and not isinstance(self.features, GeneratedNames):
+            out["named"] = True  # a table's own columns called x0, x1, ... (rare: only then)
         return out
+
+    @staticmethod
+    def features_from_json(data: dict[str, Any]) -> tuple[str, ...]:
+        """The feature names of a schema's JSON, made-up names marked as such."""
+        names = tuple(str(n) for n in data["features"])
+        if _looks_generated(names) and not data.get("named", False):
+            return GeneratedNames(names)
+        return names
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Schema:
         """Inverse of :meth:`to_json`."""
         return cls(
-            tuple(data["features"]),
+            cls.features_from_json(data),
             tuple(data["dtypes"]),
             data.get("target"),
             data.get("weight"),
@@ -142,6 +203,7 @@ class Schema:
             data.get("series"),
             data.get("time"),
             bool(data.get("temporal", False)),
+            None if data.get("encoding") is None else TableEncoding.from_json(data["encoding"]),
         )
 
 

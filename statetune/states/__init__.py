@@ -22,6 +22,7 @@ from statetune.states.class_moments import ClassMoments
 from statetune.states.lagged_moments import LaggedMoments, SeriesOrderError
 from statetune.states.moments import Moments
 from statetune.states.reservoir import Reservoir
+from statetune.states.table_moments import TableMoments
 from statetune.states.target_summary import TargetSummary
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "Reservoir",
     "SeriesOrderError",
     "State",
+    "TableMoments",
     "TargetSummary",
     "register_state",
     "state_class",

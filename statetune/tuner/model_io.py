@@ -34,6 +34,7 @@ import numpy as np
 
 from statetune._version import __version__
 from statetune.algorithms import get_algorithm
+from statetune.data.schema import Schema
 from statetune.state_cache.files import NotRegularFileError, atomic_write_many, open_regular
 from statetune.state_cache.format import (
     CorruptEntryError,
@@ -153,9 +154,10 @@ def load_model(folder: str | os.PathLike[str], *, trust_header: bool = False) ->
     schema = meta["schema"]
     names = None
     if schema is not None:
-        names = _need(where, schema, "features", (list,), "schema.")
-        if not all(isinstance(n, str) for n in names):
+        listed = _need(where, schema, "features", (list,), "schema.")
+        if not all(isinstance(n, str) for n in listed):
             raise CorruptEntryError(f"{where} key 'schema.features' must list column names.")
+        names = Schema.features_from_json(schema)  # made-up names x0.. are not kept
     try:
         alg = get_algorithm(meta["algorithm"])
     except ValueError as err:

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from statetune.algorithms import get_algorithm
+from statetune.algorithms._estimator import refuse_encoded
 from statetune.algorithms.algorithm import Algorithm
 from statetune.data.schema import Schema
 from statetune.engine.slots import HELD_OUT_SAMPLE, MODEL, Slot, unique_slots
@@ -47,6 +48,8 @@ def _wants_sample(algs: Sequence[Algorithm], metrics: Sequence[str] | None) -> b
 
 def _check(alg: Algorithm, schema: Schema) -> None:
     name = alg.name
+    if schema.encoded and not alg.model.takes_encoding:
+        refuse_encoded(name, schema)
     if schema.is_series:
         if not alg.model.for_series:
             raise ValueError(

@@ -218,7 +218,7 @@ def test_tune_classifiers_end_to_end():
         ),
         (
             "missing_label",
-            r"Column 'y' must hold a class label in every row, but DataFrame has none at row 4",
+            r"Column 'y' must hold a class label in every row, but array has none at row 4",
         ),
         ("continuous", r"Class labels must be discrete"),
     ],
@@ -242,7 +242,11 @@ def test_bad_input(case, match):
         df["y"] = pd.Series(["x", "z"] * 20, dtype=object)
         df.loc[4, "y"] = None
         with pytest.raises(ValueError, match=match):
-            st.from_pandas(df, target="y")
+            st.from_arrays(X, df["y"])
+        # a DataFrame source drops the row instead, and counts it
+        assert (
+            st.from_pandas(df, target="y").schema.preprocessing["dropped_rows_missing_target"] == 1
+        )
     else:
         with pytest.raises(ValueError, match=match):
             states(X, rng.normal(size=40), ["lda"])

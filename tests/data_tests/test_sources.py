@@ -173,9 +173,10 @@ def test_missing_columns_empty_sources_and_types(tmp_path, frame):
     with pytest.raises(ValueError, match="DataFrame is empty"):
         st.from_pandas(frame.iloc[:0], target="target")
     with pytest.raises(
-        TypeError, match=r"Column 'cat' must be numeric \(or boolean\), but the DataFrame has it as"
+        TypeError,
+        match=r"Column 'when' must be numeric \(or boolean\), but the DataFrame has it as",
     ):
-        st.from_pandas(frame.assign(cat="a"), target="target")
+        st.from_pandas(frame.assign(when=pd.Timestamp("2020-01-01")), target="target")
     with pytest.raises(ValueError, match="`X` is empty"):
         st.from_arrays(np.empty((0, 3)))
     with pytest.raises(ValueError, match="iterable is empty"):
@@ -197,9 +198,16 @@ def test_nullable_and_bool_columns(frame):
     df["count"] = pd.array(np.arange(100), dtype="Int64")
     got = st.compute_states(st.from_pandas(df, target="target"), ["ridge"], folds=2)
     assert got.n_rows == 100
-    df.loc[5, "count"] = pd.NA
+    df.loc[5, "count"] = pd.NA  # a missing value: imputed fold by fold (test_table_preprocessing)
+    src = st.from_pandas(df, target="target")
+    assert src.schema.preprocessing["missing"] == ["count"]
     with pytest.raises(ValueError, match=r"Column 'count' must be finite, but holds nan at row 5"):
-        st.compute_states(st.from_pandas(df, target="target"), ["ridge"], folds=2)
+        X = df.drop(columns="target").to_numpy(dtype=float, na_value=np.nan)
+        st.compute_states(
+            st.from_arrays(X, df["target"], feature_names=["f0", "flag", "count"]),
+            ["ridge"],
+            folds=2,
+        )
 
 
 def test_negative_weight_named(frame):
