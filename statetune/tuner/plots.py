@@ -141,7 +141,12 @@ def algorithms_plot(trials: pd.DataFrame, metric: str, maximize: bool, study: An
         title += f"\n{n_hidden} infinite score(s) not drawn"
     ax.set_title(title, fontsize=10)
     if done_pts or pruned_pts:
-        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+        legend = ax.legend(
+            fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0
+        )
+        for handle in legend.legend_handles:
+            if handle is not None and handle.get_label() == BEST_LABEL:
+                handle.set_sizes([150])  # type: ignore[attr-defined]
     fig.tight_layout()
     return fig
 
