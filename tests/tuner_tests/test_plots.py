@@ -12,7 +12,11 @@ import pytest
 
 import statetune as st
 from statetune.testing import make_regression_data
-from statetune.tuner.plots import BEST_LABEL, COMPLETE_LABEL, PRUNED_LABEL, TOP_TRIALS
+
+COMPLETE_LABEL = "complete trial"  # the legend labels of the algorithms plot
+PRUNED_LABEL = "pruned trial (last reported running mean)"
+BEST_LABEL = "best"
+TOP_TRIALS = 10  # trials shown by the folds plot
 
 matplotlib.use("Agg")
 
