@@ -248,7 +248,8 @@ def folds_plot(
 
 
 def _integer_ticks(fig: Any, study: Any) -> None:
-    """Integer locators on axes of integer parameters (non-log) and of trial numbers."""
+    """Integer locators on axes of integer parameters (non-log) and of trial numbers; the
+    algorithm names of a slice plot turned so they do not overlap."""
     from matplotlib.ticker import MaxNLocator
     from optuna.distributions import IntDistribution
 
@@ -258,6 +259,8 @@ def _integer_ticks(fig: Any, study: Any) -> None:
             if isinstance(dist, IntDistribution) and not dist.log:
                 ints.add(name)
     for ax in fig.axes:
+        if ax.get_xlabel() == "algorithm":  # long category names would overlap
+            ax.tick_params(axis="x", labelrotation=30)
         for axis, label in ((ax.xaxis, ax.get_xlabel()), (ax.yaxis, ax.get_ylabel())):
             if (label in ints or label == "Trial") and axis.get_scale() == "linear":
                 axis.set_major_locator(MaxNLocator(integer=True))

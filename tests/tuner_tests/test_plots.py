@@ -122,6 +122,8 @@ def test_integer_parameters_get_integer_ticks(result):
         lo, hi = ax.get_xlim()
         ticks = [v for v in ax.get_xticks() if lo <= v <= hi]
         assert len(ticks) >= 2 and all(float(v).is_integer() for v in ticks), ticks
+    alg_axis = next(ax for ax in fig.axes if ax.get_xlabel() == "algorithm")
+    assert all(t.get_rotation() == 30 for t in alg_axis.get_xticklabels())  # names don't overlap
     history = result.plot("history").axes[0]
     lo, hi = history.get_xlim()
     assert all(float(v).is_integer() for v in history.get_xticks() if lo <= v <= hi)
