@@ -157,11 +157,12 @@ def estimate_refit_seconds(result: st.TuneResult, X: np.ndarray, y: np.ndarray) 
         for n in sizes:
             model = _sklearn_model(alg, params)
             Xt, yt = X[train[:n]], y[train[:n]]
+            print(f"  {one_line(model)} on {n:,} rows...", end="", flush=True)
             t0 = time.perf_counter()
             model.fit(Xt, yt)
             secs = time.perf_counter() - t0
             del Xt, yt
-            say(f"  {one_line(model)} on {n:,} rows: {secs:.2f}s")
+            say(f" {secs:.2f}s")
             measured.append((n, secs))
             timed += secs
         (n1, t1), (n2, t2) = measured
