@@ -13,14 +13,19 @@ from statetune.state_cache.cache import DEFAULT_FOLDER, Entry, StateCache, entry
 from statetune.state_cache.compute import (
     StateCacheWarning,
     cached_pass,
+    cached_pass_reported,
     extend,
+    save_states,
     series_group,
     update_entry,
+    update_entry_reported,
 )
 from statetune.state_cache.files import DiskFullError, NotRegularFileError
 from statetune.state_cache.format import CorruptEntryError, StaleEntryError
+from statetune.state_cache.report import CacheReport
 
 __all__ = [
+    "CacheReport",
     "DEFAULT_FOLDER",
     "CorruptEntryError",
     "DiskFullError",
@@ -30,9 +35,12 @@ __all__ = [
     "StateCache",
     "StateCacheWarning",
     "cached_pass",
+    "cached_pass_reported",
     "entry_key",
     "entry_spec",
     "extend",
+    "save_states",
     "series_group",
     "update_entry",
+    "update_entry_reported",
 ]

@@ -37,10 +37,21 @@ from statetune.engine.slots import HELD_OUT_SAMPLE, MODEL
 from statetune.engine.time_folds import TimeFolds, folds_from_json
 from statetune.state_cache.cache import DEFAULT_FOLDER, Entry, StateCache, entry_key, entry_spec
 from statetune.state_cache.format import CorruptEntryError, StateCacheWarning
+from statetune.state_cache.report import CacheReport, lineage_rows
 from statetune.states.capabilities import Ordered, Sampling
 from statetune.states.spec import StateSpec
 
-__all__ = ["StateCacheWarning", "cached_pass", "extend", "series_group", "update_entry"]
+__all__ = [
+    "CacheReport",
+    "StateCacheWarning",
+    "cached_pass",
+    "cached_pass_reported",
+    "extend",
+    "save_states",
+    "series_group",
+    "update_entry",
+    "update_entry_reported",
+]
 
 
 def _check_rows(states: Mapping[Slot, Sequence[Any]], lineage: Sequence[Mapping[str, Any]]) -> None:
@@ -142,6 +153,45 @@ def cached_pass(
     >>> cached_pass(src, [slot], FoldConfig(2), cache=tempfile.mkdtemp()).n_rows
     6
     """
+    return cached_pass_reported(
+        source,
+        slots,
+        folds,
+        options,
+        cache=cache,
+        strict=strict,
+        checkpoint_rows=checkpoint_rows,
+        checkpoint_seconds=checkpoint_seconds,
+    )[0]
+
+
+def cached_pass_reported(
+    source: Source,
+    slots: Sequence[Slot],
+    folds: FoldConfig | TimeFolds,
+    options: PassOptions | None = None,
+    *,
+    cache: StateCache | str,
+    strict: bool = False,
+    checkpoint_rows: int | None = 5_000_000,
+    checkpoint_seconds: float | None = 60.0,
+) -> tuple[FoldStates, CacheReport]:
+    """:func:`cached_pass`, and a :class:`CacheReport` of the rows it read and the rows it
+    took from the cache (also logged).
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile
+    >>> from statetune.data import from_arrays
+    >>> from statetune.engine import MODEL, FoldConfig, Slot
+    >>> from statetune.states.spec import StateSpec
+    >>> slot = Slot(MODEL, StateSpec.of("moments", n_features=6, has_target=True))
+    >>> src, folder = from_arrays(np.eye(6), np.arange(6.0)), tempfile.mkdtemp()
+    >>> print(cached_pass_reported(src, [slot], FoldConfig(2), cache=folder)[1])
+    cache build: 6 rows read (1 segment), 0 rows from the cache (0 segments)
+    >>> print(cached_pass_reported(src, [slot], FoldConfig(2), cache=folder)[1])
+    cache hit: 0 rows read (0 segments), 6 rows from the cache (1 segment)
+    """
     options = options or PassOptions()
     cache = cache if isinstance(cache, StateCache) else StateCache(cache)
     slots = list(dict.fromkeys(slots))
@@ -151,7 +201,9 @@ def cached_pass(
     entries = {slot: _load(cache, key) for slot, key in keys.items()}
     if all(_plan(entries[k], segs)[0] == "hit" for k in keys):
         cache.clear_checkpoints_of(list(keys.values()))  # left by a pass killed after saving
-        return _from_entries(source, folds, entries)  # type: ignore[arg-type]
+        result = _from_entries(source, folds, entries)  # type: ignore[arg-type]
+        return result, _hit(result).log()
+    report = None
     with ExitStack() as stack:
         for slot in sorted(keys, key=keys.__getitem__):
             stack.enter_context(cache.lock(keys[slot]))
@@ -186,6 +238,8 @@ def cached_pass(
             resumed = _resume(cache, pass_key, start, segs, names)
             if resumed is not None:
                 start, todo = resumed
+            action = "resumed" if resumed is not None else _action(plans, todo_slots, reuse)
+            from_cache = 0 if start is None else _cursor_rows(start)
             checkpointer = Checkpointer(
                 _saver(cache, pass_key, {keys[k]: specs[k] for k in todo_slots}, keys),
                 checkpoint_rows,
@@ -206,7 +260,35 @@ def cached_pass(
                     keys[slot], specs[slot], result.fold_states[slot], result.lineage
                 )
             cache.clear_checkpoint(pass_key)
-    return _from_entries(source, folds, entries)  # type: ignore[arg-type]
+            n_done = 0 if start is None else len(start.lineage)
+            report = CacheReport(
+                action,
+                rows_read=lineage_rows(result.lineage) - from_cache,
+                rows_from_cache=from_cache,
+                segments_read=len(result.lineage) - n_done,
+                segments_from_cache=n_done,
+            )
+    final = _from_entries(source, folds, entries)  # type: ignore[arg-type]
+    return final, (report or _hit(final)).log()
+
+
+def _hit(states: FoldStates) -> CacheReport:
+    """Every state from the cache."""
+    rows = lineage_rows(states.lineage)
+    return CacheReport("hit", 0, rows, 0, len(states.lineage))
+
+
+def _action(plans: Mapping[Slot, tuple[str, int, str]], todo: list[Slot], reuse: int) -> str:
+    if reuse > 0:
+        return "extend"
+    statuses = {plans[slot][0] for slot in todo}
+    return "rebuild" if "rebuild" in statuses or "extend" in statuses else "build"
+
+
+def _cursor_rows(cursor: Cursor) -> int:
+    """Rows a cursor has absorbed: its whole segments and the part of the current one."""
+    partial = 0 if cursor.partial is None else int(cursor.partial["n_rows"])
+    return lineage_rows(cursor.lineage) + partial
 
 
 def _saver(
@@ -319,6 +401,18 @@ def update_entry(
     >>> update_entry(cache.keys()[0], from_arrays(np.ones((3, 2)), np.ones(3)), cache=cache).n_rows
     7
     """
+    return update_entry_reported(key, new_source, cache=cache, options=options)[0]
+
+
+def update_entry_reported(
+    key: str,
+    new_source: Source,
+    *,
+    cache: StateCache | str | None = None,
+    options: PassOptions | None = None,
+) -> tuple[FoldStates, CacheReport]:
+    """:func:`update_entry`, and a :class:`CacheReport` (also logged): the entry's rows came
+    from the cache, the new ones were read."""
     store = cache if isinstance(cache, StateCache) else StateCache(cache or DEFAULT_FOLDER)
     keys = series_group(store, store.resolve(key))
     with ExitStack() as stack:
@@ -329,7 +423,52 @@ def update_entry(
         result = extend(states, new_source, options)
         for k, entry in zip(keys, entries, strict=True):
             store.save(k, entry.spec, result.fold_states[slot_of(entry.spec)], result.lineage)
-    return result
+    return result, _grown(states, result, "extend").log()
+
+
+def _grown(old: FoldStates, new: FoldStates, action: str, cached: bool = True) -> CacheReport:
+    """``new`` = ``old`` plus the rows read; ``old``'s rows came from the cache if ``cached``."""
+    before, n_before = lineage_rows(old.lineage), len(old.lineage)
+    read = lineage_rows(new.lineage) - before
+    return CacheReport(
+        action if read else "hit",
+        rows_read=read,
+        rows_from_cache=before if cached else 0,
+        segments_read=len(new.lineage) - n_before,
+        segments_from_cache=n_before if cached else 0,
+    )
+
+
+def save_states(
+    states: FoldStates, new_source: Source, cache: StateCache | str
+) -> tuple[FoldStates, CacheReport]:
+    """``states`` extended with the rows of ``new_source`` they lack (:func:`extend`) and saved
+    into ``cache``, one entry per slot, under the keys a cached pass over the same data would
+    use (so a later ``compute_states(..., cache=cache)`` over that data finds them). Every
+    segment of the lineage needs a fingerprint: states computed without a cache have none
+    for in-memory data and are refused (nothing is saved)."""
+    store = cache if isinstance(cache, StateCache) else StateCache(cache)
+    _fingerprinted(new_source)  # the lineage records the new segments' fingerprints
+    result = extend(states, new_source)
+    missing = [r["key"] for r in result.lineage if not r.get("fingerprint")]
+    if missing:
+        raise ValueError(
+            "States saved into a cache must have a fingerprint for every segment of their "
+            f"lineage, but {len(missing)} segment(s) have none ({missing[0]!r} first: rows "
+            "absorbed by a pass without a cache, which does not hash in-memory data); nothing "
+            "was saved. Compute the states with `cache=` from the start, or update without it."
+        )
+    specs = {slot: entry_spec(slot, result.schema, result.folds) for slot in result.fold_states}
+    keys = {slot: entry_key(spec) for slot, spec in specs.items()}
+    with ExitStack() as stack:
+        for key in sorted(keys.values()):
+            stack.enter_context(store.lock(key))
+        for slot, key in keys.items():
+            store.store(key, specs[slot], result.fold_states[slot], result.lineage)
+    report = _grown(states, result, "saved", cached=False)
+    if report.action == "hit":  # nothing new, but the states were saved all the same
+        report = CacheReport("saved", 0, 0, 0, 0)
+    return result, report.log()
 
 
 def series_group(cache: StateCache, key: str) -> list[str]:

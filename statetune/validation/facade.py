@@ -30,7 +30,14 @@ from statetune.engine import (
 )
 from statetune.engine.executors import Executor
 from statetune.engine.time_folds import fold_scheme
-from statetune.state_cache import StateCache, cached_pass, extend, update_entry
+from statetune.state_cache import (
+    CacheReport,
+    StateCache,
+    cached_pass_reported,
+    extend,
+    save_states,
+    update_entry_reported,
+)
 from statetune.validation.plan import plan_slots
 from statetune.validation.stateset import StateSet
 
@@ -91,6 +98,9 @@ def compute_states(
         Number of cross-validation folds (1: no validation); series data gets time folds.
     cache : StateCache or path, optional
         Where states persist (see :mod:`statetune.state_cache.compute` for the lineage rules).
+        The result's ``cache_report`` (a :class:`~statetune.state_cache.CacheReport`, also
+        logged at INFO on ``statetune.state_cache``) says how many rows were read and how many
+        came from the cache.
     strict : bool, default False
         Raise instead of rebuilding when a cached lineage no longer matches the source.
     seed : int, default 0
@@ -123,11 +133,12 @@ def compute_states(
     fold_cfg = fold_scheme(folds, seed, source.schema.is_series)
     slots = plan_slots(names, source.schema, max_lag=max_lag, metrics=metrics, seed=fold_cfg.seed)
     options = PassOptions(n_jobs, backend, every, _wrapping(callback, names), progress, executor)
+    report = None
     try:
         if cache is None:
             result = run_pass(source, slots, fold_cfg, options)
         else:
-            result = cached_pass(
+            result, report = cached_pass_reported(
                 source,
                 slots,
                 fold_cfg,
@@ -139,7 +150,17 @@ def compute_states(
             )
     except PassInterrupted as stop:
         raise PassInterrupted(StateSet.of(stop.partial, names)) from stop.__cause__
-    return StateSet.of(result, names)
+    return _reported(StateSet.of(result, names), report)
+
+
+def _reported(states: StateSet, report: CacheReport | None) -> StateSet:
+    """``states`` with ``cache_report`` set (a new StateSet when ``states`` already has one)."""
+    if report is None:
+        return states
+    if states.cache_report is not None:
+        states = StateSet.of(states, list(states.algorithms))
+    states.cache_report = report
+    return states
 
 
 def iter_states(
@@ -199,7 +220,11 @@ def update(
         Its segments already in the lineage (same fingerprint) are skipped; the others are read,
         at row positions after the rows already absorbed.
     cache : StateCache or path, optional
-        The cache holding the key (default ``.statetune``).
+        The cache holding the key (default ``.statetune``); with states in memory, the
+        extended states are saved into it (under the keys a cached pass over the same data
+        uses), which needs a fingerprint for every segment they absorbed: states computed
+        without a cache are refused. ``cache_report`` on the result says how many rows were
+        read and how many came from the cache.
 
     Examples
     --------
@@ -212,10 +237,14 @@ def update(
     options = PassOptions(n_jobs=n_jobs, progress=progress)
     if isinstance(states, FoldStates):
         names = list(states.algorithms) if isinstance(states, StateSet) else None
+        if cache is not None:
+            saved, report = save_states(states, new_source, cache)
+            return _reported(StateSet.of(saved, names), report)
         result = extend(states, new_source, options)
         return (
             states
             if result is states and isinstance(states, StateSet)
             else StateSet.of(result, names)
         )
-    return StateSet.of(update_entry(states, new_source, cache=cache, options=options))
+    result, report = update_entry_reported(states, new_source, cache=cache, options=options)
+    return _reported(StateSet.of(result), report)

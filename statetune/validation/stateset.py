@@ -47,6 +47,10 @@ class StateSet(FoldStates):
     Treat it as read-only: finalizing and scoring never change it, so threads may share it.
     """
 
+    #: What a cached pass did (rows read, rows from the cache): a
+    #: :class:`~statetune.state_cache.CacheReport`, or None without a cache.
+    cache_report: Any = None
+
     def __init__(
         self,
         *args: Any,

@@ -203,8 +203,11 @@ def test_resume_true_continues_in_the_new_space_and_best_stays_inside(tmp_path, 
     assert f"alpha': {r.best_params['alpha']}" in r.summary().replace('"', "'")
     matplotlib.use("Agg")
     best_folds = r.best_trial.user_attrs["fold_scores"]
-    bars = [b.get_height() for b in r.plot("folds").axes[0].patches]
-    assert bars == pytest.approx(best_folds)  # the folds plot shows the in-space best
+    ax = r.plot("folds").axes[0]
+    points = {c.get_gid(): c.get_offsets()[:, 1] for c in ax.collections}
+    assert ax.get_xticklabels()[0].get_text().startswith(f"#{r.best_trial.number}\n")
+    shown = sorted(points[f"trial-{r.best_trial.number}"])
+    assert shown == pytest.approx(sorted(best_folds))  # the folds plot shows the in-space best
     # the study now belongs to the new space: a plain rerun in it resumes, the old one refuses
     again = st.tune(
         src, ["ridge"], n_trials=10, cv=3, cache_dir=tmp_path, study_name="s", search_space=HIGH
