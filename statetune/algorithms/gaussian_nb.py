@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from scipy.special import logsumexp
 from sklearn import naive_bayes
 
 from statetune.algorithms._checks import check_in_range
@@ -71,10 +72,10 @@ class GaussianNB(ClassMomentsEstimator, naive_bayes.GaussianNB):
             self.class_count_ / self.class_count_.sum() if priors is None else priors
         )
 
-    def _sample_predict(self, held_sample: Any) -> np.ndarray:
-        """``predict`` on the sample's rows, as scikit-learn's ``_joint_log_likelihood``, with
-        the squared deviations ``(x - theta_c)^2`` memoized in the sample (they depend on the
-        training state only; ``var_smoothing`` only changes the variances dividing them)."""
+    def _sample_jll(self, held_sample: Any) -> np.ndarray:
+        """scikit-learn's ``_joint_log_likelihood`` on the sample's rows, with the squared
+        deviations ``(x - theta_c)^2`` memoized in the sample (they depend on the training
+        state only; ``var_smoothing`` only changes the variances dividing them)."""
         X = held_sample.X
         squares = sample_memo(
             held_sample,
@@ -83,13 +84,20 @@ class GaussianNB(ClassMomentsEstimator, naive_bayes.GaussianNB):
             X.nbytes * len(self.theta_),
             lambda: [np.square(X - theta) for theta in self.theta_],
         )
-        jll = np.column_stack(
+        return np.column_stack(
             [
                 np.log(prior) - 0.5 * np.sum(np.log(2.0 * np.pi * var)) - 0.5 * (sq @ (1.0 / var))
                 for sq, var, prior in zip(squares, self.var_, self.class_prior_, strict=True)
             ]
         )
-        return self.classes_.take(jll.argmax(axis=1))
+
+    def _sample_predict(self, held_sample: Any) -> np.ndarray:
+        return np.asarray(self.classes_.take(self._sample_jll(held_sample).argmax(axis=1)))
+
+    def _sample_proba(self, held_sample: Any) -> np.ndarray:
+        """scikit-learn's ``predict_proba`` on the sample's rows: ``exp(jll - logsumexp)``."""
+        jll = self._sample_jll(held_sample)
+        return np.asarray(np.exp(jll - logsumexp(jll, axis=1)[:, np.newaxis]))
 
     def _class_gaussians(self) -> list[tuple[np.ndarray, np.ndarray, float]]:
         return [
