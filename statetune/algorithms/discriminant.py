@@ -84,11 +84,30 @@ def _shrunk(cov: np.ndarray, shrinkage: float | None) -> np.ndarray:
 def shrunk_class_cov(
     state: ClassMoments, priors: np.ndarray, shrinkage: float | None
 ) -> np.ndarray:
-    """Prior-weighted sum of the (shrunk) class covariances, as ``_class_cov``."""
+    """Prior-weighted sum of the (shrunk) class covariances, as ``_class_cov``:
+    ``(1 - s) sum_c p_c C_c + s (sum_c p_c tr(C_c) / d) I``. The pooled covariance and its mean
+    variance depend on the state and the priors only, so they are memoized in the state
+    (``state.derived``): trials that vary ``shrinkage`` pay one scaled copy."""
+    pooled, mean_var = state.derived(
+        ("lda_pooled_class_cov", np.asarray(priors, dtype=np.float64).tobytes()),
+        lambda: _pooled_class_cov(state, priors),
+    )
+    if not shrinkage:
+        return np.array(pooled)
+    out = (1.0 - shrinkage) * pooled
+    out.flat[:: state.n_features + 1] += shrinkage * mean_var
+    return np.asarray(out)
+
+
+def _pooled_class_cov(state: ClassMoments, priors: np.ndarray) -> tuple[np.ndarray, float]:
+    """``sum_c p_c C_c`` (biased class covariances) and ``sum_c p_c tr(C_c) / d``."""
     cov = np.zeros((state.n_features, state.n_features))
+    mean_var = 0.0
     for p, m in zip(priors, state.per_class, strict=True):
-        cov += p * _shrunk(_empirical(m), shrinkage)
-    return cov
+        c = _empirical(m)
+        cov += p * c
+        mean_var += float(p * np.trace(c) / state.n_features)
+    return cov, mean_var
 
 
 def _class_eigh(m: Any, d: int) -> tuple[np.ndarray, np.ndarray]:
