@@ -8,9 +8,11 @@ moments; prediction is scikit-learn's.
 Features on very different scales (1e-3 .. 1e12) keep full accuracy: the ``lsqr`` solve and the
 Gaussians' precision matrices are Jacobi-scaled (:mod:`statetune.algorithms._scaled_solve`), the
 ``eigen`` solver decomposes the pencil scaled by ``D^-1 . D^-1`` and maps the eigenvectors back
-(``w = D^-1 w'``: the same eigenvalues, and ``w^T S_w w = I`` still holds), its between-class
-scatter is formed from the class mean offsets instead of as the difference of two large
-matrices, and QDA's rotations are eigenvectors of each class covariance computed to high
+(``w = D^-1 w'``: the same eigenvalues, and ``w^T S_w w = I`` still holds; computed when
+``scalings_`` or ``transform`` is first used, since predictions need only ``S_w^-1``, which
+the Cholesky factor of the same scaled ``S_w`` gives: a trial pays no eigendecomposition), its
+between-class scatter is formed from the class mean offsets instead of as the difference of two
+large matrices, and QDA's rotations are eigenvectors of each class covariance computed to high
 relative accuracy (:mod:`statetune.algorithms._graded_eigh`; an ``eigh`` of the covariance
 squares the condition number of the rows, which scikit-learn's SVD of the rows does not). The
 semantics stay scikit-learn's: ``shrinkage``, ``reg_param`` and ``tol`` act in raw units.
