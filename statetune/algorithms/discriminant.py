@@ -416,7 +416,7 @@ class QuadraticDiscriminantAnalysis(_Discriminant, skda.QuadraticDiscriminantAna
         squares = sample_memo(
             held_sample,
             "qda_rotated_squares",
-            [self.means_, *self.rotations_],
+            self.state_,
             X.nbytes * len(self.rotations_),
             lambda: [
                 np.square((X - mu) @ R) for mu, R in zip(self.means_, self.rotations_, strict=True)

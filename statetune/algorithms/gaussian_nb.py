@@ -80,7 +80,7 @@ class GaussianNB(ClassMomentsEstimator, naive_bayes.GaussianNB):
         squares = sample_memo(
             held_sample,
             "gaussian_nb_squares",
-            [self.theta_],
+            self.state_,
             X.nbytes * len(self.theta_),
             lambda: [np.square(X - theta) for theta in self.theta_],
         )

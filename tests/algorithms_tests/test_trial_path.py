@@ -101,8 +101,8 @@ def test_fold_invariant_quantities_are_built_once_per_fold(monkeypatch):
     )
     real_memo = gaussian_nb.sample_memo
 
-    def memo(held, name, arrays, nbytes, build):
-        return real_memo(held, name, arrays, nbytes, counting("nb_squares", build))
+    def memo(held, name, train, nbytes, build):
+        return real_memo(held, name, train, nbytes, counting("nb_squares", build))
 
     monkeypatch.setattr(gaussian_nb, "sample_memo", memo)
     n_trials = 6
