@@ -106,7 +106,7 @@ def binary_roc_auc(
     if not np.all(np.isfinite(score)):
         raise ValueError(f"`{what}` needs finite scores, but some are NaN or infinite.")
     w = _weights(w, len(score))
-    order = np.argsort(score, kind="stable")
+    order = np.argsort(score)  # any order within a group of equal scores: groups are summed
     s, ww, pos = score[order], w[order], positive[order]
     last = np.append(np.flatnonzero(s[1:] != s[:-1]), len(s) - 1)  # end of each score group
     cum_pos = np.cumsum(np.where(pos, ww, 0.0))[last]

@@ -15,7 +15,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy.special import logsumexp
 from sklearn import naive_bayes
 
 from statetune.algorithms._checks import check_in_range
@@ -29,6 +28,21 @@ from statetune.algorithms.references.scaled_classifiers import (
 from statetune.states import ClassMoments
 
 __all__ = ["GaussianNB"]
+
+
+def _logsumexp_rows(a: np.ndarray) -> np.ndarray:
+    """``log(sum(exp(a), axis=1))`` by scikit-learn's own ``_logsumexp`` (what
+    ``GaussianNB.predict_log_proba`` normalizes with), without its array-API dispatch, which
+    cost more than the sum itself: the maxima are taken out and counted, the rest summed."""
+    amax = a.max(axis=1, keepdims=True)
+    index_max = a == amax
+    rest = a.copy()
+    rest[index_max] = -np.inf
+    m = index_max.sum(axis=1, keepdims=True, dtype=a.dtype)
+    shift = np.where(np.isfinite(amax), amax, 0)
+    s = np.exp(rest - shift).sum(axis=1, keepdims=True)
+    s = np.where(s == 0, s, s / m)
+    return np.asarray((np.log1p(s) + np.log(m) + amax)[:, 0])
 
 
 class GaussianNB(ClassMomentsEstimator, naive_bayes.GaussianNB):
@@ -97,7 +111,7 @@ class GaussianNB(ClassMomentsEstimator, naive_bayes.GaussianNB):
     def _sample_proba(self, held_sample: Any) -> np.ndarray:
         """scikit-learn's ``predict_proba`` on the sample's rows: ``exp(jll - logsumexp)``."""
         jll = self._sample_jll(held_sample)
-        return np.asarray(np.exp(jll - logsumexp(jll, axis=1)[:, np.newaxis]))
+        return np.asarray(np.exp(jll - _logsumexp_rows(jll)[:, np.newaxis]))
 
     def _class_gaussians(self) -> list[tuple[np.ndarray, np.ndarray, float]]:
         return [
