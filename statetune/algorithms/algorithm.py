@@ -21,6 +21,18 @@ from statetune.states.spec import StateSpec
 __all__ = ["Algorithm"]
 
 
+_HYPERPARAMETERS: dict[type, frozenset[str]] = {}
+
+
+def _hyperparameters(model: type[StateEstimator]) -> frozenset[str]:
+    """The model's hyperparameter names (``get_params`` reads its ``__init__`` signature with
+    ``inspect``: memoized, since every fold of every trial checks them)."""
+    names = _HYPERPARAMETERS.get(model)
+    if names is None:
+        names = _HYPERPARAMETERS[model] = frozenset(model().get_params())
+    return names
+
+
 @dataclass(frozen=True)
 class Algorithm:
     """A finalizer: the state it needs, its search space, and ``finalize(state, params)``."""
@@ -75,10 +87,11 @@ class Algorithm:
 
     def finalize(self, state: Any, params: dict[str, Any], feature_names: Any = None) -> Any:
         """A fitted model from ``state`` alone; ``state`` is not changed."""
-        unknown = sorted(set(params) - set(self.model().get_params()))
+        names = _hyperparameters(self.model)
+        unknown = sorted(set(params) - set(names))
         if unknown:
             raise ValueError(
-                f"`params` must be hyperparameters of {self.name} "
-                f"({sorted(self.model().get_params())}), but got unknown {unknown}."
+                f"`params` must be hyperparameters of {self.name} ({sorted(names)}), but got "
+                f"unknown {unknown}."
             )
         return self.model.from_state(state, feature_names, **{**params, **self.fixed_params})

@@ -38,6 +38,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from statetune.algorithms._checks import check_int_range
 from statetune.algorithms._classifier import CLASSIFIER_MAXIMIZE, SAMPLE_METRICS
 from statetune.algorithms._estimator import StateEstimator
+from statetune.algorithms._label_metrics import label_score
 from statetune.algorithms._lag_algebra import centers, held_out_sse
 from statetune.algorithms._linear_metrics import (
     REGRESSION_MAXIMIZE,
@@ -215,8 +216,6 @@ class Baseline(StateEstimator, BaseEstimator):
     def _label_score(self, held: TargetSummary, metric: str) -> float:
         """scikit-learn's metric on one row per held-out class, weighted by its weight: the
         same sums as on the rows, since every row gets the same prediction."""
-        from sklearn import metrics as skm
-
         if metric not in LABEL_METRICS:
             raise ValueError(
                 f"`metric={metric!r}` scores a numeric target, but the target holds class "
@@ -231,20 +230,10 @@ class Baseline(StateEstimator, BaseEstimator):
                 "were not."
             )
         guess = np.repeat(self.classes_[int(np.argmax(self.class_prior_))], y.size)
-        if metric == "accuracy":
-            return float(skm.accuracy_score(y, guess, sample_weight=w))
-        if metric == "balanced_accuracy":
-            return float(skm.balanced_accuracy_score(y, guess, sample_weight=w))
         proba = np.tile(self.class_prior_, (y.size, 1))
-        if metric == "log_loss":
-            return float(skm.log_loss(y, proba, sample_weight=w, labels=self.classes_))
-        if self.classes_.size != 2:
-            raise ValueError(
-                f"`roc_auc` needs a binary target, but there are {self.classes_.size} classes."
-            )
-        if y.size < 2:
-            raise ValueError("`roc_auc` needs both classes in the held-out fold, but it has one.")
-        return float(skm.roc_auc_score(y == self.classes_[1], proba[:, 1], sample_weight=w))
+        return label_score(
+            metric, y, w, self.classes_, lambda: guess, lambda: proba, type(self).__name__
+        )
 
     def _series_score(self, train: Any, held: LaggedMoments, metric: str) -> float:
         if metric not in ("mse", "rmse"):

@@ -8,9 +8,11 @@ moments; prediction is scikit-learn's.
 Features on very different scales (1e-3 .. 1e12) keep full accuracy: the ``lsqr`` solve and the
 Gaussians' precision matrices are Jacobi-scaled (:mod:`statetune.algorithms._scaled_solve`), the
 ``eigen`` solver decomposes the pencil scaled by ``D^-1 . D^-1`` and maps the eigenvectors back
-(``w = D^-1 w'``: the same eigenvalues, and ``w^T S_w w = I`` still holds), its between-class
-scatter is formed from the class mean offsets instead of as the difference of two large
-matrices, and QDA's rotations are eigenvectors of each class covariance computed to high
+(``w = D^-1 w'``: the same eigenvalues, and ``w^T S_w w = I`` still holds; computed when
+``scalings_`` or ``transform`` is first used, since predictions need only ``S_w^-1``, which
+the Cholesky factor of the same scaled ``S_w`` gives: a trial pays no eigendecomposition), its
+between-class scatter is formed from the class mean offsets instead of as the difference of two
+large matrices, and QDA's rotations are eigenvectors of each class covariance computed to high
 relative accuracy (:mod:`statetune.algorithms._graded_eigh`; an ``eigh`` of the covariance
 squares the condition number of the rows, which scikit-learn's SVD of the rows does not). The
 semantics stay scikit-learn's: ``shrinkage``, ``reg_param`` and ``tol`` act in raw units.
@@ -31,14 +33,19 @@ from typing import Any
 
 import numpy as np
 from scipy import linalg
+from scipy.linalg import lapack
+from scipy.special import expit
 from sklearn import discriminant_analysis as skda
 
 from statetune.algorithms._checks import check_in_range
 from statetune.algorithms._classifier import (
     ClassMomentsEstimator,
     check_priors,
+    linear_sample_decision,
     linear_sample_predict,
+    normalized_log_proba,
     sample_memo,
+    softmax,
 )
 from statetune.algorithms._graded_eigh import graded_eigh
 from statetune.algorithms._scaled_solve import psd_solve, scaled_inverse_logdet
@@ -79,11 +86,30 @@ def _shrunk(cov: np.ndarray, shrinkage: float | None) -> np.ndarray:
 def shrunk_class_cov(
     state: ClassMoments, priors: np.ndarray, shrinkage: float | None
 ) -> np.ndarray:
-    """Prior-weighted sum of the (shrunk) class covariances, as ``_class_cov``."""
+    """Prior-weighted sum of the (shrunk) class covariances, as ``_class_cov``:
+    ``(1 - s) sum_c p_c C_c + s (sum_c p_c tr(C_c) / d) I``. The pooled covariance and its mean
+    variance depend on the state and the priors only, so they are memoized in the state
+    (``state.derived``): trials that vary ``shrinkage`` pay one scaled copy."""
+    pooled, mean_var = state.derived(
+        ("lda_pooled_class_cov", np.asarray(priors, dtype=np.float64).tobytes()),
+        lambda: _pooled_class_cov(state, priors),
+    )
+    if not shrinkage:
+        return np.array(pooled)
+    out = (1.0 - shrinkage) * pooled
+    out.flat[:: state.n_features + 1] += shrinkage * mean_var
+    return np.asarray(out)
+
+
+def _pooled_class_cov(state: ClassMoments, priors: np.ndarray) -> tuple[np.ndarray, float]:
+    """``sum_c p_c C_c`` (biased class covariances) and ``sum_c p_c tr(C_c) / d``."""
     cov = np.zeros((state.n_features, state.n_features))
+    mean_var = 0.0
     for p, m in zip(priors, state.per_class, strict=True):
-        cov += p * _shrunk(_empirical(m), shrinkage)
-    return cov
+        c = _empirical(m)
+        cov += p * c
+        mean_var += float(p * np.trace(c) / state.n_features)
+    return cov, mean_var
 
 
 def _class_eigh(m: Any, d: int) -> tuple[np.ndarray, np.ndarray]:
@@ -111,6 +137,28 @@ def between_class_scatter(
         delta = total.mean_offset(m)
         B += (w - p) * _empirical(m) + w * np.outer(delta, delta)
     return _shrunk(B, shrinkage)
+
+
+#: Fitted attributes of the eigen solver computed on first use (see ``LinearDiscriminantAnalysis``).
+_EIGEN_ATTRS = ("scalings_", "explained_variance_ratio_", "xbar_")
+
+
+def _scaled_cholesky_solve(cov: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """``cov^-1 rhs`` through the Cholesky factor of ``cov`` scaled by ``D^-1 . D^-1``
+    (``D = sqrt(diag(cov))``): the factorization ``eigh(S_b', S_w')`` starts with, so it fails
+    exactly when the eigen solver would, with the same ``LinAlgError``."""
+    D = np.sqrt(np.diagonal(cov))
+    L, info = lapack.dpotrf(cov / np.outer(D, D), lower=1, clean=1)
+    if info != 0:
+        raise np.linalg.LinAlgError(
+            "The within-class covariance must be positive definite for the 'eigen' solver, but "
+            f"its scaled Cholesky factorization failed at column {info - 1}; use shrinkage > 0 "
+            "or the 'lsqr' solver."
+        )
+    x, info = lapack.dpotrs(L, rhs / D[:, None], lower=1)
+    if info != 0:  # pragma: no cover - invalid arguments only
+        raise np.linalg.LinAlgError(f"dpotrs failed with info={info}")
+    return np.asarray(x / D[:, None])
 
 
 class _Discriminant(ClassMomentsEstimator):
@@ -193,8 +241,8 @@ class LinearDiscriminantAnalysis(_Discriminant, skda.LinearDiscriminantAnalysis)
         self._max_components = (
             min(n_classes - 1, d) if self.n_components is None else self.n_components
         )
+        self._eigen_memo: dict[str, Any] = {}
         if self.solver == "eigen":
-            Sb = between_class_scatter(state, self.priors_, shrink)
             D = np.sqrt(np.diagonal(self.covariance_))
             if not np.all(D > 0):
                 raise np.linalg.LinAlgError(
@@ -202,16 +250,36 @@ class LinearDiscriminantAnalysis(_Discriminant, skda.LinearDiscriminantAnalysis)
                     f"solver, but feature(s) {np.flatnonzero(~(D > 0)).tolist()} have zero "
                     "within-class variance; use shrinkage > 0 or the 'lsqr' solver."
                 )
-            evals, evecs = linalg.eigh(Sb / np.outer(D, D), self.covariance_ / np.outer(D, D))
-            evecs = evecs / D[:, None]
-            self.explained_variance_ratio_ = np.sort(evals / np.sum(evals))[::-1][
-                : self._max_components
-            ]
-            evecs = evecs[:, np.argsort(evals)[::-1]]
-            self.scalings_ = evecs
-            self.xbar_ = state.total().mean
+            self._eigen_memo["pending"] = (state, shrink, D)
         self._set_coef(state)
         self._n_features_out = self._max_components
+
+    def __getattr__(self, name: str) -> Any:
+        """The eigen solver's ``scalings_``, ``explained_variance_ratio_`` and ``xbar_``,
+        computed on first use (``transform``, or reading them) and memoized in ``_eigen_memo``:
+        predictions need only ``Sigma^-1``, which a Cholesky factor gives, so tuning never pays
+        the generalized eigendecomposition. The memo is a cache of values fixed at finalize:
+        what a user reads does not depend on when it was computed."""
+        memo = self.__dict__.get("_eigen_memo")
+        if name in _EIGEN_ATTRS and memo is not None and "pending" in memo:
+            if name not in memo:
+                memo.update(self._decompose(*memo["pending"]))
+            return memo[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def _decompose(self, state: ClassMoments, shrink: float | None, D: np.ndarray) -> dict:
+        """The eigen solver's decomposition of the pencil ``(S_b, S_w)`` scaled by
+        ``D^-1 . D^-1`` (eigenvectors mapped back: ``w = D^-1 w'``)."""
+        Sb = between_class_scatter(state, self.priors_, shrink)
+        evals, evecs = linalg.eigh(Sb / np.outer(D, D), self.covariance_ / np.outer(D, D))
+        evecs = evecs / D[:, None]
+        return {
+            "explained_variance_ratio_": np.sort(evals / np.sum(evals))[::-1][
+                : self._max_components
+            ],
+            "scalings_": evecs[:, np.argsort(evals)[::-1]],
+            "xbar_": state.total().mean,
+        }
 
     def _set_coef(self, state: ClassMoments) -> None:
         """scikit-learn's ``coef_ = means_ Sigma^-1`` and ``intercept_ = -1/2 mu_c Sigma^-1 mu_c
@@ -225,8 +293,8 @@ class LinearDiscriminantAnalysis(_Discriminant, skda.LinearDiscriminantAnalysis)
         rhs = np.column_stack([xbar, deltas.T])
         if self.solver == "lsqr":
             G = psd_solve(self.covariance_, rhs)
-        else:
-            G = self.scalings_ @ (self.scalings_.T @ rhs)  # scalings_ W: W W^T = Sigma^-1
+        else:  # the eigen solver's W W^T = Sigma^-1, through the same scaled Cholesky factor
+            G = _scaled_cholesky_solve(self.covariance_, rhs)
         g, S = G[:, 0], G[:, 1:].T  # Sigma^-1 xbar; Sigma^-1 delta_c per class
         quad = 2.0 * deltas @ g + np.einsum("ij,ij->i", deltas, S)  # mu Sigma^-1 mu - xbar part
         log_priors = np.log(self.priors_)
@@ -241,6 +309,15 @@ class LinearDiscriminantAnalysis(_Discriminant, skda.LinearDiscriminantAnalysis)
 
     def _sample_predict(self, held_sample: Any) -> np.ndarray:
         return linear_sample_predict(self, held_sample.X)
+
+    def _sample_proba(self, held_sample: Any) -> np.ndarray:
+        """scikit-learn's ``predict_proba`` on the sample's rows (no validation): the logistic
+        of the decision value for two classes, else its softmax."""
+        scores = linear_sample_decision(self, held_sample.X)
+        if scores.shape[1] == 1:
+            p = expit(scores[:, 0])
+            return np.column_stack([1 - p, p])
+        return softmax(scores)
 
     def _class_gaussians(self) -> list[tuple[np.ndarray, np.ndarray, float]]:
         scaled = scaled_inverse_logdet(self.covariance_)
@@ -329,8 +406,8 @@ class QuadraticDiscriminantAnalysis(_Discriminant, skda.QuadraticDiscriminantAna
         if self.store_covariance:
             self.covariance_ = [S * R @ R.T for S, R in zip(scalings, rotations, strict=True)]
 
-    def _sample_predict(self, held_sample: Any) -> np.ndarray:
-        """``predict`` on the sample's rows, as scikit-learn's ``_decision_function``, with the
+    def _sample_decision(self, held_sample: Any) -> np.ndarray:
+        """scikit-learn's ``_decision_function`` on the sample's rows (classes x rows), with the
         rotated squares ``((x - mu_c) R_c)^2`` memoized in the sample: they depend on the
         training state only (``reg_param`` and ``priors`` only rescale them), so trials that
         vary those pay one matrix-vector product per class instead of a matrix product
@@ -339,7 +416,7 @@ class QuadraticDiscriminantAnalysis(_Discriminant, skda.QuadraticDiscriminantAna
         squares = sample_memo(
             held_sample,
             "qda_rotated_squares",
-            [self.means_, *self.rotations_],
+            self.state_,
             X.nbytes * len(self.rotations_),
             lambda: [
                 np.square((X - mu) @ R) for mu, R in zip(self.means_, self.rotations_, strict=True)
@@ -349,8 +426,14 @@ class QuadraticDiscriminantAnalysis(_Discriminant, skda.QuadraticDiscriminantAna
         for j, (q, S) in enumerate(zip(squares, self.scalings_, strict=True)):
             np.matmul(q, 1.0 / S, out=norm2[j])
         u = np.array([np.sum(np.log(S)) for S in self.scalings_])
-        decision = -0.5 * (norm2 + u[:, None]) + np.log(self.priors_)[:, None]
-        return self.classes_.take(decision.argmax(axis=0))
+        return np.asarray(-0.5 * (norm2 + u[:, None]) + np.log(self.priors_)[:, None])
+
+    def _sample_predict(self, held_sample: Any) -> np.ndarray:
+        return np.asarray(self.classes_.take(self._sample_decision(held_sample).argmax(axis=0)))
+
+    def _sample_proba(self, held_sample: Any) -> np.ndarray:
+        """scikit-learn's ``predict_proba`` on the sample's rows, from the memoized squares."""
+        return normalized_log_proba(self._sample_decision(held_sample).T)
 
     def _class_gaussians(self) -> list[tuple[np.ndarray, np.ndarray, float]]:
         out = []

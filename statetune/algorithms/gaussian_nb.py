@@ -30,6 +30,21 @@ from statetune.states import ClassMoments
 __all__ = ["GaussianNB"]
 
 
+def _logsumexp_rows(a: np.ndarray) -> np.ndarray:
+    """``log(sum(exp(a), axis=1))`` by scikit-learn's own ``_logsumexp`` (what
+    ``GaussianNB.predict_log_proba`` normalizes with), without its array-API dispatch, which
+    cost more than the sum itself: the maxima are taken out and counted, the rest summed."""
+    amax = a.max(axis=1, keepdims=True)
+    index_max = a == amax
+    rest = a.copy()
+    rest[index_max] = -np.inf
+    m = index_max.sum(axis=1, keepdims=True, dtype=a.dtype)
+    shift = np.where(np.isfinite(amax), amax, 0)
+    s = np.exp(rest - shift).sum(axis=1, keepdims=True)
+    s = np.where(s == 0, s, s / m)
+    return np.asarray((np.log1p(s) + np.log(m) + amax)[:, 0])
+
+
 class GaussianNB(ClassMomentsEstimator, naive_bayes.GaussianNB):
     """Per-class means and variances (``/W``), plus ``var_smoothing`` x the largest variance.
 
@@ -71,25 +86,32 @@ class GaussianNB(ClassMomentsEstimator, naive_bayes.GaussianNB):
             self.class_count_ / self.class_count_.sum() if priors is None else priors
         )
 
-    def _sample_predict(self, held_sample: Any) -> np.ndarray:
-        """``predict`` on the sample's rows, as scikit-learn's ``_joint_log_likelihood``, with
-        the squared deviations ``(x - theta_c)^2`` memoized in the sample (they depend on the
-        training state only; ``var_smoothing`` only changes the variances dividing them)."""
+    def _sample_jll(self, held_sample: Any) -> np.ndarray:
+        """scikit-learn's ``_joint_log_likelihood`` on the sample's rows, with the squared
+        deviations ``(x - theta_c)^2`` memoized in the sample (they depend on the training
+        state only; ``var_smoothing`` only changes the variances dividing them)."""
         X = held_sample.X
         squares = sample_memo(
             held_sample,
             "gaussian_nb_squares",
-            [self.theta_],
+            self.state_,
             X.nbytes * len(self.theta_),
             lambda: [np.square(X - theta) for theta in self.theta_],
         )
-        jll = np.column_stack(
+        return np.column_stack(
             [
                 np.log(prior) - 0.5 * np.sum(np.log(2.0 * np.pi * var)) - 0.5 * (sq @ (1.0 / var))
                 for sq, var, prior in zip(squares, self.var_, self.class_prior_, strict=True)
             ]
         )
-        return self.classes_.take(jll.argmax(axis=1))
+
+    def _sample_predict(self, held_sample: Any) -> np.ndarray:
+        return np.asarray(self.classes_.take(self._sample_jll(held_sample).argmax(axis=1)))
+
+    def _sample_proba(self, held_sample: Any) -> np.ndarray:
+        """scikit-learn's ``predict_proba`` on the sample's rows: ``exp(jll - logsumexp)``."""
+        jll = self._sample_jll(held_sample)
+        return np.asarray(np.exp(jll - _logsumexp_rows(jll)[:, np.newaxis]))
 
     def _class_gaussians(self) -> list[tuple[np.ndarray, np.ndarray, float]]:
         return [

@@ -21,12 +21,14 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
+from scipy.special import expit
 from sklearn import linear_model
 
 from statetune.algorithms._checks import check_bool, check_in_range
 from statetune.algorithms._classifier import (
     SAMPLE_METRICS,
     ClassMomentsEstimator,
+    linear_sample_decision,
     linear_sample_predict,
 )
 from statetune.algorithms._scaled_solve import (
@@ -126,6 +128,19 @@ class RidgeClassifier(ClassMomentsEstimator, linear_model.RidgeClassifier):
 
     def _sample_predict(self, held_sample: Any) -> np.ndarray:
         return linear_sample_predict(self, held_sample.X)
+
+    def _sample_proba(self, held_sample: Any) -> np.ndarray:
+        """:meth:`predict_proba` on the sample's rows (no validation)."""
+        prob = expit(linear_sample_decision(self, held_sample.X))
+        if prob.shape[1] == 1:
+            return np.column_stack([1 - prob[:, 0], prob[:, 0]])
+        prob_sum = prob.sum(axis=1)
+        all_zero = prob_sum == 0
+        if np.any(all_zero):  # as scikit-learn: uniform where every class got zero
+            prob[all_zero, :] = 1
+            prob_sum[all_zero] = prob.shape[1]
+        prob /= prob_sum[:, np.newaxis]
+        return np.asarray(prob)
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """One-vs-rest logistic of the decision values, normalized (scikit-learn's
