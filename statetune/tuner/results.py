@@ -58,12 +58,52 @@ class TuneResult:
                 "(trials of an earlier search space); run trials in this one."
             )
         if not inside:
+            reasons = self.fail_reasons
+            shown = "; ".join(f"{r!r} ({n} trial{'s' * (n > 1)})" for r, n in reasons[:3])
+            more = f" and {len(reasons) - 3} more" if len(reasons) > 3 else ""
+            why = f" First distinct fail reasons: {shown}{more}." if reasons else ""
             raise ValueError(
                 "A best trial needs at least one completed trial, but every trial failed or was "
-                "pruned; see result.trials['fail_reason']."
+                f"pruned.{why} See result.fail_reasons and result.trials['fail_reason']."
             )
         pick = max if self.maximize else min
         return pick(inside, key=lambda t: t.value)
+
+    @property
+    def fail_reasons(self) -> list[tuple[str, int]]:
+        """The distinct ``fail_reason`` of failed trials, in order of first appearance, with
+        how many trials failed so (trials of an older search space included)."""
+        from optuna.trial import TrialState
+
+        counts: dict[str, int] = {}
+        for t in self.study.get_trials(deepcopy=False, states=(TrialState.FAIL,)):
+            reason = str(t.user_attrs.get("fail_reason", "no reason recorded"))
+            counts[reason] = counts.get(reason, 0) + 1
+        return list(counts.items())
+
+    @property
+    def counts(self) -> pd.DataFrame:
+        """Per tuned algorithm (index, every one): trials inside this run's search space
+        by state (``complete``, ``pruned``, ``failed``, ``running``) and the ``best`` complete
+        value (NaN when none completed)."""
+        df = self.trials
+        df = df[df["in_space"]]
+        rows = {}
+        for alg in self.spaces:
+            mine = df[df["algorithm"] == alg]
+            done = mine.loc[mine["state"] == "COMPLETE", "value"]
+            best = (done.max() if self.maximize else done.min()) if len(done) else float("nan")
+            rows[alg] = {
+                "trials": len(mine),
+                "complete": len(done),
+                "pruned": int((mine["state"] == "PRUNED").sum()),
+                "failed": int((mine["state"] == "FAIL").sum()),
+                "running": int(mine["state"].isin(["RUNNING", "WAITING"]).sum()),
+                "best": float(best),
+            }
+        out = pd.DataFrame.from_dict(rows, orient="index")
+        out.index.name = "algorithm"
+        return out
 
     @property
     def best_algorithm(self) -> str:
@@ -98,7 +138,7 @@ class TuneResult:
                     "state": t.state.name,
                     "value": t.value,
                     "algorithm": alg,
-                    **{f"{alg}:{k}" if len(self.spaces) > 1 else k: v for k, v in params.items()},
+                    **{f"{alg}:{k}": v for k, v in params.items()},
                     "fold_scores": t.user_attrs.get("fold_scores"),
                     "validation": t.user_attrs.get("validation"),
                     "seconds": t.duration.total_seconds() if t.duration else None,
@@ -154,16 +194,26 @@ class TuneResult:
     def summary(self) -> str:
         """A short table: best per algorithm, the winner, the held-out windows (series) and
         where the time went."""
-        df = self.trials
-        done = df[(df["state"] == "COMPLETE") & df["in_space"]]
-        lines = [f"{'algorithm':<14}{'trials':>8}{'best ' + self.metric:>16}"]
-        for alg in self.spaces:
-            vals = done.loc[done["algorithm"] == alg, "value"]
-            best = (vals.max() if self.maximize else vals.min()) if len(vals) else float("nan")
-            lines.append(f"{alg:<14}{int((df['algorithm'] == alg).sum()):>8}{best:>16.6g}")
-        lines.append(
-            f"best: {self.best_algorithm} {self.best_params} -> {self.metric}={self.best_value:.6g}"
-        )
+        counts = self.counts
+        width = max(14, *(len(a) + 2 for a in counts.index))
+        lines = [
+            f"{'algorithm':<{width}}{'trials':>8}{'complete':>10}{'pruned':>8}{'failed':>8}"
+            f"{'best ' + self.metric:>18}"
+        ]
+        for alg, row in counts.iterrows():
+            best = f"{row['best']:.6g}" if row["complete"] else "no complete trial"
+            lines.append(
+                f"{alg!s:<{width}}{int(row['trials']):>8}{int(row['complete']):>10}"
+                f"{int(row['pruned']):>8}{int(row['failed']):>8}{best:>18}"
+            )
+        if int(counts["complete"].sum()):
+            lines.append(
+                f"best: {self.best_algorithm} {self.best_params} -> "
+                f"{self.metric}={self.best_value:.6g}"
+            )
+        else:
+            shown = "; ".join(f"{r} ({n})" for r, n in self.fail_reasons[:3])
+            lines.append(f"best: no complete trial. First fail reasons: {shown or 'none'}")
         if getattr(self.states.folds, "is_time", False):
             windows = self.states.fold_windows()
             shown = ", ".join(window_label(w).replace("\n", "") for w in windows)

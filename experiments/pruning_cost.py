@@ -1,0 +1,130 @@
+"""What a fold costs, what pruning saves, and what it loses: the rule behind ``st.tune``'s
+default pruner (none below :data:`statetune.tuner.tune.PRUNE_MIN_FOLD_SECONDS` per fold).
+
+For each data set and algorithm: the median time of one fold (finalize on the training state,
+score the held-out fold) at default parameters, and the time of ``trial.report`` plus
+``trial.should_prune`` (what a pruned study pays per fold) in memory and in a journal file.
+Then 100-trial studies over the same algorithms with ``MedianPruner`` and with no pruning:
+trial time, pruned trials and the best value each algorithm reached.
+
+Run: ``.venv/bin/python experiments/pruning_cost.py`` (timings on a shared machine: medians).
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import optuna
+from _common import regression_data, write_csv
+from sklearn.datasets import load_digits, load_wine
+
+import statetune as st
+from statetune.tuner.space import build_space
+from statetune.tuner.tune import PRUNE_MIN_FOLD_SECONDS
+
+CASES = {
+    "regression 20k x 20": (
+        lambda: regression_data(20_000, 20),
+        ["ridge", "lasso", "elastic_net", "pcr"],
+        "rmse",
+    ),
+    "regression 50k x 200": (
+        lambda: regression_data(50_000, 200),
+        ["ridge", "lasso", "pcr"],
+        "rmse",
+    ),
+    "wine 178 x 13": (
+        lambda: load_wine(return_X_y=True),
+        ["lda", "qda", "gaussian_nb", "ridge_classifier"],
+        "accuracy",
+    ),
+    "digits 1797 x 64": (
+        lambda: load_digits(return_X_y=True),
+        ["lda", "gaussian_nb", "multinomial_nb", "complement_nb"],
+        "accuracy",
+    ),
+}
+FOLDS = 5
+
+
+def fold_seconds(states: st.StateSet, alg: str, metric: str) -> float:
+    params = {
+        p: d.low if hasattr(d, "low") else d.choices[0]
+        for p, d in build_space(states, [alg], None)[alg].items()
+    }
+    times = []
+    for _ in range(7):
+        t = time.perf_counter()
+        states.validation_score(alg, params, metric)
+        times.append((time.perf_counter() - t) / FOLDS)
+    return statistics.median(times)
+
+
+def report_seconds(storage: object) -> float:
+    """Median seconds of one ``trial.report`` + ``trial.should_prune`` with MedianPruner."""
+    study = optuna.create_study(storage=storage, pruner=optuna.pruners.MedianPruner())
+    times = []
+    for _ in range(20):
+        trial = study.ask()
+        for k in range(FOLDS):
+            t = time.perf_counter()
+            trial.report(float(k), step=k)
+            trial.should_prune()
+            times.append(time.perf_counter() - t)
+        study.tell(trial, 0.0)
+    return statistics.median(times)
+
+
+def main() -> None:
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    with tempfile.TemporaryDirectory() as tmp:
+        journal = optuna.storages.JournalStorage(
+            optuna.storages.journal.JournalFileBackend(str(Path(tmp) / "j.log"))
+        )
+        rep_mem, rep_journal = report_seconds(None), report_seconds(journal)
+    print(
+        f"report + should_prune per fold: memory {rep_mem * 1e3:.3f} ms, "
+        f"journal file {rep_journal * 1e3:.3f} ms"
+    )
+    rows = []
+    for case, (load, algs, metric) in CASES.items():
+        X, y = load()
+        states = st.compute_states(st.from_arrays(X, y), algs, folds=FOLDS, metrics=[metric])
+        for alg in algs:
+            sec = fold_seconds(states, alg, metric)
+            rows.append({"case": case, "algorithm": alg, "what": "fold_ms", "value": sec * 1e3})
+            print(f"{case:<22}{alg:<18} one fold {sec * 1e3:8.3f} ms")
+        for name, pruner in (
+            ("median", optuna.pruners.MedianPruner()),
+            ("none", optuna.pruners.NopPruner()),
+        ):
+            t = time.perf_counter()
+            r = st.tune(
+                states, algs, n_trials=100, cv=FOLDS, metric=metric, pruner=pruner, storage="memory"
+            )
+            secs = time.perf_counter() - t
+            counts = r.counts
+            print(
+                f"{case:<22}pruner={name:<7} trials {secs:6.2f} s, pruned "
+                f"{int(counts['pruned'].sum()):3d}/100; best per algorithm: "
+                + ", ".join(f"{a} {v:.4g}" for a, v in counts["best"].items())
+            )
+            rows.append({"case": case, "algorithm": "*", "what": f"seconds_{name}", "value": secs})
+            for a in algs:
+                rows.append(
+                    {
+                        "case": case,
+                        "algorithm": a,
+                        "what": f"pruned_{name}",
+                        "value": int(counts.loc[a, "pruned"]),
+                    }
+                )
+    print(f"rule: prune only when the first trial's fold takes >= {PRUNE_MIN_FOLD_SECONDS} s")
+    write_csv("pruning_cost", rows)
+
+
+if __name__ == "__main__":
+    main()
