@@ -1,11 +1,11 @@
 """What a fold costs, what pruning saves, and what it loses: the rule behind ``st.tune``'s
-default pruner (none below :data:`statetune.tuner.tune.PRUNE_MIN_FOLD_SECONDS` per fold).
+default pruner (none below :data:`statetune.tuner.pruning.PRUNE_MIN_FOLD_SECONDS` per fold).
 
-For each data set and algorithm: the median time of one fold (finalize on the training state,
-score the held-out fold) at default parameters, and the time of ``trial.report`` plus
-``trial.should_prune`` (what a pruned study pays per fold) in memory and in a journal file.
-Then 100-trial studies over the same algorithms with ``MedianPruner`` and with no pruning:
-trial time, pruned trials and the best value each algorithm reached.
+The time of ``trial.report`` plus ``trial.should_prune`` (what a pruned study pays per
+fold) in memory and in a journal file. Then, per data set, 100-trial studies with Optuna's
+``MedianPruner`` (the old default), with no pruning, and with the default's per-algorithm
+median pruning forced on: trial time, the seconds per fold of complete trials (median and
+max), pruned trials and the best value each algorithm reached (nan: no complete trial).
 
 Run: ``.venv/bin/python experiments/pruning_cost.py`` (timings on a shared machine: medians).
 """
@@ -22,8 +22,9 @@ from _common import regression_data, write_csv
 from sklearn.datasets import load_digits, load_wine
 
 import statetune as st
-from statetune.tuner.space import build_space
-from statetune.tuner.tune import PRUNE_MIN_FOLD_SECONDS
+from statetune.tuner import pruning
+
+RULE = pruning.PRUNE_MIN_FOLD_SECONDS
 
 CASES = {
     "regression 20k x 20": (
@@ -48,19 +49,6 @@ CASES = {
     ),
 }
 FOLDS = 5
-
-
-def fold_seconds(states: st.StateSet, alg: str, metric: str) -> float:
-    params = {
-        p: d.low if hasattr(d, "low") else d.choices[0]
-        for p, d in build_space(states, [alg], None)[alg].items()
-    }
-    times = []
-    for _ in range(7):
-        t = time.perf_counter()
-        states.validation_score(alg, params, metric)
-        times.append((time.perf_counter() - t) / FOLDS)
-    return statistics.median(times)
 
 
 def report_seconds(storage: object) -> float:
@@ -93,36 +81,42 @@ def main() -> None:
     for case, (load, algs, metric) in CASES.items():
         X, y = load()
         states = st.compute_states(st.from_arrays(X, y), algs, folds=FOLDS, metrics=[metric])
-        for alg in algs:
-            sec = fold_seconds(states, alg, metric)
-            rows.append({"case": case, "algorithm": alg, "what": "fold_ms", "value": sec * 1e3})
-            print(f"{case:<22}{alg:<18} one fold {sec * 1e3:8.3f} ms")
-        for name, pruner in (
-            ("median", optuna.pruners.MedianPruner()),
-            ("none", optuna.pruners.NopPruner()),
-        ):
+        for name in ("median", "none", "auto-forced"):
+            pruner = {"median": optuna.pruners.MedianPruner(), "none": optuna.pruners.NopPruner()}
+            if name == "auto-forced":  # the default's pruning, switched on whatever the folds cost
+                pruning.PRUNE_MIN_FOLD_SECONDS = 0.0
             t = time.perf_counter()
             r = st.tune(
-                states, algs, n_trials=100, cv=FOLDS, metric=metric, pruner=pruner, storage="memory"
+                states,
+                algs,
+                n_trials=100,
+                cv=FOLDS,
+                metric=metric,
+                pruner=pruner.get(name),
+                storage="memory",
             )
             secs = time.perf_counter() - t
+            pruning.PRUNE_MIN_FOLD_SECONDS = RULE
             counts = r.counts
+            done = r.trials[r.trials["state"] == "COMPLETE"]
+            fold_ms = done["seconds"] / FOLDS * 1e3
             print(
-                f"{case:<22}pruner={name:<7} trials {secs:6.2f} s, pruned "
+                f"{case:<22}pruner={name:<12} trials {secs:6.2f} s, fold median "
+                f"{fold_ms.median():7.2f} ms (max {fold_ms.max():7.2f}), pruned "
                 f"{int(counts['pruned'].sum()):3d}/100; best per algorithm: "
                 + ", ".join(f"{a} {v:.4g}" for a, v in counts["best"].items())
             )
-            rows.append({"case": case, "algorithm": "*", "what": f"seconds_{name}", "value": secs})
-            for a in algs:
-                rows.append(
-                    {
-                        "case": case,
-                        "algorithm": a,
-                        "what": f"pruned_{name}",
-                        "value": int(counts.loc[a, "pruned"]),
-                    }
-                )
-    print(f"rule: prune only when the first trial's fold takes >= {PRUNE_MIN_FOLD_SECONDS} s")
+            rows.append(
+                {
+                    "case": case,
+                    "pruner": name,
+                    "seconds": secs,
+                    "fold_ms_median": fold_ms.median(),
+                    "pruned": int(counts["pruned"].sum()),
+                    **{f"best_{a}": v for a, v in counts["best"].items()},
+                }
+            )
+    print(f"rule: prune only when the first trial's fold takes >= {RULE} s")
     write_csv("pruning_cost", rows)
 
 

@@ -285,10 +285,12 @@ def choose_study(
                 f"A resumed study must keep its metric and algorithms, but study {name!r} has "
                 f"{had} and this run asks for {legacy}; pass another study_name."
             )
-        if not storage.get_all_trials(storage.get_study_id_from_name(name), deepcopy=False):
-            # No trials to be incomparable with: a study made with optuna.create_study, or
-            # one another statetune process created an instant ago and has not yet recorded
-            # its identity on (it writes it right after creating the study).
+        trials = storage.get_all_trials(storage.get_study_id_from_name(name), deepcopy=False)
+        if all(t.state.name == "WAITING" for t in trials):
+            # No evaluated trials to be incomparable with (enqueued ones at most): a study
+            # made with optuna.create_study, or one another statetune process created an
+            # instant ago and has not yet recorded its identity on (it writes it right after
+            # creating the study).
             return name, "new"
         if resume is not True:
             raise ValueError(
