@@ -113,7 +113,9 @@ def main() -> None:
                     "seconds": secs,
                     "fold_ms_median": fold_ms.median(),
                     "pruned": int(counts["pruned"].sum()),
-                    **{f"best_{a}": v for a, v in counts["best"].items()},
+                    "best_per_algorithm": "; ".join(
+                        f"{a}={v:.6g}" for a, v in counts["best"].items()
+                    ),
                 }
             )
     print(f"rule: prune only when the first trial's fold takes >= {RULE} s")

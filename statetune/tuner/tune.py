@@ -28,8 +28,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from statetune.algorithms import get_algorithm
 from statetune.data.source import Source
 from statetune.engine import TimeFolds
@@ -66,15 +64,22 @@ class StudyRecoveryWarning(UserWarning):
 
 
 def _make_study(
-    storage: Any, name: str, maximize: bool, seed: int, parallel: bool, sampler: Any, pruner: Any
+    storage: Any,
+    name: str,
+    maximize: bool,
+    seed: int,
+    parallel: bool,
+    sampler: Any,
+    pruner: Any,
+    users: Any = None,
 ) -> Any:
+    """The study trials run in: ``users`` (the user's study) seen through ``storage`` (which
+    records trial owners) with its sampler and pruner, or one created (or loaded)."""
     import optuna
     from optuna.exceptions import ExperimentalWarning
 
-    if isinstance(sampler, _UsersStudy):  # the user's study: its sampler and pruner
-        return optuna.Study(
-            study_name=name, storage=storage, sampler=sampler.study.sampler, pruner=pruner
-        )
+    if users is not None:
+        return optuna.Study(study_name=name, storage=storage, sampler=users.sampler, pruner=pruner)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExperimentalWarning)
         sampler = sampler or optuna.samplers.TPESampler(
@@ -90,13 +95,6 @@ def _make_study(
     )
 
 
-class _UsersStudy:
-    """Marks the sampler argument of :func:`_make_study` as "the user's study's"."""
-
-    def __init__(self, study: Any) -> None:
-        self.study = study
-
-
 def _run_trial(
     states: StateSet, alg: str, params: dict[str, Any], metric: str, trial: Any, report: bool
 ) -> tuple[str, Any, float]:
@@ -109,7 +107,7 @@ def _run_trial(
         return "complete", (value, folds), time.perf_counter() - t0
     except optuna.TrialPruned as err:
         return "pruned", str(err), time.perf_counter() - t0
-    except (*TRIAL_ERRORS, np.linalg.LinAlgError) as err:
+    except TRIAL_ERRORS as err:  # LinAlgError is a ValueError
         return "fail", f"{type(err).__name__}: {err}", time.perf_counter() - t0
 
 
@@ -407,12 +405,12 @@ def tune(
     )
     auto = None
     if study is not None:
-        sampler, pruner = _UsersStudy(study), study.pruner
+        pruner = study.pruner
     elif pruner is None:
         pruner = auto = make_auto_pruner()
     timings.update(sampler=0.0, finalize_and_score=0.0, storage=0.0)
     with active_run(run), _quiet_trials():
-        ours = _make_study(storage_obj, name, maximize, seed, n_jobs > 1, sampler, pruner)
+        ours = _make_study(storage_obj, name, maximize, seed, n_jobs > 1, sampler, pruner, study)
         if how != "resumed":
             ours.set_user_attr(IDENTITY_ATTR, identity)
             ours.set_user_attr("metric", metric)
