@@ -125,7 +125,8 @@ class TuneResult:
 
     @property
     def trials(self) -> pd.DataFrame:
-        """One row per trial: number, state, value, algorithm, parameters, fold scores, how
+        """One row per trial: number, state, value, algorithm, parameters (columns
+        ``"<algorithm>:<param>"``, the study's names), fold scores, how
         they were computed (``validation``: held-out state or sample), seconds, reasons, and
         ``in_space`` (the parameters lie in this run's search space)."""
         rows = []
@@ -227,29 +228,46 @@ class TuneResult:
     def save(self, folder: str | Path) -> Path:
         """Write ``best_model/``, ``trials.csv``, ``summary.json`` and the plots to ``folder``
         (and ``fold_windows.csv`` for series data), each file atomically (a full disk raises
-        :class:`~statetune.state_cache.files.DiskFullError` naming the file)."""
+        :class:`~statetune.state_cache.files.DiskFullError` naming the file).
+
+        When no trial completed, ``trials.csv`` (with each ``fail_reason``) and
+        ``summary.json`` (with ``fail_reasons``) are written, then the ``ValueError`` of
+        :attr:`best_trial` naming the first distinct reasons is raised."""
         from statetune.tuner.model_io import save_model
 
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        save_model(folder / "best_model", self.best_algorithm, self.states, self.best_params)
         csv = self.trials.to_csv(index=False).encode()
         atomic_write(folder / "trials.csv", lambda f: f.write(csv))
         windows = self.fold_windows
         if windows is not None:
             win_csv = windows.to_csv(index=False).encode()
             atomic_write(folder / "fold_windows.csv", lambda f: f.write(win_csv))
-        self.save_plots(folder)
-        info = {
-            "best_algorithm": self.best_algorithm,
-            "best_params": self.best_params,
-            "best_value": self.best_value,
+        counts = self.counts
+        info: dict[str, Any] = {
             "metric": self.metric,
             "n_trials": len(self.study.trials),
+            "per_algorithm": {
+                str(a): {k: (None if pd.isna(v) else v) for k, v in row.items()}
+                for a, row in counts.to_dict(orient="index").items()
+            },
             "study_name": self.study.study_name,
             "timings_seconds": self.timings,
         }
-        text = json.dumps(info, indent=2, default=str).encode()
+        try:
+            best = {
+                "best_algorithm": self.best_algorithm,
+                "best_params": self.best_params,
+                "best_value": self.best_value,
+            }
+        except ValueError:
+            info["fail_reasons"] = [{"reason": r, "trials": n} for r, n in self.fail_reasons]
+            text = json.dumps(info, indent=2, default=str).encode()
+            atomic_write(folder / "summary.json", lambda f: f.write(text))
+            raise
+        save_model(folder / "best_model", self.best_algorithm, self.states, self.best_params)
+        self.save_plots(folder)
+        text = json.dumps({**best, **info}, indent=2, default=str).encode()
         atomic_write(folder / "summary.json", lambda f: f.write(text))
         return folder
 

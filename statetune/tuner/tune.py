@@ -423,6 +423,7 @@ def tune(
             optuna.pruners.HyperbandPruner,  # its brackets filter trials already
         ):
             ours.pruner = in_space_pruner(ours.pruner, counter.in_space)
+        nop = isinstance(pruner, optuna.pruners.NopPruner)
         limit = n_trials if n_trials is not None else float("inf")
         todo = (
             max(0, n_trials - counter.count(ours.get_trials(deepcopy=False))) if n_trials else None
@@ -462,7 +463,9 @@ def tune(
                     asked.append((trial, alg, params))
                 t = time.perf_counter()
                 phase = "finalizing and scoring"
-                report = not (auto is not None and not auto.active)
+                # Report folds only to a pruner that may use them (each report is a
+                # storage write: an fsync in a journal file).
+                report = not (auto is not None and not auto.active) and not nop
                 outcomes = pool.run(states, asked, metric, report)
                 timings["finalize_and_score"] += time.perf_counter() - t
                 if auto is not None and not auto.decided:

@@ -8,12 +8,14 @@ Scores are checked against scikit-learn on the folds the pass assigns (tests.fol
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import warnings
 
 import numpy as np
 import optuna
+import pandas as pd
 import pytest
 from sklearn.datasets import load_diabetes, load_wine
 from sklearn.linear_model import Ridge
@@ -359,7 +361,7 @@ def test_roc_auc_of_a_three_class_target_is_refused_before_any_trial(tmp_path):
     assert st.objective(binary, ["lda"], metric="roc_auc").direction == "maximize"
 
 
-def test_when_every_trial_fails_the_reasons_reach_the_user():
+def test_when_every_trial_fails_the_reasons_reach_the_user(tmp_path):
     X, y, _ = make_regression_data(300, 3)
     X = np.column_stack([X, X[:, 0] - X[:, 1]])  # singular X^T X: alpha=0 cannot be solved
     space = {
@@ -382,6 +384,14 @@ def test_when_every_trial_fails_the_reasons_reach_the_user():
     ):
         print(r.best_value)
     assert "no complete trial" in r.summary() and "singular" in r.summary()
+    with pytest.raises(ValueError, match="First distinct fail reasons"):
+        r.save(tmp_path / "out")
+    written = pd.read_csv(tmp_path / "out" / "trials.csv")
+    assert written["fail_reason"].str.contains("singular").all() and len(written) == 4
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["fail_reasons"][0]["reason"] == reasons[0][0]
+    assert summary["per_algorithm"]["ridge"]["failed"] == 4
+    assert summary["per_algorithm"]["ridge"]["best"] is None
 
 
 # -- 4. readable study names -----------------------------------------------------------------
