@@ -1,7 +1,7 @@
 """The default pruner of :func:`statetune.tune`: none, unless folds are expensive.
 
-A trial's folds finalize a model from states and score a held-out state: microseconds to
-milliseconds each (``experiments/pruning_cost.py``). Pruning then saves almost nothing, and
+A trial's folds finalize a model from states and score a held-out state: microseconds to tens of
+milliseconds each (``experiments/pruning_cost.py``). Pruning then saves little, and
 it costs what matters: a pruned trial leaves no value for the sampler, and an algorithm whose
 first trials are compared with another algorithm's better ones may never complete a trial
 (in ``make run`` 125 of 200 trials were pruned and the best classifier of one data set had
@@ -29,15 +29,15 @@ from typing import Any
 __all__ = ["PRUNE_MIN_FOLD_SECONDS", "STARTUP_TRIALS", "AutoPruner", "per_algorithm_pruner"]
 
 #: Seconds one fold of the first complete trial must take before the default prunes.
-#: Measured (experiments/pruning_cost.py, 100 trials, 5 folds, shared 2-core machine): trials
-#: cost 40-600 ms each, most of it the sampler; pruning with Optuna's MedianPruner over all
-#: algorithms saved 0-70% of the trial time but left wine's lda and gaussian_nb with no
-#: complete trial and pcr at rmse 1.74 / 6.71 instead of 1.00; pruning within each algorithm
-#: kept every algorithm's best and saved 5-35%. A ``trial.report`` costs 0.05 ms in memory
-#: and 0.5-12 ms in a journal file (an fsync per write), more than a whole fold of most
-#: algorithms. Above 0.2 s per fold a 200-trial 5-fold study spends over 200 s in folds, and
-#: pruning a third of its trials after one or two folds saves a minute or more.
-PRUNE_MIN_FOLD_SECONDS = 0.2
+#: Measured (experiments/pruning_cost.py, 100 trials, 5 folds, a 2-core machine shared with
+#: other jobs, so times are noisy): Optuna's MedianPruner over all algorithms left wine's lda
+#: and gaussian_nb with no complete trial, and pcr at rmse 1.74 and 6.71 instead of 1.00;
+#: pruning within each algorithm kept every algorithm's best value in all four data sets.
+#: With folds of 1-3 ms (wine, 20k x 20) it saved nothing measurable (the sampler takes
+#: most of the time, and a ``trial.report`` costs 0.05 ms in memory, 0.5-12 ms in a journal
+#: file: an fsync per write); with folds of 40-120 ms (digits, 50k x 200) it saved 23-55%
+#: of the trial time. So the default prunes from 50 ms per fold on.
+PRUNE_MIN_FOLD_SECONDS = 0.05
 #: Complete trials per algorithm before pruning may stop one of its trials.
 STARTUP_TRIALS = 5
 
