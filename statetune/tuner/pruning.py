@@ -26,7 +26,14 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["PRUNE_MIN_FOLD_SECONDS", "STARTUP_TRIALS", "AutoPruner", "per_algorithm_pruner"]
+__all__ = [
+    "DECISION_ATTR",
+    "PRUNE_MIN_FOLD_SECONDS",
+    "STARTUP_TRIALS",
+    "AutoPruner",
+    "make_auto_pruner",
+    "per_algorithm_pruner",
+]
 
 #: Seconds one fold of the first complete trial must take before the default prunes.
 #: Measured (experiments/pruning_cost.py, 100 trials, 5 folds, a 2-core machine shared with
@@ -36,8 +43,14 @@ __all__ = ["PRUNE_MIN_FOLD_SECONDS", "STARTUP_TRIALS", "AutoPruner", "per_algori
 #: With folds of 1-3 ms (wine, 20k x 20) it saved nothing measurable (the sampler takes
 #: most of the time, and a ``trial.report`` costs 0.05 ms in memory, 0.5-12 ms in a journal
 #: file: an fsync per write); with folds of 40-120 ms (digits, 50k x 200) it saved 23-55%
-#: of the trial time. So the default prunes from 50 ms per fold on.
-PRUNE_MIN_FOLD_SECONDS = 0.05
+#: of the trial time. The decision rests on a timing, and pruning changes which trials
+#: the sampler learns from, so the threshold sits well above the folds of ordinary data
+#: (a loaded machine may slow a 5 ms fold tenfold): a seeded study prunes, or not, on every
+#: run alike. The decision is recorded on the study (:data:`DECISION_ATTR`) and a resumed
+#: study or another worker keeps it. Pass ``pruner=`` to choose yourself.
+PRUNE_MIN_FOLD_SECONDS = 0.2
+#: Study user attribute: ``"none"`` or ``"median within each algorithm"``.
+DECISION_ATTR = "statetune:pruning"
 #: Complete trials per algorithm before pruning may stop one of its trials.
 STARTUP_TRIALS = 5
 
@@ -101,11 +114,15 @@ class AutoPruner:
         self.active = False
         self.inner: Any = None
 
-    def decide(self, fold_seconds: float) -> bool:
-        """Settle, from one complete trial's seconds per fold, whether to prune; the result."""
+    def decide(self, fold_seconds: float | None = None, recorded: str | None = None) -> bool:
+        """Settle whether to prune, from one complete trial's seconds per fold or from the
+        decision ``recorded`` on the study earlier (:data:`DECISION_ATTR`); the result."""
         if not self.decided:
             self.decided = True
-            self.active = fold_seconds >= PRUNE_MIN_FOLD_SECONDS
+            if recorded is not None:
+                self.active = recorded != "none"
+            else:
+                self.active = fold_seconds is not None and fold_seconds >= PRUNE_MIN_FOLD_SECONDS
             if self.active:
                 import optuna
 
@@ -113,6 +130,10 @@ class AutoPruner:
                     optuna.pruners.MedianPruner(n_startup_trials=STARTUP_TRIALS, n_warmup_steps=1)
                 )
         return self.active
+
+    @property
+    def decision(self) -> str:
+        return "median within each algorithm" if self.active else "none"
 
     def prune(self, study: Any, trial: Any) -> bool:
         return bool(self.active and self.inner.prune(study, trial))

@@ -49,7 +49,7 @@ from statetune.tuner.owners import (
     owned_storage,
     sigint_deferred,
 )
-from statetune.tuner.pruning import make_auto_pruner
+from statetune.tuner.pruning import DECISION_ATTR, make_auto_pruner
 from statetune.tuner.results import TuneResult
 from statetune.tuner.space import build_space, params_in_space, to_optuna
 from statetune.tuner.storage import DEFAULT_CACHE_DIR, resolve_storage
@@ -424,6 +424,10 @@ def tune(
         ):
             ours.pruner = in_space_pruner(ours.pruner, counter.in_space)
         nop = isinstance(pruner, optuna.pruners.NopPruner)
+        if auto is not None:  # a decision made earlier on this study stands
+            recorded = ours.user_attrs.get(DECISION_ATTR)
+            if isinstance(recorded, str):
+                auto.decide(recorded=recorded)
         limit = n_trials if n_trials is not None else float("inf")
         todo = (
             max(0, n_trials - counter.count(ours.get_trials(deepcopy=False))) if n_trials else None
@@ -472,6 +476,7 @@ def tune(
                     secs = [o[2] for o in outcomes if o[0] == "complete"]
                     if secs:
                         auto.decide(min(secs) / states.n_folds)
+                        ours.set_user_attr(DECISION_ATTR, auto.decision)
                 t = time.perf_counter()
                 phase = "recording results"
                 for (trial, _alg, _params), (status, payload, _secs) in zip(

@@ -115,6 +115,27 @@ def test_expensive_folds_turn_on_a_median_pruner_within_each_algorithm(monkeypat
     assert counts["pruned"].sum() > 0  # and pruning did run
 
 
+def test_the_pruning_decision_is_recorded_and_kept_by_a_resumed_study(
+    monkeypatch, tmp_path, diabetes_states
+):
+    from statetune.tuner import pruning
+
+    run = dict(cv=3, cache_dir=tmp_path, study_name="kept")
+    monkeypatch.setattr(pruning, "PRUNE_MIN_FOLD_SECONDS", 0.0)
+    first = st.tune(diabetes_states, ["ridge", "lasso"], n_trials=6, **run)
+    assert first.study.user_attrs[pruning.DECISION_ATTR] == "median within each algorithm"
+    monkeypatch.setattr(pruning, "PRUNE_MIN_FOLD_SECONDS", 1e9)  # would never prune now
+    again = st.tune(diabetes_states, ["ridge", "lasso"], n_trials=10, **run)
+    new = again.study.trials[6:]
+    assert len(new) == 4 and all(t.intermediate_values for t in new)  # reported: pruning on
+    assert again.study.user_attrs[pruning.DECISION_ATTR] == "median within each algorithm"
+
+    monkeypatch.setattr(pruning, "PRUNE_MIN_FOLD_SECONDS", 0.2)  # the default: cheap folds
+    fresh = st.tune(diabetes_states, ["ridge"], n_trials=3, cv=3, cache_dir=tmp_path)
+    assert fresh.study.user_attrs[pruning.DECISION_ATTR] == "none"
+    assert not any(t.intermediate_values for t in fresh.study.trials)  # no report writes
+
+
 # -- 2. your own study, sampler, pruner, timeout, callbacks ----------------------------------
 
 
