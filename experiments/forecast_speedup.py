@@ -59,6 +59,7 @@ from sklearn.linear_model import LinearRegression, Ridge
 from statsmodels.tsa.ar_model import AutoReg
 
 import statetune as st
+from statetune.tuner.space import split_params
 
 SEED, ALG = 0, "autoregressive"
 TIMING_KEYS = ("pass", "sampler", "finalize_and_score", "storage")
@@ -316,7 +317,7 @@ def main() -> None:
     val_diffs: list[float] = []
     for pt in peer_trials:
         sft = st_study.trials[pt.number]
-        same_params &= pt.params == sft.params
+        same_params &= pt.params == split_params(sft.params, ALG)[1]
         same_state &= pt.state == sft.state
         if pt.value is not None and sft.value is not None:
             val_diffs.append(rel_diff(pt.value, sft.value))
@@ -324,7 +325,9 @@ def main() -> None:
     peer_best = min(complete, key=lambda t: t.value)
     st_best = st_study.best_trial
     st_of_peer_best = states.validation_score(ALG, peer_best.params, "mse")
-    peer_of_st_best = float(np.mean(peer_fold_scores(series, st_best.params, windows, P)))
+    peer_of_st_best = float(
+        np.mean(peer_fold_scores(series, split_params(st_best.params, ALG)[1], windows, P))
+    )
     best_diff = max(
         rel_diff(st_of_peer_best, peer_best.value), rel_diff(peer_of_st_best, st_best.value)
     )

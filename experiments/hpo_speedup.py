@@ -61,6 +61,7 @@ from sklearn.metrics import mean_squared_error
 from sklearn.model_selection import PredefinedSplit
 
 import statetune as st
+from statetune.tuner.space import split_params
 
 D, SEED, REPEAT = 50, 0, 3
 ALGORITHMS = ("ridge", "elastic_net")
@@ -245,7 +246,7 @@ def main() -> None:
         st_trials = s["result"].study.trials
         for t in b["trials"]:
             diffs.append(rel_diff(t.value, states.validation_score(alg, t.params, "mse")))
-            same_params.append(t.params == st_trials[t.number].params)
+            same_params.append(t.params == split_params(st_trials[t.number].params, alg)[1])
         b["max_rel_diff"] = max(diffs)
         b["same_params"] = all(same_params)
         best_b = min(t.value for t in b["trials"])

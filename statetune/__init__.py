@@ -28,7 +28,7 @@ from statetune.data import (
 )
 from statetune.engine import FoldConfig, PassInterrupted, TimeFolds
 from statetune.state_cache import StateCache, StateCacheWarning
-from statetune.tuner import TuneResult, load_model, save_model, tune
+from statetune.tuner import TuneResult, load_model, objective, save_model, tune
 from statetune.validation import StateSet, compute_states, iter_states, update
 
 __all__ = [
@@ -51,6 +51,7 @@ __all__ = [
     "from_parquet",
     "iter_states",
     "load_model",
+    "objective",
     "save_model",
     "tune",
     "update",

@@ -10,7 +10,8 @@ True
 from __future__ import annotations
 
 from statetune.tuner.model_io import load_model, save_model
+from statetune.tuner.objective import Objective, objective
 from statetune.tuner.results import TuneResult
 from statetune.tuner.tune import tune
 
-__all__ = ["TuneResult", "load_model", "save_model", "tune"]
+__all__ = ["Objective", "TuneResult", "load_model", "objective", "save_model", "tune"]

@@ -8,14 +8,17 @@ the same metric and direction, over the same algorithms and search space (the sp
 defaults were bounded by the states, plus overrides). :func:`study_identity` gathers these as
 JSON (the ``seed`` of :func:`statetune.tune` enters through the folds and the sample; as the
 sampler's seed alone it changes which trials are asked, not what they score, so workers with
-their own samplers share a study); it is stored on the study (user attribute :data:`IDENTITY_ATTR`) and the default study
-name is its hash, so a rerun resumes exactly when nothing changed, and a rerun with another
-search space, metric or data starts its own study.
+their own samplers share a study); it is stored on the study (user attribute
+:data:`IDENTITY_ATTR`) and the default study name is the algorithms, the metric and its hash
+(``ridge+lasso-rmse-1a2b3c4d5e6f``), so a rerun resumes exactly when nothing changed, and a
+rerun with another search space, metric or data starts its own study.
 
 Resuming a named study (``resume`` of :func:`statetune.tune`):
 
-- ``None`` (default): resume it if its identity is this run's; start it if it does not exist;
-  refuse if it differs, saying in what;
+- ``None`` (default): resume it if its identity is this run's; start it if it does not exist
+  or has no trials and no identity record (made with ``optuna.create_study``, or by another
+  process that has not yet written its record: a study is created, then its identity is
+  written, two storage writes); refuse if it differs, saying in what;
 - ``True``: continue an existing study even in another search space (data, folds, states,
   metric, algorithms and seed must still match, and the parameter kinds must agree, as Optuna
   requires). Its trials outside the new space stay in the study but neither count toward
@@ -124,14 +127,35 @@ def study_identity(
     )
 
 
+#: Longest readable part of a default study name (algorithms joined by "+", then the metric).
+NAME_MAX_CHARS = 48
+
+
+def _readable(identity: Mapping[str, Any]) -> str:
+    """``ridge+lasso-rmse``; past :data:`NAME_MAX_CHARS`, the first algorithms and a count."""
+    algs = [str(a) for a in identity.get("algorithms") or []]
+    metric = str(identity.get("metric"))
+    text = "+".join(algs)
+    shown = len(algs)
+    while shown > 1 and len(text) + len(metric) + 1 > NAME_MAX_CHARS:
+        shown -= 1
+        text = "+".join(algs[:shown]) + f"+{len(algs) - shown}more"
+    return f"{text}-{metric}"
+
+
 def default_study_name(identity: Mapping[str, Any]) -> str:
-    """Same identity -> same name, so a rerun resumes; data without a fingerprint (an
-    iterable source) gets a fresh name every run."""
+    """``<algorithms>-<metric>-<hash>`` (``ridge+lasso-rmse-1a2b3c4d5e6f``): readable in
+    optuna-dashboard, and the same identity gives the same name, so a rerun resumes; data
+    without a fingerprint (an iterable source) gets a fresh hash every run.
+
+    >>> default_study_name({"algorithms": ["ridge", "lasso"], "metric": "rmse", "data": "x"})
+    'ridge+lasso-rmse-fa24fe2b1462'
+    """
     data = identity.get("data")
     if isinstance(data, Mapping) and data.get("fingerprint") is None:
-        return f"statetune-{uuid.uuid4().hex[:12]}"
+        return f"{_readable(identity)}-{uuid.uuid4().hex[:12]}"
     key = json.dumps(identity, sort_keys=True)
-    return "statetune-" + hashlib.blake2b(key.encode(), digest_size=6).hexdigest()
+    return f"{_readable(identity)}-{hashlib.blake2b(key.encode(), digest_size=6).hexdigest()}"
 
 
 def _dist(d: Any) -> str:
@@ -261,6 +285,13 @@ def choose_study(
                 f"A resumed study must keep its metric and algorithms, but study {name!r} has "
                 f"{had} and this run asks for {legacy}; pass another study_name."
             )
+        trials = storage.get_all_trials(storage.get_study_id_from_name(name), deepcopy=False)
+        if all(t.state.name == "WAITING" for t in trials):
+            # No evaluated trials to be incomparable with (enqueued ones at most): a study
+            # made with optuna.create_study, or one another statetune process created an
+            # instant ago and has not yet recorded its identity on (it writes it right after
+            # creating the study).
+            return name, "new"
         if resume is not True:
             raise ValueError(
                 f"Study {name!r} holds no record of the data and settings it was tuned with "

@@ -58,12 +58,52 @@ class TuneResult:
                 "(trials of an earlier search space); run trials in this one."
             )
         if not inside:
+            reasons = self.fail_reasons
+            shown = "; ".join(f"{r!r} ({n} trial{'s' * (n > 1)})" for r, n in reasons[:3])
+            more = f" and {len(reasons) - 3} more" if len(reasons) > 3 else ""
+            why = f" First distinct fail reasons: {shown}{more}." if reasons else ""
             raise ValueError(
                 "A best trial needs at least one completed trial, but every trial failed or was "
-                "pruned; see result.trials['fail_reason']."
+                f"pruned.{why} See result.fail_reasons and result.trials['fail_reason']."
             )
         pick = max if self.maximize else min
         return pick(inside, key=lambda t: t.value)
+
+    @property
+    def fail_reasons(self) -> list[tuple[str, int]]:
+        """The distinct ``fail_reason`` of failed trials, in order of first appearance, with
+        how many trials failed so (trials of an older search space included)."""
+        from optuna.trial import TrialState
+
+        counts: dict[str, int] = {}
+        for t in self.study.get_trials(deepcopy=False, states=(TrialState.FAIL,)):
+            reason = str(t.user_attrs.get("fail_reason", "no reason recorded"))
+            counts[reason] = counts.get(reason, 0) + 1
+        return list(counts.items())
+
+    @property
+    def counts(self) -> pd.DataFrame:
+        """Per tuned algorithm (index, every one): trials inside this run's search space
+        by state (``complete``, ``pruned``, ``failed``, ``running``) and the ``best`` complete
+        value (NaN when none completed)."""
+        df = self.trials
+        df = df[df["in_space"]]
+        rows = {}
+        for alg in self.spaces:
+            mine = df[df["algorithm"] == alg]
+            done = mine.loc[mine["state"] == "COMPLETE", "value"]
+            best = (done.max() if self.maximize else done.min()) if len(done) else float("nan")
+            rows[alg] = {
+                "trials": len(mine),
+                "complete": len(done),
+                "pruned": int((mine["state"] == "PRUNED").sum()),
+                "failed": int((mine["state"] == "FAIL").sum()),
+                "running": int(mine["state"].isin(["RUNNING", "WAITING"]).sum()),
+                "best": float(best),
+            }
+        out = pd.DataFrame.from_dict(rows, orient="index")
+        out.index.name = "algorithm"
+        return out
 
     @property
     def best_algorithm(self) -> str:
@@ -85,7 +125,8 @@ class TuneResult:
 
     @property
     def trials(self) -> pd.DataFrame:
-        """One row per trial: number, state, value, algorithm, parameters, fold scores, how
+        """One row per trial: number, state, value, algorithm, parameters (columns
+        ``"<algorithm>:<param>"``, the study's names), fold scores, how
         they were computed (``validation``: held-out state or sample), seconds, reasons, and
         ``in_space`` (the parameters lie in this run's search space)."""
         rows = []
@@ -98,7 +139,7 @@ class TuneResult:
                     "state": t.state.name,
                     "value": t.value,
                     "algorithm": alg,
-                    **{f"{alg}:{k}" if len(self.spaces) > 1 else k: v for k, v in params.items()},
+                    **{f"{alg}:{k}": v for k, v in params.items()},
                     "fold_scores": t.user_attrs.get("fold_scores"),
                     "validation": t.user_attrs.get("validation"),
                     "seconds": t.duration.total_seconds() if t.duration else None,
@@ -154,16 +195,26 @@ class TuneResult:
     def summary(self) -> str:
         """A short table: best per algorithm, the winner, the held-out windows (series) and
         where the time went."""
-        df = self.trials
-        done = df[(df["state"] == "COMPLETE") & df["in_space"]]
-        lines = [f"{'algorithm':<14}{'trials':>8}{'best ' + self.metric:>16}"]
-        for alg in self.spaces:
-            vals = done.loc[done["algorithm"] == alg, "value"]
-            best = (vals.max() if self.maximize else vals.min()) if len(vals) else float("nan")
-            lines.append(f"{alg:<14}{int((df['algorithm'] == alg).sum()):>8}{best:>16.6g}")
-        lines.append(
-            f"best: {self.best_algorithm} {self.best_params} -> {self.metric}={self.best_value:.6g}"
-        )
+        counts = self.counts
+        width = max(14, *(len(a) + 2 for a in counts.index))
+        lines = [
+            f"{'algorithm':<{width}}{'trials':>8}{'complete':>10}{'pruned':>8}{'failed':>8}"
+            f"{'best ' + self.metric:>18}"
+        ]
+        for alg, row in counts.iterrows():
+            best = f"{row['best']:.6g}" if row["complete"] else "no complete trial"
+            lines.append(
+                f"{alg!s:<{width}}{int(row['trials']):>8}{int(row['complete']):>10}"
+                f"{int(row['pruned']):>8}{int(row['failed']):>8}{best:>18}"
+            )
+        if int(counts["complete"].sum()):
+            lines.append(
+                f"best: {self.best_algorithm} {self.best_params} -> "
+                f"{self.metric}={self.best_value:.6g}"
+            )
+        else:
+            shown = "; ".join(f"{r} ({n})" for r, n in self.fail_reasons[:3])
+            lines.append(f"best: no complete trial. First fail reasons: {shown or 'none'}")
         if getattr(self.states.folds, "is_time", False):
             windows = self.states.fold_windows()
             shown = ", ".join(window_label(w).replace("\n", "") for w in windows)
@@ -177,29 +228,46 @@ class TuneResult:
     def save(self, folder: str | Path) -> Path:
         """Write ``best_model/``, ``trials.csv``, ``summary.json`` and the plots to ``folder``
         (and ``fold_windows.csv`` for series data), each file atomically (a full disk raises
-        :class:`~statetune.state_cache.files.DiskFullError` naming the file)."""
+        :class:`~statetune.state_cache.files.DiskFullError` naming the file).
+
+        When no trial completed, ``trials.csv`` (with each ``fail_reason``) and
+        ``summary.json`` (with ``fail_reasons``) are written, then the ``ValueError`` of
+        :attr:`best_trial` naming the first distinct reasons is raised."""
         from statetune.tuner.model_io import save_model
 
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        save_model(folder / "best_model", self.best_algorithm, self.states, self.best_params)
         csv = self.trials.to_csv(index=False).encode()
         atomic_write(folder / "trials.csv", lambda f: f.write(csv))
         windows = self.fold_windows
         if windows is not None:
             win_csv = windows.to_csv(index=False).encode()
             atomic_write(folder / "fold_windows.csv", lambda f: f.write(win_csv))
-        self.save_plots(folder)
-        info = {
-            "best_algorithm": self.best_algorithm,
-            "best_params": self.best_params,
-            "best_value": self.best_value,
+        counts = self.counts
+        info: dict[str, Any] = {
             "metric": self.metric,
             "n_trials": len(self.study.trials),
+            "per_algorithm": {
+                str(a): {k: (None if pd.isna(v) else v) for k, v in row.items()}
+                for a, row in counts.to_dict(orient="index").items()
+            },
             "study_name": self.study.study_name,
             "timings_seconds": self.timings,
         }
-        text = json.dumps(info, indent=2, default=str).encode()
+        try:
+            best = {
+                "best_algorithm": self.best_algorithm,
+                "best_params": self.best_params,
+                "best_value": self.best_value,
+            }
+        except ValueError:
+            info["fail_reasons"] = [{"reason": r, "trials": n} for r, n in self.fail_reasons]
+            text = json.dumps(info, indent=2, default=str).encode()
+            atomic_write(folder / "summary.json", lambda f: f.write(text))
+            raise
+        save_model(folder / "best_model", self.best_algorithm, self.states, self.best_params)
+        self.save_plots(folder)
+        text = json.dumps({**best, **info}, indent=2, default=str).encode()
         atomic_write(folder / "summary.json", lambda f: f.write(text))
         return folder
 

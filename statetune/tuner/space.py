@@ -2,10 +2,13 @@
 
 Built from the parameters each algorithm declares (:mod:`statetune.algorithms.params`).
 
-Optuna needs one distribution per parameter name across a study, and two algorithms may give
-``alpha`` different ranges, so with several algorithms each parameter is named
-``"<algorithm>:<param>"`` (conditional on the ``algorithm`` choice). With one algorithm the
-names are plain. Overrides are checked against the state by finalizing at their bounds.
+Parameter names are stable: whatever the algorithm list, every trial has the categorical
+``"algorithm"`` (its choices are the tuned algorithms; one choice when one algorithm is tuned)
+and each parameter is named ``"<algorithm>:<param>"`` (Optuna needs one distribution per
+name across a study, and two algorithms may give ``alpha`` different ranges). So
+``study.enqueue_trial({"algorithm": "ridge", "ridge:alpha": 1.0})`` and a ``GridSampler`` grid
+such as ``{"algorithm": ["ridge"], "ridge:alpha": [0.1, 1.0]}`` mean the same with one
+algorithm or several. Overrides are checked against the state by finalizing at their bounds.
 
 Example
 -------
@@ -39,13 +42,14 @@ __all__ = [
 ALGORITHM_PARAM = "algorithm"
 
 
-def param_name(algorithm: str, param: str, multi: bool) -> str:
-    """The Optuna parameter name of ``param`` of ``algorithm`` in a (multi-)algorithm study."""
-    return f"{algorithm}:{param}" if multi else param
+def param_name(algorithm: str, param: str) -> str:
+    """The Optuna parameter name of ``param`` of ``algorithm``: ``"<algorithm>:<param>"``."""
+    return f"{algorithm}:{param}"
 
 
 def split_params(params: Mapping[str, Any], default_algorithm: str) -> tuple[str, dict[str, Any]]:
-    """Optuna trial params back to ``(algorithm, {param: value})``."""
+    """Optuna trial params back to ``(algorithm, {param: value})`` (plain names, of studies
+    made before names were stable, are kept as they are)."""
     algorithm = str(params.get(ALGORITHM_PARAM, default_algorithm))
     prefix = f"{algorithm}:"
     out = {}
@@ -67,13 +71,12 @@ def params_in_space(params: Mapping[str, Any], spaces: Mapping[str, Mapping[str,
     A study resumed in another search space keeps its older trials; only those inside the
     current space count toward ``n_trials`` and give the best trial.
     """
-    multi = len(spaces) > 1
-    alg = params.get(ALGORITHM_PARAM) if multi else next(iter(spaces))
+    alg = params.get(ALGORITHM_PARAM)
     if not isinstance(alg, str) or alg not in spaces:
         return False
     space = spaces[alg]
-    names = {param_name(alg, p, multi): dist for p, dist in space.items()}
-    if set(params) != set(names) | ({ALGORITHM_PARAM} if multi else set()):
+    names = {param_name(alg, p): dist for p, dist in space.items()}
+    if set(params) != set(names) | {ALGORITHM_PARAM}:
         return False
     return all(dist.contains(params[n]) for n, dist in names.items())
 
@@ -150,10 +153,12 @@ def build_space(
 
 
 def to_optuna(spaces: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-    """The flat Optuna distributions of a study over ``spaces``."""
-    multi = len(spaces) > 1
-    out = {}
+    """The flat Optuna distributions of a study over ``spaces``: ``"algorithm"`` and every
+    ``"<algorithm>:<param>"``."""
+    from optuna.distributions import CategoricalDistribution
+
+    out: dict[str, Any] = {ALGORITHM_PARAM: CategoricalDistribution(list(spaces))}
     for alg, space in spaces.items():
         for param, dist in space.items():
-            out[param_name(alg, param, multi)] = dist.to_optuna()
+            out[param_name(alg, param)] = dist.to_optuna()
     return out

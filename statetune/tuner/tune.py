@@ -18,14 +18,15 @@ True
 
 from __future__ import annotations
 
+import gc
+import logging
 import time
 import uuid
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from statetune.algorithms import get_algorithm
 from statetune.data.source import Source
@@ -37,7 +38,8 @@ from statetune.tuner.identity import (
     in_space_pruner,
     study_identity,
 )
-from statetune.tuner.objective import evaluate, sample
+from statetune.tuner.metrics_check import check_metric_applies, resolve_metric
+from statetune.tuner.objective import TRIAL_ERRORS, evaluate, sample
 from statetune.tuner.owners import (
     Owner,
     TrialCounter,
@@ -47,6 +49,7 @@ from statetune.tuner.owners import (
     owned_storage,
     sigint_deferred,
 )
+from statetune.tuner.pruning import DECISION_ATTR, make_auto_pruner
 from statetune.tuner.results import TuneResult
 from statetune.tuner.space import build_space, params_in_space, to_optuna
 from statetune.tuner.storage import DEFAULT_CACHE_DIR, resolve_storage
@@ -60,27 +63,23 @@ class StudyRecoveryWarning(UserWarning):
     owner record were found (the message lists them)."""
 
 
-def _check_metric(algorithms: Sequence[str], metric: str | None) -> tuple[str, bool]:
-    algs = [get_algorithm(a) for a in algorithms]
-    if metric is None:  # the first metric every algorithm can compute
-        common = [m for m in algs[0].metrics if all(m in a.metrics for a in algs)]
-        metric = common[0] if common else algs[0].default_metric
-    for a in algs:
-        if metric not in a.metrics:
-            raise ValueError(
-                f"`metric` must be one every tuned algorithm can compute, but {a.name!r} cannot "
-                f"compute {metric!r} (it offers {', '.join(a.metrics)})."
-            )
-    directions = {a.maximize(metric) for a in algs}
-    return metric, directions.pop()
-
-
 def _make_study(
-    storage: Any, name: str, maximize: bool, seed: int, parallel: bool, sampler: Any, pruner: Any
+    storage: Any,
+    name: str,
+    maximize: bool,
+    seed: int,
+    parallel: bool,
+    sampler: Any,
+    pruner: Any,
+    users: Any = None,
 ) -> Any:
+    """The study trials run in: ``users`` (the user's study) seen through ``storage`` (which
+    records trial owners) with its sampler and pruner, or one created (or loaded)."""
     import optuna
     from optuna.exceptions import ExperimentalWarning
 
+    if users is not None:
+        return optuna.Study(study_name=name, storage=storage, sampler=users.sampler, pruner=pruner)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExperimentalWarning)
         sampler = sampler or optuna.samplers.TPESampler(
@@ -97,25 +96,118 @@ def _make_study(
 
 
 def _run_trial(
-    states: StateSet, alg: str, params: dict[str, Any], metric: str, trial: Any
+    states: StateSet, alg: str, params: dict[str, Any], metric: str, trial: Any, report: bool
 ) -> tuple[str, Any, float]:
     """("complete", (value, folds), seconds), ("pruned", msg, s) or ("fail", reason, s)."""
     import optuna
 
     t0 = time.perf_counter()
     try:
-        value, folds = evaluate(states, alg, params, metric, trial)
+        value, folds = evaluate(states, alg, params, metric, trial, report)
         return "complete", (value, folds), time.perf_counter() - t0
     except optuna.TrialPruned as err:
         return "pruned", str(err), time.perf_counter() - t0
-    except (ArithmeticError, ValueError, np.linalg.LinAlgError, RuntimeWarning) as err:
+    except TRIAL_ERRORS as err:  # LinAlgError is a ValueError
         return "fail", f"{type(err).__name__}: {err}", time.perf_counter() - t0
+
+
+def _check_users_study(study: Any, maximize: bool, metric: str, **others: Any) -> None:
+    """A study passed to ``tune`` brings its storage, name, sampler and pruner; its
+    direction must be the metric's."""
+    import optuna
+
+    if not isinstance(study, optuna.Study):
+        raise TypeError(f"`study` must be an optuna.Study, but got {type(study).__name__}.")
+    given = [k for k, v in others.items() if v is not None]
+    if given:
+        raise ValueError(
+            f"`study` brings its own storage, name, sampler and pruner, so {', '.join(given)} "
+            f"must be left unset, but got {', '.join(f'{k}={others[k]!r}' for k in given)}."
+        )
+    if len(study.directions) != 1:
+        raise ValueError(
+            "`study` must have one objective (statetune scores one metric), but study "
+            f"{study.study_name!r} has {len(study.directions)} directions."
+        )
+    want = "maximize" if maximize else "minimize"
+    has = study.direction.name.lower()
+    if has != want:
+        raise ValueError(
+            f"The study's direction must be what metric {metric!r} wants ({want}), but study "
+            f"{study.study_name!r} is set to {has}; create it with direction={want!r}, or "
+            f"choose a metric that is to be {has}d."
+        )
+
+
+def _grid_left(sampler: Any, study: Any) -> int | None:
+    """A ``GridSampler``'s grid points neither evaluated nor running (None: not a grid)."""
+    import optuna
+
+    if not isinstance(sampler, optuna.samplers.GridSampler):
+        return None
+    try:  # GridSampler's own bookkeeping (trial system attributes grid_id, search_space)
+        n = int(sampler._n_min_trials)
+        seen = {
+            t.system_attrs["grid_id"]
+            for t in study._storage.get_all_trials(study._study_id, deepcopy=False)
+            if "grid_id" in t.system_attrs
+            and (t.state.is_finished() or t.state == optuna.trial.TrialState.RUNNING)
+            and sampler._same_search_space(t.system_attrs["search_space"])
+        }
+        return len(set(range(n)) - seen)
+    except AttributeError:  # pragma: no cover - another Optuna's internals
+        return 0 if sampler.is_exhausted(study) else None
+
+
+@contextmanager
+def _in_loop(studies: Sequence[Any], stopped: list[bool]) -> Iterator[None]:
+    """Let ``study.stop()`` work during ``tell`` and callbacks as inside ``study.optimize``
+    (ask/tell alone raises, optuna#5141: ``GridSampler`` calls it when its grid is done);
+    ``stopped[0]`` becomes True when it was called."""
+    local = [(s, getattr(s, "_thread_local", None)) for s in studies]
+    before = [getattr(tl, "in_optimize_loop", None) for _, tl in local]
+    for _, tl in local:
+        if tl is not None:
+            tl.in_optimize_loop = True
+    try:
+        yield
+    except RuntimeError as err:
+        if "Study.stop" not in str(err):
+            raise
+        stopped[0] = True  # an Optuna without the flag: the trial was stored (tell's finally)
+    finally:
+        for (s, tl), was in zip(local, before, strict=True):
+            if tl is not None:
+                tl.in_optimize_loop = bool(was)
+            if getattr(s, "_stop_flag", False):
+                s._stop_flag = False
+                stopped[0] = True
+
+
+class _QuietTrials(logging.Filter):
+    """Drops Optuna's one INFO line per told trial ("Trial 3 finished with value ...")."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.levelno <= logging.INFO and str(record.msg).startswith("Trial "))
+
+
+@contextmanager
+def _quiet_trials() -> Iterator[None]:
+    """While ``tune`` runs: no per-trial log lines (a progress bar shows them), without
+    touching Optuna's verbosity or the user's handlers."""
+    logger = logging.getLogger("optuna.study.study")
+    f = _QuietTrials()
+    logger.addFilter(f)
+    try:
+        yield
+    finally:
+        logger.removeFilter(f)
 
 
 def tune(
     source: Source | StateSet,
     algorithms: Sequence[str],
-    n_trials: int = 100,
+    n_trials: int | None = 100,
     cv: int = 5,
     metric: str | None = None,
     *,
@@ -126,6 +218,10 @@ def tune(
     search_space: Mapping[str, Mapping[str, Any]] | None = None,
     sampler: Any = None,
     pruner: Any = None,
+    study: Any = None,
+    timeout: float | None = None,
+    callbacks: Sequence[Callable[[Any, Any], Any]] | None = None,
+    gc_after_trial: bool = False,
     cache_dir: str | Path | None = None,
     cache: StateCache | str | None = None,
     progress: bool = False,
@@ -141,14 +237,15 @@ def tune(
         A statetune source (one pass computes every state), or states computed already.
     algorithms : list of str
         Registry names; one study searches across them (an ``algorithm`` choice).
-    n_trials : int, default 100
+    n_trials : int or None, default 100
         Evaluated trials the study should hold when done: a resumed study runs only the rest.
         Counted: trials inside the current search space that completed, were pruned, or
         failed because their parameters could not be finalized or scored, and trials that
         other live processes are running. Not counted: trials abandoned without evaluation
         (interrupted, or left RUNNING by a process that is gone; they are failed with a
         ``fail_reason``, see :mod:`statetune.tuner.owners`) and, after ``resume=True`` in
-        another space, trials outside the current space.
+        another space, trials outside the current space. None: no limit (needs ``timeout``
+        or a ``GridSampler``, which stops when its grid is done).
     cv : int, default 5
         Folds; every trial is scored on each held-out fold's state. For series data (a source
         with series/time columns, or ``st.from_series``) these are rolling-origin folds over
@@ -156,6 +253,8 @@ def tune(
     metric : str, optional
         Defaults to the first metric all algorithms can compute (``mse`` for regressors,
         ``accuracy`` for a mix of classifiers, ``log_likelihood`` for generative ones alone).
+        A metric the target cannot have (``roc_auc`` of a 3-class target) is refused before
+        the first trial, naming the alternatives.
     n_jobs : int, default 1
         Parallel workers for the pass and for trials.
     seed : int, default 0
@@ -166,26 +265,50 @@ def tune(
         :mod:`statetune.tuner.journal`);
         "memory": not persisted; else any Optuna storage URL.
     study_name : str, optional
-        Defaults to a hash of the study's identity: data fingerprint and columns, folds and
-        their seed, state parameters (e.g. ``max_lag``), algorithms, search space (after
-        bounding by the states) and metric. A rerun with all of these unchanged resumes the
-        study; a change starts another (see :mod:`statetune.tuner.identity`).
+        Defaults to a readable name plus a hash of the study's identity, e.g.
+        ``ridge+lasso-rmse-1a2b3c4d5e6f``: the identity is the data fingerprint and columns,
+        folds and their seed, state parameters (e.g. ``max_lag``), algorithms, search space
+        (after bounding by the states) and metric. A rerun with all of these unchanged
+        resumes the study; a change starts another (see :mod:`statetune.tuner.identity`).
     search_space : dict, optional
-        ``{algorithm: {param: distribution}}`` overrides (Optuna distributions or statetune Params).
+        ``{algorithm: {param: distribution}}`` overrides (Optuna distributions or statetune
+        Params). Trial parameters are always named ``"algorithm"`` and
+        ``"<algorithm>:<param>"`` (see :mod:`statetune.tuner.space`), so
+        ``study.enqueue_trial`` and ``GridSampler`` grids do not depend on the algorithm list.
     sampler, pruner : optional
-        Optuna sampler and pruner (defaults: seeded TPE; Optuna's ``MedianPruner``).
+        Optuna sampler and pruner. Defaults: a seeded TPE; no pruning unless the first
+        complete trial's folds take :data:`statetune.tuner.pruning.PRUNE_MIN_FOLD_SECONDS`
+        or more each, then a median pruner within each algorithm (folds cost micro- to
+        milliseconds, so pruning would save nothing and could hide algorithms; see
+        :mod:`statetune.tuner.pruning`).
+    study : optuna.Study, optional
+        Your own study: its storage, name, sampler and pruner are used (leave ``storage``,
+        ``study_name``, ``sampler`` and ``pruner`` unset); its direction must be the
+        metric's. An empty study is taken as new; one that holds statetune trials resumes
+        under the same rules as a named study (``resume``).
+    timeout : float, optional
+        Seconds after the pass (as ``study.optimize(timeout=...)``): no new batch of trials
+        is asked after them; the running one finishes.
+    callbacks : list of callables, optional
+        As ``study.optimize(callbacks=...)``: each is called as ``callback(study, trial)``
+        with the ``FrozenTrial`` after every told trial; ``study.stop()`` inside one stops
+        asking new trials.
+    gc_after_trial : bool, default False
+        Run ``gc.collect()`` after every told trial (as ``study.optimize``).
     cache : StateCache or path, optional
         Read states through this cache: no pass at all when the data has not changed, only the
         new segments when it grew (see :func:`statetune.compute_states`).
     progress : bool
-        Show tqdm progress bars for the pass and the trials.
+        Show tqdm progress bars for the pass and the trials. Optuna's per-trial log lines are
+        not written while ``tune`` runs (its verbosity and handlers are left as they are).
     max_lag : int, optional
         Series data: lags the pass keeps (default 8); forecasters search ``p`` below it.
     resume : bool, optional
         None (default): resume the study if it was made with the same identity, start it if
-        it does not exist, refuse if it differs (the message says in what). True: continue
-        an existing study even in another search space; its trials outside the current space
-        never count toward ``n_trials`` nor give the best. False: always start a new study.
+        it does not exist (or exists with no trials and no identity record), refuse if it
+        differs (the message says in what). True: continue an existing study even in another
+        search space; its trials outside the current space never count toward ``n_trials``
+        nor give the best. False: always start a new study.
 
     Returns
     -------
@@ -199,8 +322,24 @@ def tune(
         n_jobs = os.cpu_count() or 1
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
         raise ValueError(f"`n_jobs` must be a positive integer or -1, but got {n_jobs!r}.")
-    if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1:
+    grid = isinstance(
+        study.sampler if isinstance(study, optuna.Study) else sampler,
+        optuna.samplers.GridSampler,
+    )
+    if n_trials is None and timeout is None and not grid:
+        raise ValueError(
+            "`n_trials` may be None only with a `timeout` or a GridSampler (something must "
+            "stop the study), but got n_trials=None and neither."
+        )
+    if n_trials is not None and (
+        isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1
+    ):
         raise ValueError(f"`n_trials >= 1` must hold, but got n_trials={n_trials!r}.")
+    if timeout is not None and (isinstance(timeout, bool) or not timeout > 0):
+        raise ValueError(f"`timeout > 0` (seconds) must hold, but got timeout={timeout!r}.")
+    callbacks = list(callbacks or [])
+    if not all(callable(c) for c in callbacks):
+        raise TypeError(f"`callbacks` must be callables (study, trial), but got {callbacks!r}.")
     series = (
         isinstance(source.folds, TimeFolds)
         if isinstance(source, StateSet)
@@ -213,8 +352,20 @@ def tune(
     algorithms = list(dict.fromkeys(algorithms))
     for a in algorithms:
         get_algorithm(a)  # unknown names fail before any pass
-    metric, maximize = _check_metric(algorithms, metric)
-    storage_obj = resolve_storage(storage, cache_dir or DEFAULT_CACHE_DIR)
+    metric, maximize = resolve_metric(algorithms, metric)
+    if study is not None:  # before the pass: a wrong study fails at once
+        _check_users_study(
+            study,
+            maximize,
+            metric,
+            storage=storage,
+            study_name=study_name,
+            sampler=sampler,
+            pruner=pruner,
+        )
+        storage_obj: Any = study._storage
+    else:
+        storage_obj = resolve_storage(storage, cache_dir or DEFAULT_CACHE_DIR)
     timings: dict[str, float] = {}
 
     t0 = time.perf_counter()
@@ -242,72 +393,114 @@ def tune(
             if bar is not None:
                 bar.close()
     timings["pass"] = time.perf_counter() - t0
+    check_metric_applies(states, algorithms, metric)  # the classes are known now
     spaces = build_space(states, algorithms, search_space)
     to_optuna(spaces)  # every distribution converts before the first trial
     data_fp = None if isinstance(source, StateSet) else source.fingerprint()
     identity = study_identity(states, algorithms, spaces, metric, maximize, data_fp)
     run = uuid.uuid4().hex
     storage_obj = owned_storage(optuna.storages.get_storage(storage_obj), Owner.this_process(run))
-    name, how = choose_study(storage_obj, study_name, identity, resume)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    name, how = choose_study(
+        storage_obj, study.study_name if study is not None else study_name, identity, resume
+    )
+    auto = None
+    if study is not None:
+        pruner = study.pruner
+    elif pruner is None:
+        pruner = auto = make_auto_pruner()
     timings.update(sampler=0.0, finalize_and_score=0.0, storage=0.0)
-    with active_run(run):
-        study = _make_study(storage_obj, name, maximize, seed, n_jobs > 1, sampler, pruner)
+    with active_run(run), _quiet_trials():
+        ours = _make_study(storage_obj, name, maximize, seed, n_jobs > 1, sampler, pruner, study)
         if how != "resumed":
-            study.set_user_attr(IDENTITY_ATTR, identity)
-            study.set_user_attr("metric", metric)
-            study.set_user_attr("algorithms", algorithms)
+            ours.set_user_attr(IDENTITY_ATTR, identity)
+            ours.set_user_attr("metric", metric)
+            ours.set_user_attr("algorithms", algorithms)
         study_id = storage_obj.get_study_id_from_name(name)
         _recover(storage_obj, study_id, name)
         counter = TrialCounter(lambda params: params_in_space(params, spaces))
-        if not all(map(counter.in_space, study.get_trials(deepcopy=False))) and not isinstance(
-            study.pruner,
+        if not all(map(counter.in_space, ours.get_trials(deepcopy=False))) and not isinstance(
+            ours.pruner,
             optuna.pruners.HyperbandPruner,  # its brackets filter trials already
         ):
-            study.pruner = in_space_pruner(study.pruner, counter.in_space)
-        todo = max(0, n_trials - counter.count(study.get_trials(deepcopy=False)))
+            ours.pruner = in_space_pruner(ours.pruner, counter.in_space)
+        nop = isinstance(pruner, optuna.pruners.NopPruner)
+        if auto is not None:  # a decision made earlier on this study stands
+            recorded = ours.user_attrs.get(DECISION_ATTR)
+            if isinstance(recorded, str):
+                auto.decide(recorded=recorded)
+        limit = n_trials if n_trials is not None else float("inf")
+        todo = (
+            max(0, n_trials - counter.count(ours.get_trials(deepcopy=False))) if n_trials else None
+        )
         bar = _bar(progress, "trials", "trial", total=todo)
         done = 0
         pool = _Pool(n_jobs)
         phase = "opening the study"
+        deadline = None if timeout is None else time.perf_counter() + timeout
+        loop_studies = [ours] if study is None else [ours, study]
+        stopped = [False]
         try:
-            while True:
+            while not stopped[0]:
+                if deadline is not None and time.perf_counter() >= deadline:
+                    break
                 # Count every trial in the study, other workers' running ones included, so that
                 # several processes sharing a storage stop together at n_trials.
-                trials = study.get_trials(deepcopy=False)
-                batch = min(max(n_jobs, 1), n_trials - counter.count(trials))
+                trials = ours.get_trials(deepcopy=False)
+                batch = int(min(max(n_jobs, 1), limit - counter.count(trials)))
+                left = _grid_left(ours.sampler, ours)
+                if left is not None:
+                    batch = min(batch, left)  # never re-run a grid point: stop when it is done
                 if batch <= 0:
                     others = any(t.state == optuna.trial.TrialState.RUNNING for t in trials)
                     if others and fail_stale_trials(storage_obj, study_id):
                         continue  # a worker counted as running is gone: run its share
                     break
+                _check_still_ours(storage_obj, study_id, name, identity)
                 asked = []
                 for _ in range(batch):
                     t = time.perf_counter()
                     phase = "asking for a trial (study.ask, the sampler)"
-                    trial = study.ask()
+                    trial = ours.ask()
                     phase = "sampling its parameters (suggest, the sampler)"
                     alg, params = sample(trial, spaces)
                     timings["sampler"] += time.perf_counter() - t
                     asked.append((trial, alg, params))
                 t = time.perf_counter()
                 phase = "finalizing and scoring"
-                outcomes = pool.run(states, asked, metric)
+                # Report folds only to a pruner that may use them (each report is a
+                # storage write: an fsync in a journal file).
+                report = not (auto is not None and not auto.active) and not nop
+                outcomes = pool.run(states, asked, metric, report)
                 timings["finalize_and_score"] += time.perf_counter() - t
+                if auto is not None and not auto.decided:
+                    secs = [o[2] for o in outcomes if o[0] == "complete"]
+                    if secs:
+                        auto.decide(min(secs) / states.n_folds)
+                        ours.set_user_attr(DECISION_ATTR, auto.decision)
                 t = time.perf_counter()
                 phase = "recording results"
                 for (trial, _alg, _params), (status, payload, _secs) in zip(
                     asked, outcomes, strict=True
                 ):
-                    if status == "complete":
-                        value, folds = payload
-                        trial.set_user_attr("fold_scores", folds)
-                        study.tell(trial, value)
-                    elif status == "pruned":
-                        study.tell(trial, state=optuna.trial.TrialState.PRUNED)
-                    else:
-                        trial.set_user_attr("fail_reason", payload)
-                        study.tell(trial, state=optuna.trial.TrialState.FAIL)
+                    with _in_loop(loop_studies, stopped):
+                        if status == "complete":
+                            value, folds = payload
+                            trial.set_user_attr("fold_scores", folds)
+                            ours.tell(trial, value)
+                        elif status == "pruned":
+                            ours.tell(trial, state=optuna.trial.TrialState.PRUNED)
+                        else:
+                            trial.set_user_attr("fail_reason", payload)
+                            ours.tell(trial, state=optuna.trial.TrialState.FAIL)
+                    if callbacks:
+                        phase = "running callbacks"
+                        frozen = storage_obj.get_trial(trial._trial_id)
+                        with _in_loop(loop_studies, stopped):
+                            for callback in callbacks:
+                                callback(study if study is not None else ours, frozen)
+                        phase = "recording results"
+                    if gc_after_trial:
+                        gc.collect()
                 timings["storage"] += time.perf_counter() - t
                 done += batch
                 if bar is not None:
@@ -319,7 +512,22 @@ def tune(
             pool.close()
             if bar is not None:
                 bar.close()
-    return TuneResult(study, states, spaces, metric, maximize, timings, done)
+    return TuneResult(ours, states, spaces, metric, maximize, timings, done)
+
+
+def _check_still_ours(storage: Any, study_id: int, name: str, identity: Any) -> None:
+    """Another run that opened the same empty study at the same moment may have recorded
+    other settings last: its trials and ours would not be comparable."""
+    recorded = storage.get_study_user_attrs(study_id).get(IDENTITY_ATTR)
+    if recorded is not None and recorded != identity:
+        from statetune.tuner.identity import identity_diff
+
+        what = "; ".join(f"{k} ({v})" for k, v in identity_diff(identity, recorded))
+        raise ValueError(
+            f"A study must hold trials of one identity, but study {name!r} was taken by "
+            f"another run with other settings meanwhile (they differ in: {what}); pass "
+            "another study_name."
+        )
 
 
 def _recover(storage: Any, study_id: int, name: str) -> None:
@@ -381,21 +589,22 @@ class _Pool:
         self.parallel: Any = None
         self.decided = n_jobs == 1
 
-    def run(self, states: StateSet, asked: list[Any], metric: str) -> list[Any]:
+    def run(self, states: StateSet, asked: list[Any], metric: str, report: bool) -> list[Any]:
         if not self.decided:
-            first = _run_trial(states, asked[0][1], asked[0][2], metric, asked[0][0])
+            first = _run_trial(states, asked[0][1], asked[0][2], metric, asked[0][0], report)
             self.decided = True
             if first[2] >= PARALLEL_MIN_TRIAL_SECONDS:
                 from joblib import Parallel
 
                 self.parallel = Parallel(n_jobs=self.n_jobs, backend="threading")
                 self.parallel.__enter__()
-            return [first, *self.run(states, asked[1:], metric)] if len(asked) > 1 else [first]
+            rest = self.run(states, asked[1:], metric, report) if len(asked) > 1 else []
+            return [first, *rest]
         if self.parallel is None or len(asked) == 1:
-            return [_run_trial(states, a, p, metric, t) for t, a, p in asked]
+            return [_run_trial(states, a, p, metric, t, report) for t, a, p in asked]
         from joblib import delayed
 
-        jobs = (delayed(_run_trial)(states, a, p, metric, t) for t, a, p in asked)
+        jobs = (delayed(_run_trial)(states, a, p, metric, t, report) for t, a, p in asked)
         return list(self.parallel(jobs))
 
     def close(self) -> None:

@@ -55,14 +55,14 @@ def test_rerun_with_new_search_space_tunes_in_that_space(tmp_path, diabetes):
     assert second.study.study_name != first.study.study_name
     assert second.n_new_trials == 12
     assert 100.0 <= second.best_params["alpha"] <= 1000.0
-    assert (second.trials["alpha"].between(100.0, 1000.0)).all()
+    assert (second.trials["ridge:alpha"].between(100.0, 1000.0)).all()
     # the best value is the scikit-learn K-fold MSE of the best parameters, and the least of
     # the scikit-learn scores of every completed trial
     assert second.best_value == pytest.approx(sklearn_cv_mse(X, y, second.best_params), rel=1e-8)
     done = second.trials[second.trials["state"] == "COMPLETE"]
     ref = [
         sklearn_cv_mse(X, y, {"alpha": a, "fit_intercept": f})
-        for a, f in zip(done["alpha"], done["fit_intercept"], strict=True)
+        for a, f in zip(done["ridge:alpha"], done["ridge:fit_intercept"], strict=True)
     ]
     assert second.best_value == pytest.approx(min(ref), rel=1e-8)
     # and the unchanged rerun of each still resumes its own study
@@ -176,7 +176,7 @@ def test_resume_true_continues_in_the_new_space_and_best_stays_inside(tmp_path, 
     X, y = diabetes
     src = st.from_arrays(X, y)
     old = st.tune(src, ["ridge"], n_trials=15, cv=3, cache_dir=tmp_path, study_name="s")
-    old_inside = int(old.trials["alpha"].between(100.0, 1000.0).sum())
+    old_inside = int(old.trials["ridge:alpha"].between(100.0, 1000.0).sum())
     r = st.tune(
         src,
         ["ridge"],
@@ -196,7 +196,7 @@ def test_resume_true_continues_in_the_new_space_and_best_stays_inside(tmp_path, 
     inside = r.trials[(r.trials["state"] == "COMPLETE") & r.trials["in_space"]]
     ref = [
         sklearn_cv_mse(X, y, {"alpha": a, "fit_intercept": f})
-        for a, f in zip(inside["alpha"], inside["fit_intercept"], strict=True)
+        for a, f in zip(inside["ridge:alpha"], inside["ridge:fit_intercept"], strict=True)
     ]
     assert r.best_value == pytest.approx(min(ref), rel=1e-8)
     assert r.best_value == pytest.approx(sklearn_cv_mse(X, y, r.best_params), rel=1e-8)
@@ -254,7 +254,7 @@ def test_resume_true_refuses_another_parameter_kind(tmp_path, diabetes):
     linear = {"ridge": {"alpha": FloatDistribution(100.0, 1000.0)}}  # the default is log
     with pytest.raises(
         ValueError,
-        match=r"'alpha' was FloatDistribution.*log=True.*this run asks for FloatDistribution.*log=False",
+        match=r"'ridge:alpha' was FloatDistribution.*log=True.*this run asks for FloatDistribution.*log=False",
     ):
         st.tune(
             src,

@@ -121,7 +121,7 @@ def test_failed_finalize_is_recorded_and_study_goes_on():
 def test_search_space_override_is_used(states):
     space = {"ridge": {"alpha": optuna.distributions.FloatDistribution(5.0, 6.0)}}
     r = st.tune(states, ["ridge"], n_trials=8, cv=4, storage="memory", search_space=space)
-    alphas = r.trials["alpha"]
+    alphas = r.trials["ridge:alpha"]
     assert ((alphas >= 5.0) & (alphas <= 6.0)).all()
 
 
