@@ -165,8 +165,8 @@ def run_tune(args: argparse.Namespace) -> int:
         if space and "search_space" in str(err):  # a range the data cannot serve
             raise ValueError(f"Search-space file {args.search_space!r}: {err}") from None
         raise
+    print(result.summary())  # before save: a study where every trial failed says why first
     out = result.save(args.out)
-    print(result.summary())
     print(
         f"study: {result.study.study_name} ({len(result.study.trials)} trials, {result.n_new_trials} new)"
     )

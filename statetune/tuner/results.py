@@ -192,6 +192,33 @@ class TuneResult:
             paths.append(path)
         return paths
 
+    @property
+    def cache_report(self) -> Any:
+        """What the state cache did for this run's pass (rows read, rows from the cache), or
+        None when the pass ran without a cache (see :class:`statetune.state_cache.CacheReport`)."""
+        return getattr(self.states, "cache_report", None)
+
+    @property
+    def preprocessing(self) -> dict[str, Any] | None:
+        """What was done to a table with text columns or missing values, or None for a
+        numeric table: the source's part (columns one-hot encoded with their level counts,
+        columns with missing values, rows dropped for a missing target) and, under
+        ``"best_model"``, the best model's fitted part (imputation means, indicators,
+        infrequent and unseen levels, columns dropped as missing in every training row)."""
+        source = self.states.schema.preprocessing
+        if source is None:
+            return None
+        fitted = getattr(self.best_model, "preprocessing_", None) if self._has_best else None
+        return {**source, "best_model": None if fitted is None else fitted.summary()}
+
+    @property
+    def _has_best(self) -> bool:
+        try:
+            _ = self.best_trial
+        except ValueError:
+            return False
+        return True
+
     def summary(self) -> str:
         """A short table: best per algorithm, the winner, the held-out windows (series) and
         where the time went."""
@@ -220,6 +247,11 @@ class TuneResult:
             shown = ", ".join(window_label(w).replace("\n", "") for w in windows)
             by = " (positions in each series)" if windows[0].by == "position" else ""
             lines.append(f"held-out windows{by}: {shown}")
+        prep = self.states.schema.preprocessing
+        if prep is not None:
+            lines.append(f"preprocessing: {_prep_line(prep)}")
+        if self.cache_report is not None:
+            lines.append(str(self.cache_report))
         if self.timings:
             parts = ", ".join(f"{k} {v:.3f}s" for k, v in self.timings.items())
             lines.append(f"time: {parts}")
@@ -270,6 +302,20 @@ class TuneResult:
         text = json.dumps({**best, **info}, indent=2, default=str).encode()
         atomic_write(folder / "summary.json", lambda f: f.write(text))
         return folder
+
+
+def _prep_line(prep: dict[str, Any]) -> str:
+    """One line from a table source's preprocessing summary."""
+    parts = []
+    if prep.get("encoded"):
+        parts.append(
+            "one-hot " + ", ".join(f"{c} ({n} levels)" for c, n in prep["encoded"].items())
+        )
+    if prep.get("missing"):
+        parts.append("mean-imputed " + ", ".join(map(str, prep["missing"])))
+    if prep.get("dropped_rows_missing_target"):
+        parts.append(f"{prep['dropped_rows_missing_target']} rows dropped (missing target)")
+    return "; ".join(parts) or "none"
 
 
 def _png(fig: Any, f: Any) -> None:

@@ -239,7 +239,7 @@ def test_too_many_levels_are_refused_by_name():
     assert src.schema.preprocessing["encoded"]["id"] == 300
 
 
-def test_tuning_a_table_end_to_end(data):
+def test_tuning_a_table_end_to_end(data, tmp_path):
     df, _ = data
     result = st.tune(
         st.from_pandas(df, target="y"),
@@ -247,10 +247,33 @@ def test_tuning_a_table_end_to_end(data):
         n_trials=15,
         cv=3,
         storage="memory",
+        cache=st.StateCache(tmp_path / "cache"),
     )
     assert result.states.schema.preprocessing["missing"] == ["a", "b", "c", "d"]
     pred = result.best_model.predict(df.drop(columns="y"))
     assert np.isfinite(pred).all()
+    # What was done, for the user: the source's encoding and the best model's fitted part.
+    prep = result.preprocessing
+    assert prep["encoded"] == {"color": 4, "shape": 5}  # 4 colours; 4 shapes and missing
+    assert prep["missing"] == NUM
+    observed = df[NUM[:3]].mean()  # all rows: the best model is finalized on every fold
+    fitted = prep["best_model"]["imputed"]
+    np.testing.assert_allclose([fitted[c] for c in NUM[:3]], observed.to_numpy(), rtol=1e-12)
+    text = result.summary()
+    assert "preprocessing: one-hot color (4 levels), shape (5 levels)" in text
+    assert "mean-imputed a, b, c, d" in text
+    # What the cache did: a first run built every state, reading every row.
+    assert result.cache_report.rows_read == len(df)
+    assert result.cache_report.rows_from_cache == 0
+    assert str(result.cache_report) in text
+    numeric = st.tune(
+        st.from_arrays(np.ones((30, 2)).cumsum(0), np.arange(30.0)),
+        ["ridge"],
+        n_trials=2,
+        cv=3,
+        storage="memory",
+    )
+    assert numeric.preprocessing is None and numeric.cache_report is None
 
 
 def test_cli_predict_reads_a_csv_with_text_columns_and_missing_values(data, tmp_path):
