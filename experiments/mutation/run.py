@@ -6,7 +6,9 @@ Each mutant runs in a forked child of a parent that has already imported numpy, 
 scikit-learn, hypothesis and pytest (but not statetune): the child serves the mutated source for
 the one module through an import hook, runs ``pytest -x`` on the module's tests and reports the
 exit status. Killed = a test failed (or errored); survived = all passed; timeout = killed by the
-clock (``max(30 s, 3 x`` the clean run ``)``). Mutants named in ``equivalents.txt`` with a reason
+clock (``max(30 s, 3 x`` the clean run ``)``). A mutant of states/ or algorithms/ that survives its
+module's tests runs again against ``tests/test_contracts.py`` (the registry-wide laws; slow, so
+only for survivors). Mutants named in ``equivalents.txt`` with a reason
 are counted as equivalent, not survived.
 
 Usage::
@@ -232,11 +234,26 @@ def sample(module: str) -> tuple[str, list[Mutant], int]:
     return source, chosen, len(every)
 
 
+def _second_stage(module: str) -> list[str]:
+    """Slower tests run only on the first stage's survivors (the registry-wide contracts)."""
+    if module.startswith(("states/", "algorithms/")) and _CONTRACTS not in MODULES[module]:
+        return [_CONTRACTS]
+    return []
+
+
+def _run_mutant(module: str, source: str, limit: float) -> str:
+    """The mutant against the module's tests, then its survivors against the second stage."""
+    outcome = _run_child(module, source, [*MODULES[module], *_mutant_tests(module)], limit)
+    if outcome == "survived" and _second_stage(module):
+        outcome = _run_child(module, source, _second_stage(module), max(limit, 240.0))
+    return outcome
+
+
 def run_module(module: str) -> dict[str, object]:
     tests = [*MODULES[module], *_mutant_tests(module)]
     source, chosen, total = sample(module)
     t0 = time.monotonic()
-    clean = _run_child(module, None, tests, 900.0)
+    clean = _run_child(module, None, [*tests, *_second_stage(module)], 900.0)
     base = time.monotonic() - t0
     if clean != "survived":
         raise RuntimeError(f"{module}: the clean module fails its tests ({clean}); fix that first")
@@ -244,7 +261,7 @@ def run_module(module: str) -> dict[str, object]:
     rows = []
     for m in chosen:
         t = time.monotonic()
-        outcome = _run_child(module, render(source, m.index), tests, limit)
+        outcome = _run_mutant(module, render(source, m.index), limit)
         rows.append({**m.__dict__, "key": m.key, "outcome": outcome})
         print(f"  {module} {m.key:40s} {outcome:8s} {time.monotonic() - t:5.1f}s", flush=True)
     result = {"module": module, "total": total, "clean_seconds": base, "mutants": rows}
@@ -261,7 +278,6 @@ def rerun_survivors(module: str) -> None:
     r = json.loads(f.read_text())
     source = (ROOT / "statetune" / module).read_text()
     keys = {m.key: m for m in mutants(source)}
-    tests = [*MODULES[module], *_mutant_tests(module)]
     limit = max(30.0, 3 * float(r["clean_seconds"]))
     for row in r["mutants"]:
         if row["outcome"] != "survived":
@@ -269,7 +285,7 @@ def rerun_survivors(module: str) -> None:
         m = keys.get(row["key"])
         if m is None:
             raise RuntimeError(f"{module}: mutant {row['key']} no longer exists (module edited)")
-        row["outcome"] = _run_child(module, render(source, m.index), tests, limit)
+        row["outcome"] = _run_mutant(module, render(source, m.index), limit)
         print(f"  {module} {m.key:40s} {row['outcome']} (rerun)", flush=True)
     f.write_text(json.dumps(r, indent=1))
 

@@ -1,0 +1,83 @@
+"""Tests written for surviving mutants of the solving code of algorithms/ (issue 17,
+``make mutation``). References: numpy on all rows, scikit-learn; never the model under test."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import statetune as st
+
+RTOL = 1e-8
+
+
+def states_for(X, y, w=None, algorithms=("ridge",)):
+    return st.compute_states(st.from_arrays(X, y, w), list(algorithms), folds=3)
+
+
+# -- algorithms/linear.py: ridge's fallback when X^T X + alpha I is singular in float64 -----
+
+
+@pytest.mark.parametrize("alpha", [1e-30, 1e-20])
+def test_ridge_with_alpha_below_rounding_on_a_duplicated_column_is_min_norm(alpha):
+    """A column repeated exactly makes ``X^T X`` singular and ``alpha`` below its rounding
+    leaves it so: the answer is the minimum-norm least-squares solution (``lstsq``), which
+    splits the coefficient equally between the two copies. (scikit-learn's Ridge is no
+    reference here: its Cholesky succeeds on the rounded matrix and gives +-1.8e14.)"""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    X = np.c_[X, X[:, 0]]
+    y = X @ np.array([1.0, 2.0, 3.0, 0.5]) + rng.normal(size=200)
+    model = st.finalize("ridge", states_for(X, y), alpha=alpha, fit_intercept=False)
+    ref = np.linalg.lstsq(X, y, rcond=None)[0]
+    np.testing.assert_allclose(model.coef_, ref, rtol=RTOL, atol=RTOL * np.abs(ref).max())
+    assert model.coef_[0] == pytest.approx(model.coef_[3], rel=RTOL)
+
+
+# -- algorithms/_scaled_solve.py: the helpers on their own, against numpy ---------------------
+
+
+def _spd(d, seed, scales):
+    rng = np.random.default_rng(seed)
+    Z = rng.normal(size=(5 * d, d)) * scales
+    return Z.T @ Z
+
+
+@pytest.mark.parametrize("d", [1, 3, 6])
+def test_scaled_inverse_logdet_equals_numpy(d):
+    from statetune.algorithms._scaled_solve import scaled_inverse_logdet
+
+    A = _spd(d, d, np.logspace(-3, 3, d))
+    out = scaled_inverse_logdet(A)
+    assert out is not None
+    inv, logdet = out
+    np.testing.assert_allclose(inv, inv.T, rtol=0, atol=0)  # exactly symmetric
+    ref = np.linalg.inv(A)
+    np.testing.assert_allclose(inv, ref, rtol=1e-8, atol=1e-8 * np.abs(ref).max())
+    sign, ref_logdet = np.linalg.slogdet(A)
+    assert sign == 1.0 and logdet == pytest.approx(ref_logdet, rel=1e-10, abs=1e-10)
+
+
+def test_scaled_inverse_logdet_refuses_singular_and_zero_columns():
+    from statetune.algorithms._scaled_solve import scaled_inverse_logdet
+
+    A = _spd(3, 1, np.ones(3))
+    B = np.zeros((4, 4))
+    B[:3, :3] = A
+    assert scaled_inverse_logdet(B) is None  # a zero column
+    v = np.array([1.0, 2.0, 3.0])
+    assert scaled_inverse_logdet(np.outer(v, v)) is None  # rank one
+
+
+@pytest.mark.parametrize("rank_deficient", [False, True])
+def test_psd_solve_equals_lstsq(rank_deficient):
+    from statetune.algorithms._scaled_solve import psd_solve
+
+    rng = np.random.default_rng(5)
+    Z = rng.normal(size=(40, 4)) * np.array([1e-2, 1.0, 1e2, 3.0])
+    if rank_deficient:
+        Z = np.c_[Z, Z[:, 1] + Z[:, 3], np.zeros(40)]
+    A = Z.T @ Z
+    b = Z.T @ rng.normal(size=40)
+    ref = np.linalg.pinv(A, rcond=1e-12) @ b
+    np.testing.assert_allclose(psd_solve(A, b), ref, rtol=1e-7, atol=1e-9 * np.abs(ref).max())
