@@ -225,12 +225,13 @@ def _equivalents() -> dict[str, str]:
     return out
 
 
-def sample(module: str) -> tuple[str, list[Mutant], int]:
-    """The module's source, its sampled mutants (seeded) and its total mutant count."""
+def sample(module: str, k: int = SAMPLE) -> tuple[str, list[Mutant], int]:
+    """The module's source, ``k`` of its mutants (seeded; a smaller ``k`` draws a prefix of a
+    larger one's draw) and its total mutant count."""
     source = (ROOT / "statetune" / module).read_text()
     every = mutants(source)
     rng = random.Random(SEED ^ zlib.crc32(module.encode()))
-    chosen = sorted(rng.sample(every, min(SAMPLE, len(every))), key=lambda m: m.index)
+    chosen = sorted(rng.sample(every, min(k, len(every))), key=lambda m: m.index)
     return source, chosen, len(every)
 
 
@@ -249,9 +250,9 @@ def _run_mutant(module: str, source: str, limit: float) -> str:
     return outcome
 
 
-def run_module(module: str) -> dict[str, object]:
+def run_module(module: str, k: int = SAMPLE) -> dict[str, object]:
     tests = [*MODULES[module], *_mutant_tests(module)]
-    source, chosen, total = sample(module)
+    source, chosen, total = sample(module, k)
     t0 = time.monotonic()
     clean = _run_child(module, None, [*tests, *_second_stage(module)], 900.0)
     base = time.monotonic() - t0
@@ -279,8 +280,9 @@ def rerun_survivors(module: str) -> None:
     source = (ROOT / "statetune" / module).read_text()
     keys = {m.key: m for m in mutants(source)}
     limit = max(30.0, 3 * float(r["clean_seconds"]))
+    eq = _equivalents()
     for row in r["mutants"]:
-        if row["outcome"] != "survived":
+        if row["outcome"] != "survived" or f"{module} {row['key']}" in eq:
             continue
         m = keys.get(row["key"])
         if m is None:
@@ -334,6 +336,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--only", nargs="*", default=None, help="module path suffixes to run")
     ap.add_argument("--table", action="store_true", help="only print the table")
+    ap.add_argument("--sample", type=int, default=SAMPLE, help="mutants per module at most")
+    ap.add_argument("--skip-done", action="store_true", help="skip modules with saved results")
     ap.add_argument(
         "--survivors", action="store_true", help="rerun only the saved survivors (new tests)"
     )
@@ -347,8 +351,10 @@ def main(argv: list[str] | None = None) -> int:
         _preload()
         for module in MODULES:
             if a.only is None or any(module.endswith(s) for s in a.only):
+                if a.skip_done and (OUT / (module.replace("/", "__") + ".json")).exists():
+                    continue
                 print(f"{module}:", flush=True)
-                run_module(module)
+                run_module(module, a.sample)
     text = table()
     print(text)
     if not a.only:
@@ -359,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
 _HEADER = f"""# Mutation testing (issue 17)
 
 `make mutation` (`experiments/mutation/run.py`): own AST mutator (`experiments/mutation/mutate.py`),
-at most {SAMPLE} mutants per module drawn with `random.Random({SEED} ^ crc32(module))`, each run with
+at most {SAMPLE} mutants per module (`--sample`; the table says how many were run) drawn with `random.Random({SEED} ^ crc32(module))`, each run with
 `pytest -x` against the module's test files (listed in `run.py`) plus the `test_mutants_*` files of its area (`tests/<area>_tests/`).
 Equivalent mutants are listed with a reason in `experiments/mutation/equivalents.txt`; the kill rate
 is (killed + timeout) / (mutants - equivalent).

@@ -81,3 +81,28 @@ def test_psd_solve_equals_lstsq(rank_deficient):
     b = Z.T @ rng.normal(size=40)
     ref = np.linalg.pinv(A, rcond=1e-12) @ b
     np.testing.assert_allclose(psd_solve(A, b), ref, rtol=1e-7, atol=1e-9 * np.abs(ref).max())
+
+
+# -- algorithms/_graded_eigh.py: against numpy's eigh ------------------------------------------
+
+
+@pytest.mark.parametrize("case", ["full", "rank_deficient", "zero_columns"])
+def test_graded_eigh_equals_numpy(case):
+    from statetune.algorithms._graded_eigh import graded_eigh
+
+    rng = np.random.default_rng(3)
+    Z = rng.normal(size=(60, 5)) * np.array([1e-3, 1.0, 1e3, 2.0, 0.5])
+    if case != "full":
+        Z = np.c_[Z[:, :4], Z[:, 1] - 2.0 * Z[:, 3]]  # rank 4 of 5
+    if case == "zero_columns":
+        Z = np.c_[np.zeros(60), Z, np.zeros(60)]
+    C = Z.T @ Z
+    lam, V, rank = graded_eigh(C)
+    ref = np.linalg.eigvalsh(C)[::-1]
+    assert rank == np.linalg.matrix_rank(Z)
+    np.testing.assert_allclose(lam[:rank], ref[:rank], rtol=1e-9)
+    assert (lam[rank:] == 0.0).all()
+    np.testing.assert_allclose(V.T @ V, np.eye(C.shape[0]), atol=1e-10)
+    np.testing.assert_allclose(C @ V[:, :rank], V[:, :rank] * lam[:rank], rtol=1e-7, atol=1e-7)
+    null = V[:, rank:]
+    np.testing.assert_allclose(Z @ null, 0.0, atol=1e-9 * np.abs(Z).max())

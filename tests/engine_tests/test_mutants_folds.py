@@ -5,6 +5,7 @@ segments, checked against the independent fold rule in ``tests/fold_rule.py``.""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from statetune.engine.folds import FoldConfig
@@ -44,3 +45,20 @@ def test_segments_hand_each_fold_exactly_its_rows(k, seed, group_rows, start, n)
         assert (got[rows] == -1).all(), "a row handed to two folds"
         got[rows] = fold
     assert got.tolist() == ref.tolist()
+
+
+@pytest.mark.parametrize(
+    ("t", "expected"),
+    [
+        (np.int64(2 * 10**15), pd.Timestamp(2 * 10**15)),  # 1970-01-24 in nanoseconds
+        (np.int64(-(2 * 10**15)), pd.Timestamp(-(2 * 10**15))),
+        (np.int64(10**15), 10**15),  # the boundary itself stays a number
+        (np.int64(42), 42),
+        (np.float64(3e15), 3e15),  # floats are never nanoseconds
+    ],
+)
+def test_time_value_reads_int64_beyond_1e15_as_nanoseconds(t, expected):
+    from statetune.engine.time_folds import time_value
+
+    got = time_value(t)
+    assert type(got) is type(expected) and got == expected
