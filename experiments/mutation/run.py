@@ -6,9 +6,9 @@ Each mutant runs in a forked child of a parent that has already imported numpy, 
 scikit-learn, hypothesis and pytest (but not statetune): the child serves the mutated source for
 the one module through an import hook, runs ``pytest -x`` on the module's tests and reports the
 exit status. Killed = a test failed (or errored); survived = all passed; timeout = killed by the
-clock (``max(30 s, 3 x`` the clean run ``)``). A mutant of states/ or algorithms/ that survives its
-module's tests runs again against ``tests/test_contracts.py`` (the registry-wide laws; slow, so
-only for survivors). Mutants named in ``equivalents.txt`` with a reason
+clock (``max(30 s, 3 x`` the clean run ``)``). With ``MUTATION_CONTRACTS=1`` a mutant of states/ or
+algorithms/ that survives its module's tests runs again against ``tests/test_contracts.py`` (the
+registry-wide laws; slow, so only for survivors, and off by default). Mutants named in ``equivalents.txt`` with a reason
 are counted as equivalent, not survived.
 
 Usage::
@@ -235,9 +235,17 @@ def sample(module: str, k: int = SAMPLE) -> tuple[str, list[Mutant], int]:
     return source, chosen, len(every)
 
 
+CONTRACTS_STAGE = os.environ.get("MUTATION_CONTRACTS") == "1"
+
+
 def _second_stage(module: str) -> list[str]:
-    """Slower tests run only on the first stage's survivors (the registry-wide contracts)."""
-    if module.startswith(("states/", "algorithms/")) and _CONTRACTS not in MODULES[module]:
+    """Slower tests run only on the first stage's survivors (the registry-wide contracts),
+    when ``MUTATION_CONTRACTS=1``."""
+    if (
+        CONTRACTS_STAGE
+        and module.startswith(("states/", "algorithms/"))
+        and _CONTRACTS not in MODULES[module]
+    ):
         return [_CONTRACTS]
     return []
 

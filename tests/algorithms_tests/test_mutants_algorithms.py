@@ -106,3 +106,52 @@ def test_graded_eigh_equals_numpy(case):
     np.testing.assert_allclose(C @ V[:, :rank], V[:, :rank] * lam[:rank], rtol=1e-7, atol=1e-7)
     null = V[:, rank:]
     np.testing.assert_allclose(Z @ null, 0.0, atol=1e-9 * np.abs(Z).max())
+
+
+# -- algorithms/_eigen.py: the covariance eigendecomposition against scikit-learn's PCA ---------
+
+
+def test_covariance_eigh_equals_sklearn_pca():
+    from sklearn.datasets import load_diabetes
+    from sklearn.decomposition import PCA
+
+    from statetune.algorithms._eigen import covariance_eigh
+    from statetune.states import Moments
+
+    X = load_diabetes().data * np.array([1.0, 10.0, 0.1, 1.0, 3.0, 1.0, 1.0, 0.5, 2.0, 1.0])
+    s = Moments(X.shape[1], has_target=False)
+    s.update(X[:200])
+    s.update(X[200:])  # a merge of updates, like a pass
+    lam, comps, rank = covariance_eigh(s)
+    ref = PCA(svd_solver="full").fit(X)
+    assert rank == X.shape[1]
+    np.testing.assert_allclose(lam, ref.explained_variance_, rtol=1e-9)
+    np.testing.assert_allclose(comps, ref.components_, atol=1e-8)
+
+
+# -- algorithms/decomposition.py: PCA's held-out scores against scikit-learn ------------------
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_pca_held_out_scores_equal_sklearn(k):
+    from sklearn.decomposition import PCA as SkPCA
+
+    from statetune.algorithms import PCA
+    from statetune.states import Moments
+
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(400, 4)) @ rng.normal(size=(4, 4)) + np.array([5.0, -2.0, 0.0, 1e3])
+    Xtr, Xte = X[:300], X[300:] + 0.3  # the held rows sit off the train mean
+    train, held = Moments(4, has_target=False), Moments(4, has_target=False)
+    train.update(Xtr)
+    held.update(Xte)
+    model = PCA(n_components=k).fit(Xtr)
+    ref = SkPCA(n_components=k, svd_solver="full").fit(Xtr)
+    got = model.held_out_score(train, held, "log_likelihood")
+    assert got == pytest.approx(ref.score(Xte), rel=1e-9)
+    sq = ((Xte - ref.inverse_transform(ref.transform(Xte))) ** 2).sum(axis=1)
+    got = model.held_out_score(train, held, "reconstruction_error")
+    assert got == pytest.approx(sq.mean(), rel=1e-8)
+    total = ((Xte - Xte.mean(axis=0)) ** 2).sum()
+    got = model.held_out_score(train, held, "explained_variance")
+    assert got == pytest.approx(1.0 - sq.sum() / total, rel=1e-8)

@@ -53,3 +53,28 @@ def test_labels_as_a_column_vector_are_flattened():
     assert as_labels(np.array([["b"], ["a"]]), 2).tolist() == ["b", "a"]
     with pytest.raises(ValueError, match="1-dimensional with 3 rows"):
         as_labels(np.ones((3, 2)), 3)
+
+
+# -- states/spec.py ------------------------------------------------------------------------------
+
+
+def test_state_spec_round_trips_and_reports_capabilities():
+    from statetune.states import Moments, Reservoir
+    from statetune.states.capabilities import Ordered, Sampling, Subtractable
+    from statetune.states.spec import StateSpec
+
+    spec = StateSpec.of("moments", n_features=np.int64(3), has_target=True)
+    assert spec.params == (("has_target", True), ("n_features", 3))
+    assert type(dict(spec.params)["n_features"]) is int  # numpy scalar made plain
+    assert spec.to_json() == {"kind": "moments", "params": {"has_target": True, "n_features": 3}}
+    assert StateSpec.from_json(spec.to_json()) == spec
+    assert StateSpec.for_state(Moments(3)) == spec
+    assert spec.state_class is Moments
+    built = spec.build()
+    assert isinstance(built, Moments) and built.n_features == 3
+    assert spec.has(Subtractable) is True
+    assert spec.has(Sampling) is False and spec.has(Ordered) is False
+    assert StateSpec.for_state(Reservoir(2, size=5)).has(Sampling) is True
+    assert StateSpec.of("moments", x=None, v=[1, 2]).params == (("v", (1, 2)), ("x", None))
+    with pytest.raises(TypeError, match="JSON scalars"):
+        StateSpec.of("moments", x={"a": 1})
