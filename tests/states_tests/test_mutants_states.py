@@ -78,3 +78,101 @@ def test_state_spec_round_trips_and_reports_capabilities():
     assert StateSpec.of("moments", x=None, v=[1, 2]).params == (("v", (1, 2)), ("x", None))
     with pytest.raises(TypeError, match="JSON scalars"):
         StateSpec.of("moments", x={"a": 1})
+
+
+# -- states/target_summary.py: against numpy on all rows -------------------------------------
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_target_summary_updates_and_merges_equal_numpy(weighted):
+    from statetune.states import TargetSummary
+
+    rng = np.random.default_rng(4)
+    y = 1e6 + rng.normal(size=500) * np.linspace(0.5, 3.0, 500)
+    w = rng.uniform(0.1, 4.0, size=500) if weighted else np.ones(500)
+    parts = []
+    for lo, hi in [(0, 7), (7, 260), (260, 500)]:
+        s = TargetSummary(2)
+        s.update(np.zeros((hi - lo, 2)), y[lo:hi], w[lo:hi] if weighted else None)
+        parts.append(s)
+    s = parts[0]
+    s.update(np.zeros((0, 2)), y[:0], w[:0] if weighted else None)  # empty batch: no change
+    s.merge(parts[1])
+    s.merge(parts[2])
+    mean = np.average(y - 1e6, weights=w) + 1e6
+    assert s.n_rows == 500
+    assert s.weight_sum == pytest.approx(w.sum(), rel=1e-13)
+    assert s.mean == pytest.approx(mean, rel=1e-15)
+    assert s.m2 == pytest.approx(np.sum(w * (y - mean) ** 2), rel=1e-9)
+    one = TargetSummary(2)
+    one.update(np.zeros((500, 2)), y, w if weighted else None)
+    assert one.allclose(s) and s.allclose(one)
+    moved = TargetSummary(2)
+    moved.update(np.zeros((500, 2)), y + 1.0, w if weighted else None)
+    assert not moved.allclose(s)
+
+
+def test_target_summary_class_weights_union_equals_numpy():
+    from statetune.states import TargetSummary
+
+    rng = np.random.default_rng(5)
+    y = rng.choice(np.array(["a", "b", "c", "d"]), size=300)
+    w = rng.uniform(0.1, 2.0, size=300)
+    a, b = TargetSummary(labels=True), TargetSummary(labels=True)
+    a.update(None, y[:100][y[:100] != "d"], w[:100][y[:100] != "d"])
+    b.update(None, y[100:][y[100:] != "a"], w[100:][y[100:] != "a"])
+    a.merge(b)
+    keep = np.r_[y[:100] != "d", y[100:] != "a"]
+    assert a.classes.tolist() == ["a", "b", "c", "d"]
+    ref = [w[keep & (y == c)].sum() for c in "abcd"]
+    np.testing.assert_allclose(a.class_weights, ref, rtol=1e-13)
+    assert a.n_rows == int(keep.sum())
+
+
+# -- states/class_counts.py: against numpy on all rows ---------------------------------------
+
+
+def _class_counts_reference(X, y, w):
+    classes = np.unique(y)
+    cc = np.array([w[y == c].sum() for c in classes])
+    fc = np.array([(w[y == c, None] * X[y == c]).sum(axis=0) for c in classes])
+    df = np.array([(w[y == c, None] * (X[y == c] > 0)).sum(axis=0) for c in classes])
+    return classes, cc, fc, df
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_class_counts_batches_of_one_row_and_fractional_counts_equal_numpy(sparse):
+    import scipy.sparse as sps
+
+    from statetune.states import ClassCounts
+
+    rng = np.random.default_rng(6)
+    X = rng.integers(0, 3, size=(40, 5)).astype(np.float64)
+    X[::3, 1] = 0.5  # counts between 0 and 1 still count as present
+    y = rng.integers(0, 3, size=40)
+    w = rng.uniform(0.2, 2.0, size=40)
+    s = ClassCounts(5)
+    for lo, hi in [(0, 1), (1, 2), (2, 25), (25, 40)]:
+        Xb = sps.csr_array(X[lo:hi]) if sparse else X[lo:hi]
+        s.update(Xb, y[lo:hi], w[lo:hi])
+    classes, cc, fc, df = _class_counts_reference(X, y, w)
+    assert s.classes.tolist() == classes.tolist() and s.n_rows == 40
+    np.testing.assert_allclose(s.class_count, cc, rtol=1e-13)
+    np.testing.assert_allclose(s.feature_count, fc, rtol=1e-13)
+    np.testing.assert_allclose(s.doc_freq, df, rtol=1e-13)
+    back = ClassCounts.from_arrays(*s.to_arrays())
+    assert back.n_rows == 40 and back.weight_sum == pytest.approx(w.sum(), rel=1e-13)
+    assert back.allclose(s)
+
+
+def test_class_counts_with_text_and_number_labels_are_not_close():
+    from statetune.states import ClassCounts
+
+    X = np.ones((2, 1))
+    a, b = ClassCounts(1), ClassCounts(1)
+    a.update(X, np.array(["1", "2"]))
+    b.update(X, np.array([1, 2]))
+    assert not a.allclose(b) and not b.allclose(a)
+    c = ClassCounts(1)
+    c.update(X, np.array(["1", "2"]))
+    assert a.allclose(c)
