@@ -176,3 +176,41 @@ def test_class_counts_with_text_and_number_labels_are_not_close():
     c = ClassCounts(1)
     c.update(X, np.array(["1", "2"]))
     assert a.allclose(c)
+
+
+# -- states/class_moments.py ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bad_row", [17_000, 8_192 + 5])
+def test_class_moments_weighted_nan_in_a_later_block_names_its_row(bad_row):
+    from statetune.states import ClassMoments
+    from statetune.states.class_moments import BLOCK_ROWS
+
+    rng = np.random.default_rng(12)
+    n = 20_000
+    assert n > 2 * BLOCK_ROWS
+    X = rng.normal(size=(n, 2))
+    y = rng.integers(0, 3, size=n)
+    X[bad_row, 1] = np.nan
+    s = ClassMoments(2)
+    with pytest.raises(NonFiniteError) as info:
+        s.update(X, y, rng.uniform(0.5, 1.5, size=n))
+    assert info.value.row == bad_row and info.value.column == 1
+    assert f"row {bad_row}" in str(info.value)
+    assert s.classes.size == 0  # nothing committed
+
+
+def test_class_moments_round_trip_and_refuses_a_missing_class_state():
+    from statetune.states import ClassMoments
+
+    rng = np.random.default_rng(13)
+    s = ClassMoments(2)
+    s.update(rng.normal(size=(50, 2)), rng.integers(0, 3, size=50), rng.uniform(size=50))
+    header, arrays = s.to_arrays()
+    back = ClassMoments.from_arrays(header, arrays)
+    assert back.allclose(s) and back.classes.tolist() == s.classes.tolist()
+    for m, ref in zip(back.per_class, s.per_class, strict=True):
+        assert m.n_rows == ref.n_rows and m.weight_sum == ref.weight_sum
+    header = {**header, "per_class": header["per_class"][:-1]}
+    with pytest.raises(ValueError, match="one state per class"):
+        ClassMoments.from_arrays(header, arrays)
