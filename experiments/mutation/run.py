@@ -63,9 +63,11 @@ _LINEAR = [_AL + "test_exactness.py", _AL + "test_scaled_features.py", _AL + "te
 
 
 def _mutant_tests(module: str) -> list[str]:
-    """The ``test_mutants_*`` files of the module's area (``tests/<area>_tests/``)."""
+    """The ``test_mutants_*`` files of the module's area (``tests/<area>_tests/``), then the
+    module itself (its doctests)."""
     area = ROOT / "tests" / (module.split("/")[0] + "_tests")
-    return sorted(str(p.relative_to(ROOT)) for p in area.glob("test_mutants_*.py"))
+    found = sorted(str(p.relative_to(ROOT)) for p in area.glob("test_mutants_*.py"))
+    return [*found, f"statetune/{module}"]
 
 
 # module (relative to statetune/) -> test files, fastest and most specific first (-x stops early)
@@ -188,6 +190,7 @@ def _run_child(module: str, source: str | None, tests: list[str], limit: float) 
             import pytest
 
             args = ["-x", "-q", "-p", "no:cacheprovider", "-o", "addopts=", "-m", "not slow"]
+            args.append("--doctest-modules")
             rc = pytest.main([*args, *tests])
             os._exit(int(rc))
         except BaseException:
@@ -374,7 +377,7 @@ _HEADER = f"""# Mutation testing (issue 17)
 
 `make mutation` (`experiments/mutation/run.py`): own AST mutator (`experiments/mutation/mutate.py`),
 at most {SAMPLE} mutants per module (`--sample`; the table says how many were run) drawn with `random.Random({SEED} ^ crc32(module))`, each run with
-`pytest -x` against the module's test files (listed in `run.py`) plus the `test_mutants_*` files of its area (`tests/<area>_tests/`).
+`pytest -x` against the module's test files (listed in `run.py`) plus the `test_mutants_*` files of its area (`tests/<area>_tests/`) and the module's doctests.
 Equivalent mutants are listed with a reason in `experiments/mutation/equivalents.txt`; the kill rate
 is (killed + timeout) / (mutants - equivalent).
 

@@ -155,3 +155,19 @@ def test_pca_held_out_scores_equal_sklearn(k):
     total = ((Xte - Xte.mean(axis=0)) ** 2).sum()
     got = model.held_out_score(train, held, "explained_variance")
     assert got == pytest.approx(1.0 - sq.sum() / total, rel=1e-8)
+
+
+# -- algorithms/autoregressive.py ----------------------------------------------------------------
+
+
+def test_autoregressive_make_state_checks_max_lag():
+    from statetune.algorithms import AutoRegressive
+
+    s = AutoRegressive.make_state(2, max_lag=1)
+    assert s.max_lag == 1 and s.n_exog == 2
+    assert AutoRegressive.make_state(max_lag=np.int64(3)).max_lag == 3
+    with pytest.raises(ValueError, match="max_lag >= 1"):
+        AutoRegressive.make_state(max_lag=0)
+    for bad in (True, 2.0, "3"):
+        with pytest.raises(TypeError, match="must be an integer"):
+            AutoRegressive.make_state(max_lag=bad)

@@ -214,3 +214,22 @@ def test_class_moments_round_trip_and_refuses_a_missing_class_state():
     header = {**header, "per_class": header["per_class"][:-1]}
     with pytest.raises(ValueError, match="one state per class"):
         ClassMoments.from_arrays(header, arrays)
+
+
+# -- states/_series_records.py: lag rows against a loop over numpy ------------------------------
+
+
+@pytest.mark.parametrize(("P", "n_before", "n"), [(1, 0, 5), (1, 1, 3), (3, 2, 6), (3, 0, 2)])
+def test_lag_rows_equal_a_loop(P, n_before, n):
+    from statetune.states._series_records import lag_rows
+
+    rng = np.random.default_rng(P + n)
+    before, values = rng.normal(size=n_before), rng.normal(size=n)
+    exog = rng.normal(size=(n, 2))
+    X, y = lag_rows(before, values, exog, P)
+    s = np.concatenate([before, values])
+    rows = list(range(P, s.size))  # positions with P predecessors
+    ref_X = [[s[t - k] for k in range(1, P + 1)] + list(exog[t - n_before]) for t in rows]
+    assert X.shape == (len(rows), P + 2)
+    np.testing.assert_array_equal(X, np.array(ref_X).reshape(len(rows), P + 2))
+    np.testing.assert_array_equal(y, s[rows])
