@@ -171,3 +171,47 @@ def test_autoregressive_make_state_checks_max_lag():
     for bad in (True, 2.0, "3"):
         with pytest.raises(TypeError, match="must be an integer"):
             AutoRegressive.make_state(max_lag=bad)
+
+
+# -- every estimator of the solving modules: parameters kept, bad flags refused ------------------
+
+_NON_DEFAULT = {
+    "LinearRegression": {"fit_intercept": False},
+    "Ridge": {"alpha": 2.5, "fit_intercept": False},
+    "Lasso": {"alpha": 0.3, "fit_intercept": False, "max_iter": 77, "tol": 1e-6},
+    "ElasticNet": {"alpha": 0.3, "l1_ratio": 0.2, "fit_intercept": False, "tol": 1e-6},
+    "RidgeClassifier": {"alpha": 2.5, "fit_intercept": False},
+    "GaussianNB": {"var_smoothing": 1e-5},
+    "MultinomialNB": {"alpha": 0.5, "fit_prior": False},
+    "ComplementNB": {"alpha": 0.5, "norm": True},
+    "BernoulliNB": {"alpha": 0.5, "force_alpha": False},
+    "PCR": {"n_components": 2, "alpha": 0.1},
+    "PCA": {"n_components": 2, "whiten": True},
+}
+
+
+@pytest.mark.parametrize("name", sorted(_NON_DEFAULT))
+def test_estimators_keep_their_parameters(name):
+    """scikit-learn's contract: ``__init__`` stores each parameter unchanged (``get_params``,
+    ``clone`` and the tuner read them back)."""
+    from sklearn.base import clone
+
+    import statetune.algorithms as algorithms
+
+    params = _NON_DEFAULT[name]
+    est = getattr(algorithms, name)(**params)
+    got = est.get_params()
+    assert {k: got[k] for k in params} == params
+    again = clone(est).get_params()
+    assert {k: again[k] for k in params} == params
+
+
+@pytest.mark.parametrize("name", ["LinearRegression", "Ridge", "Lasso", "RidgeClassifier"])
+def test_fit_intercept_must_be_a_bool(name):
+    import statetune.algorithms as algorithms
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 2))
+    y = rng.integers(0, 2, size=30) if name == "RidgeClassifier" else rng.normal(size=30)
+    with pytest.raises(TypeError, match="`fit_intercept` must be True or False"):
+        getattr(algorithms, name)(fit_intercept="no").fit(X, y)
