@@ -233,3 +233,28 @@ def test_lag_rows_equal_a_loop(P, n_before, n):
     assert X.shape == (len(rows), P + 2)
     np.testing.assert_array_equal(X, np.array(ref_X).reshape(len(rows), P + 2))
     np.testing.assert_array_equal(y, s[rows])
+
+
+# -- states/moments.py ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("where", ["feature", "target"])
+def test_moments_nan_in_the_first_row_is_named_as_a_nan(where):
+    from statetune.states import Moments
+
+    X = np.arange(12.0).reshape(4, 3)
+    y = np.arange(4.0)
+    if where == "feature":
+        X[0, 2] = np.nan
+    else:
+        y[0] = np.nan
+    s = Moments(3)
+    with pytest.raises(NonFiniteError) as info:
+        s.update(X, y)
+    if where == "feature":
+        assert "Features must be finite, but column 2 holds nan at row 0" in str(info.value)
+        assert info.value.column == 2
+    else:
+        assert "The target must be finite, but holds nan at row 0" in str(info.value)
+        assert info.value.column == "target"
+    assert info.value.row == 0 and s.n_rows == 0
