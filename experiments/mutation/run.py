@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import importlib.abc
 import importlib.machinery
+import importlib.util
 import json
 import os
 import random
@@ -147,7 +148,7 @@ class _Serve(importlib.abc.MetaPathFinder):
             return None
         loader = _Loader(fullname, self.path)
         loader.source = self.source
-        return importlib.machinery.ModuleSpec(fullname, loader, origin=self.path)
+        return importlib.util.spec_from_file_location(fullname, self.path, loader=loader)
 
 
 class _Loader(importlib.machinery.SourceFileLoader):
@@ -190,7 +191,9 @@ def _run_child(module: str, source: str | None, tests: list[str], limit: float) 
             import pytest
 
             args = ["-x", "-q", "-p", "no:cacheprovider", "-o", "addopts=", "-m", "not slow"]
-            args.append("--doctest-modules")
+            # plain asserts: pytest's rewriting hook would import the module (an initial path,
+            # for its doctests) from disk ahead of the hook serving the mutant
+            args += ["--doctest-modules", "--assert=plain"]
             rc = pytest.main([*args, *tests])
             os._exit(int(rc))
         except BaseException:
