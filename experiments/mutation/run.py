@@ -6,7 +6,7 @@ Each mutant runs in a forked child of a parent that has already imported numpy, 
 scikit-learn, hypothesis and pytest (but not statetune): the child serves the mutated source for
 the one module through an import hook, runs ``pytest -x`` on the module's tests and reports the
 exit status. Killed = a test failed (or errored); survived = all passed; timeout = killed by the
-clock (``max(30 s, 3 x`` the clean run ``)``). With ``MUTATION_CONTRACTS=1`` a mutant of states/ or
+clock (``max(90 s, 4 x`` the clean run ``)``). With ``MUTATION_CONTRACTS=1`` a mutant of states/ or
 algorithms/ that survives its module's tests runs again against ``tests/test_contracts.py`` (the
 registry-wide laws; slow, so only for survivors, and off by default). Mutants named in ``equivalents.txt`` with a reason
 are counted as equivalent, not survived.
@@ -272,7 +272,7 @@ def run_module(module: str, k: int = SAMPLE) -> dict[str, object]:
     base = time.monotonic() - t0
     if clean != "survived":
         raise RuntimeError(f"{module}: the clean module fails its tests ({clean}); fix that first")
-    limit = max(30.0, 3 * base)
+    limit = max(90.0, 4 * base)
     rows = []
     for m in chosen:
         t = time.monotonic()
@@ -293,7 +293,7 @@ def rerun_survivors(module: str) -> None:
     r = json.loads(f.read_text())
     source = (ROOT / "statetune" / module).read_text()
     keys = {m.key: m for m in mutants(source)}
-    limit = max(30.0, 3 * float(r["clean_seconds"]))
+    limit = max(90.0, 4 * float(r["clean_seconds"]))
     eq = _equivalents()
     for row in r["mutants"]:
         if row["outcome"] != "survived" or f"{module} {row['key']}" in eq:
