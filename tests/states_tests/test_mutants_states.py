@@ -176,6 +176,9 @@ def test_class_counts_with_text_and_number_labels_are_not_close():
     c = ClassCounts(1)
     c.update(X, np.array(["1", "2"]))
     assert a.allclose(c)
+    d = ClassCounts(1)
+    d.update(X, np.array([1, 3]))  # same counts, another class
+    assert not b.allclose(d) and not d.allclose(b)
 
 
 # -- states/class_moments.py ---------------------------------------------------------------------
