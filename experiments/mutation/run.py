@@ -120,8 +120,14 @@ MODULES: dict[str, list[str]] = {
         "tests/engine_tests/test_validation.py",
         _AL + "test_estimator_checks.py",
     ],
-    "algorithms/gaussian_nb.py": [_AL + "test_classifiers.py"],
-    "algorithms/ridge_classifier.py": [_AL + "test_classifiers.py"],
+    "algorithms/gaussian_nb.py": [
+        _AL + "test_classifiers.py",
+        _AL + "test_classifier_sample_score.py",
+    ],
+    "algorithms/ridge_classifier.py": [
+        _AL + "test_classifiers.py",
+        _AL + "test_classifier_sample_score.py",
+    ],
     "algorithms/naive_bayes_counts.py": [_AL + "test_naive_bayes_counts.py"],
     "algorithms/autoregressive.py": [
         _AL + "test_autoregressive.py",

@@ -215,3 +215,22 @@ def test_fit_intercept_must_be_a_bool(name):
     y = rng.integers(0, 2, size=30) if name == "RidgeClassifier" else rng.normal(size=30)
     with pytest.raises(TypeError, match="`fit_intercept` must be True or False"):
         getattr(algorithms, name)(fit_intercept="no").fit(X, y)
+
+
+# -- algorithms/pcr.py -------------------------------------------------------------------------
+
+
+def test_pcr_scores_coef_is_the_regression_on_the_component_scores():
+    from sklearn.decomposition import PCA
+    from sklearn.linear_model import LinearRegression
+
+    from statetune.algorithms import PCR
+
+    rng = np.random.default_rng(21)
+    X = rng.normal(size=(300, 4)) @ rng.normal(size=(4, 4)) + 3.0
+    y = X @ np.array([1.0, -2.0, 0.5, 0.0]) + rng.normal(size=300)
+    model = PCR(n_components=2).fit(X, y)
+    pca = PCA(n_components=2, svd_solver="full").fit(X)
+    ref = LinearRegression().fit(pca.transform(X), y)
+    np.testing.assert_allclose(model.scores_coef_, ref.coef_, rtol=1e-8)
+    np.testing.assert_allclose(model.coef_, pca.components_.T @ ref.coef_, rtol=1e-8)

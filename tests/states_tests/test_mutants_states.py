@@ -261,3 +261,24 @@ def test_moments_nan_in_the_first_row_is_named_as_a_nan(where):
         assert "The target must be finite, but holds nan at row 0" in str(info.value)
         assert info.value.column == "target"
     assert info.value.row == 0 and s.n_rows == 0
+
+
+# -- states/reservoir.py ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_reservoir_counts_every_offered_row_and_weight(weighted):
+    from statetune.states import Reservoir
+
+    rng = np.random.default_rng(9)
+    X = rng.normal(size=(300, 2))
+    y = rng.normal(size=300)
+    w = rng.uniform(0.5, 2.0, size=300) if weighted else None
+    r = Reservoir(2, size=50, seed=3)
+    for lo, hi in [(0, 10), (10, 200), (200, 300)]:
+        r.update(X[lo:hi], y[lo:hi], None if w is None else w[lo:hi], positions=np.arange(lo, hi))
+    assert r.n_rows == 300
+    assert r.weight_sum == pytest.approx(300.0 if w is None else w.sum(), rel=1e-13)
+    assert r.X.shape == (50, 2) and len(np.unique(r.positions)) == 50
+    np.testing.assert_array_equal(r.X, X[r.positions])
+    np.testing.assert_array_equal(r.y, y[r.positions])
