@@ -234,3 +234,37 @@ def test_pcr_scores_coef_is_the_regression_on_the_component_scores():
     ref = LinearRegression().fit(pca.transform(X), y)
     np.testing.assert_allclose(model.scores_coef_, ref.coef_, rtol=1e-8)
     np.testing.assert_allclose(model.coef_, pca.components_.T @ ref.coef_, rtol=1e-8)
+
+
+def test_pcr_transform_equals_sklearn_pca():
+    from sklearn.decomposition import PCA
+
+    from statetune.algorithms import PCR
+
+    rng = np.random.default_rng(22)
+    X = rng.normal(size=(200, 3)) @ rng.normal(size=(3, 3)) - 7.0
+    y = rng.normal(size=200)
+    model = PCR(n_components=2).fit(X, y)
+    ref = PCA(n_components=2, svd_solver="full").fit(X)
+    np.testing.assert_allclose(model.transform(X[:20]), ref.transform(X[:20]), atol=1e-9)
+
+
+# -- algorithms/ridge_classifier.py ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_ridge_classifier_with_small_weights_equals_sklearn(fit_intercept):
+    """Each class's weight below 1 (weights are relative): offsets must still be used."""
+    from sklearn.linear_model import RidgeClassifier as SkRidgeClassifier
+
+    from statetune.algorithms import RidgeClassifier
+
+    rng = np.random.default_rng(23)
+    y = rng.integers(0, 3, size=60)
+    X = rng.normal(size=(60, 3)) + 2.0 * y[:, None] + 1.0
+    w = rng.uniform(0.001, 0.01, size=60)
+    params = {"alpha": 0.01, "fit_intercept": fit_intercept}
+    model = RidgeClassifier(**params).fit(X, y, sample_weight=w)
+    ref = SkRidgeClassifier(**params, solver="cholesky").fit(X, y, sample_weight=w)
+    np.testing.assert_allclose(model.coef_, ref.coef_, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(model.intercept_, ref.intercept_, rtol=1e-7, atol=1e-9)
