@@ -268,3 +268,26 @@ def test_ridge_classifier_with_small_weights_equals_sklearn(fit_intercept):
     ref = SkRidgeClassifier(**params, solver="cholesky").fit(X, y, sample_weight=w)
     np.testing.assert_allclose(model.coef_, ref.coef_, rtol=1e-7, atol=1e-9)
     np.testing.assert_allclose(model.intercept_, ref.intercept_, rtol=1e-7, atol=1e-9)
+
+
+# -- algorithms/baseline.py: the naive forecast refuses a window with nothing to score ---------
+
+
+def test_naive_forecast_refuses_a_held_window_without_lag_rows():
+    from statetune.algorithms import get_algorithm
+    from statetune.states import LaggedMoments
+
+    rng = np.random.default_rng(0)
+    train = LaggedMoments(3)
+    train.update(rng.normal(size=50).cumsum(), series=np.zeros(50, dtype=int))
+    held = LaggedMoments(3)  # a new series with fewer values than max_lag: no lag row
+    held.update(np.array([1.0, 2.0]), series=np.ones(2, dtype=int))
+    model = get_algorithm("baseline").finalize(train, {"lag": 1}, None)
+    with pytest.raises(ValueError, match="max_lag predecessors to score, but it holds none"):
+        model.held_out_score(train, held, "mse")
+    # the same series continued: its two values have predecessors in the train state
+    cont = LaggedMoments(3)
+    cont.update(np.array([1.0, 2.0]), series=np.zeros(2, dtype=int))
+    tail = train.tail(0)
+    want = np.mean((np.array([1.0, 2.0]) - np.array([tail[-1], 1.0])) ** 2)
+    assert model.held_out_score(train, cont, "mse") == pytest.approx(want, rel=1e-12)
