@@ -291,3 +291,26 @@ def test_naive_forecast_refuses_a_held_window_without_lag_rows():
     tail = train.tail(0)
     want = np.mean((np.array([1.0, 2.0]) - np.array([tail[-1], 1.0])) ** 2)
     assert model.held_out_score(train, cont, "mse") == pytest.approx(want, rel=1e-12)
+
+
+# -- algorithms/naive_bayes_counts.py: alpha at the floor is kept without a warning (as sklearn) --
+
+
+@pytest.mark.parametrize("name", ["MultinomialNB", "ComplementNB", "BernoulliNB"])
+def test_count_nb_alpha_at_the_floor_does_not_warn(name):
+    import warnings
+
+    from sklearn import naive_bayes
+
+    import statetune.algorithms as algorithms
+
+    rng = np.random.default_rng(2)
+    X = rng.integers(0, 4, size=(40, 3)).astype(float)
+    y = rng.integers(0, 2, size=40)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ref = getattr(naive_bayes, name)(alpha=1e-10, force_alpha=False).fit(X, y)
+        model = getattr(algorithms, name)(alpha=1e-10, force_alpha=False).fit(X, y)
+    np.testing.assert_allclose(model.feature_log_prob_, ref.feature_log_prob_, rtol=1e-10)
+    with pytest.warns(UserWarning, match="alpha too small"):
+        getattr(algorithms, name)(alpha=1e-11, force_alpha=False).fit(X, y)
