@@ -138,6 +138,7 @@ MODULES: dict[str, list[str]] = {
         _AL + "test_autoregressive.py",
         _AL + "test_baseline.py",
         _AL + "test_autoregressive_validation.py",
+        _AL + "test_autoregressive_seasonal.py",
     ],
     "algorithms/baseline.py": [_AL + "test_baseline.py"],
 }
