@@ -252,10 +252,17 @@ class _Walker(ast.NodeTransformer):
 
 
 def mutants(source: str) -> list[Mutant]:
-    """Every mutant of ``source``, in walk order."""
+    """Every mutant of ``source``, in walk order; a key met again (nested nodes starting at the
+    same column, e.g. ``a + b + 1``) gets ``#2``, ``#3``... so keys are unique."""
     w = _Walker(None)
     w.visit(ast.parse(source))
-    return w.found
+    seen: dict[str, int] = {}
+    out = []
+    for m in w.found:
+        seen[m.key] = seen.get(m.key, 0) + 1
+        n = seen[m.key]
+        out.append(m if n == 1 else Mutant(m.index, m.line, m.col, m.kind, f"{m.detail}#{n}"))
+    return out
 
 
 def render(source: str, index: int) -> str:

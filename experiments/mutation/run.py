@@ -299,15 +299,16 @@ def rerun_survivors(module: str) -> None:
         return
     r = json.loads(f.read_text())
     source = (ROOT / "statetune" / module).read_text()
-    keys = {m.key: m for m in mutants(source)}
+    every = mutants(source)
     limit = max(90.0, 4 * float(r["clean_seconds"]))
     eq = _equivalents()
     for row in r["mutants"]:
         if row["outcome"] != "survived" or f"{module} {row['key']}" in eq:
             continue
-        m = keys.get(row["key"])
-        if m is None:
+        m = every[row["index"]] if row["index"] < len(every) else None
+        if m is None or m.key.split("#")[0] != row["key"].split("#")[0]:
             raise RuntimeError(f"{module}: mutant {row['key']} no longer exists (module edited)")
+        row["key"] = m.key
         row["outcome"] = _run_mutant(module, render(source, m.index), limit)
         print(f"  {module} {m.key:40s} {row['outcome']} (rerun)", flush=True)
     f.write_text(json.dumps(r, indent=1))

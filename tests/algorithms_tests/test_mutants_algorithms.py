@@ -314,3 +314,29 @@ def test_count_nb_alpha_at_the_floor_does_not_warn(name):
     np.testing.assert_allclose(model.feature_log_prob_, ref.feature_log_prob_, rtol=1e-10)
     with pytest.warns(UserWarning, match="alpha too small"):
         getattr(algorithms, name)(alpha=1e-11, force_alpha=False).fit(X, y)
+
+
+# -- algorithms/sparse_linear.py: the convergence warning, as scikit-learn's -------------------
+
+
+@pytest.mark.parametrize("y_scale", [1e-3, 1.0, 1e3])
+def test_lasso_warns_when_it_stops_at_max_iter_as_sklearn(y_scale):
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import Lasso as SkLasso
+
+    from statetune.algorithms import Lasso
+
+    rng = np.random.default_rng(31)
+    X = rng.normal(size=(200, 6))
+    X[:, 1] = X[:, 0] + 0.01 * rng.normal(size=200)  # correlated: slow to converge
+    y = y_scale * (X @ np.array([1.0, 1.0, -2.0, 0.5, 0.0, 0.3]) + 0.1 * rng.normal(size=200))
+    params = {"alpha": 1e-4 * y_scale, "max_iter": 2, "tol": 1e-6}
+    with pytest.warns(ConvergenceWarning):
+        SkLasso(**params).fit(X, y)
+    with pytest.warns(ConvergenceWarning, match="stopped at max_iter=2"):
+        Lasso(**params).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        Lasso(**{**params, "max_iter": 100_000, "tol": 1e-4}).fit(X, y)
