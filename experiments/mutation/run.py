@@ -386,11 +386,16 @@ def main(argv: list[str] | None = None) -> int:
 
 _HEADER = f"""# Mutation testing (issue 17)
 
-`make mutation` (`experiments/mutation/run.py`): own AST mutator (`experiments/mutation/mutate.py`),
-at most {SAMPLE} mutants per module (`--sample`; the table says how many were run) drawn with `random.Random({SEED} ^ crc32(module))`, each run with
-`pytest -x` against the module's test files (listed in `run.py`) plus the `test_mutants_*` files of its area (`tests/<area>_tests/`) and the module's doctests.
-Equivalent mutants are listed with a reason in `experiments/mutation/equivalents.txt`; the kill rate
-is (killed + timeout) / (mutants - equivalent).
+`make mutation` (`experiments/mutation/run.py`): own AST mutator (`experiments/mutation/mutate.py`:
+comparison, arithmetic, dropped operand, integer +1, slice bound +1, dropped unary minus / `not`,
+`and`/`or`, `return None`, in-place update and assignment/call statements dropped), at most
+{SAMPLE} mutants per module (`--sample`; the table says how many were run) drawn with
+`random.Random({SEED} ^ crc32(module))`. Each mutant runs in a forked child against the module's
+test files (listed in `run.py`), the `test_mutants_*` files of its area (`tests/<area>_tests/`) and
+the module's doctests, with `pytest -x`; killed = a test failed, timeout = over max(90 s, 4 x the
+clean run). Equivalent mutants are listed with a one-line reason in
+`experiments/mutation/equivalents.txt`; the kill rate is (killed + timeout) / (mutants -
+equivalent). `--survivors` reruns the saved survivors (after new tests).
 
 """
 
