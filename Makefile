@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench mutation clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ bench: $(STAMP)
 	$(BIN)/python experiments/classifier_speedup.py
 	$(BIN)/python experiments/forecast_speedup.py
 	$(BIN)/python experiments/series_pass_throughput.py
+
+# Mutation testing (issue 17), not part of `make test`: tens of minutes; writes results/mutation.md.
+mutation: $(STAMP)
+	$(BIN)/python experiments/mutation/run.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
