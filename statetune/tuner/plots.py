@@ -263,7 +263,7 @@ def _integer_ticks(fig: Any, study: Any) -> None:
             ax.tick_params(axis="x", labelrotation=30)
         for axis, label in ((ax.xaxis, ax.get_xlabel()), (ax.yaxis, ax.get_ylabel())):
             if (label in ints or label == "Trial") and axis.get_scale() == "linear":
-                axis.set_major_locator(MaxNLocator(integer=True))
+                axis.set_major_locator(MaxNLocator(nbins=5, integer=True))
 
 
 def make_plot(
