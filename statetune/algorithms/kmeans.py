@@ -175,7 +175,7 @@ class KMeans(StateEstimator, cluster.KMeans):
 
     def partial_fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> KMeans:
         """Update the coreset with one more batch, then finalize (``y`` is ignored)."""
-        return super().partial_fit(X, None, sample_weight)  # type: ignore[no-any-return]
+        return super().partial_fit(X, None, sample_weight)
 
     def _check_test_data(self, X: Any) -> np.ndarray:
         """Rows as float64 (the centers are float64, whatever the rows' dtype)."""

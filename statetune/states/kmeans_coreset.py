@@ -66,11 +66,16 @@ FAN_IN = 4
 SEED_ROWS = 4096
 
 
-def _sq_dist(X: np.ndarray, C: np.ndarray, x_sq: np.ndarray) -> np.ndarray:
-    """Squared distances of rows of ``X`` to rows of ``C`` (one matrix product), >= 0."""
-    d2 = x_sq[:, None] - 2.0 * (X @ C.T) + np.einsum("ij,ij->i", C, C)[None, :]
-    np.maximum(d2, 0.0, out=d2)
-    return d2
+def _nearest(X: np.ndarray, C: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Index of the nearest row of ``C`` for each row of ``X`` and the squared distance to it
+    (one matrix product; ``|x|^2`` is added only to the winning distance)."""
+    G = X @ C.T
+    G *= -2.0
+    G += np.einsum("ij,ij->i", C, C)[None, :]
+    assign = np.argmin(G, axis=1)
+    dist = G[np.arange(len(X)), assign] + np.einsum("ij,ij->i", X, X)
+    np.maximum(dist, 0.0, out=dist)
+    return assign, dist
 
 
 def _seed_centers(X: np.ndarray, w: np.ndarray, c: int, rng: np.random.Generator) -> np.ndarray:
@@ -119,9 +124,7 @@ def reduce_points(
     Xc = X - shift  # distances are shift-invariant; centered rows keep their digits
     sub = np.arange(n) if n <= SEED_ROWS else np.sort(rng.choice(n, SEED_ROWS, replace=False))
     centers = _seed_centers(Xc[sub], w[sub], min(n_centers, len(sub)), rng)
-    d2 = _sq_dist(Xc, centers, np.einsum("ij,ij->i", Xc, Xc))
-    assign = np.argmin(d2, axis=1)
-    dist = d2[np.arange(n), assign]
+    assign, dist = _nearest(Xc, centers)
     n_c = len(centers)
     cluster_w = np.bincount(assign, weights=w, minlength=n_c)
     cost = float(w @ dist)
@@ -170,8 +173,9 @@ class KMeansCoreset(Memoized):
         self.size, self.seed = int(size), int(seed)
         self._n_rows = 0
         self._weight = 0.0
-        self._buf_X = np.empty((0, self.n_features))
-        self._buf_w = np.empty(0)
+        #: rows not yet reduced, as the pieces they arrived in (joined when read)
+        self._pending: list[tuple[np.ndarray, np.ndarray]] = []
+        self._n_pending = 0
         #: coresets ``(level, X, w)``, lowest level first
         self._parts: list[tuple[int, np.ndarray, np.ndarray]] = []
         self._reductions = 0
@@ -193,7 +197,19 @@ class KMeansCoreset(Memoized):
     @property
     def n_points(self) -> int:
         """Weighted points held (buffer and coresets), before the final reduction."""
-        return len(self._buf_w) + sum(len(w) for _, _, w in self._parts)
+        return self._n_pending + sum(len(w) for _, _, w in self._parts)
+
+    def _buffer(self) -> tuple[np.ndarray, np.ndarray]:
+        """The rows not yet reduced ``(X, w)``, in arrival order (pieces joined once)."""
+        if len(self._pending) != 1:
+            X = np.concatenate([np.empty((0, self.n_features)), *[p[0] for p in self._pending]])
+            w = np.concatenate([np.empty(0), *[p[1] for p in self._pending]])
+            self._pending = [(X, w)] if len(w) else []
+        return self._pending[0] if self._pending else (np.empty((0, self.n_features)), np.empty(0))
+
+    def _set_buffer(self, X: np.ndarray, w: np.ndarray) -> None:
+        self._pending = [(X, w)] if len(w) else []
+        self._n_pending = len(w)
 
     def params(self) -> dict[str, Any]:
         return {
@@ -223,8 +239,8 @@ class KMeansCoreset(Memoized):
             raise NonFiniteError(
                 f"Features must be finite, but column {c} holds {X[r, c]} at row {r}.", r, c
             )
-        self._buf_X = np.concatenate([self._buf_X, X])
-        self._buf_w = np.concatenate([self._buf_w, np.ones(n) if w is None else w])
+        self._pending.append((X.copy(), np.ones(n) if w is None else w.copy()))
+        self._n_pending += n
         self._n_rows += n
         self._weight += float(n if w is None else w.sum())
         self._flush()
@@ -242,10 +258,11 @@ class KMeansCoreset(Memoized):
     def _flush(self) -> None:
         """Full leaves of the buffer become level-0 coresets; full levels carry upwards."""
         L = self.leaf_rows
-        while len(self._buf_w) >= L:
-            P, v = self._reduce(self._buf_X[:L], self._buf_w[:L], 0)
+        while self._n_pending >= L:
+            bX, bw = self._buffer()
+            P, v = self._reduce(bX[:L], bw[:L], 0)
             self._parts.append((0, P, v))
-            self._buf_X, self._buf_w = self._buf_X[L:].copy(), self._buf_w[L:].copy()
+            self._set_buffer(bX[L:].copy(), bw[L:].copy())
         level = 0
         while any(lv >= level for lv, _, _ in self._parts):
             same = [i for i, (lv, _, _) in enumerate(self._parts) if lv == level]
@@ -267,8 +284,9 @@ class KMeansCoreset(Memoized):
                 f"States must share parameters to combine, but got {self.params()} and "
                 f"{getattr(other, 'params', lambda: other)()}."
             )
-        self._buf_X = np.concatenate([self._buf_X, other._buf_X])
-        self._buf_w = np.concatenate([self._buf_w, other._buf_w])
+        oX, ow = other._buffer()
+        self._pending.append((oX.copy(), ow.copy()))
+        self._n_pending += len(ow)
         self._parts = sorted(self._parts + other._parts, key=lambda part: part[0])
         self._reductions += other._reductions
         self._n_rows += other._n_rows
@@ -283,8 +301,9 @@ class KMeansCoreset(Memoized):
         (an exact summary); else everything held is reduced once more, seeded."""
 
         def compute() -> tuple[np.ndarray, np.ndarray]:
-            X = np.concatenate([self._buf_X, *[p[1] for p in self._parts]])
-            w = np.concatenate([self._buf_w, *[p[2] for p in self._parts]])
+            bX, bw = self._buffer()
+            X = np.concatenate([bX, *[p[1] for p in self._parts]])
+            w = np.concatenate([bw, *[p[2] for p in self._parts]])
             rng = np.random.default_rng([self.seed, 1_000_003, self._reductions])
             P, v = reduce_points(X, w, self.size, 2 * self.k_max, rng)
             return readonly(P), readonly(v)
@@ -296,7 +315,8 @@ class KMeansCoreset(Memoized):
     def copy(self) -> KMeansCoreset:
         new = KMeansCoreset(**self.params())
         new._n_rows, new._weight, new._reductions = self._n_rows, self._weight, self._reductions
-        new._buf_X, new._buf_w = self._buf_X.copy(), self._buf_w.copy()
+        bX, bw = self._buffer()
+        new._set_buffer(bX.copy(), bw.copy())
         new._parts = [(lv, X.copy(), w.copy()) for lv, X, w in self._parts]
         return new
 
@@ -309,12 +329,15 @@ class KMeansCoreset(Memoized):
             "weight_sum": self._weight,
             "reductions": self._reductions,
         }
+        bX, bw = self._buffer()
         arrays = {
-            "buffer_X": self._buf_X,
-            "buffer_w": self._buf_w,
+            "buffer_X": bX,
+            "buffer_w": bw,
             "part_level": np.array([lv for lv, _, _ in self._parts], dtype=np.int64),
             "part_size": np.array([len(w) for _, _, w in self._parts], dtype=np.int64),
-            "parts_X": np.concatenate([np.empty((0, self.n_features))] + [X for _, X, _ in self._parts]),
+            "parts_X": np.concatenate(
+                [np.empty((0, self.n_features))] + [X for _, X, _ in self._parts]
+            ),
             "parts_w": np.concatenate([np.empty(0)] + [w for _, _, w in self._parts]),
         }
         return header, arrays
@@ -326,14 +349,14 @@ class KMeansCoreset(Memoized):
         new._n_rows, new._weight = int(header["n_rows"]), float(header["weight_sum"])
         new._reductions = int(header["reductions"])
         d = new.n_features
-        new._buf_X = np.asarray(arrays["buffer_X"], dtype=np.float64).reshape(-1, d).copy()
-        new._buf_w = np.asarray(arrays["buffer_w"], dtype=np.float64).copy()
+        bX = np.asarray(arrays["buffer_X"], dtype=np.float64).reshape(-1, d).copy()
+        bw = np.asarray(arrays["buffer_w"], dtype=np.float64).copy()
         levels = np.asarray(arrays["part_level"], dtype=np.int64)
         sizes = np.asarray(arrays["part_size"], dtype=np.int64)
         X = np.asarray(arrays["parts_X"], dtype=np.float64).reshape(-1, d)
         w = np.asarray(arrays["parts_w"], dtype=np.float64)
         if (
-            len(new._buf_X) != len(new._buf_w)
+            len(bX) != len(bw)
             or len(levels) != len(sizes)
             or int(sizes.sum()) != len(X)
             or len(X) != len(w)
@@ -343,6 +366,7 @@ class KMeansCoreset(Memoized):
                 f"to the points, but got {len(X)} points, {len(w)} weights, part sizes "
                 f"{sizes.tolist()}."
             )
+        new._set_buffer(bX, bw)
         ends = np.cumsum(sizes)
         new._parts = [
             (int(lv), X[e - s : e].copy(), w[e - s : e].copy())
@@ -354,7 +378,7 @@ class KMeansCoreset(Memoized):
         """Buffer and coresets as (level, rows with their weight, sorted): merge order of
         unreduced rows does not show."""
         out = []
-        for lv, X, w in [(-1, self._buf_X, self._buf_w), *self._parts]:
+        for lv, X, w in [(-1, *self._buffer()), *self._parts]:
             rows = np.column_stack([X, w])
             order = np.lexsort(rows.T[::-1]) if len(rows) else np.arange(0)
             out.append((lv, rows[order]))
@@ -371,7 +395,9 @@ class KMeansCoreset(Memoized):
         a, b = self._canonical(), other._canonical()
         if [(lv, r.shape) for lv, r in a] != [(lv, r.shape) for lv, r in b]:
             return False
-        return all(np.allclose(x, y, rtol=rtol, atol=0.0) for (_, x), (_, y) in zip(a, b))
+        return all(
+            np.allclose(x, y, rtol=rtol, atol=0.0) for (_, x), (_, y) in zip(a, b, strict=True)
+        )
 
     def __repr__(self) -> str:
         return (
