@@ -11,9 +11,10 @@ construction that measured best in Schwiegelshohn and Sheikh-Omar's ESA 2022 ben
 2. sensitivity of a row ``x`` of weight ``w`` in bicriteria cluster ``C``:
    ``s(x) = w d(x, A)^2 / cost(A) + w / W(C)`` (its share of the cost plus its share of its
    cluster), so rows far from every center and rows of small clusters are kept;
-3. ``size`` draws with probability ``p = s / sum(s)``, each drawn row weighted ``w / (size p)``
-   (repeats add up); the weights of each bicriteria cluster are then scaled to the cluster's
-   true weight, so the coreset keeps the weight of every cluster exactly.
+3. ``m = size - (centers)`` draws with probability ``p = s / sum(s)``, each drawn row weighted
+   ``w / (m p)`` (repeats add up); the weights of each bicriteria cluster are then scaled to
+   the cluster's true weight, and a cluster no draw reached is stood for by its center row
+   with the cluster's weight, so the coreset keeps the weight of every cluster exactly.
 
 Merge-and-reduce: rows gather in a buffer; every ``LEAF_FACTOR * size`` rows (counted in the
 order they arrive, so the chunking of the updates does not matter) become a leaf coreset at
@@ -79,8 +80,8 @@ def _nearest(X: np.ndarray, C: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _seed_centers(X: np.ndarray, w: np.ndarray, c: int, rng: np.random.Generator) -> np.ndarray:
-    """``c`` centers (rows of ``X``) by weighted k-means++ D^2 sampling (fewer if the rows
-    run out of distinct positions)."""
+    """Indices of ``c`` rows of ``X`` chosen as centers by weighted k-means++ D^2 sampling
+    (fewer if the rows run out of distinct positions)."""
     n = len(X)
     cum = np.cumsum(w)
     first = int(np.searchsorted(cum, rng.uniform() * cum[-1], side="right"))
@@ -94,7 +95,7 @@ def _seed_centers(X: np.ndarray, w: np.ndarray, c: int, rng: np.random.Generator
         chosen.append(i)
         diff = X - X[i]
         np.minimum(d2, np.einsum("ij,ij->i", diff, diff), out=d2)
-    return X[chosen]
+    return np.array(chosen)
 
 
 def reduce_points(
@@ -123,7 +124,8 @@ def reduce_points(
     shift = (w @ X) / w.sum()
     Xc = X - shift  # distances are shift-invariant; centered rows keep their digits
     sub = np.arange(n) if n <= SEED_ROWS else np.sort(rng.choice(n, SEED_ROWS, replace=False))
-    centers = _seed_centers(Xc[sub], w[sub], min(n_centers, len(sub)), rng)
+    center_rows = sub[_seed_centers(Xc[sub], w[sub], min(n_centers, len(sub), size // 4), rng)]
+    centers = Xc[center_rows]
     assign, dist = _nearest(Xc, centers)
     n_c = len(centers)
     cluster_w = np.bincount(assign, weights=w, minlength=n_c)
@@ -132,13 +134,20 @@ def reduce_points(
     share = w / cluster_w[assign] / occupied
     p = 0.5 * (w * dist / cost + share) if cost > 0.0 else share
     p /= p.sum()
-    draws = np.searchsorted(np.cumsum(p), rng.uniform(size=size) * p.sum(), side="right")
+    m = size - n_c  # room for the center of every cluster no draw reached
+    draws = np.searchsorted(np.cumsum(p), rng.uniform(size=m) * p.sum(), side="right")
     idx, counts = np.unique(np.minimum(draws, n - 1), return_counts=True)
-    weights = w[idx] * counts / (size * p[idx])
-    # Scale each bicriteria cluster's weights to its true weight (a ratio estimator).
+    weights = w[idx] * counts / (m * p[idx])
+    # Scale each bicriteria cluster's weights to its true weight (a ratio estimator); a
+    # cluster no draw reached is stood for by its center row, with the cluster's weight.
     got = np.bincount(assign[idx], weights=weights, minlength=n_c)
     scale = np.divide(cluster_w, got, out=np.ones(n_c), where=got > 0)
-    return X[idx], weights * scale[assign[idx]]
+    weights = weights * scale[assign[idx]]
+    missed = np.flatnonzero((got == 0) & (cluster_w > 0))
+    if missed.size:
+        idx = np.concatenate([idx, center_rows[missed]])
+        weights = np.concatenate([weights, cluster_w[missed]])
+    return X[idx], weights
 
 
 @register_state
@@ -178,7 +187,8 @@ class KMeansCoreset(Memoized):
         self._n_pending = 0
         #: coresets ``(level, X, w)``, lowest level first
         self._parts: list[tuple[int, np.ndarray, np.ndarray]] = []
-        self._reductions = 0
+        #: reductions made at each level (seeds each reduction: the same whatever the chunking)
+        self._reductions: list[int] = []
         self._derived: dict[Any, Any] = {}
 
     @property
@@ -248,8 +258,10 @@ class KMeansCoreset(Memoized):
 
     def _rng(self, level: int) -> np.random.Generator:
         """The stream of one reduction: seed, level and the count of reductions so far."""
-        self._reductions += 1
-        return np.random.default_rng([self.seed, level, self._reductions])
+        while len(self._reductions) <= level:
+            self._reductions.append(0)
+        self._reductions[level] += 1
+        return np.random.default_rng([self.seed, level, self._reductions[level]])
 
     def _reduce(self, X: np.ndarray, w: np.ndarray, level: int) -> tuple[np.ndarray, np.ndarray]:
         P, v = reduce_points(X, w, self.size, 2 * self.k_max, self._rng(level))
@@ -288,7 +300,11 @@ class KMeansCoreset(Memoized):
         self._pending.append((oX.copy(), ow.copy()))
         self._n_pending += len(ow)
         self._parts = sorted(self._parts + other._parts, key=lambda part: part[0])
-        self._reductions += other._reductions
+        mine, theirs = self._reductions, other._reductions
+        self._reductions = [
+            (mine[i] if i < len(mine) else 0) + (theirs[i] if i < len(theirs) else 0)
+            for i in range(max(len(mine), len(theirs)))
+        ]
         self._n_rows += other._n_rows
         self._weight += other._weight
         self._flush()
@@ -304,7 +320,7 @@ class KMeansCoreset(Memoized):
             bX, bw = self._buffer()
             X = np.concatenate([bX, *[p[1] for p in self._parts]])
             w = np.concatenate([bw, *[p[2] for p in self._parts]])
-            rng = np.random.default_rng([self.seed, 1_000_003, self._reductions])
+            rng = np.random.default_rng([self.seed, 1_000_003, *self._reductions])
             P, v = reduce_points(X, w, self.size, 2 * self.k_max, rng)
             return readonly(P), readonly(v)
 
@@ -314,7 +330,8 @@ class KMeansCoreset(Memoized):
     # -- round trip ------------------------------------------------------------------------
     def copy(self) -> KMeansCoreset:
         new = KMeansCoreset(**self.params())
-        new._n_rows, new._weight, new._reductions = self._n_rows, self._weight, self._reductions
+        new._n_rows, new._weight = self._n_rows, self._weight
+        new._reductions = list(self._reductions)
         bX, bw = self._buffer()
         new._set_buffer(bX.copy(), bw.copy())
         new._parts = [(lv, X.copy(), w.copy()) for lv, X, w in self._parts]
@@ -327,7 +344,7 @@ class KMeansCoreset(Memoized):
             "params": self.params(),
             "n_rows": self._n_rows,
             "weight_sum": self._weight,
-            "reductions": self._reductions,
+            "reductions": list(self._reductions),
         }
         bX, bw = self._buffer()
         arrays = {
@@ -347,7 +364,7 @@ class KMeansCoreset(Memoized):
         p = header["params"]
         new = cls(int(p["n_features"]), int(p["k_max"]), int(p["size"]), int(p["seed"]))
         new._n_rows, new._weight = int(header["n_rows"]), float(header["weight_sum"])
-        new._reductions = int(header["reductions"])
+        new._reductions = [int(r) for r in header["reductions"]]
         d = new.n_features
         bX = np.asarray(arrays["buffer_X"], dtype=np.float64).reshape(-1, d).copy()
         bw = np.asarray(arrays["buffer_w"], dtype=np.float64).copy()
