@@ -86,6 +86,15 @@ def _threadpool() -> Any:
 _CONTROLLER: Any = None
 
 
+class _OneThreadKMeans(cluster.KMeans):
+    """scikit-learn's KMeans, fitted with one OpenMP thread (the reference of the contract
+    suite: on a few thousand rows of a shared machine, its threads stall rather than help)."""
+
+    def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> Any:
+        with _threadpool().limit(limits=1, user_api="openmp"):
+            return super().fit(X, y, sample_weight)
+
+
 class KMeans(StateEstimator, cluster.KMeans):
     """k-means from a coreset, for any ``n_clusters <= k_max`` of the state."""
 
@@ -97,7 +106,7 @@ class KMeans(StateEstimator, cluster.KMeans):
     sample_metrics = ("silhouette",)
 
     reference = QualityBound(
-        lambda params, state: cluster.KMeans(
+        lambda params, state: _OneThreadKMeans(
             n_clusters=params["n_clusters"], n_init=10, random_state=0
         ),
         loss=_full_data_cost,

@@ -205,6 +205,11 @@ class KMeansCoreset(Memoized):
         return LEAF_FACTOR * self.size
 
     @property
+    def exact_rows(self) -> int:
+        """Rows held exactly (unreduced) before the first random reduction of an update."""
+        return self.leaf_rows
+
+    @property
     def n_points(self) -> int:
         """Weighted points held (buffer and coresets), before the final reduction."""
         return self._n_pending + sum(len(w) for _, _, w in self._parts)

@@ -196,3 +196,30 @@ def test_bad_input_is_named():
         alg.finalize(state, {"n_neighbors": 2})
     space = alg.search_space(tiny)
     assert (space["n_clusters"].low, space["n_clusters"].high) == (2, 3)
+
+
+class _UnseededCoreset(KMeansCoreset):
+    def _rng(self, level):  # fresh entropy: the same rows give another state each time
+        return np.random.default_rng()
+
+
+class _UnseededKMeans(KMeans):
+    reference = KMeans.reference
+    @classmethod
+    def make_state(cls, n_features, has_target, **state_params):
+        return _UnseededCoreset(n_features, **state_params)
+
+
+def test_contract_suite_checks_the_approximate_laws():
+    """The registry's contract check for approximate states (run on kmeans by
+    tests/test_contracts.py through check_algorithm) rejects a coreset whose reductions are
+    not seeded: it feeds more rows than the coreset holds exactly."""
+    from statetune.algorithms.registry import _REGISTRY, Algorithm, register_algorithm
+    from statetune.testing import assert_merge_trees_within_bound
+
+    register_algorithm(Algorithm("_unseeded_kmeans", _UnseededKMeans, "cluster", "double"))
+    try:
+        with pytest.raises(AssertionError, match="same chunking gave another state"):
+            assert_merge_trees_within_bound("_unseeded_kmeans")
+    finally:
+        del _REGISTRY["_unseeded_kmeans"]
