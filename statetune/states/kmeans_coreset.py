@@ -5,9 +5,10 @@ A coreset is a small weighted set of points whose k-means cost, for every set of
 over a bicriteria solution** (Feldman and Langberg 2011; Bachem, Lucic and Krause 2018), the
 construction that measured best in Schwiegelshohn and Sheikh-Omar's ESA 2022 benchmark:
 
-1. bicriteria solution: ``2 * k_max`` centers by weighted k-means++ (D^2) seeding on a uniform
-   subsample of the block, then every row of the block is assigned to its nearest center with
-   one matrix product (per-row cost: a distance to ``2 * k_max`` centers);
+1. bicriteria solution: ``min(2 k_max, size / 4)`` centers by weighted k-means++ (D^2)
+   seeding on a uniform subsample of the block (at most :data:`SEED_ROWS` rows), then every
+   row of the block is assigned to its nearest center with one matrix product (per-row cost:
+   a distance to at most ``2 k_max`` centers);
 2. sensitivity of a row ``x`` of weight ``w`` in bicriteria cluster ``C``:
    ``s(x) = w d(x, A)^2 / cost(A) + w / W(C)`` (its share of the cost plus its share of its
    cluster), so rows far from every center and rows of small clusters are kept;
