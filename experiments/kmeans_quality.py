@@ -204,6 +204,7 @@ def plot(rows: list[dict[str, Any]], size_rows: list[dict[str, Any]]) -> None:
             )
     b.axhline(1.05, color="red", lw=0.8, ls="--")
     b.set_xscale("log")
+    b.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     b.set_xlabel("coreset size (points)")
     b.set_ylabel("worst ratio of 3 seeds")
     b.set_title("by coreset size")

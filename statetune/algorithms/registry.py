@@ -85,5 +85,7 @@ register_algorithm(
 )
 
 register_algorithm(
-    Algorithm("kmeans", KMeans, "cluster", "k-means from a mergeable coreset (sensitivity sampling)")
+    Algorithm(
+        "kmeans", KMeans, "cluster", "k-means from a mergeable coreset (sensitivity sampling)"
+    )
 )

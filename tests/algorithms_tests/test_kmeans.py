@@ -205,6 +205,7 @@ class _UnseededCoreset(KMeansCoreset):
 
 class _UnseededKMeans(KMeans):
     reference = KMeans.reference
+
     @classmethod
     def make_state(cls, n_features, has_target, **state_params):
         return _UnseededCoreset(n_features, **state_params)
