@@ -31,7 +31,6 @@ fails :func:`check_algorithm`, saying what to declare.
 Example
 -------
 >>> import numpy as np
-from threadpoolctl import threadpool_limits
 >>> from statetune.testing import assert_chunk_invariant, make_regression_data
 >>> X, y, w = make_regression_data(100, 3, seed=0)
 >>> assert_chunk_invariant("ridge", X, y, None, cuts=[10, 55])
