@@ -45,6 +45,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from statetune._testing_data import (
     data_for,
@@ -79,7 +80,7 @@ from statetune._testing_scaled import (
 from statetune.algorithms import available_algorithms, get_algorithm
 from statetune.algorithms.references import NoReference, QualityBound, ScaledReference
 from statetune.states import SeriesOrderError, state_from_arrays
-from statetune.states.capabilities import Subtractable
+from statetune.states.capabilities import Sampling, Subtractable
 
 __all__ = [
     "assert_accurate_on_scaled_features",
@@ -90,6 +91,7 @@ __all__ = [
     "assert_finalize_pure",
     "assert_fitted_finite",
     "assert_merge_laws",
+    "assert_merge_trees_within_bound",
     "assert_quality_bound",
     "assert_round_trip",
     "assert_search_space_finalizes",
@@ -399,6 +401,7 @@ def check_algorithm(
     assert_empty_state_raises(algorithm, X.shape[1], y_or_none is not None)
     if isinstance(declared, QualityBound):
         assert_quality_bound(algorithm, seed=seed)
+        assert_merge_trees_within_bound(algorithm, seed=seed)
     elif not isinstance(declared, NoReference):
         assert_equals_reference(algorithm, seed=seed)
     if isinstance(declared.scaled, ScaledReference):
@@ -417,6 +420,65 @@ def check_algorithm(
     if estimator_checks:
         check_sklearn_estimator(algorithm)
     return not_applicable
+
+
+def assert_merge_trees_within_bound(
+    algorithm: str, *, n: int | None = None, d: int = 4, parts: int = 4, seed: int = 0
+) -> list[float]:
+    """The laws of an approximate state (a model declaring a ``QualityBound``), where a random
+    state cannot equal the state of all rows exactly: the same rows in the same chunking give
+    an identical state (same seed), and states of disjoint parts merged in two different
+    trees (left to right, right to left) still meet the declared bound on all rows. Returns
+    the ratios. (States with the ``Sampling`` capability are chunk-invariant by their rows'
+    positions and pass the exact laws instead; they are not merged here.)
+
+    ``n`` defaults to 6,000 rows, or 1.5 times the state's ``exact_rows`` (the rows a state
+    holds exactly before its first random reduction) when that is more, so the random part
+    of the state is exercised."""
+    declared = declared_reference(algorithm)
+    if not isinstance(declared, QualityBound):
+        raise AssertionError(
+            f"{algorithm!r} declares {type(declared).__name__}, not a QualityBound."
+        )
+    alg = get_algorithm(algorithm)
+    if n is None:
+        exact = int(getattr(new_state(algorithm, d, alg.needs_target), "exact_rows", 0))
+        n = max(6_000, exact + exact // 2)
+    X, target, w = data_for(algorithm, n, d, seed=seed)
+    y = target if alg.needs_target else None
+    cuts = [n // 7, n // 2, n - 5]
+    once = fill_state(algorithm, X, y, w, cuts)
+    assert state_digest(fill_state(algorithm, X, y, w, cuts)) == state_digest(once), (
+        "the same rows in the same chunking gave another state"
+    )
+    if isinstance(once, Sampling) or is_series(algorithm):
+        return []
+    bounds = np.linspace(0, n, parts + 1).astype(int)
+    pieces = [
+        fill_state(algorithm, X[a:b], None if y is None else y[a:b], None if w is None else w[a:b])
+        for a, b in itertools.pairwise(bounds)
+    ]
+    trees = [pieces[0].copy(), pieces[-1].copy()]
+    for p in pieces[1:]:
+        trees[0].merge(p)
+    for p in reversed(pieces[:-1]):
+        trees[1].merge(p)
+    ratios = []
+    for params in ({**p} for p in declared.params):
+        ref = reference_estimator(algorithm, params, once)
+        with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="openmp"):
+            warnings.simplefilter("ignore")  # one OpenMP thread: small fits stall on more
+            ref.fit(X) if y is None else ref.fit(X, y)
+            ref_loss = declared.loss(ref, X, y)
+            for state in trees:
+                assert state.n_rows == n, "a merge miscounted rows"
+                ours = alg.finalize(state, params)
+                ratios.append(float(declared.loss(ours, X, y) / ref_loss))
+    assert max(ratios, default=0.0) <= declared.max_ratio, (
+        f"{algorithm}: a merged state's loss over the full-data fit's is {max(ratios):.6g}, "
+        f"above the declared max_ratio={declared.max_ratio}"
+    )
+    return ratios
 
 
 def check_registry() -> list[str]:

@@ -17,6 +17,7 @@ from statetune.algorithms.discriminant import (
     QuadraticDiscriminantAnalysis,
 )
 from statetune.algorithms.gaussian_nb import GaussianNB
+from statetune.algorithms.kmeans import KMeans
 from statetune.algorithms.linear import LinearRegression, Ridge
 from statetune.algorithms.naive_bayes_counts import BernoulliNB, ComplementNB, MultinomialNB
 from statetune.algorithms.params import CategoricalParam, FloatParam, IntParam, Param
@@ -42,6 +43,7 @@ __all__ = [
     "FloatParam",
     "GaussianNB",
     "IntParam",
+    "KMeans",
     "Lasso",
     "LinearDiscriminantAnalysis",
     "LinearRegression",

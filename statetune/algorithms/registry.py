@@ -18,6 +18,7 @@ from statetune.algorithms.discriminant import (
     QuadraticDiscriminantAnalysis,
 )
 from statetune.algorithms.gaussian_nb import GaussianNB
+from statetune.algorithms.kmeans import KMeans
 from statetune.algorithms.linear import LinearRegression, Ridge
 from statetune.algorithms.naive_bayes_counts import ALGORITHMS as COUNT_NB_ALGORITHMS
 from statetune.algorithms.pcr import PCR
@@ -80,5 +81,11 @@ register_algorithm(
         AutoRegressive,
         "forecasting",
         "autoregression AR(p) of the d-times differenced series (seasonal lag, exogenous columns)",
+    )
+)
+
+register_algorithm(
+    Algorithm(
+        "kmeans", KMeans, "cluster", "k-means from a mergeable coreset (sensitivity sampling)"
     )
 )
