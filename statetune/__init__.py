@@ -30,6 +30,7 @@ from statetune.engine import FoldConfig, PassInterrupted, TimeFolds
 from statetune.state_cache import StateCache, StateCacheWarning
 from statetune.tuner import TuneResult, load_model, objective, save_model, tune
 from statetune.validation import StateSet, compute_states, iter_states, update
+from statetune.validation.elbow import elbow, plot_elbow
 
 __all__ = [
     "FoldConfig",
@@ -42,6 +43,7 @@ __all__ = [
     "__version__",
     "available_algorithms",
     "compute_states",
+    "elbow",
     "finalize",
     "from_arrays",
     "from_batches",
@@ -52,6 +54,7 @@ __all__ = [
     "iter_states",
     "load_model",
     "objective",
+    "plot_elbow",
     "save_model",
     "tune",
     "update",

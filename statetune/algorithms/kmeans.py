@@ -224,7 +224,8 @@ class KMeans(StateEstimator, cluster.KMeans):
         X = np.asarray(sample.X)[:SILHOUETTE_ROWS]
         if len(X) == 0:
             raise ValueError("The held-out sample must hold rows to score, but it is empty.")
-        labels = self.predict(X)
+        C = self.cluster_centers_  # as predict, without its feature-name check on bare rows
+        labels = np.argmin((C * C).sum(axis=1) - 2.0 * (X @ C.T), axis=1)
         found = len(np.unique(labels))
         if not 2 <= found <= len(X) - 1:
             raise ValueError(

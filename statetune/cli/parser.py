@@ -35,18 +35,20 @@ def _tune_parser(sub: argparse._SubParsersAction) -> None:
         "tune", help="one pass over the data, then an Optuna study over the algorithms"
     )
     t.add_argument("data", help="a .parquet/.csv file or a folder of them")
-    _data_layout(t, target_required=True)
+    _data_layout(t, target_required=False)
     t.add_argument(
         "--task",
-        choices=("auto", "regression", "classification", "forecast"),
+        choices=("auto", "regression", "classification", "forecast", "cluster"),
         default="auto",
         help="what to tune; auto: forecast with --series/--time, classification for a label "
-        "target (strings, categories), else regression (default: %(default)s)",
+        "target (strings, categories), else regression; cluster: k-means, no --target "
+        "(default: %(default)s)",
     )
     t.add_argument(
         "--algorithms",
         help="comma-separated registry names (default: ridge,elastic_net,pcr for regression; "
-        "lda,qda,gaussian_nb,ridge_classifier for classification; autoregressive for forecast)",
+        "lda,qda,gaussian_nb,ridge_classifier for classification; autoregressive for forecast; "
+        "kmeans for cluster)",
     )
     t.add_argument(
         "--max-lag",

@@ -36,6 +36,7 @@ DEFAULT_ALGORITHMS = {
     "regression": ["ridge", "elastic_net", "pcr"],
     "classification": ["lda", "qda", "gaussian_nb", "ridge_classifier"],
     "forecast": ["autoregressive"],
+    "cluster": ["kmeans"],
 }
 #: How close to an edge (fraction of the range's width) counts as on it, for float ranges.
 EDGE_BAND = 0.01
@@ -109,12 +110,24 @@ def _task(args: argparse.Namespace, source: Any) -> str:
         return str(args.task)
     if source.schema.is_series:
         return "forecast"
+    if not source.schema.has_target:  # pragma: no cover - run_tune requires --target here
+        return "cluster"
     return "classification" if source.schema.target_is_labels else "regression"
 
 
 def run_tune(args: argparse.Namespace) -> int:
     import statetune as st
 
+    if args.task == "cluster" and args.target is not None:
+        raise ValueError(
+            f"`--task cluster` tunes k-means on the feature columns alone, but got --target "
+            f"{args.target!r}; drop --target, or choose a supervised --task."
+        )
+    if args.task != "cluster" and args.target is None:
+        raise ValueError(
+            f"--target names the column to predict and is required for `--task {args.task}`; "
+            "for data without a target use --task cluster."
+        )
     if args.task == "forecast" and not (args.series or args.time):
         raise ValueError(
             "`--task forecast` needs the series layout: pass --time (the timestamp column) "
