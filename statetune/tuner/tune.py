@@ -227,6 +227,7 @@ def tune(
     progress: bool = False,
     pass_progress: Callable[[int], Any] | None = None,
     max_lag: int | None = None,
+    state_params: Mapping[str, Mapping[str, Any]] | None = None,
     resume: bool | None = None,
 ) -> TuneResult:
     """Tune ``algorithms`` on ``source`` with one data pass and an Optuna study.
@@ -303,6 +304,9 @@ def tune(
         not written while ``tune`` runs (its verbosity and handlers are left as they are).
     max_lag : int, optional
         Series data: lags the pass keeps (default 8); forecasters search ``p`` below it.
+    state_params : dict, optional
+        Other state parameters by algorithm, e.g. ``{"kmeans": {"k_max": 50}}`` (see
+        :func:`statetune.compute_states`); part of the study's identity through the states.
     resume : bool, optional
         None (default): resume the study if it was made with the same identity, start it if
         it does not exist (or exists with no trials and no identity record), refuse if it
@@ -388,6 +392,7 @@ def tune(
                 progress=_chain(bar, pass_progress),
                 max_lag=max_lag,
                 metrics=[metric],
+                state_params=state_params,
             )
         finally:
             if bar is not None:

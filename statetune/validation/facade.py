@@ -15,7 +15,7 @@ Example
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from statetune.data.source import Source
@@ -83,6 +83,7 @@ def compute_states(
     executor: Executor | None = None,
     max_lag: int | None = None,
     metrics: Sequence[str] | None = None,
+    state_params: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> StateSet:
     """One pass over ``source`` computing every state ``algorithms`` need, for each fold; with
     ``cache``, only the segments the cache lacks are read.
@@ -116,6 +117,9 @@ def compute_states(
     metrics : list of str, optional
         The metrics that will be scored; a held-out row sample is kept only if one needs it
         (default: kept whenever an algorithm has such metrics).
+    state_params : dict, optional
+        State parameters by algorithm, e.g. ``{"kmeans": {"k_max": 50, "size": 20_000}}``
+        (see :func:`statetune.validation.plan.plan_slots`).
 
     Returns
     -------
@@ -131,7 +135,14 @@ def compute_states(
     source = _check_source(source)
     names = _names(algorithms)
     fold_cfg = fold_scheme(folds, seed, source.schema.is_series)
-    slots = plan_slots(names, source.schema, max_lag=max_lag, metrics=metrics, seed=fold_cfg.seed)
+    slots = plan_slots(
+        names,
+        source.schema,
+        max_lag=max_lag,
+        metrics=metrics,
+        seed=fold_cfg.seed,
+        state_params=state_params,
+    )
     options = PassOptions(n_jobs, backend, every, _wrapping(callback, names), progress, executor)
     report = None
     try:
@@ -176,6 +187,7 @@ def iter_states(
     progress: Callable[[int], Any] | None = None,
     max_lag: int | None = None,
     metrics: Sequence[str] | None = None,
+    state_params: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Iterator[StateSet]:
     """Run a pass, yielding intermediate :class:`StateSet` snapshots (every ``every`` rows in a
     sequential pass, after each partition in a parallel one) and the final one last; every
@@ -192,7 +204,14 @@ def iter_states(
     source = _check_source(source)
     names = _names(algorithms)
     fold_cfg = fold_scheme(folds, seed, source.schema.is_series)
-    slots = plan_slots(names, source.schema, max_lag=max_lag, metrics=metrics, seed=fold_cfg.seed)
+    slots = plan_slots(
+        names,
+        source.schema,
+        max_lag=max_lag,
+        metrics=metrics,
+        seed=fold_cfg.seed,
+        state_params=state_params,
+    )
     options = PassOptions(n_jobs, backend, every, None, progress, executor)
     try:
         for snap in iter_pass(source, slots, fold_cfg, options):

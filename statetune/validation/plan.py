@@ -16,7 +16,7 @@ Example
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from statetune.algorithms import get_algorithm
@@ -95,6 +95,53 @@ def sample_spec(schema: Schema, model_specs: Sequence[StateSpec], seed: int) -> 
     )
 
 
+def _state_params(
+    given: Mapping[str, Mapping[str, Any]] | None, algs: Sequence[Any]
+) -> dict[str, dict[str, Any]]:
+    """``state_params`` checked: keyed by algorithms of this pass, each a mapping."""
+    if given is None:
+        return {}
+    names = [a.name for a in algs]
+    if not isinstance(given, Mapping):
+        raise TypeError(
+            f"`state_params` must map algorithm names to their state parameters, but got "
+            f"{type(given).__name__}."
+        )
+    out: dict[str, dict[str, Any]] = {}
+    for name, params in given.items():
+        if name not in names:
+            raise ValueError(
+                f"`state_params` keys must be algorithms of this pass ({', '.join(names)}), "
+                f"but got {name!r}."
+            )
+        if not isinstance(params, Mapping):
+            raise TypeError(
+                f"`state_params[{name!r}]` must be a mapping of state parameters, but got "
+                f"{type(params).__name__}."
+            )
+        out[name] = dict(params)
+    return out
+
+
+def _spec(alg: Any, schema: Schema, params: dict[str, Any]) -> Any:
+    """``alg``'s state spec; a state parameter its state does not take is named."""
+    try:
+        return alg.state_spec(schema, **params)
+    except TypeError as err:
+        import inspect
+
+        made = [alg.model.make_state, getattr(alg.model, "state_class", None)]
+        found = [p for f in made if f is not None for p in inspect.signature(f).parameters]
+        skip = ("self", "cls", "n_features", "has_target", "state_params", "args", "kwargs")
+        taken = list(dict.fromkeys(p for p in found if p not in skip))
+        if "unexpected keyword" not in str(err) and "positional" not in str(err):
+            raise
+        raise ValueError(
+            f"State parameters of {alg.name!r} must be among those its state takes "
+            f"({', '.join(taken) or 'none'}), but got {', '.join(params) or 'none'} ({err})."
+        ) from None
+
+
 def plan_slots(
     algorithms: Sequence[str] | str,
     schema: Schema,
@@ -102,12 +149,16 @@ def plan_slots(
     max_lag: int | None = None,
     metrics: Sequence[str] | None = None,
     seed: int = 0,
+    state_params: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[Slot]:
     """The slots a pass fills for ``algorithms`` on data of ``schema``: each algorithm's state
     (algorithms sharing a spec share it) and, when some metric needs row-by-row predictions,
     the held-out sample.
 
-    ``max_lag`` is the state parameter of series data's lagged moments (default 8). With
+    ``max_lag`` is the state parameter of series data's lagged moments (default 8).
+    ``state_params`` gives other algorithms' state parameters by name, e.g.
+    ``{"kmeans": {"k_max": 50, "size": 20_000}}`` (each algorithm's ``make_state`` says which
+    it takes); algorithms given different parameters for one kind of state get a state each. With
     ``metrics`` (those that will be scored), the sample is kept only if one of them needs it:
     a pass for exact metrics (MSE, log-likelihood) then skips the sample's cost."""
     if isinstance(algorithms, str):
@@ -122,7 +173,8 @@ def plan_slots(
         raise ValueError(f"`max_lag >= 1` must hold, but got max_lag={max_lag}.")
     for alg in algs:
         _check(alg, schema)
-    specs = list(dict.fromkeys(a.state_spec(schema, **params) for a in algs))
+    own = _state_params(state_params, algs)
+    specs = list(dict.fromkeys(_spec(a, schema, {**params, **own.get(a.name, {})}) for a in algs))
     slots = [Slot(MODEL, s) for s in specs]
     if _wants_sample(algs, metrics):
         slots.append(Slot(HELD_OUT_SAMPLE, sample_spec(schema, specs, seed)))
