@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from statetune.algorithms.params import FloatParam, IntParam
-from statetune.cli._common import DEFAULT_CACHE_DIR, EXIT_OK, source_from_path
+from statetune.cli._common import DEFAULT_CACHE_DIR, EXIT_OK, EXIT_USAGE, source_from_path
 from statetune.cli.space_file import load_search_space
 from statetune.cli.study_options import make_pruner, make_sampler
 
@@ -123,11 +123,13 @@ def run_tune(args: argparse.Namespace) -> int:
             f"`--task cluster` tunes k-means on the feature columns alone, but got --target "
             f"{args.target!r}; drop --target, or choose a supervised --task."
         )
-    if args.task != "cluster" and args.target is None:
-        raise ValueError(
-            f"--target names the column to predict and is required for `--task {args.task}`; "
-            "for data without a target use --task cluster."
+    if args.task != "cluster" and args.target is None:  # a usage error, as argparse's own
+        print(
+            f"statetune tune: error: --target names the column to predict and is required "
+            f"for `--task {args.task}`; for data without a target use --task cluster.",
+            file=sys.stderr,
         )
+        raise SystemExit(EXIT_USAGE)
     if args.task == "forecast" and not (args.series or args.time):
         raise ValueError(
             "`--task forecast` needs the series layout: pass --time (the timestamp column) "

@@ -52,5 +52,7 @@ def test_cluster_takes_no_target_and_other_tasks_need_one(blobs, capsys):
     path, _ = blobs
     assert main(["tune", str(path), "--task", "cluster", "--target", "f0"]) == 1
     assert "`--task cluster` tunes k-means on the feature columns alone" in capsys.readouterr().err
-    assert main(["tune", str(path)]) == 1
+    with pytest.raises(SystemExit) as info:  # bad usage: argparse's exit code
+        main(["tune", str(path)])
+    assert info.value.code == 2
     assert "for data without a target use --task cluster" in capsys.readouterr().err
