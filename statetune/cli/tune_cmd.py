@@ -115,6 +115,57 @@ def _task(args: argparse.Namespace, source: Any) -> str:
     return "classification" if source.schema.target_is_labels else "regression"
 
 
+def _as_table(args: argparse.Namespace, err: Exception) -> Any:
+    """The files at ``args.data`` read whole as a table when ``err`` is a file source refusing
+    a text column or a missing value (and they fit, see :mod:`statetune.cli.table_fallback`);
+    else ``err`` again."""
+    from statetune.cli.table_fallback import needs_table, table_source
+
+    if not needs_table(err) or args.series or args.time:
+        raise err
+    made = table_source(args.data, args.target, args.weight)
+    if made is None:
+        raise type(err)(
+            f"{err} The files are too large to read whole as a table; encode text columns as "
+            "numbers and fill missing values first, or use st.from_pandas on a sample."
+        ) from None
+    print(made[1], file=sys.stderr)
+    return made[0]
+
+
+def _tune(
+    source: Any,
+    algorithms: list[str],
+    args: argparse.Namespace,
+    space: Any,
+    cache_dir: Any,
+    use_cache: bool,
+    extra: dict[str, Any],
+) -> Any:
+    import statetune as st
+
+    return st.tune(
+        source,
+        algorithms,
+        n_trials=args.trials,
+        cv=args.cv,
+        metric=args.metric,
+        n_jobs=args.jobs,
+        seed=args.seed,
+        storage=args.storage,
+        study_name=args.study_name,
+        search_space=space,
+        sampler=make_sampler(args.sampler, args.seed),
+        pruner=make_pruner(args.pruner),
+        cache_dir=cache_dir,
+        cache=st.StateCache(cache_dir) if use_cache else None,
+        progress=not args.no_progress,
+        max_lag=args.max_lag,
+        resume=args.resume,
+        **extra,
+    )
+
+
 def run_tune(args: argparse.Namespace) -> int:
     import statetune as st
 
@@ -142,7 +193,10 @@ def run_tune(args: argparse.Namespace) -> int:
         if "timeout" not in inspect.signature(st.tune).parameters:
             raise ValueError("`--timeout` needs a statetune whose tune() accepts timeout=.")
         extra["timeout"] = args.timeout
-    source = source_from_path(args.data, args.target, args.weight, args.series, args.time)
+    try:
+        source = source_from_path(args.data, args.target, args.weight, args.series, args.time)
+    except (TypeError, ValueError) as err:
+        source = _as_table(args, err)
     task = _task(args, source)
     if args.algorithms:
         algorithms = [a.strip() for a in args.algorithms.split(",") if a.strip()]
@@ -156,26 +210,14 @@ def run_tune(args: argparse.Namespace) -> int:
     use_cache = not args.no_cache and (args.cache_dir is not None or not in_memory)
     print(f"task: {task}; algorithms: {', '.join(algorithms)}")
     try:
-        result = st.tune(
-            source,
-            algorithms,
-            n_trials=args.trials,
-            cv=args.cv,
-            metric=args.metric,
-            n_jobs=args.jobs,
-            seed=args.seed,
-            storage=args.storage,
-            study_name=args.study_name,
-            search_space=space,
-            sampler=make_sampler(args.sampler, args.seed),
-            pruner=make_pruner(args.pruner),
-            cache_dir=cache_dir,
-            cache=st.StateCache(cache_dir) if use_cache else None,
-            progress=not args.no_progress,
-            max_lag=args.max_lag,
-            resume=args.resume,
-            **extra,
-        )
+        try:
+            result = _tune(source, algorithms, args, space, cache_dir, use_cache, extra)
+        except (TypeError, ValueError) as err:
+            if getattr(source.schema, "encoding", None) is not None:
+                raise
+            result = _tune(
+                _as_table(args, err), algorithms, args, space, cache_dir, use_cache, extra
+            )
     except ValueError as err:
         if space and "search_space" in str(err):  # a range the data cannot serve
             raise ValueError(f"Search-space file {args.search_space!r}: {err}") from None
