@@ -1,0 +1,81 @@
+"""Tests for the survivors of the 20-mutants-per-module run over ``states/class_moments.py`` and
+``states/moments.py`` (issue 17, ``make mutation``). References: numpy on all rows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from statetune.states import ClassMoments, Moments
+
+RTOL = 1e-10
+
+
+def _class_data(seed, labels):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(len(labels), 3)) * [1.0, 10.0, 0.1] + [5.0, -2.0, 0.0]
+    return X, np.asarray(labels)
+
+
+def _check_against_numpy(state, X, y):
+    """Each class's row count, weight, mean and scatter equal numpy on that class's rows."""
+    assert state.classes.tolist() == sorted(set(y.tolist()))
+    for c, m in zip(state.classes.tolist(), state.per_class, strict=True):
+        rows = X[y == c]
+        assert m.n_rows == len(rows) and m.weight_sum == pytest.approx(len(rows))
+        np.testing.assert_allclose(m.mean, rows.mean(axis=0), rtol=RTOL, atol=1e-12)
+        D = rows - rows.mean(axis=0)
+        np.testing.assert_allclose(m.comoment, D.T @ D, rtol=RTOL, atol=1e-10)
+
+
+@pytest.mark.parametrize("swap", [False, True])
+def test_class_moments_merge_keeps_classes_only_the_other_side_saw(swap):
+    """``merge`` unites the class sets: a class seen only by ``other`` is kept with its rows
+    (a dropped ``out.append(t.copy())`` left it out)."""
+    X1, y1 = _class_data(0, ["a", "b", "a", "b", "a"] * 4)
+    X2, y2 = _class_data(1, ["b", "c", "c", "b", "d"] * 4)
+    s1, s2 = ClassMoments(3), ClassMoments(3)
+    s1.update(X1, y1)
+    s2.update(X2, y2)
+    left, right = (s2, s1) if swap else (s1, s2)
+    left.merge(right)
+    _check_against_numpy(left, np.r_[X1, X2], np.r_[y1, y2])
+
+
+def test_class_moments_subtract_leaves_the_other_rows():
+    """``subtract`` of a state over a subset of the rows leaves the state of the remaining rows
+    (classes left empty are dropped); a state with a class never seen is refused."""
+    X, y = _class_data(2, ["a", "b", "c", "a", "b", "a"] * 5)
+    whole, part = ClassMoments(3), ClassMoments(3)
+    whole.update(X, y)
+    take = (np.arange(len(y)) % 3 == 0) | (y == "c")  # every "c" row: class c empties
+    part.update(X[take], y[take])
+    whole.subtract(part)
+    _check_against_numpy(whole, X[~take], y[~take])
+
+    foreign = ClassMoments(3)
+    foreign.update(X[:2], np.array(["a", "z"]))
+    fresh = ClassMoments(3)
+    fresh.update(X, y)
+    with pytest.raises(ValueError, match="subset of these rows"):
+        fresh.subtract(foreign)
+
+
+def test_moments_allclose_on_data_near_the_underflow_scale():
+    """Two states of the same rows at scale 1e-150 (co-moments ~1e-298, products of two
+    variances underflow to 0): ``allclose`` must still say equal; the ``+ 1e-300`` floor of the
+    co-moment tolerance is what keeps rounding-level differences (~1e-314) inside it."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(64, 3)) * 1e-150
+    y = X @ np.array([1.0, -2.0, 0.5]) + rng.normal(size=64) * 1e-150
+    whole, a, b = Moments(3), Moments(3), Moments(3)
+    whole.update(X, y)
+    a.update(X[:23], y[:23])
+    b.update(X[23:], y[23:])
+    a.merge(b)
+    Z = np.c_[X, y]
+    D = Z - Z.mean(axis=0)
+    for s in (whole, a):  # both really summarize these rows (numpy on all rows)
+        np.testing.assert_allclose(s.comoment, D.T @ D, rtol=1e-9, atol=0)
+    assert not np.array_equal(whole.comoment, a.comoment), "rounding must differ for the test"
+    assert whole.allclose(a) and a.allclose(whole)
