@@ -436,7 +436,8 @@ class Moments(Memoized, Subtractable):
         mean_scale = np.maximum(scale, np.abs(self.mean) * 1e-15) + 1e-300
         if np.any(np.abs(self.mean_offset(other)) > rtol * mean_scale):
             return False
-        denom = np.sqrt(np.outer(var, var)) + 1e-300
+        root = np.sqrt(var)  # sqrt first: outer(var, var) overflows for data beyond ~1e77
+        denom = np.outer(root, root) + 1e-300
         return bool(np.all(np.abs(self._com - other._com) <= rtol * denom))
 
     def __repr__(self) -> str:

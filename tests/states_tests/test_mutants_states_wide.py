@@ -79,3 +79,23 @@ def test_moments_allclose_on_data_near_the_underflow_scale():
         np.testing.assert_allclose(s.comoment, D.T @ D, rtol=1e-9, atol=0)
     assert not np.array_equal(whole.comoment, a.comoment), "rounding must differ for the test"
     assert whole.allclose(a) and a.allclose(whole)
+
+
+def test_moments_allclose_tells_opposite_cross_moments_apart_at_large_scale():
+    """Data around 1e100: the same counts, means and variances, cross-moments of opposite
+    sign. ``sqrt(outer(var, var))`` overflowed to inf there and called them equal."""
+    from statetune.states import Moments
+
+    rng = np.random.default_rng(5)
+    a = rng.normal(size=(200, 1))
+    noise = rng.normal(size=(200, 1)) * 0.1
+    X1 = np.hstack([a, a + noise]) * 1e100
+    X2 = np.hstack([a, -a - noise]) * 1e100
+    X2[:, 1] += 2 * X1[:, 1].mean()  # same mean for column 1 in both
+    m1, m2 = Moments(2, False), Moments(2, False)
+    m1.update(X1)
+    m2.update(X2)
+    c1, c2 = np.cov(X1.T / 1e100), np.cov(X2.T / 1e100)
+    assert np.sign(c1[0, 1]) != np.sign(c2[0, 1])  # numpy: the cross-moments differ in sign
+    assert not m1.allclose(m2)
+    assert m1.allclose(m1.copy())
