@@ -49,6 +49,8 @@ __all__ = ["ElasticNet", "Lasso", "alpha_bounds", "alpha_max"]
 def alpha_max(state: Moments, l1_ratio: float = 1.0) -> float:
     """Smallest ``alpha`` whose solution is all zeros (as scikit-learn's alpha grid)."""
     d = state.n_features
+    if not state.weight_sum > 0:  # no rows: nothing to scale by (a default range, as ridge's)
+        return 1.0
     top = float(np.max(np.abs(state.comoment[:d, d]))) / (state.weight_sum * l1_ratio)
     return top if top > 0 else 1.0
 

@@ -85,3 +85,15 @@ def test_search_space_bounded_by_state(states):
     top = lasso["alpha"].high
     assert np.all(st.finalize("lasso", states, alpha=top).coef_ == 0)
     assert np.any(st.finalize("lasso", states, alpha=top * 0.9).coef_ != 0)
+
+
+@pytest.mark.parametrize("name", ["lasso", "elastic_net", "ridge", "pcr"])
+def test_search_space_of_an_empty_state_is_a_default_range(name):
+    """No rows yet (an empty fold, a pass stopped before any row): finite default bounds, as
+    ridge has always given; lasso and elastic net divided by the zero weight."""
+    from statetune.algorithms import get_algorithm
+    from statetune.states import Moments
+
+    space = get_algorithm(name).model.search_space(Moments(3, True))
+    alpha = space["alpha"]
+    assert 0 < alpha.low < alpha.high < float("inf")
