@@ -60,7 +60,12 @@ _LAGGED = [
     _ST + "test_lagged_moments_time.py",
     _ST + "test_lagged_moments_vectorized.py",
 ]
-_LINEAR = [_AL + "test_exactness.py", _AL + "test_scaled_features.py", _AL + "test_errors.py"]
+_LINEAR = [
+    _AL + "test_exactness.py",
+    _AL + "test_scaled_features.py",
+    _AL + "test_errors.py",
+    _AL + "test_table_preprocessing.py",  # tables: imputed, one-hot designs, predict
+]
 
 
 def _mutant_tests(module: str) -> list[str]:

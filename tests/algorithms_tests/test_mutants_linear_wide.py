@@ -48,3 +48,39 @@ def test_ols_singular_values_equal_sklearn(fit_intercept):
     ours = st.finalize("ols", states, fit_intercept=fit_intercept)
     ref = linear_model.LinearRegression(fit_intercept=fit_intercept).fit(X, y)
     np.testing.assert_allclose(np.sort(ours.singular_), np.sort(ref.singular_), rtol=1e-8)
+
+
+def test_ridge_alpha_zero_on_full_rank_data_equals_linear_regression():
+    """alpha=0 is refused only when X^T X is singular; full-rank data (diabetes) gives
+    scikit-learn's LinearRegression, with and without intercept."""
+    from sklearn.datasets import load_diabetes
+    from sklearn.linear_model import LinearRegression
+
+    import statetune as st
+
+    X, y = load_diabetes(return_X_y=True)
+    states = st.compute_states(st.from_arrays(X, y), ["ridge"], folds=2)
+    for fi in (True, False):
+        model = st.finalize("ridge", states, alpha=0.0, fit_intercept=fi)
+        ref = LinearRegression(fit_intercept=fi).fit(X, y)
+        np.testing.assert_allclose(model.coef_, ref.coef_, rtol=1e-9)
+        np.testing.assert_allclose(model.intercept_, ref.intercept_, rtol=1e-9, atol=1e-9)
+
+
+def test_linear_models_declare_and_enforce_a_single_target_and_dense_input():
+    """The moments hold one target column of dense rows: the scikit-learn tags say
+    single-output and no sparse input (so those checks are not claimed), a 2-column y is
+    refused, and a sparse X is refused, as the tags say."""
+    import scipy.sparse as sp
+
+    import statetune as st
+
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    for name in ("ridge", "ols"):
+        model = st.finalize(name, st.compute_states(st.from_arrays(X, X[:, 0]), [name], folds=2))
+        assert model.__sklearn_tags__().target_tags.multi_output is False
+        assert model.__sklearn_tags__().input_tags.sparse is False
+        with pytest.raises(ValueError):
+            type(model)().fit(X, np.c_[X[:, 0], X[:, 1]])
+        with pytest.raises((TypeError, ValueError)):
+            type(model)().fit(sp.csr_matrix(X), X[:, 0])

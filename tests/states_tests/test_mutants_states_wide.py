@@ -99,3 +99,72 @@ def test_moments_allclose_tells_opposite_cross_moments_apart_at_large_scale():
     assert np.sign(c1[0, 1]) != np.sign(c2[0, 1])  # numpy: the cross-moments differ in sign
     assert not m1.allclose(m2)
     assert m1.allclose(m1.copy())
+
+
+@pytest.mark.parametrize("loader", ["iris", "wine"])
+def test_class_moments_unweighted_raw_path_on_real_tables_equals_numpy(loader):
+    """Unweighted rows take the raw-product path per class (guarded against lost digits):
+    on real tables (means far from zero, variances far from one) each class's mean and
+    co-moment equal numpy's on that class's rows."""
+    from sklearn import datasets
+
+    from statetune.states import ClassMoments
+
+    X, y = getattr(datasets, f"load_{loader}")(return_X_y=True)
+    s = ClassMoments(X.shape[1])
+    s.update(X, y)
+    assert s.classes.tolist() == sorted(set(y.tolist()))
+    for c, m in zip(s.classes.tolist(), s.per_class, strict=True):
+        Xc = X[y == c]
+        centered = Xc - Xc.mean(axis=0)
+        np.testing.assert_allclose(m.mean, Xc.mean(axis=0), rtol=1e-12)
+        np.testing.assert_allclose(
+            m.comoment, centered.T @ centered, rtol=1e-9, atol=1e-12 * np.abs(Xc).max() ** 2
+        )
+
+
+def test_moments_allclose_sees_a_shifted_mean():
+    """Equal co-moments, means apart by half a standard deviation: not close."""
+    from statetune.states import Moments
+
+    X = np.random.default_rng(2).normal(size=(300, 3)) + np.array([5.0, -2.0, 1e3])
+    a, b = Moments(3, False), Moments(3, False)
+    a.update(X)
+    b.update(X + np.array([0.5, 0.0, 0.0]))
+    assert not a.allclose(b) and not b.allclose(a)
+    assert a.allclose(a.copy())
+
+
+def test_moments_overflow_names_the_row_far_from_the_column_not_its_large_neighbours():
+    """Every value lies near 1e154 (squares near 1e308, no co-moment overflow around the
+    mean); row 7 lies 1e160 away: the error names row 7, the value to rescale, as numpy on
+    the deviations from the column's smallest value would."""
+    from statetune.states import Moments
+
+    X = 1e154 + np.random.default_rng(3).normal(size=(10, 1)) * 1e140
+    X[7, 0] = 1e160
+    dev = (X[:, 0] - X[np.argmin(np.abs(X[:, 0])), 0]) ** 2
+    with np.errstate(over="ignore"):
+        first = int(np.flatnonzero(~np.isfinite(np.cumsum(dev)))[0])
+    assert first == 7
+    with pytest.raises(ValueError, match="row 7"):
+        Moments(1, False).update(X)
+
+
+def test_class_moments_raw_path_means_of_classes_centered_near_zero():
+    """Classes whose means lie far inside their spread (rows and their mirror images, plus
+    1e-6): the raw-product path's guard passes, so its means and co-moments must be right
+    on their own; checked against numpy per class."""
+    from statetune.states import ClassMoments
+
+    rng = np.random.default_rng(11)
+    Z = rng.normal(size=(150, 3))
+    X = np.vstack([Z, -Z, 2 * Z, -2 * Z]) + 1e-6
+    y = np.repeat([0, 0, 1, 1], 150)
+    s = ClassMoments(3)
+    s.update(X, y)
+    for c, m in zip(s.classes.tolist(), s.per_class, strict=True):
+        Xc = X[y == c]
+        centered = Xc - Xc.mean(axis=0)
+        np.testing.assert_allclose(m.mean, Xc.mean(axis=0), rtol=1e-6, atol=1e-15)
+        np.testing.assert_allclose(m.comoment, centered.T @ centered, rtol=1e-10)
