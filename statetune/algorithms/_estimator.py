@@ -25,6 +25,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from statetune.algorithms._checks import check_bool
 from statetune.algorithms.params import CategoricalParam, IntParam, Param
 from statetune.algorithms.references import NoReference, QualityBound, Reference
+from statetune.data.columns import check_column_names
 from statetune.data.encoding import TableEncoding
 from statetune.data.schema import GeneratedNames, Schema
 from statetune.states import Moments, TableMoments
@@ -76,19 +77,7 @@ def check_columns(model: Any, X: Any) -> None:
         return
     want = [str(c) for c in names]
     got = [str(c) for c in X.columns]
-    if got == want:
-        return
-    missing = [c for c in want if c not in got]
-    extra = [c for c in got if c not in want]
-    if missing or extra:
-        raise ValueError(
-            f"The columns of `X` must be those {type(model).__name__} was fitted on ({want}), "
-            f"but `X` lacks {missing} and has extra {extra}."
-        )
-    raise ValueError(
-        f"The columns of `X` must be in the order {type(model).__name__} was fitted on "
-        f"({want}), but `X` has them as {got}."
-    )
+    check_column_names(want, got, "The columns of `X`", type(model).__name__, "`X`")
 
 
 class StateEstimator:

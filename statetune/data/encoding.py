@@ -41,6 +41,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from statetune.data.columns import check_column_names
+
 __all__ = [
     "MAX_LEVELS",
     "MISSING_LEVEL",
@@ -180,18 +182,7 @@ class TableEncoding:
         names = list(self.names)
         if isinstance(X, pd.DataFrame):
             got = [str(c) for c in X.columns]
-            if got != names:
-                missing = [c for c in names if c not in got]
-                extra = [c for c in got if c not in names]
-                if missing or extra:
-                    raise ValueError(
-                        f"The columns must be those the model was fitted on ({names}), but "
-                        f"{where} lacks {missing} and has extra {extra}."
-                    )
-                raise ValueError(
-                    f"The columns must be in the order the model was fitted on ({names}), but "
-                    f"{where} has them as {got}."
-                )
+            check_column_names(names, got, "The columns", "the model", where)
             return X.set_axis(names, axis=1)
         arr = np.asarray(X, dtype=object)
         if arr.ndim != 2 or arr.shape[1] != len(names):
