@@ -154,3 +154,12 @@ def suggest(trial: Any, dists: Any) -> dict[str, Any]:
         else:
             params[name] = trial.suggest_categorical(name, d.choices)
     return params
+
+
+def suggest_algorithm(trial: Any, spaces: Any) -> tuple[str, dict[str, Any]]:
+    """What statetune's objective asks: ``"algorithm"``, then ``"<alg>:<param>"`` in the order
+    of ``spaces[alg]`` (statetune Params), through :func:`suggest`."""
+    alg = trial.suggest_categorical("algorithm", list(spaces))
+    names = {f"{alg}:{p}": p for p in spaces[alg]}
+    drawn = suggest(trial, {n: spaces[alg][p].to_optuna() for n, p in names.items()})
+    return alg, {p: drawn[n] for n, p in names.items()}

@@ -56,7 +56,7 @@ from typing import Any
 
 import numpy as np
 import optuna
-from _common import RESULTS, log_bar_chart, spread, write_csv
+from _common import RESULTS, log_bar_chart, spread, suggest_algorithm, write_csv
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis, QuadraticDiscriminantAnalysis
 from sklearn.linear_model import RidgeClassifier
 from sklearn.metrics import accuracy_score
@@ -97,21 +97,6 @@ def tpe() -> optuna.samplers.TPESampler:
         return optuna.samplers.TPESampler(
             seed=SEED, multivariate=True, group=True, constant_liar=False
         )
-
-
-def suggest(trial: optuna.Trial, spaces: Mapping[str, Mapping[str, Any]]) -> tuple[str, dict]:
-    """What statetune's objective asks: "algorithm", then "<alg>:<param>" in space order."""
-    alg = trial.suggest_categorical("algorithm", list(spaces))
-    params = {}
-    for p, space in spaces[alg].items():
-        d, name = space.to_optuna(), f"{alg}:{p}"
-        if isinstance(d, optuna.distributions.FloatDistribution):
-            params[p] = trial.suggest_float(name, d.low, d.high, log=d.log)
-        elif isinstance(d, optuna.distributions.IntDistribution):
-            params[p] = trial.suggest_int(name, d.low, d.high, log=d.log)
-        else:
-            params[p] = trial.suggest_categorical(name, list(d.choices))
-    return alg, params
 
 
 def split(params: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -327,7 +312,7 @@ def main() -> None:
     trial_secs: dict[str, list[float]] = {}
 
     def objective(trial: optuna.Trial) -> float:
-        alg, params = suggest(trial, spaces)
+        alg, params = suggest_algorithm(trial, spaces)
         _, scores, secs = refit(alg, params, folds)
         trial_secs.setdefault(alg, []).append(secs)
         trial.set_user_attr("fold_scores", scores)

@@ -52,7 +52,7 @@ from typing import Any
 
 import numpy as np
 import optuna
-from _common import RESULTS, spread, tpe, write_csv
+from _common import RESULTS, spread, suggest_algorithm, tpe, write_csv
 from sklearn.datasets import load_breast_cancer, make_classification
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis, QuadraticDiscriminantAnalysis
 from sklearn.linear_model import RidgeClassifier
@@ -91,21 +91,6 @@ CASES = {
 }
 
 
-def suggest(trial: optuna.Trial, spaces: Mapping[str, Mapping[str, Any]]) -> tuple[str, dict]:
-    """What statetune's objective asks: "algorithm", then "<alg>:<param>" in space order."""
-    alg = trial.suggest_categorical("algorithm", list(spaces))
-    params = {}
-    for p, space in spaces[alg].items():
-        d, name = space.to_optuna(), f"{alg}:{p}"
-        if isinstance(d, optuna.distributions.FloatDistribution):
-            params[p] = trial.suggest_float(name, d.low, d.high, log=d.log)
-        elif isinstance(d, optuna.distributions.IntDistribution):
-            params[p] = trial.suggest_int(name, d.low, d.high, log=d.log)
-        else:
-            params[p] = trial.suggest_categorical(name, list(d.choices))
-    return alg, params
-
-
 def sklearn_model(alg: str, params: Mapping[str, Any]) -> Any:
     if alg == "lda":
         return LinearDiscriminantAnalysis(solver="eigen", shrinkage=params["shrinkage"])
@@ -135,7 +120,7 @@ def run_refit(
 
     def objective(trial: optuna.Trial) -> float:
         nonlocal refit_s
-        alg, params = suggest(trial, spaces)
+        alg, params = suggest_algorithm(trial, spaces)
         t = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # QDA's collinearity warnings, as a user would see
