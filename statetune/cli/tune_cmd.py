@@ -110,8 +110,6 @@ def _task(args: argparse.Namespace, source: Any) -> str:
         return str(args.task)
     if source.schema.is_series:
         return "forecast"
-    if not source.schema.has_target:  # pragma: no cover - run_tune requires --target here
-        return "cluster"
     return "classification" if source.schema.target_is_labels else "regression"
 
 

@@ -65,6 +65,31 @@ def _wrapping(
     return lambda snap: callback(StateSet.of(snap, names))
 
 
+def _plan(
+    source: Any,
+    algorithms: Sequence[str] | str,
+    folds: Any,
+    seed: int,
+    max_lag: int | None,
+    metrics: Sequence[str] | None,
+    state_params: Mapping[str, Mapping[str, Any]] | None,
+) -> tuple[Source, list[str], Any, list[Any]]:
+    """What a pass needs from the public arguments: the checked source, the algorithm
+    names, the fold scheme and the slots to fill."""
+    source = _check_source(source)
+    names = _names(algorithms)
+    fold_cfg = fold_scheme(folds, seed, source.schema.is_series)
+    slots = plan_slots(
+        names,
+        source.schema,
+        max_lag=max_lag,
+        metrics=metrics,
+        seed=fold_cfg.seed,
+        state_params=state_params,
+    )
+    return source, names, fold_cfg, slots
+
+
 def compute_states(
     source: Source,
     algorithms: Sequence[str] | str,
@@ -132,16 +157,8 @@ def compute_states(
     >>> st.compute_states(st.from_arrays(X, y), ["ridge", "pca"], folds=5).n_rows
     100
     """
-    source = _check_source(source)
-    names = _names(algorithms)
-    fold_cfg = fold_scheme(folds, seed, source.schema.is_series)
-    slots = plan_slots(
-        names,
-        source.schema,
-        max_lag=max_lag,
-        metrics=metrics,
-        seed=fold_cfg.seed,
-        state_params=state_params,
+    source, names, fold_cfg, slots = _plan(
+        source, algorithms, folds, seed, max_lag, metrics, state_params
     )
     options = PassOptions(n_jobs, backend, every, _wrapping(callback, names), progress, executor)
     report = None
@@ -201,16 +218,8 @@ def iter_states(
     >>> [s.n_rows for s in snaps]
     [400, 800, 1000]
     """
-    source = _check_source(source)
-    names = _names(algorithms)
-    fold_cfg = fold_scheme(folds, seed, source.schema.is_series)
-    slots = plan_slots(
-        names,
-        source.schema,
-        max_lag=max_lag,
-        metrics=metrics,
-        seed=fold_cfg.seed,
-        state_params=state_params,
+    source, names, fold_cfg, slots = _plan(
+        source, algorithms, folds, seed, max_lag, metrics, state_params
     )
     options = PassOptions(n_jobs, backend, every, None, progress, executor)
     try:
