@@ -243,13 +243,15 @@ def _equivalents() -> dict[str, str]:
     return out
 
 
-def sample(module: str, k: int = SAMPLE) -> tuple[str, list[Mutant], int]:
+def sample(module: str, k: int = SAMPLE, skip: int = 0) -> tuple[str, list[Mutant], int]:
     """The module's source, ``k`` of its mutants (seeded; a smaller ``k`` draws a prefix of a
-    larger one's draw) and its total mutant count."""
+    larger one's draw) less the first ``skip`` of that draw (mutants earlier runs have seen:
+    ``--sample 40 --skip 30`` is a fresh sample of 10), and its total mutant count."""
     source = (ROOT / "statetune" / module).read_text()
     every = mutants(source)
     rng = random.Random(SEED ^ zlib.crc32(module.encode()))
-    chosen = sorted(rng.sample(every, min(k, len(every))), key=lambda m: m.index)
+    draw = rng.sample(every, min(k, len(every)))
+    chosen = sorted(draw[skip:], key=lambda m: m.index)
     return source, chosen, len(every)
 
 
@@ -276,9 +278,9 @@ def _run_mutant(module: str, source: str, limit: float) -> str:
     return outcome
 
 
-def run_module(module: str, k: int = SAMPLE) -> dict[str, object]:
+def run_module(module: str, k: int = SAMPLE, skip: int = 0) -> dict[str, object]:
     tests = [*MODULES[module], *_mutant_tests(module)]
-    source, chosen, total = sample(module, k)
+    source, chosen, total = sample(module, k, skip)
     t0 = time.monotonic()
     clean = _run_child(module, None, [*tests, *_second_stage(module)], 900.0)
     base = time.monotonic() - t0
@@ -294,6 +296,11 @@ def run_module(module: str, k: int = SAMPLE) -> dict[str, object]:
     result = {"module": module, "total": total, "clean_seconds": base, "mutants": rows}
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / (module.replace("/", "__") + ".json")).write_text(json.dumps(result, indent=1))
+    if skip:  # a fresh sample: its first pass is kept beside the running result
+        (OUT / "fresh").mkdir(exist_ok=True)
+        (OUT / "fresh" / (module.replace("/", "__") + f".{k}-{skip}.json")).write_text(
+            json.dumps(result, indent=1)
+        )
     return result
 
 
@@ -366,6 +373,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sample", type=int, default=SAMPLE, help="mutants per module at most")
     ap.add_argument("--skip-done", action="store_true", help="skip modules with saved results")
     ap.add_argument(
+        "--skip", type=int, default=0, help="leave out the first N of each draw (seen before)"
+    )
+    ap.add_argument(
         "--survivors", action="store_true", help="rerun only the saved survivors (new tests)"
     )
     a = ap.parse_args(argv)
@@ -381,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
                 if a.skip_done and (OUT / (module.replace("/", "__") + ".json")).exists():
                     continue
                 print(f"{module}:", flush=True)
-                run_module(module, a.sample)
+                run_module(module, a.sample, a.skip)
     text = table()
     print(text)
     if not a.only:

@@ -87,3 +87,16 @@ def test_time_folds_refuse_a_max_blocks_that_is_not_an_integer(bad):
 def test_time_folds_refuse_too_few_blocks_naming_the_bound():
     with pytest.raises(ValueError, match="`max_blocks >= 2`"):
         TimeFolds(1, 0, 1)
+
+
+@pytest.mark.parametrize("bad", [0, -1])
+def test_time_folds_refuse_fewer_than_one_fold(bad):
+    with pytest.raises(ValueError, match=r"`folds >= 1` must hold"):
+        TimeFolds(bad)
+
+
+def test_fold_config_refuses_groups_of_no_rows():
+    with pytest.raises(ValueError, match=r"`group_rows >= 1` must hold"):
+        FoldConfig(5, 0, 0)
+    with pytest.raises(TypeError, match="`group_rows` must be an integer"):
+        FoldConfig(5, 0, 2.5)  # type: ignore[arg-type]
