@@ -110,3 +110,10 @@ def test_spec_key_is_a_short_stable_hash_of_the_spec():
     assert len(a.key()) == 12 and int(a.key(), 16) >= 0  # 6 bytes as hex
     assert a.key() != c.key()
     assert StateSpec.from_json(a.to_json()).key() == a.key()
+
+
+def test_spec_reads_as_kind_and_sorted_params():
+    from statetune.states.spec import StateSpec
+
+    spec = StateSpec.of("reservoir", size=50, n_features=2, has_target=True, seed=1)
+    assert str(spec) == "reservoir(has_target=True, n_features=2, seed=1, size=50)"
