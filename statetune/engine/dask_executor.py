@@ -40,10 +40,18 @@ from statetune.data.source import Chunk, Partition
 from statetune.engine.accumulate import Accumulator, Job, run_partition
 from statetune.engine.slots import Slot
 
-__all__ = ["DaskExecutor", "connect", "merge_states", "task_key"]
+__all__ = [
+    "CHECKED_PACKAGES",
+    "CONNECT_TIMEOUT",
+    "DaskExecutor",
+    "check_versions",
+    "connect",
+    "merge_states",
+    "task_key",
+]
 
-#: Seconds to reach a scheduler before giving up (an unreachable address fails at once).
-CONNECT_TIMEOUT = 10.0
+#: Seconds to reach a scheduler before giving up (an unreachable address fails early).
+CONNECT_TIMEOUT = 5.0
 
 States = dict[Slot, list[Any]]
 
@@ -90,16 +98,13 @@ def _held_states(chunks: list[Chunk], job: Job) -> States:
     return acc.states
 
 
-def connect(address: str, timeout: float = CONNECT_TIMEOUT) -> Any:
+def connect(address: str, timeout: float | None = None) -> Any:
     """A ``distributed.Client`` on ``address`` (``tcp://host:port``), or on a new local cluster
     for ``local`` / ``local:N`` (N single-threaded worker processes).
 
-    An unreachable scheduler fails within ``timeout`` seconds, naming the address; package
-    versions that differ between client, scheduler and workers are reported by Dask's own
-    check (a warning naming the packages), which is turned into an error here.
+    An unreachable scheduler fails within ``timeout`` seconds (default
+    :data:`CONNECT_TIMEOUT`), naming the address, before any work is done.
     """
-    import warnings
-
     from distributed import Client, LocalCluster
 
     if address == "local" or address.startswith("local:"):
@@ -111,23 +116,41 @@ def connect(address: str, timeout: float = CONNECT_TIMEOUT) -> Any:
             )
         cluster = LocalCluster(n_workers=int(n), threads_per_worker=1, dashboard_address=":0")
         return Client(cluster)
+    timeout = CONNECT_TIMEOUT if timeout is None else timeout
+    try:
+        return Client(address, timeout=timeout)
+    except (OSError, TimeoutError) as err:
+        raise ConnectionError(
+            f"The Dask scheduler at {address!r} must be reachable, but connecting failed "
+            f"within {timeout:g} s: {err}"
+        ) from None
+
+
+#: Packages whose versions must agree between the client and the cluster (with Dask's own).
+CHECKED_PACKAGES = ["statetune", "numpy", "scipy", "pandas", "pyarrow", "scikit-learn", "optuna"]
+
+
+def check_versions(client: Any) -> None:
+    """Dask's own version check (``client.get_versions(check=True)``) over Dask's packages and
+    statetune's, its warning turned into an error: a state built by another statetune or
+    numpy on a worker must not be merged silently."""
+    import warnings
+
+    errors: list[str] = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            client = Client(address, timeout=timeout)
-        except (OSError, TimeoutError) as err:
-            raise ConnectionError(
-                f"The Dask scheduler at {address!r} must be reachable, but connecting failed "
-                f"within {timeout:g} s: {err}"
-            ) from None
-    mismatch = [w for w in caught if "Mismatched versions" in str(w.message)]
-    if mismatch:
-        client.close()
-        raise RuntimeError(
-            f"The client and the Dask cluster at {address!r} must run the same package "
-            f"versions, but Dask's check found: {mismatch[0].message}"
+            client.get_versions(check=True, packages=CHECKED_PACKAGES)
+        except ValueError as err:  # Dask's critical mismatches
+            errors.append(str(err))
+    found = errors + [str(w.message) for w in caught if "Mismatched versions" in str(w.message)]
+    if found:
+        where = getattr(client, "scheduler", None)
+        address = getattr(where, "address", None) or "the scheduler"
+        raise ValueError(
+            f"The client and the Dask cluster at {address} must run the same package versions, "
+            f"but Dask's check found:\n{found[0]}"
         )
-    return client
 
 
 class DaskExecutor:
@@ -143,6 +166,9 @@ class DaskExecutor:
         Retries of a task that raises (a worker that dies is handled by the scheduler).
     partitions_per_worker : int, default 2
         Partitions asked of a source that can be cut freely, per worker thread.
+    check : bool, default True
+        Run Dask's version check over statetune's packages first (see
+        :func:`check_versions`): mismatched versions are an error.
 
     Examples
     --------
@@ -161,7 +187,9 @@ class DaskExecutor:
         split_every: int = 8,
         retries: int = 2,
         partitions_per_worker: int = 2,
+        check: bool = True,
     ) -> None:
+        self.owned = isinstance(client, str)  # made here: closed by close()
         if isinstance(client, str):
             client = connect(client)
         if not hasattr(client, "submit") or not hasattr(client, "scheduler_info"):
@@ -175,6 +203,20 @@ class DaskExecutor:
         self.split_every = split_every
         self.retries = retries
         self.partitions_per_worker = partitions_per_worker
+        if check:
+            try:
+                check_versions(client)
+            except ValueError:
+                self.close()
+                raise
+
+    def close(self) -> None:
+        """Close the client (and its local cluster) if this executor connected it."""
+        if self.owned:
+            cluster = getattr(self.client, "cluster", None)
+            self.client.close()
+            if cluster is not None:
+                cluster.close()
 
     def __repr__(self) -> str:
         return f"DaskExecutor({self.client!r}, split_every={self.split_every})"
