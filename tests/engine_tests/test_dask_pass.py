@@ -279,3 +279,18 @@ def test_a_worker_process_killed_mid_pass_is_survived_and_a_lost_partition_named
     finally:
         client.close()
         cluster.close()
+
+
+def test_seeded_coreset_is_identical_to_the_local_pass_with_the_same_partitioning(
+    dask_client, data
+):
+    X, y = data
+    src = st.from_arrays(X, y)
+    ex = st.DaskExecutor(dask_client)  # 2 threads x 2: four partitions, as local n_jobs=2
+    assert ex.n_partitions() == 4
+    dist = st.compute_states(src, ["kmeans"], folds=3, executor=ex)
+    local = st.compute_states(src, ["kmeans"], folds=3, n_jobs=2)
+    for kind in ("kmeans_coreset", "reservoir"):
+        for a, b in zip(_sample_arrays(dist, kind), _sample_arrays(local, kind), strict=True):
+            for name in a:
+                np.testing.assert_array_equal(a[name], b[name])
