@@ -22,17 +22,19 @@ from statetune.data import (
     from_arrays,
     from_batches,
     from_csv,
+    from_dask,
     from_pandas,
     from_parquet,
     from_series,
 )
-from statetune.engine import FoldConfig, PassInterrupted, TimeFolds
+from statetune.engine import DaskExecutor, FoldConfig, PassInterrupted, TimeFolds
 from statetune.state_cache import StateCache, StateCacheWarning
 from statetune.tuner import TuneResult, load_model, objective, save_model, tune
 from statetune.validation import StateSet, compute_states, iter_states, update
 from statetune.validation.elbow import elbow, plot_elbow
 
 __all__ = [
+    "DaskExecutor",
     "FoldConfig",
     "PassInterrupted",
     "StateCache",
@@ -48,6 +50,7 @@ __all__ = [
     "from_arrays",
     "from_batches",
     "from_csv",
+    "from_dask",
     "from_pandas",
     "from_series",
     "from_parquet",

@@ -89,6 +89,13 @@ def _tune_parser(sub: argparse._SubParsersAction) -> None:
     )
     t.add_argument("--jobs", type=int, default=1, help="parallel workers (default: %(default)s)")
     t.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the pass and the trials on a Dask cluster: tcp://host:port of its scheduler, "
+        "or local:N for a local cluster of N single-threaded worker processes (--jobs is then "
+        "not used; see docs/dask.md)",
+    )
+    t.add_argument(
         "--seed", type=int, default=0, help="seed of folds and sampler (default: %(default)s)"
     )
     t.add_argument(

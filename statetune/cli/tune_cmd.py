@@ -191,6 +191,16 @@ def run_tune(args: argparse.Namespace) -> int:
         if "timeout" not in inspect.signature(st.tune).parameters:
             raise ValueError("`--timeout` needs a statetune whose tune() accepts timeout=.")
         extra["timeout"] = args.timeout
+    if args.scheduler:  # before any work: an unreachable scheduler fails at once, named
+        extra["executor"] = st.DaskExecutor(args.scheduler)
+    try:
+        return _run_tune(args, extra)
+    finally:
+        if "executor" in extra:
+            extra["executor"].close()
+
+
+def _run_tune(args: argparse.Namespace, extra: dict[str, Any]) -> int:
     try:
         source = source_from_path(args.data, args.target, args.weight, args.series, args.time)
     except (TypeError, ValueError) as err:

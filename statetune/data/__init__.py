@@ -13,6 +13,7 @@ from __future__ import annotations
 from statetune.data.arrays import ArraySource, from_arrays, from_pandas, from_series
 from statetune.data.batches import BatchSource, from_batches
 from statetune.data.csv import CsvSource, from_csv
+from statetune.data.dask_source import DaskSource, from_dask
 from statetune.data.parquet import ParquetSource, from_parquet
 from statetune.data.schema import Schema
 from statetune.data.source import Chunk, Partition, Segment, Source
@@ -22,6 +23,7 @@ __all__ = [
     "BatchSource",
     "Chunk",
     "CsvSource",
+    "DaskSource",
     "ParquetSource",
     "Partition",
     "Schema",
@@ -30,6 +32,7 @@ __all__ = [
     "from_arrays",
     "from_batches",
     "from_csv",
+    "from_dask",
     "from_pandas",
     "from_series",
     "from_parquet",

@@ -14,6 +14,7 @@ Example
 from __future__ import annotations
 
 from statetune.engine.cursor import Checkpointer, Cursor, PassInterrupted
+from statetune.engine.dask_executor import DaskExecutor
 from statetune.engine.executors import Executor, JoblibExecutor, SequentialExecutor, make_executor
 from statetune.engine.fold_states import FoldStates
 from statetune.engine.folds import FoldConfig
@@ -27,6 +28,7 @@ __all__ = [
     "MODEL",
     "Checkpointer",
     "Cursor",
+    "DaskExecutor",
     "Executor",
     "FoldConfig",
     "FoldStates",

@@ -167,7 +167,8 @@ def iter_pass(
         Begin from these fold states, lineage and row position instead of empty states; its
         ``partial`` segment must be the first one read, and its rows already read are skipped.
     checkpoint : Checkpointer, optional
-        Save cursors during the pass (and on Ctrl-C); forces a sequential pass.
+        Save cursors during the pass (and on Ctrl-C); forces a sequential pass, except on a
+        Dask executor (its pass is all-or-nothing: the cluster recomputes lost partitions).
 
     Series data (a source with series/time columns) is read in order and validated in time
     order (:class:`~statetune.engine.time_folds.TimeFolds`), sequentially.
@@ -195,20 +196,34 @@ def iter_pass(
     schema = source.schema
     fold_cfg = fold_scheme(folds, seed, schema.is_series)
     ex = options.executor or make_executor(options.n_jobs, options.backend)
+    tree = getattr(ex, "distributed", False)  # a cluster: map and merge where the data is
     parallel = (
-        ex.n_jobs > 1
-        and checkpoint is None
+        # a cluster recomputes lost work itself: its pass is not checkpointed
+        (tree or (ex.n_jobs > 1 and checkpoint is None))
         and (start is None or start.partial is None)
         and not fold_cfg.is_time  # series values must meet their predecessors in order
     )
     segs = source.segments()
     keys = [s.key for s in segs] if segments is None else list(segments)
-    parts = source.partitions(max(1, ex.n_jobs * 2) if parallel else 1, segments)
+    cluster: Any = ex if tree else None  # a DaskExecutor
+    n_hint = cluster.n_partitions() if tree else max(1, ex.n_jobs * 2)
+    parts = source.partitions(n_hint if parallel else 1, segments)
     start = start or Cursor(empty_states(slots, fold_cfg), [], 0)
     run = _Pass(
         source, segs, keys, schema, slots, fold_cfg, options, start, checkpoint, segments is None
     )
     sizes = [p.n_rows for p in parts]
+    if parallel and tree and options.every is None and parts:
+        merged, rows = cluster.tree_pass(
+            parts,
+            lambda part, offset: Job(part, schema, slots, fold_cfg, offset),
+            start.position,
+            options.progress,
+        )
+        total = start.states
+        _merge_into(total, merged)
+        yield run.finish(total, _records(start.lineage, keys, segs, parts, rows))
+        return
     if not parallel or len(parts) <= 1 or any(s is None for s in sizes):
         yield from _sequential(run, parts)
         return
@@ -216,26 +231,36 @@ def iter_pass(
     offsets = start.position + np.concatenate(([0], np.cumsum(np.asarray(sizes, dtype=np.int64))))
     jobs = [Job(p, schema, slots, fold_cfg, int(o)) for p, o in zip(parts, offsets, strict=False)]
     total = start.states
-    records: dict[str, dict[str, Any]] = {k: {"key": k, "n_rows": 0} for k in keys}
     lineage = [dict(r) for r in start.lineage]
     done = 0
     for part, part_states in zip(parts, ex.map(run_partition, jobs), strict=True):
         _merge_into(total, part_states)
         done += 1
-        rows = int(part.n_rows or 0)
-        records[part.segment]["n_rows"] += rows
         if options.progress is not None:
-            options.progress(rows)
+            options.progress(int(part.n_rows or 0))
         if options.every is not None and done < len(jobs):
             yield run.snapshot(total, lineage)
+    yield run.finish(total, _records(lineage, keys, segs, parts, [int(s or 0) for s in sizes]))
+
+
+def _records(
+    lineage: list[dict[str, Any]],
+    keys: list[str],
+    segs: list[Segment],
+    parts: list[Partition],
+    rows: list[int],
+) -> list[dict[str, Any]]:
+    """``lineage`` followed by one record per segment read in a parallel pass (its rows summed
+    over its partitions)."""
+    records: dict[str, dict[str, Any]] = {k: {"key": k, "n_rows": 0} for k in keys}
+    for part, n in zip(parts, rows, strict=True):
+        records[part.segment]["n_rows"] += n
     by_key = {s.key: s for s in segs}
     for r in records.values():
         seg = by_key.get(r["key"])
         r["fingerprint"] = None if seg is None else seg.known_fingerprint
-    yield run.finish(
-        total,
-        lineage + [{k: r[k] for k in ("key", "fingerprint", "n_rows")} for r in records.values()],
-    )
+    fields = ("key", "fingerprint", "n_rows")
+    return [dict(r) for r in lineage] + [{k: r[k] for k in fields} for r in records.values()]
 
 
 def _by_segment(parts: list[Partition], keys: list[str]) -> list[tuple[str, list[Partition]]]:

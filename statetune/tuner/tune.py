@@ -229,6 +229,7 @@ def tune(
     max_lag: int | None = None,
     state_params: Mapping[str, Mapping[str, Any]] | None = None,
     resume: bool | None = None,
+    executor: Any = None,
 ) -> TuneResult:
     """Tune ``algorithms`` on ``source`` with one data pass and an Optuna study.
 
@@ -313,6 +314,10 @@ def tune(
         differs (the message says in what). True: continue an existing study even in another
         search space; its trials outside the current space never count toward ``n_trials``
         nor give the best. False: always start a new study.
+    executor : DaskExecutor, optional
+        Run the pass and the trials on a Dask cluster (``st.DaskExecutor(client)``): states
+        are scattered to the workers once, batches of trials run as tasks (see
+        :mod:`statetune.tuner.dask_trials`; no fold reports to a pruner).
 
     Returns
     -------
@@ -326,6 +331,11 @@ def tune(
         n_jobs = os.cpu_count() or 1
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
         raise ValueError(f"`n_jobs` must be a positive integer or -1, but got {n_jobs!r}.")
+    if executor is not None and not getattr(executor, "distributed", False):
+        raise TypeError(
+            f"`executor` must be a st.DaskExecutor, but got {type(executor).__name__}; for "
+            "local threads pass n_jobs."
+        )
     grid = isinstance(
         study.sampler if isinstance(study, optuna.Study) else sampler,
         optuna.samplers.GridSampler,
@@ -393,6 +403,7 @@ def tune(
                 max_lag=max_lag,
                 metrics=[metric],
                 state_params=state_params,
+                executor=executor,
             )
         finally:
             if bar is not None:
@@ -415,7 +426,8 @@ def tune(
         pruner = auto = make_auto_pruner()
     timings.update(sampler=0.0, finalize_and_score=0.0, storage=0.0)
     with active_run(run), _quiet_trials():
-        ours = _make_study(storage_obj, name, maximize, seed, n_jobs > 1, sampler, pruner, study)
+        batched = n_jobs > 1 or executor is not None  # the sampler sees batches: constant liar
+        ours = _make_study(storage_obj, name, maximize, seed, batched, sampler, pruner, study)
         if how != "resumed":
             ours.set_user_attr(IDENTITY_ATTR, identity)
             ours.set_user_attr("metric", metric)
@@ -439,7 +451,7 @@ def tune(
         )
         bar = _bar(progress, "trials", "trial", total=todo)
         done = 0
-        pool = _Pool(n_jobs)
+        pool: Any = _Pool(n_jobs) if executor is None else _dask_pool(executor, states)
         phase = "opening the study"
         deadline = None if timeout is None else time.perf_counter() + timeout
         loop_studies = [ours] if study is None else [ours, study]
@@ -451,7 +463,8 @@ def tune(
                 # Count every trial in the study, other workers' running ones included, so that
                 # several processes sharing a storage stop together at n_trials.
                 trials = ours.get_trials(deepcopy=False)
-                batch = int(min(max(n_jobs, 1), limit - counter.count(trials)))
+                width = max(n_jobs, 1) if executor is None else pool.batch
+                batch = int(min(width, limit - counter.count(trials)))
                 left = _grid_left(ours.sampler, ours)
                 if left is not None:
                     batch = min(batch, left)  # never re-run a grid point: stop when it is done
@@ -615,6 +628,13 @@ class _Pool:
     def close(self) -> None:
         if self.parallel is not None:
             self.parallel.__exit__(None, None, None)
+
+
+def _dask_pool(executor: Any, states: StateSet) -> Any:
+    """Trials on the cluster of a ``DaskExecutor`` (states scattered once)."""
+    from statetune.tuner.dask_trials import DaskTrials
+
+    return DaskTrials(executor, states)
 
 
 def _bar(enabled: bool, desc: str, unit: str, total: int | None = None) -> Any:
