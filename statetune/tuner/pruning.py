@@ -44,9 +44,9 @@ __all__ = [
 #: most of the time, and a ``trial.report`` costs 0.05 ms in memory, 0.5-12 ms in a journal
 #: file: an fsync per write); with folds of 40-120 ms (digits, 50k x 200) it saved 23-55%
 #: of the trial time. The decision rests on a timing, and pruning changes which trials
-#: the sampler learns from, so the threshold sits well above the folds of ordinary data
-#: (a loaded machine may slow a 5 ms fold tenfold): a seeded study prunes, or not, on every
-#: run alike. The decision is recorded on the study (:data:`DECISION_ATTR`) and a resumed
+#: the sampler learns from, so the time is the trial thread's CPU time (a loaded machine
+#: stretches wall time tenfold, CPU time barely) and the threshold sits well above the folds
+#: of ordinary data: a seeded study prunes, or not, on every run alike. The decision is recorded on the study (:data:`DECISION_ATTR`) and a resumed
 #: study or another worker keeps it. Pass ``pruner=`` to choose yourself.
 PRUNE_MIN_FOLD_SECONDS = 0.2
 #: Study user attribute: ``"none"`` or ``"median within each algorithm"``.
