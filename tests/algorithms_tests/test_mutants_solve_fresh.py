@@ -25,3 +25,35 @@ def test_min_norm_solve_matches_lstsq_on_degenerate_systems(A):
     x = min_norm_solve(eq, pinv_factor(eq), b)
     ref = np.linalg.lstsq(A, b, rcond=None)[0]
     np.testing.assert_allclose(x, ref, rtol=1e-12, atol=1e-14)
+
+
+def _regression_states(algorithm: str):
+    from sklearn.datasets import make_regression
+
+    import statetune as st
+
+    X, y = make_regression(500, 8, noise=5.0, random_state=0)
+    return st.compute_states(st.from_arrays(X, y * 1e4), [algorithm], folds=1)
+
+
+def test_lasso_warns_only_when_max_iter_stops_it_short_of_the_relative_gap():
+    """Converging on the last allowed sweep is converged (the gap is judged relative to y'y,
+    as scikit-learn does: here it is ~1e7 in absolute terms); one sweep fewer warns."""
+    import warnings
+
+    import statetune as st
+
+    states = _regression_states("lasso")
+    n = st.finalize("lasso", states, alpha=10.0, max_iter=10_000).n_iter_
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        st.finalize("lasso", states, alpha=10.0, max_iter=n)
+    with pytest.warns(Warning, match="stopped at max_iter"):
+        st.finalize("lasso", states, alpha=10.0, max_iter=n - 1)
+
+
+def test_pcr_refuses_a_negative_alpha():
+    import statetune as st
+
+    with pytest.raises(ValueError, match=r"`0 <= alpha` must hold, but got alpha=-1.0"):
+        st.finalize("pcr", _regression_states("pcr"), alpha=-1.0)
