@@ -144,3 +144,21 @@ def test_bad_input_is_named():
         st.compute_states(
             st.from_arrays(X, y), ["knn_classifier"], state_params={"knn_classifier": {"k": 3}}
         )
+
+
+def test_a_stratified_sample_through_a_pass_keeps_every_class_for_k_max():
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(6_000, 2))
+    y = np.where(rng.uniform(size=6_000) < 0.005, "rare", "common")
+    X[y == "rare"] += 3.0
+    states = st.compute_states(
+        st.from_arrays(X, y),
+        ["knn_classifier"],
+        folds=3,
+        state_params={"knn_classifier": {"stratify": True, "size": 300, "k_max": 10}},
+    )
+    slot = states.model_slot("knn_classifier")
+    for k in range(3):
+        _, ys, _ = states.train(slot, k).sample()
+        assert (ys == "rare").sum() >= min(10, states.train(slot, k).class_counts()["rare"])
+    assert states.validation_score("knn_classifier", {"n_neighbors": 5}, "balanced_accuracy") > 0.8
