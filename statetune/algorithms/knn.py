@@ -329,12 +329,12 @@ class KNeighborsClassifier(_KNeighbors, ClassifierMixin, BaseEstimator):
         weights = self._votes(dist)
         if not self._unit_weights:
             weights = weights * self._sample_w[ind]
-        labels = self._sample_y[ind]
-        n = len(ind)
-        proba = np.zeros((n, len(self.classes_)))
-        rows = np.arange(n)
-        for i, idx in enumerate(labels.T):
-            proba[rows, idx] += weights[:, i]
+        n, n_classes = len(ind), len(self.classes_)
+        # one bincount over (row, class) cells: each cell adds its neighbours' weights in
+        # neighbour order from 0.0, as scikit-learn's loop over the neighbour columns does
+        cells = self._sample_y[ind] + (np.arange(n) * n_classes)[:, np.newaxis]
+        proba = np.bincount(cells.ravel(), weights.ravel(), n * n_classes)
+        proba = proba.reshape(n, n_classes)
         proba /= proba.sum(axis=1)[:, np.newaxis]
         return proba
 
