@@ -14,13 +14,13 @@ import statetune as st
 from statetune.cli import main
 
 
-def _tune(data, target, algorithms, out):
-    argv = [
-        "tune", str(data), "--target", target, "--algorithms", algorithms, "--trials", "8",
-        "--cv", "3", "--storage", "memory", "--no-progress", "--out", str(out),
-    ]  # fmt: skip
-    assert main(argv) == 0
-    return out / "best_model"
+def _save(data, target, algorithm, params, folder):
+    """The model of ``params`` saved from the states of ``data`` (no study: the CLI tune path
+    is the same for every algorithm and tested in test_predict.py)."""
+    df = pd.read_parquet(data)
+    states = st.compute_states(st.from_pandas(df, target=target), [algorithm], folds=3)
+    st.save_model(folder, algorithm, states, params)
+    return folder
 
 
 def _reference(cls, model):
@@ -29,9 +29,11 @@ def _reference(cls, model):
 
 
 def test_predict_proba_of_a_saved_knn_classifier(wine, tmp_path):
-    folder = _tune(wine, "cultivar", "knn_classifier", tmp_path / "res")
+    params = {"n_neighbors": 7, "weights": "distance", "p": 1, "standardize": True}
+    folder = _save(wine, "cultivar", "knn_classifier", params, tmp_path / "model")
     saved = st.load_model(folder)
     assert type(saved).__name__ == "KNeighborsClassifier"
+    assert {k: getattr(saved, k) for k in params} == params
     df = pd.read_parquet(wine)
     X, y = df.drop(columns="cultivar"), df["cultivar"].to_numpy()
     out = tmp_path / "proba.csv"
@@ -48,7 +50,8 @@ def test_predict_proba_of_a_saved_knn_classifier(wine, tmp_path):
 
 
 def test_predict_of_a_saved_knn_regressor(diabetes, tmp_path):
-    folder = _tune(diabetes, "y", "knn_regressor", tmp_path / "res")
+    params = {"n_neighbors": 12, "weights": "uniform", "p": 2, "standardize": False}
+    folder = _save(diabetes, "y", "knn_regressor", params, tmp_path / "model")
     saved = st.load_model(folder)
     df = pd.read_parquet(diabetes)
     X, y = df.drop(columns="y"), df["y"].to_numpy()

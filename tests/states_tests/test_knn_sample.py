@@ -59,7 +59,7 @@ def test_every_chunk_size_gives_the_identical_sample(stratify):
     assert len(states[0].sample()[2]) >= 12
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=15, deadline=None)
 @given(
     cuts=hst.lists(hst.integers(1, 199), max_size=6, unique=True),
     order_seed=hst.integers(0, 1_000),
