@@ -333,8 +333,8 @@ class KNeighborsClassifier(_KNeighbors, ClassifierMixin, BaseEstimator):
         # one bincount over (row, class) cells: each cell adds its neighbours' weights in
         # neighbour order from 0.0, as scikit-learn's loop over the neighbour columns does
         cells = self._sample_y[ind] + (np.arange(n) * n_classes)[:, np.newaxis]
-        proba = np.bincount(cells.ravel(), weights.ravel(), n * n_classes)
-        proba = proba.reshape(n, n_classes)
+        votes = np.bincount(cells.ravel(), weights.ravel(), n * n_classes)
+        proba: np.ndarray = np.asarray(votes, dtype=np.float64).reshape(n, n_classes)
         proba /= proba.sum(axis=1)[:, np.newaxis]
         return proba
 
