@@ -18,6 +18,7 @@ from statetune.algorithms.discriminant import (
 )
 from statetune.algorithms.gaussian_nb import GaussianNB
 from statetune.algorithms.kmeans import KMeans
+from statetune.algorithms.knn import KNeighborsClassifier, KNeighborsRegressor
 from statetune.algorithms.linear import LinearRegression, Ridge
 from statetune.algorithms.naive_bayes_counts import BernoulliNB, ComplementNB, MultinomialNB
 from statetune.algorithms.params import CategoricalParam, FloatParam, IntParam, Param
@@ -44,6 +45,8 @@ __all__ = [
     "GaussianNB",
     "IntParam",
     "KMeans",
+    "KNeighborsClassifier",
+    "KNeighborsRegressor",
     "Lasso",
     "LinearDiscriminantAnalysis",
     "LinearRegression",

@@ -19,6 +19,7 @@ from statetune.algorithms.discriminant import (
 )
 from statetune.algorithms.gaussian_nb import GaussianNB
 from statetune.algorithms.kmeans import KMeans
+from statetune.algorithms.knn import KNeighborsClassifier, KNeighborsRegressor
 from statetune.algorithms.linear import LinearRegression, Ridge
 from statetune.algorithms.naive_bayes_counts import ALGORITHMS as COUNT_NB_ALGORITHMS
 from statetune.algorithms.pcr import PCR
@@ -89,3 +90,19 @@ register_algorithm(
         "kmeans", KMeans, "cluster", "k-means from a mergeable coreset (sensitivity sampling)"
     )
 )
+
+for _alg in (
+    Algorithm(
+        "knn_classifier",
+        KNeighborsClassifier,
+        "classification",
+        "k-nearest neighbours classification from a mergeable sample (any k <= k_max)",
+    ),
+    Algorithm(
+        "knn_regressor",
+        KNeighborsRegressor,
+        "regression",
+        "k-nearest neighbours regression from a mergeable sample (any k <= k_max)",
+    ),
+):
+    register_algorithm(_alg)

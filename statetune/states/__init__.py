@@ -20,6 +20,7 @@ from statetune.states._base import (
 from statetune.states.class_counts import ClassCounts, NegativeCountError
 from statetune.states.class_moments import ClassMoments
 from statetune.states.kmeans_coreset import KMeansCoreset
+from statetune.states.knn_sample import KNNSample
 from statetune.states.lagged_moments import LaggedMoments, SeriesOrderError
 from statetune.states.moments import Moments
 from statetune.states.reservoir import Reservoir
@@ -31,6 +32,7 @@ __all__ = [
     "ClassCounts",
     "ClassMoments",
     "KMeansCoreset",
+    "KNNSample",
     "LaggedMoments",
     "Moments",
     "NegativeCountError",
