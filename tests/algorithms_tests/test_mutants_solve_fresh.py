@@ -57,3 +57,35 @@ def test_pcr_refuses_a_negative_alpha():
 
     with pytest.raises(ValueError, match=r"`0 <= alpha` must hold, but got alpha=-1.0"):
         st.finalize("pcr", _regression_states("pcr"), alpha=-1.0)
+
+
+def test_pcr_transform_of_a_table_equals_the_sklearn_pipelines_scores():
+    """PCR on a table (a categorical column one-hot encoded in the model) scores rows as
+    ``Pipeline([ColumnTransformer([OneHotEncoder]), PCA])`` does (up to each component's sign;
+    the scores do not depend on the encoded columns' order)."""
+    import pandas as pd
+    from sklearn.compose import ColumnTransformer
+    from sklearn.decomposition import PCA
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    import statetune as st
+
+    rng = np.random.default_rng(0)
+    n = 300
+    df = pd.DataFrame(
+        {
+            "a": rng.normal(size=n),
+            "b": rng.normal(size=n) * 3 + 1,
+            "c": pd.Categorical(rng.choice(list("xyz"), n)),
+            "y": rng.normal(size=n),
+        }
+    )
+    X = df.drop(columns="y")
+    model = st.finalize(
+        "pcr", st.compute_states(st.from_pandas(df, target="y"), ["pcr"], folds=1), n_components=3
+    )
+    ours = model.transform(X)
+    encode = ColumnTransformer([("oh", OneHotEncoder(), ["c"])], remainder="passthrough")
+    ref = make_pipeline(encode, PCA(3)).fit(X).transform(X)
+    np.testing.assert_allclose(np.abs(ours), np.abs(ref), atol=1e-10)
