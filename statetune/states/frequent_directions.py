@@ -157,6 +157,8 @@ class FrequentDirections(Memoized):
     """
 
     kind = "frequent_directions"
+    #: Scores read from it are approximate (within the bound): validation says so.
+    exact_summary = False
 
     def __init__(self, n_features: int, has_target: bool = True, ell: int = 128) -> None:
         if isinstance(ell, bool) or not isinstance(ell, int | np.integer) or int(ell) < 1:
