@@ -7,7 +7,7 @@
         "pca": {"sketch": "frequent_directions", "ell": 128},
         "ridge": {"sketch": "frequent_directions", "ell": 128}})
 
-- ``sketch="moments"``: the exact :class:`~statetune.states.Moments` (``O(d^2)`` memory,
+- ``sketch="exact"``: the exact :class:`~statetune.states.Moments` (``O(d^2)`` memory,
   ``O(n d^2)`` work);
 - ``sketch="frequent_directions"`` (or just ``ell=...``): the sketch of ``ell`` rows
   (``O(d ell)`` memory and work per row); ``ell >= n_features`` gives the exact moments
@@ -70,6 +70,7 @@ from statetune.states.spec import StateSpec
 
 __all__ = [
     "DEFAULT_ELL",
+    "EXACT",
     "SKETCH",
     "SKETCHES",
     "SKETCH_MIN_FEATURES",
@@ -84,7 +85,8 @@ __all__ = [
 ]
 
 SKETCH = "frequent_directions"
-SKETCHES = ("moments", SKETCH)
+EXACT = "exact"
+SKETCHES = (EXACT, SKETCH)
 #: From this many features on, ``pca``/``ridge``/``pcr`` default to the sketch (docs/design.md).
 SKETCH_MIN_FEATURES = 2_000
 #: Sketch rows by default: PCA of up to 127 components; the bound at k=64 is tail/64.
@@ -99,16 +101,16 @@ def sketch_or_moments(
     Raises
     ------
     ValueError
-        An unknown ``sketch``, ``ell`` given with ``sketch="moments"``, or ``ell < 1``.
+        An unknown ``sketch``, ``ell`` given with ``sketch="exact"``, or ``ell < 1``.
     """
     if sketch is not None and sketch not in SKETCHES:
         raise ValueError(f"`sketch` must be one of {SKETCHES} or None, but got {sketch!r}.")
-    if sketch == "moments" and ell is not None:
+    if sketch == EXACT and ell is not None:
         raise ValueError(
             f"`ell` is the size of a Frequent Directions sketch, but got ell={ell!r} with "
-            "sketch='moments'; drop ell or pass sketch='frequent_directions'."
+            "sketch='exact'; drop ell or pass sketch='frequent_directions'."
         )
-    if (sketch is None and ell is None) or sketch == "moments":
+    if (sketch is None and ell is None) or sketch == EXACT:
         return Moments(n_features, has_target)
     ell = DEFAULT_ELL if ell is None else ell
     if isinstance(ell, bool) or not isinstance(ell, int | np.integer) or int(ell) < 1:
@@ -126,8 +128,11 @@ class SketchServed:
     def make_state(
         cls, n_features: int, has_target: bool, sketch: str | None = None, ell: int | None = None
     ) -> Any:
-        """The moments (default) or, with ``sketch``/``ell``, a Frequent Directions sketch."""
-        return sketch_or_moments(n_features, has_target, sketch, ell)
+        """The model's exact state (default) or, with ``sketch``/``ell``, a sketch."""
+        state = sketch_or_moments(n_features, has_target, sketch, ell)
+        if isinstance(state, FrequentDirections):
+            return state
+        return super().make_state(n_features, has_target)  # type: ignore[misc]
 
     @classmethod
     def state_spec(cls, schema: Schema, **state_params: Any) -> StateSpec:
@@ -321,7 +326,7 @@ def sketch_ridge(state: FrequentDirections, alpha: float, fit_intercept: bool) -
             f"`alpha > 0` must hold for ridge from a Frequent Directions sketch that missed no "
             f"variance (its Gram matrix has rank < ell={state.ell} <= "
             f"n_features={state.n_features}), but got alpha={alpha}; use alpha > 0 or the "
-            "exact moments (sketch='moments')."
+            "exact moments (sketch='exact')."
         )
     d = state.n_features
     b = np.array(state.cross_moment)

@@ -139,7 +139,7 @@ def test_engine_choice_by_state_parameter_and_width():
     asked = {"sketch": "frequent_directions", "ell": 64}
     (slot,) = plan_slots(["pca", "ridge"], narrow, state_params={"pca": asked, "ridge": asked})
     assert slot.spec.state_class is FrequentDirections and dict(slot.spec.params)["ell"] == 64
-    (slot,) = plan_slots(["pca"], wide, state_params={"pca": {"sketch": "moments"}})
+    (slot,) = plan_slots(["pca"], wide, state_params={"pca": {"sketch": "exact"}})
     assert slot.spec.state_class is Moments
     # ell >= n_features: the exact moments (the sketch would be exact anyway)
     (slot,) = plan_slots(["pca"], narrow, state_params={"pca": {"ell": 5_000}})
@@ -156,8 +156,8 @@ def test_bad_sketch_parameters_are_named():
         plan_slots(["pca"], narrow, state_params={"pca": {"ell": 0}})
     with pytest.raises(ValueError, match="`sketch` must be one of"):
         plan_slots(["pca"], narrow, state_params={"pca": {"sketch": "random"}})
-    with pytest.raises(ValueError, match="sketch='moments'"):
-        plan_slots(["pca"], narrow, state_params={"pca": {"sketch": "moments", "ell": 2}})
+    with pytest.raises(ValueError, match="sketch='exact'"):
+        plan_slots(["pca"], narrow, state_params={"pca": {"sketch": "exact", "ell": 2}})
     X, y = _data(d=30)
     s = _fd(X, y, ell=8)
     with pytest.raises(
