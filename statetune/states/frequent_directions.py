@@ -73,23 +73,32 @@ def shrink(M: np.ndarray, ell: int) -> tuple[np.ndarray, float]:
     """``(rows, delta)``: the Frequent Directions shrink of ``M`` to at most ``ell - 1`` rows.
 
     ``delta`` is ``s_ell^2`` (0 when ``M`` has fewer than ``ell`` singular values); the rows
-    are ``sqrt(s_i^2 - delta) v_i^T`` for the singular values above it.
+    are ``sqrt(s_i^2 - delta) v_i^T`` for the singular values above it. Computed from the
+    small Gram matrix ``M M^T`` (``syrk``, an ``eigh`` of ``m x m``, one product for the
+    kept directions): BLAS-3 work, several times faster than an SVD of the ``m x d`` rows.
+    Its rounding is ``~eps s_1^2`` in ``M^T M``, the size of the rounding of ``M^T M`` itself;
+    the directions of the kept rows are the eigenvectors' images ``u_i^T M / s_i``.
 
     Example
     -------
     >>> import numpy as np
     >>> rows, delta = shrink(np.diag([3.0, 2.0, 1.0]), ell=2)
-    >>> rows.shape, delta
+    >>> rows.shape, round(delta, 12)
     ((1, 3), 4.0)
     """
     if M.shape[0] == 0:
         return M, 0.0
-    _, s, Vt = scipy.linalg.svd(M, full_matrices=False, check_finite=False, lapack_driver="gesdd")
-    s2 = s * s
-    delta = float(s2[ell - 1]) if len(s2) >= ell else 0.0
-    keep = s2[: ell - 1] - delta
+    G = M @ M.T
+    lam, U = scipy.linalg.eigh(G, check_finite=False, driver="evd")
+    lam, U = lam[::-1], U[:, ::-1]
+    lam = np.maximum(lam, 0.0)
+    delta = float(lam[ell - 1]) if len(lam) >= ell else 0.0
+    keep = lam[: ell - 1] - delta
     n = int(np.count_nonzero(keep > 0.0))
-    return np.sqrt(keep[:n])[:, None] * Vt[:n], delta
+    if n == 0:
+        return np.zeros((0, M.shape[1])), delta
+    V = (U[:, :n].T @ M) / np.sqrt(lam[:n])[:, None]
+    return np.sqrt(keep[:n])[:, None] * V, delta
 
 
 def _check_rows(X: Any, d: int) -> np.ndarray:
