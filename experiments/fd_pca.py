@@ -32,6 +32,11 @@ time of the updates and the finalize only (data generation excluded), one run pe
 
 Run: ``.venv/bin/python experiments/fd_pca.py [--rows N] [--cols D] [--k K]`` (writes
 results/fd_pca.csv and results/fd_pca.png).
+
+``--by-width``: the measurement behind the default engine by width (docs/design.md): update
+time per row of the moments and of the sketch (``ell = 128``, the default) on 8,192 rows of
+standard normals at d = 500 .. 4,000, median of 3 runs, one BLAS thread, and the memory of
+each state (``to_arrays`` bytes); writes results/fd_width.csv.
 """
 
 from __future__ import annotations
@@ -141,6 +146,35 @@ def run(method: str, a: argparse.Namespace, tmp: Path, ell: int = 0) -> dict[str
     return row
 
 
+def by_width() -> None:
+    import statistics
+
+    from threadpoolctl import threadpool_limits
+
+    from statetune.states import FrequentDirections, Moments
+
+    rows = []
+    X_all = np.random.default_rng(0).normal(size=(8_192, 4_000))
+    for d in (500, 1_000, 2_000, 3_000, 4_000):
+        X = np.ascontiguousarray(X_all[:, :d])
+        for name, make in (
+            ("moments", lambda d=d: Moments(d, False)),
+            ("frequent_directions", lambda d=d: FrequentDirections(d, False, 128)),
+        ):
+            times = []
+            for _ in range(3):
+                state = make()
+                with threadpool_limits(limits=1, user_api="blas"):
+                    t = time.perf_counter()
+                    state.update(X)
+                    times.append(time.perf_counter() - t)
+            nbytes = sum(a.nbytes for a in state.to_arrays()[1].values())
+            us = statistics.median(times) / len(X) * 1e6
+            rows.append({"state": name, "d": d, "us_per_row": us, "state_mb": nbytes / 2**20})
+            print(f"{name:>20} d={d:<5} {us:9.1f} us/row  {nbytes / 2**20:8.1f} MB", flush=True)
+    write_csv("fd_width", rows)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rows", type=int, default=100_000)
@@ -152,7 +186,11 @@ def main() -> None:
     p.add_argument("--worker", default=None)
     p.add_argument("--out", default=None)
     p.add_argument("--ell", type=int, default=0)
+    p.add_argument("--by-width", action="store_true")
     a = p.parse_args()
+    if a.by_width:
+        by_width()
+        return
     if a.worker:
         print(json.dumps(worker(a)))
         return

@@ -66,7 +66,10 @@ from statetune.states._base import (
     register_state,
 )
 
-__all__ = ["FrequentDirections", "shrink"]
+__all__ = ["SUB_ROWS", "FrequentDirections", "shrink"]
+
+#: Rows of a batch handled at once (bounds the temporaries of an update to ~3 x SUB_ROWS x d).
+SUB_ROWS = 2_048
 
 
 def shrink(M: np.ndarray, ell: int) -> tuple[np.ndarray, float]:
@@ -273,23 +276,32 @@ class FrequentDirections(Memoized):
         if err is not None:
             raise err
         w = np.ones(n) if w is None else w
-        Z = np.column_stack([X, np.zeros(n) if y is None else y])
-        if self._n_rows == 0:
-            self._shift = Z[0].copy()
-        Z -= self._shift
+        t = np.zeros(n) if y is None else y
+        shift = np.append(X[0], t[0]) if self._n_rows == 0 else self._shift
+        # rows in sub-blocks of SUB_ROWS: temporaries stay O(SUB_ROWS d) whatever the batch
+        cuts = range(0, n, SUB_ROWS)
         with np.errstate(all="ignore"):
-            stats = _weighted_block(Z, w)
-        if not all(np.isfinite(a).all() for a in stats):
+            stats = [
+                _weighted_block(
+                    np.column_stack([X[a : a + SUB_ROWS], t[a : a + SUB_ROWS]]) - shift,
+                    w[a : a + SUB_ROWS],
+                )
+                for a in cuts
+            ]
+        if not all(np.isfinite(v).all() for block in stats for v in block[1:]):
             raise NonFiniteError(
                 f"The sums must stay finite, but rows 0..{n - 1} overflow float64 (values near "
                 "1e154 or beyond); rescale the data.",
                 row=0,
             )
-        self._absorb_exact(*stats)
+        self._shift = shift  # nothing above touched the state
+        for block in stats:
+            self._absorb_exact(*block)
         self._n_rows += n
-        self._pending.append((Z[:, :-1].copy(), w.copy()))
-        self._n_pending += n
-        self._flush()
+        for a in cuts:
+            self._pending.append((X[a : a + SUB_ROWS] - shift[:-1], w[a : a + SUB_ROWS].copy()))
+            self._n_pending += len(self._pending[-1][1])
+            self._flush()
         self._derived = {}
 
     def _absorb_exact(self, W: float, mean: np.ndarray, var: np.ndarray, cxy: np.ndarray) -> None:
