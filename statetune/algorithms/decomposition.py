@@ -12,7 +12,7 @@ probabilistic-PCA log-likelihood that ``PCA.score`` reports.
 Example
 -------
 >>> import numpy as np
->>> from statetune.states import Moments
+>>> from statetune.states import FrequentDirections, Moments
 >>> from statetune.algorithms.decomposition import PCA
 >>> X = np.random.default_rng(0).normal(size=(100, 3)) * [3.0, 1.0, 0.1]
 >>> s = Moments(3, has_target=False); s.update(X)
@@ -31,10 +31,16 @@ from statetune.algorithms._checks import check_bool, check_int_range
 from statetune.algorithms._eigen import covariance_eigh
 from statetune.algorithms._estimator import StateEstimator
 from statetune.algorithms._linear_metrics import unknown_metric
+from statetune.algorithms._sketch import (
+    SketchServed,
+    check_sketch_components,
+    set_pca_from_sketch,
+    sketch_pca_held_out_score,
+)
 from statetune.algorithms.params import CategoricalParam, IntParam, Param
 from statetune.algorithms.references import Reference, ScaledReference
 from statetune.algorithms.references.scaled_regression import pca_reference, pca_view
-from statetune.states import Moments
+from statetune.states import FrequentDirections, Moments
 
 __all__ = ["PCA", "check_n_components"]
 
@@ -51,8 +57,10 @@ def check_n_components(value: Any, state: Moments, *, limit_by_rows: bool = True
     return check_int_range("n_components", value, 1, high, high_name=name)
 
 
-class PCA(StateEstimator, decomposition.PCA):
-    """PCA from moments. Also reads the features of a state built with a target.
+class PCA(SketchServed, StateEstimator, decomposition.PCA):
+    """PCA from moments, or from a Frequent Directions sketch for wide data (state parameters
+    ``sketch``/``ell``, :mod:`statetune.algorithms._sketch`). Also reads the features of a
+    state built with a target.
 
     Scale-dependent by definition (as scikit-learn's): the components are those of the raw
     covariance, not of the correlations.
@@ -87,6 +95,10 @@ class PCA(StateEstimator, decomposition.PCA):
     )
 
     def _check_hyperparameters(self, state: Moments) -> None:
+        if isinstance(state, FrequentDirections):
+            check_sketch_components(self.n_components, state, by_rows=True)
+            check_bool("whiten", self.whiten)
+            return
         check_n_components(self.n_components, state)
         check_bool("whiten", self.whiten)
 
@@ -104,6 +116,9 @@ class PCA(StateEstimator, decomposition.PCA):
         return super().partial_fit(X)
 
     def _finalize(self, state: Moments) -> None:
+        if isinstance(state, FrequentDirections):
+            set_pca_from_sketch(self, state)
+            return
         k = check_n_components(self.n_components, state)
         ev, comps, _ = covariance_eigh(state)
         d = state.n_features
@@ -121,14 +136,19 @@ class PCA(StateEstimator, decomposition.PCA):
 
     @classmethod
     def search_space(cls, state: Moments) -> dict[str, Param]:
+        high = min(state.n_features, max(state.n_rows, 1))
+        if isinstance(state, FrequentDirections):
+            high = max(min(high, state.ell - 1), 1)
         return {
-            "n_components": IntParam(1, min(state.n_features, max(state.n_rows, 1))),
+            "n_components": IntParam(1, high),
             "whiten": CategoricalParam((False, True)),
         }
 
     def held_out_score(self, train: Moments, held: Moments, metric: str) -> float:
         if metric not in PCA_METRICS:
             raise unknown_metric("PCA", metric, PCA_METRICS)
+        if isinstance(held, FrequentDirections):
+            return sketch_pca_held_out_score(self, train, held, metric)
         d = held.n_features
         W = held.weight_sum
         if W <= 0:

@@ -10,7 +10,7 @@ state; each ridge trial is one Cholesky factorization (~15 us at d=50).
 Example
 -------
 >>> import numpy as np
->>> from statetune.states import Moments
+>>> from statetune.states import FrequentDirections, Moments
 >>> from statetune.algorithms.linear import Ridge
 >>> rng = np.random.default_rng(0); X = rng.normal(size=(50, 3)); y = X @ [1.0, 2.0, 3.0]
 >>> s = Moments(3); s.update(X, y)
@@ -42,11 +42,17 @@ from statetune.algorithms._scaled_solve import (
     psd_solve,
     ridge_solve,
 )
+from statetune.algorithms._sketch import (
+    SketchServed,
+    sketch_alpha_range,
+    sketch_linear_held_out_score,
+    sketch_ridge,
+)
 from statetune.algorithms.params import CategoricalParam, FloatParam, Param
 from statetune.algorithms.references import Reference, ScaledReference, lowest_alpha
 from statetune.algorithms.references.scaled_case import regression_view
 from statetune.algorithms.references.scaled_regression import ols_reference, ridge_reference
-from statetune.states import Moments
+from statetune.states import FrequentDirections, Moments
 
 __all__ = [
     "LinearRegression",
@@ -134,6 +140,15 @@ class _LinearFromMoments(StateEstimator):
     intercept_: float
 
     def held_out_score(self, train: Moments, held: Moments, metric: str) -> float:
+        if isinstance(held, FrequentDirections):
+            return sketch_linear_held_out_score(
+                self.coef_,
+                self.intercept_,
+                getattr(self, "fit_intercept", True),
+                train,
+                held,
+                metric,
+            )
         train, held = self._design_states(train, held)
         return linear_held_out_score(
             self.coef_, self.intercept_, getattr(self, "fit_intercept", True), train, held, metric
@@ -198,8 +213,11 @@ class LinearRegression(_LinearFromMoments, linear_model.LinearRegression):
         return {"fit_intercept": CategoricalParam((True, False)), **cls.preprocessing_space(state)}
 
 
-class Ridge(_LinearFromMoments, linear_model.Ridge):
+class Ridge(SketchServed, _LinearFromMoments, linear_model.Ridge):
     """Ridge regression from moments; equals ``sklearn.linear_model.Ridge``.
+
+    Wide data: from a Frequent Directions sketch (state parameters ``sketch``/``ell``,
+    :mod:`statetune.algorithms._sketch`), every ``alpha > 0`` from one SVD of the sketch.
 
     ``alpha == 0`` is allowed but raises when ``X^T X`` is singular (use ``ols`` for the
     minimum-norm solution).
@@ -233,6 +251,11 @@ class Ridge(_LinearFromMoments, linear_model.Ridge):
     def _finalize(self, state: Moments) -> None:
         fi = bool(self.fit_intercept)
         alpha = float(self.alpha)
+        if isinstance(state, FrequentDirections):
+            self.coef_ = sketch_ridge(state, alpha, fi)
+            self.intercept_ = float(state.mean[-1] - state.mean[:-1] @ self.coef_) if fi else 0.0
+            self.__dict__["solver_"] = "frequent_directions"
+            return
         if alpha == 0.0 and gram_pinv(state, fi).rank < state.n_features:
             raise np.linalg.LinAlgError(
                 "`X^T X + alpha I` must be invertible, but alpha=0 and X^T X is singular; "
@@ -244,7 +267,10 @@ class Ridge(_LinearFromMoments, linear_model.Ridge):
 
     @classmethod
     def search_space(cls, state: Moments) -> dict[str, Param]:
-        low, high = alpha_range(cls.bounds_state(state))
+        if isinstance(state, FrequentDirections):
+            low, high = sketch_alpha_range(state)
+        else:
+            low, high = alpha_range(cls.bounds_state(state))
         return {
             "alpha": FloatParam(low, high, log=True),
             "fit_intercept": CategoricalParam((True, False)),

@@ -12,7 +12,7 @@ stay accurate too.
 Example
 -------
 >>> import numpy as np
->>> from statetune.states import Moments
+>>> from statetune.states import FrequentDirections, Moments
 >>> from statetune.algorithms.pcr import PCR
 >>> rng = np.random.default_rng(0); X = rng.normal(size=(100, 3)); y = X @ [1.0, 2.0, 3.0]
 >>> s = Moments(3); s.update(X, y)
@@ -33,18 +33,25 @@ from sklearn.utils.validation import validate_data
 from statetune.algorithms._checks import check_in_range
 from statetune.algorithms._eigen import covariance_eigh
 from statetune.algorithms._estimator import check_columns
+from statetune.algorithms._sketch import (
+    SketchServed,
+    check_sketch_components,
+    missed_variance,
+    sketch_alpha_range,
+    sketch_components,
+)
 from statetune.algorithms.decomposition import check_n_components
 from statetune.algorithms.linear import _LinearFromMoments, alpha_range
 from statetune.algorithms.params import FloatParam, IntParam, Param
 from statetune.algorithms.references import Reference, ScaledReference, lowest_alpha
 from statetune.algorithms.references.scaled_case import regression_view
 from statetune.algorithms.references.scaled_regression import pcr_reference
-from statetune.states import Moments
+from statetune.states import FrequentDirections, Moments
 
 __all__ = ["PCR"]
 
 
-class PCR(_LinearFromMoments, RegressorMixin, TransformerMixin, BaseEstimator):
+class PCR(SketchServed, _LinearFromMoments, RegressorMixin, TransformerMixin, BaseEstimator):
     """PCA to ``n_components``, then ridge with ``alpha`` on the component scores.
 
     Attributes
@@ -84,10 +91,16 @@ class PCR(_LinearFromMoments, RegressorMixin, TransformerMixin, BaseEstimator):
         self.min_frequency = min_frequency
 
     def _check_hyperparameters(self, state: Moments) -> None:
-        check_n_components(self.n_components, state, limit_by_rows=False)
+        if isinstance(state, FrequentDirections):
+            check_sketch_components(self.n_components, state, by_rows=False)
+        else:
+            check_n_components(self.n_components, state, limit_by_rows=False)
         check_in_range("alpha", self.alpha, 0.0)
 
     def _finalize(self, state: Moments) -> None:
+        if isinstance(state, FrequentDirections):
+            self._finalize_sketch(state)
+            return
         k = check_n_components(self.n_components, state, limit_by_rows=False)
         ev, comps, rank = covariance_eigh(state)
         d = state.n_features
@@ -99,6 +112,22 @@ class PCR(_LinearFromMoments, RegressorMixin, TransformerMixin, BaseEstimator):
         # a component of zero variance (past the rank) has score 0: its coefficient is 0
         gamma = np.divide(P @ state.comoment[:d, d], denom, out=np.zeros(k), where=denom > 0)
         self.components_ = P.copy()
+        self.n_components_ = k
+        self.mean_ = state.mean[:d].copy()
+        self.scores_coef_ = gamma
+        self.coef_ = P.T @ gamma
+        self.intercept_ = float(state.mean[d] - self.mean_ @ self.coef_)
+
+    def _finalize_sketch(self, state: FrequentDirections) -> None:
+        """Ridge on the top sketched components, with the exact ``X^T y`` (``_sketch``)."""
+        k = check_sketch_components(self.n_components, state, by_rows=False)
+        if self.n_components is None:  # the sketched directions of non-zero variance
+            k = max(min(k, int(np.count_nonzero(state.eig()[0] > 0))), 1)
+        lam, P = sketch_components(state, k)
+        denom = lam + missed_variance(state) + float(self.alpha)
+        gamma = np.divide(P @ state.cross_moment, denom, out=np.zeros(k), where=denom > 0)
+        d = state.n_features
+        self.components_ = P
         self.n_components_ = k
         self.mean_ = state.mean[:d].copy()
         self.scores_coef_ = gamma
@@ -125,6 +154,10 @@ class PCR(_LinearFromMoments, RegressorMixin, TransformerMixin, BaseEstimator):
 
     @classmethod
     def search_space(cls, state: Moments) -> dict[str, Param]:
+        if isinstance(state, FrequentDirections):
+            low, high = sketch_alpha_range(state)
+            top = max(min(state.ell - 1, state.n_features), 1)
+            return {"n_components": IntParam(1, top), "alpha": FloatParam(low, high, log=True)}
         bounds = cls.bounds_state(state)
         low, high = alpha_range(bounds)
         return {

@@ -19,6 +19,7 @@ from statetune.states._base import (
 )
 from statetune.states.class_counts import ClassCounts, NegativeCountError
 from statetune.states.class_moments import ClassMoments
+from statetune.states.frequent_directions import FrequentDirections
 from statetune.states.kmeans_coreset import KMeansCoreset
 from statetune.states.knn_sample import KNNSample
 from statetune.states.lagged_moments import LaggedMoments, SeriesOrderError
@@ -31,6 +32,7 @@ __all__ = [
     "FORMAT_VERSION",
     "ClassCounts",
     "ClassMoments",
+    "FrequentDirections",
     "KMeansCoreset",
     "KNNSample",
     "LaggedMoments",

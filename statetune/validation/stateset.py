@@ -118,7 +118,8 @@ class StateSet(FoldStates):
         train = self.train(slot, k)
         model = alg.finalize(train, dict(params), self.schema.features)
         if metric not in alg.sample_metrics:
-            return float(model.held_out_score(train, held, metric)), "held-out state (exact)"
+            how = "exact" if getattr(held, "exact_summary", True) else "approximate: a sketch"
+            return float(model.held_out_score(train, held, metric)), f"held-out state ({how})"
         sample_slot = self.sample_slot()
         if sample_slot is None:
             raise ValueError(
