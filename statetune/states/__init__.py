@@ -20,6 +20,7 @@ from statetune.states._base import (
 from statetune.states.class_counts import ClassCounts, NegativeCountError
 from statetune.states.class_moments import ClassMoments
 from statetune.states.kmeans_coreset import KMeansCoreset
+from statetune.states.linear_bank import LinearBank
 from statetune.states.lagged_moments import LaggedMoments, SeriesOrderError
 from statetune.states.moments import Moments
 from statetune.states.reservoir import Reservoir
@@ -32,6 +33,7 @@ __all__ = [
     "ClassMoments",
     "KMeansCoreset",
     "LaggedMoments",
+    "LinearBank",
     "Moments",
     "NegativeCountError",
     "NonFiniteError",
