@@ -19,6 +19,7 @@ from statetune.algorithms.discriminant import (
 from statetune.algorithms.gaussian_nb import GaussianNB
 from statetune.algorithms.kmeans import KMeans
 from statetune.algorithms.linear import LinearRegression, Ridge
+from statetune.algorithms.linear_learner import LinearLearner
 from statetune.algorithms.naive_bayes_counts import BernoulliNB, ComplementNB, MultinomialNB
 from statetune.algorithms.params import CategoricalParam, FloatParam, IntParam, Param
 from statetune.algorithms.pcr import PCR
@@ -46,6 +47,7 @@ __all__ = [
     "KMeans",
     "Lasso",
     "LinearDiscriminantAnalysis",
+    "LinearLearner",
     "LinearRegression",
     "Param",
     "QuadraticDiscriminantAnalysis",

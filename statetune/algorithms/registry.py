@@ -20,6 +20,7 @@ from statetune.algorithms.discriminant import (
 from statetune.algorithms.gaussian_nb import GaussianNB
 from statetune.algorithms.kmeans import KMeans
 from statetune.algorithms.linear import LinearRegression, Ridge
+from statetune.algorithms.linear_learner import LinearLearner
 from statetune.algorithms.naive_bayes_counts import ALGORITHMS as COUNT_NB_ALGORITHMS
 from statetune.algorithms.pcr import PCR
 from statetune.algorithms.ridge_classifier import RidgeClassifier
@@ -87,5 +88,14 @@ register_algorithm(
 register_algorithm(
     Algorithm(
         "kmeans", KMeans, "cluster", "k-means from a mergeable coreset (sensitivity sampling)"
+    )
+)
+
+register_algorithm(
+    Algorithm(
+        "linear_learner",
+        LinearLearner,
+        "classification",
+        "a bank of linear classifiers (logistic, hinge, squared; L2, L1, step) by SGD in one pass",
     )
 )

@@ -20,8 +20,8 @@ from statetune.states._base import (
 from statetune.states.class_counts import ClassCounts, NegativeCountError
 from statetune.states.class_moments import ClassMoments
 from statetune.states.kmeans_coreset import KMeansCoreset
-from statetune.states.linear_bank import LinearBank
 from statetune.states.lagged_moments import LaggedMoments, SeriesOrderError
+from statetune.states.linear_bank import LinearBank
 from statetune.states.moments import Moments
 from statetune.states.reservoir import Reservoir
 from statetune.states.table_moments import TableMoments

@@ -67,6 +67,11 @@ class Subtractable:
 class FoldBanks:
     """Learns the models of every fold in one state from rows given with their fold ids."""
 
+    def update(
+        self, X: Any, y: Any = None, w: Any = None, *, folds: Any = None, n_folds: int | None = None
+    ) -> None:  # pragma: no cover - implemented by the states
+        raise NotImplementedError
+
     def fold_view(self, k: int | None) -> Any:  # pragma: no cover - implemented by the states
         raise NotImplementedError
 

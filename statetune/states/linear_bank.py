@@ -12,8 +12,8 @@ standardized coordinates; the features are standardized by the exact running mea
 variance of the rows the bank has processed so far, batch included (kept per fold, in the
 state), so one step-size grid fits all data. The coefficients are stored in raw units, so a
 scaler that moves as rows arrive changes the preconditioning only, never the model. Besides the
-last iterate each model keeps its Polyak average (the mean of its iterates over all steps):
-both are served, the average is the better one after one pass.
+last iterate each model keeps an average of its iterates, iterate ``t`` weighted by ``t``
+(polynomial-decay averaging, Shamir and Zhang 2013: early iterates fade): both are served.
 
 **Per-fold banks.** The pass hands this state every row with its fold id (capability
 :class:`~statetune.states.capabilities.FoldBanks`): with ``K > 1`` folds the state holds
@@ -121,7 +121,7 @@ class LinearBank(Memoized, FoldBanks, AveragingMerge):
         has_target: bool = True,
         loss: Sequence[str] = LOSSES,
         alpha: Sequence[float] = (1e-5, 1e-4, 1e-3, 1e-2),
-        l1: Sequence[float] = (0.0, 1e-4),
+        l1: Sequence[float] = (0.0,),
         eta0: Sequence[float] = (0.05, 0.5),
         batch_size: int = 32,
     ) -> None:
@@ -377,43 +377,65 @@ class LinearBank(Memoized, FoldBanks, AveragingMerge):
         self._add_moments(Xs, w, fid)
         A = self._bank_folds()
         F, M, C, d = A.shape[0], self.n_members, len(self.classes), self.n_features
+        B = len(w)
         rw = w[:, None] * A[:, fid].T  # (B, F) row weight in each bank
         nb = rw.sum(axis=0)
         active = nb > 0
         if not active.any() or C == 0:
             return
-        P = (Xs @ self.W.reshape(d, -1)).reshape(len(w), F, M, C) + self.b
+        P = (Xs @ self.W.reshape(d, -1)).reshape(B, F, M, C)
+        P += self.b
         G = self._score_gradient(P, code)
         G *= (rw / np.where(active, nb, 1.0))[:, :, None, None]
-        gW = (Xs.T @ G.reshape(len(w), -1)).reshape(d, F, M, C)
+        gW = (Xs.T @ G.reshape(B, -1)).reshape(d, F, M, C)
         gb = G.sum(axis=0)
         mean, sd = self._bank_scalers()
-        s = sd.T[:, :, None, None]  # (d, F, 1, 1)
-        m = mean.T[:, :, None, None]
-        V = self.W * s
-        c = self.b + np.einsum("dfmc,fd->fmc", self.W, mean)
-        gV = (gW - m * gb[None]) / s + self._alpha_m[None, None, :, None] * V
-        gc = gb
-        act = active[None, :, None, None]
-        self.HW += np.where(act, gV * gV, 0.0)
-        self.Hb += np.where(active[:, None, None], gc * gc, 0.0)
-        eta = self._eta_m[None, None, :, None]
-        rate = eta / (np.sqrt(self.HW) + _EPS)
-        V_new = V - rate * gV
-        l1 = self._l1_m[None, None, :, None]
-        if (self._l1_m > 0).any():
-            V_new = np.sign(V_new) * np.maximum(np.abs(V_new) - rate * l1, 0.0)
-        c_new = c - eta[0] * gc / (np.sqrt(self.Hb) + _EPS)
-        W_new = V_new / s
-        b_new = c_new - np.einsum("dfmc,fd->fmc", W_new, mean)
-        self.W = np.where(act, W_new, self.W)
-        self.b = np.where(active[:, None, None], b_new, self.b)
-        self.steps += active
+        banks = slice(None) if active.all() else np.flatnonzero(active)
+        self._adagrad(banks, gW[:, banks], gb[banks], mean[banks], sd[banks])
+        self.steps[banks] += 1
         self.bank_weight += nb
-        t = np.maximum(self.steps, 1).astype(np.float64)
-        frac = np.where(active, 1.0 / t, 0.0)
-        self.Wa += (self.W - self.Wa) * frac[None, :, None, None]
-        self.ba += (self.b - self.ba) * frac[:, None, None]
+
+    def _adagrad(
+        self, banks: Any, gW: np.ndarray, gb: np.ndarray, mean: np.ndarray, sd: np.ndarray
+    ) -> None:
+        """The AdaGrad step of the banks ``banks`` (all or some) from raw-unit gradients, in
+        standardized coordinates ``V = W * sd``, ``c = b + mean . W``; then the L1 proximal
+        step (soft thresholding) and the Polyak averages."""
+        W, b = self.W[:, banks], self.b[banks]
+        s = sd.T[:, :, None, None]  # (d, f, 1, 1)
+        m = mean.T[:, :, None, None]
+        alpha = self._alpha_m[None, None, :, None]
+        eta = self._eta_m[None, None, :, None]
+        V = W * s
+        c = b + np.einsum("dfmc,fd->fmc", W, mean)
+        gV = gW - m * gb[None]
+        gV /= s
+        gV += alpha * V
+        HW = self.HW[:, banks] + gV * gV
+        Hb = self.Hb[banks] + gb * gb
+        rate = np.sqrt(HW)
+        rate += _EPS
+        np.divide(eta, rate, out=rate)
+        gV *= rate
+        V -= gV
+        if (self._l1_m > 0).any():
+            rate *= self._l1_m[None, None, :, None]
+            shrunk = np.abs(V)
+            shrunk -= rate
+            np.maximum(shrunk, 0.0, out=shrunk)
+            V = np.copysign(shrunk, V)
+        c -= eta[0] * gb / (np.sqrt(Hb) + _EPS)
+        V /= s
+        b_new = c - np.einsum("dfmc,fd->fmc", V, mean)
+        t = (self.steps[banks] + 1).astype(np.float64)
+        frac = 2.0 / (t + 1.0)  # iterate t weighs t (polynomial-decay averaging)
+        Wa = self.Wa[:, banks]
+        Wa += (V - Wa) * frac[None, :, None, None]
+        ba = self.ba[banks]
+        ba += (b_new - ba) * frac[:, None, None]
+        self.W[:, banks], self.b[banks] = V, b_new
+        self.HW[:, banks], self.Hb[banks] = HW, Hb
+        self.Wa[:, banks], self.ba[banks] = Wa, ba
 
     def _score_gradient(self, P: np.ndarray, code: np.ndarray) -> np.ndarray:
         """d(loss)/d(score) for scores ``P`` (B, F, M, C) of rows of class ``code``."""
@@ -468,8 +490,8 @@ class LinearBank(Memoized, FoldBanks, AveragingMerge):
         self._grow_classes(o.classes)
         o._grow_classes(self.classes)
         off = o.shift - self.shift  # o's intercepts move to this state's shift
-        o.b = o.b + np.einsum("dfmc,d->fmc", o.W, off)
-        o.ba = o.ba + np.einsum("dfmc,d->fmc", o.Wa, off)
+        o.b = o.b - np.einsum("dfmc,d->fmc", o.W, off)
+        o.ba = o.ba - np.einsum("dfmc,d->fmc", o.Wa, off)
         wa, wb = self.bank_weight, o.bank_weight
         tot = wa + wb
         fa = np.where(tot > 0, wa / np.where(tot > 0, tot, 1.0), 0.5)
@@ -665,7 +687,7 @@ class LinearBank(Memoized, FoldBanks, AveragingMerge):
             return False
         for b_name, w_name in (("b", "W"), ("ba", "Wa")):
             mine = getattr(self, b_name)
-            theirs = getattr(other, b_name) + np.einsum("dfmc,d->fmc", getattr(other, w_name), off)
+            theirs = getattr(other, b_name) - np.einsum("dfmc,d->fmc", getattr(other, w_name), off)
             atol = 1e-12 * (1.0 + np.abs(mine).max(initial=0))
             if not np.allclose(mine, theirs, rtol=rtol, atol=atol):
                 return False
