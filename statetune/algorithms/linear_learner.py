@@ -14,11 +14,15 @@ The model has the surface of scikit-learn's linear classifiers (``coef_``, ``int
   decision for two classes), which is what the member was trained to predict; for ``hinge``
   and ``squared`` members, scikit-learn's one-vs-rest logistic of the decision values,
   normalized (``_predict_proba_lr``: not calibrated, so that ``log_loss`` still ranks them);
-- ``threshold`` (binary only; a hyperparameter in the search space of a two-class state): a
-  row is predicted ``classes_[1]`` when ``sigmoid(decision) >= threshold``; 0.5 is
-  scikit-learn's rule (decision > 0). Tuned on the held-out sample for the ``f1`` metric
-  (the F1 of ``classes_[1]``); :meth:`LinearLearner.best_f1_threshold` finds the best
-  threshold on given rows in one sweep.
+- ``threshold`` (binary only; a hyperparameter): a row is predicted ``classes_[1]`` when
+  ``sigmoid(decision) >= threshold``; 0.5 is scikit-learn's rule (decision > 0). It is not in
+  the default search space (it changes no metric but ``f1``, ``accuracy`` and
+  ``balanced_accuracy``, and would only dilute the search for the others): to tune it for F1
+  (of ``classes_[1]``, on the held-out sample), add it, e.g.
+  ``st.tune(src, ["linear_learner"], metric="f1", search_space={"linear_learner":
+  {"threshold": optuna.distributions.FloatDistribution(0.05, 0.95)}})``; or, for a chosen
+  model, :meth:`LinearLearner.best_f1_threshold` finds the best threshold on given held-out
+  rows in one sweep.
 
 Every metric is scored on the held-out sample of rows (the pass's ``held_out_sample`` role):
 the training state of fold ``k`` is bank ``k`` (trained without fold ``k``'s rows) and the
@@ -52,15 +56,13 @@ from statetune.algorithms._checks import check_bool
 from statetune.algorithms._classifier import CLASSIFIER_MAXIMIZE, softmax
 from statetune.algorithms._estimator import StateEstimator
 from statetune.algorithms._label_metrics import LABEL_METRICS, class_index, label_score
-from statetune.algorithms.params import CategoricalParam, FloatParam, Param
+from statetune.algorithms.params import CategoricalParam, Param
 from statetune.algorithms.references import QualityBound
 from statetune.states.linear_bank import LinearBank
 
 __all__ = ["LINEAR_LEARNER_METRICS", "LinearLearner", "f1_score"]
 
 LINEAR_LEARNER_METRICS = ("accuracy", *[m for m in LABEL_METRICS if m != "accuracy"], "f1")
-#: The decision threshold's range in the search space (a probability of ``classes_[1]``).
-THRESHOLD_RANGE = (0.05, 0.95)
 
 
 def f1_score(y_pos: np.ndarray, pred_pos: np.ndarray, w: np.ndarray | None = None) -> float:
@@ -239,8 +241,6 @@ class LinearLearner(StateEstimator, LinearClassifierMixin, BaseEstimator):
             "eta0": CategoricalParam(tuple(state.eta0)),
             "average": CategoricalParam((True, False)),
         }
-        if len(state.classes) == 2:
-            space["threshold"] = FloatParam(*THRESHOLD_RANGE)
         return space
 
     def held_out_score(self, train: Any, held: Any, metric: str) -> float:
@@ -288,7 +288,7 @@ class LinearLearner(StateEstimator, LinearClassifierMixin, BaseEstimator):
             r = int(np.flatnonzero(~seen)[0])
             raise ValueError(
                 f"Labels to score must have been seen in training ({self.classes_.tolist()}), "
-                f"but row {r} holds {y[r]!r}."
+                f"but row {r} holds {y[r].item()!r}."
             )
 
     def __sklearn_tags__(self) -> Any:

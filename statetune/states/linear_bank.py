@@ -166,6 +166,7 @@ class LinearBank(Memoized, FoldBanks, AveragingMerge):
         self.shift = np.zeros(d)
         self.fold_rows = np.zeros(0, dtype=np.int64)
         self.fold_weight = np.zeros(0)
+        self.class_rows = np.zeros((0, 0), dtype=np.int64)
         self.mom_w = np.zeros(0)
         self.mom_mean = np.zeros((0, d))
         self.mom_m2 = np.zeros((0, d))
@@ -219,6 +220,7 @@ class LinearBank(Memoized, FoldBanks, AveragingMerge):
         K, d = self.n_folds, self.n_features
         self.fold_rows = np.zeros(K, dtype=np.int64)
         self.fold_weight = np.zeros(K)
+        self.class_rows = np.zeros((K, len(self.classes)), dtype=np.int64)
         self.mom_w = np.zeros(K)
         self.mom_mean = np.zeros((K, d))
         self.mom_m2 = np.zeros((K, d))
@@ -239,6 +241,7 @@ class LinearBank(Memoized, FoldBanks, AveragingMerge):
 
         for name in ("W", "b", "Wa", "ba", "HW", "Hb"):
             setattr(self, name, widen(getattr(self, name)))
+        self.class_rows = widen(self.class_rows).astype(np.int64)
         self.classes = union
 
     # -- update --------------------------------------------------------------------------
@@ -301,6 +304,7 @@ class LinearBank(Memoized, FoldBanks, AveragingMerge):
         self._grow_classes(np.unique(labels))
         codes = np.searchsorted(self.classes, labels)
         np.add.at(self.fold_rows, fid, 1)
+        np.add.at(self.class_rows, (fid, codes), 1)
         np.add.at(self.fold_weight, fid, w)
         self.pend_X = np.concatenate([self.pend_X, X])
         self.pend_code = np.concatenate([self.pend_code, codes])
@@ -521,6 +525,7 @@ class LinearBank(Memoized, FoldBanks, AveragingMerge):
         self.mom_m2 = self.mom_m2 + o.mom_m2 + delta * delta * (wa_m * wb_m / safe)[:, None]
         self.mom_w = t_m
         self.fold_rows = self.fold_rows + o.fold_rows
+        self.class_rows = self.class_rows + o.class_rows
         self.fold_weight = self.fold_weight + o.fold_weight
         X = np.concatenate([self.pend_X, o.pend_X])
         code = np.concatenate([self.pend_code, o.pend_code])
@@ -543,9 +548,11 @@ class LinearBank(Memoized, FoldBanks, AveragingMerge):
         if not 0 <= k <= K:
             raise ValueError(f"`0 <= fold < {K}` must hold, but got fold={k}.")
         keep = np.ones(K, dtype=bool) if k == K else np.arange(K) != k
+        seen = self.class_rows[keep].sum(axis=0) > 0  # classes of the rows it learned from
         new = LinearBank(**self.params())
-        new.classes = self.classes.copy()
+        new.classes = self.classes[seen].copy()
         new._start(1)
+        new.class_rows = self.class_rows[keep][:, seen].sum(axis=0, keepdims=True)
         new.shift = self.shift.copy()
         new.fold_rows = np.array([self.fold_rows[keep].sum()], dtype=np.int64)
         new.fold_weight = np.array([self.fold_weight[keep].sum()])
@@ -558,13 +565,14 @@ class LinearBank(Memoized, FoldBanks, AveragingMerge):
             new.mom_m2 = (self.mom_m2[ks].sum(axis=0) + wk @ (self.mom_mean[ks] - m) ** 2)[None]
         sl = slice(k, k + 1)
         for name in ("W", "Wa", "HW"):
-            setattr(new, name, getattr(self, name)[:, sl].copy())
+            setattr(new, name, getattr(self, name)[:, sl][..., seen].copy())
         for name in ("b", "ba", "Hb"):
-            setattr(new, name, getattr(self, name)[sl].copy())
+            setattr(new, name, getattr(self, name)[sl][..., seen].copy())
         new.steps = self.steps[sl].copy()
         new.bank_weight = self.bank_weight[sl].copy()
         rows = keep[self.pend_fold]
-        new.pend_X, new.pend_code = self.pend_X[rows].copy(), self.pend_code[rows].copy()
+        recode = np.cumsum(seen) - 1
+        new.pend_X, new.pend_code = self.pend_X[rows].copy(), recode[self.pend_code[rows]]
         new.pend_w = self.pend_w[rows].copy()
         new.pend_fold = np.zeros(int(rows.sum()), dtype=np.int64)
         return new
@@ -579,8 +587,10 @@ class LinearBank(Memoized, FoldBanks, AveragingMerge):
             return new
         if not 0 <= k < K:
             raise ValueError(f"`0 <= fold < {K}` must hold, but got fold={k}.")
-        new.classes = self.classes.copy()
+        seen = self.class_rows[k] > 0
+        new.classes = self.classes[seen].copy()
         new._start(1)
+        new.class_rows = self.class_rows[k : k + 1, seen].copy()
         new.shift = self.shift.copy()
         new.fold_rows = self.fold_rows[k : k + 1].copy()
         new.fold_weight = self.fold_weight[k : k + 1].copy()
@@ -629,8 +639,9 @@ class LinearBank(Memoized, FoldBanks, AveragingMerge):
 
     # -- round trip ----------------------------------------------------------------------
     _ARRAYS = (
-        "shift", "fold_rows", "fold_weight", "mom_w", "mom_mean", "mom_m2", "W", "b", "Wa",
-        "ba", "HW", "Hb", "steps", "bank_weight", "pend_X", "pend_code", "pend_w", "pend_fold",
+        "shift", "fold_rows", "fold_weight", "class_rows", "mom_w", "mom_mean", "mom_m2",
+        "W", "b", "Wa", "ba", "HW", "Hb", "steps", "bank_weight",
+        "pend_X", "pend_code", "pend_w", "pend_fold",
     )  # fmt: skip
 
     def copy(self) -> LinearBank:
@@ -656,7 +667,7 @@ class LinearBank(Memoized, FoldBanks, AveragingMerge):
         new = cls(**header["params"])
         new.n_folds = int(header["n_folds"])
         new.classes = decode_labels(header["classes"])
-        ints = ("fold_rows", "steps", "pend_code", "pend_fold")
+        ints = ("fold_rows", "class_rows", "steps", "pend_code", "pend_fold")
         for name in cls._ARRAYS:
             a = np.asarray(arrays[name])
             setattr(new, name, a.astype(np.int64 if name in ints else np.float64).copy())
