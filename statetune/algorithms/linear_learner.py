@@ -146,6 +146,20 @@ class LinearLearner(StateEstimator, LinearClassifierMixin, BaseEstimator):
         check_classification_targets(y)
         return X, y
 
+    def partial_fit(  # type: ignore[override]
+        self, X: Any, y: Any, classes: Any = None, sample_weight: Any = None
+    ) -> Any:
+        """Update the bank with one more batch of rows (more SGD steps of the same models),
+        then finalize; ``classes`` (optional) lists the labels allowed, as in scikit-learn."""
+        if classes is not None:
+            unknown = np.setdiff1d(np.unique(np.asarray(y)), np.asarray(classes))
+            if unknown.size:
+                raise ValueError(
+                    f"`y` labels must be among `classes` ({np.asarray(classes).tolist()}), but "
+                    f"got {unknown.tolist()}."
+                )
+        return super().partial_fit(X, y, sample_weight)
+
     def _check_hyperparameters(self, state: LinearBank) -> None:
         check_bool("average", self.average)
         self._member = state.member_index(self.loss, self.alpha, self.l1, self.eta0)
