@@ -157,3 +157,17 @@ def test_label_unseen_by_a_training_fold_is_named_at_validation():
     states = st.compute_states(st.from_arrays(X, y), ["linear_learner"], folds=3)
     with pytest.raises(ValueError, match=r"seen in training .*'rare'"):
         states.fold_scores("linear_learner", {}, "accuracy")
+
+
+def test_bank_states_round_trip_through_the_state_cache(tmp_path):
+    X, y = load_breast_cancer(return_X_y=True)
+    first = st.compute_states(st.from_arrays(X, y), ["linear_learner"], folds=3, cache=tmp_path)
+    again = st.compute_states(st.from_arrays(X, y), ["linear_learner"], folds=3, cache=tmp_path)
+    assert "0 rows read" in str(again.cache_report)
+    slot = first.model_slot("linear_learner")
+    assert first.total(slot).allclose(again.total(slot))
+    params = {"loss": "hinge", "alpha": 1e-3}
+    assert np.array_equal(
+        first.fold_scores("linear_learner", params, "log_loss"),
+        again.fold_scores("linear_learner", params, "log_loss"),
+    )
