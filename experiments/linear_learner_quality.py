@@ -203,6 +203,8 @@ def plot(summary: list[dict[str, Any]], epochs: list[dict[str, Any]]) -> None:
         title="test log loss vs LogisticRegressionCV",
     )
     axes[0].legend()
+    for ax in axes[:2]:
+        ax.set_xticks(range(1, EPOCHS + 1))
     x = np.arange(len(names))
     width = 0.27
     for i, (key, label) in enumerate(
