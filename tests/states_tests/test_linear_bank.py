@@ -200,3 +200,15 @@ def test_round_trip_and_class_growth():
 def test_bad_grid_is_named(kw, match):
     with pytest.raises(ValueError, match=match):
         _bank(**kw)
+
+
+def test_merge_of_buffered_rows_commutes():
+    """States still buffering (no step yet, different shifts) merge the same either way."""
+    X, y = _data(3)
+    a, b = _bank(), _bank()
+    a.update(X[:1], y[:1])
+    b.update(X[1:], y[1:])
+    ab, ba = a.copy(), b.copy()
+    ab.merge(b)
+    ba.merge(a)
+    assert ab.allclose(ba) and ab.n_pending == 3
