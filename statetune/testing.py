@@ -80,7 +80,7 @@ from statetune._testing_scaled import (
 from statetune.algorithms import available_algorithms, get_algorithm
 from statetune.algorithms.references import NoReference, QualityBound, ScaledReference
 from statetune.states import SeriesOrderError, state_from_arrays
-from statetune.states.capabilities import Sampling, Subtractable
+from statetune.states.capabilities import AveragingMerge, Sampling, Subtractable
 
 __all__ = [
     "assert_accurate_on_scaled_features",
@@ -159,6 +159,9 @@ def assert_merge_laws(
     if is_series(algorithm):
         _assert_series_merge_laws(algorithm, X, y, w, parts, rtol)
         return
+    if isinstance(parts[0], AveragingMerge):
+        _assert_averaging_merge_laws(algorithm, X, y, w, parts, rtol)
+        return
     whole = fill_state(algorithm, X, y, w)
     left = parts[0].copy()
     for p in parts[1:]:
@@ -215,6 +218,32 @@ def _assert_series_merge_laws(
             e = whole.copy()
             e.merge(new_state(algorithm, X.shape[1], True))
         assert e.allclose(whole, rtol), "merging an empty state changed the state"
+
+
+def _assert_averaging_merge_laws(
+    algorithm: str, X: np.ndarray, y: Any, w: Any, parts: Sequence[Any], rtol: float
+) -> None:
+    """The laws of a merge that averages models (``AveragingMerge``): not ``u(A u B)``, but
+    commutative, associative (to ``rtol``, 1e-8 at least: weighted means of weighted means
+    round differently), unchanged by an empty state on either side, and rows counted once."""
+    rtol = max(rtol, 1e-8)
+    left = parts[0].copy()
+    for p in parts[1:]:
+        left.merge(p)
+    right = parts[-1].copy()
+    for p in reversed(parts[:-1]):
+        right.merge(p)
+    assert left.n_rows == len(X), "merge miscounted rows"
+    assert right.allclose(left, rtol), "merge is not commutative"
+    assert_associative(parts, rtol)
+    for side in ("left", "right"):
+        e = new_state(algorithm, X.shape[1], y is not None)
+        if side == "left":
+            e.merge(left)
+        else:
+            e = left.copy()
+            e.merge(new_state(algorithm, X.shape[1], y is not None))
+        assert e.allclose(left, rtol), "merging an empty state changed the state"
 
 
 def assert_associative(parts: Sequence[Any], rtol: float = 1e-10) -> None:

@@ -20,6 +20,7 @@ from statetune.algorithms.gaussian_nb import GaussianNB
 from statetune.algorithms.kmeans import KMeans
 from statetune.algorithms.knn import KNeighborsClassifier, KNeighborsRegressor
 from statetune.algorithms.linear import LinearRegression, Ridge
+from statetune.algorithms.linear_learner import LinearLearner
 from statetune.algorithms.naive_bayes_counts import BernoulliNB, ComplementNB, MultinomialNB
 from statetune.algorithms.params import CategoricalParam, FloatParam, IntParam, Param
 from statetune.algorithms.pcr import PCR
@@ -49,6 +50,7 @@ __all__ = [
     "KNeighborsRegressor",
     "Lasso",
     "LinearDiscriminantAnalysis",
+    "LinearLearner",
     "LinearRegression",
     "Param",
     "QuadraticDiscriminantAnalysis",

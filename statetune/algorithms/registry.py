@@ -21,6 +21,7 @@ from statetune.algorithms.gaussian_nb import GaussianNB
 from statetune.algorithms.kmeans import KMeans
 from statetune.algorithms.knn import KNeighborsClassifier, KNeighborsRegressor
 from statetune.algorithms.linear import LinearRegression, Ridge
+from statetune.algorithms.linear_learner import LinearLearner
 from statetune.algorithms.naive_bayes_counts import ALGORITHMS as COUNT_NB_ALGORITHMS
 from statetune.algorithms.pcr import PCR
 from statetune.algorithms.ridge_classifier import RidgeClassifier
@@ -106,3 +107,11 @@ for _alg in (
     ),
 ):
     register_algorithm(_alg)
+register_algorithm(
+    Algorithm(
+        "linear_learner",
+        LinearLearner,
+        "classification",
+        "a bank of linear classifiers (logistic, hinge, squared; L2, L1, step) by SGD in one pass",
+    )
+)

@@ -21,7 +21,7 @@ from statetune.data.source import Chunk, Partition
 from statetune.engine.series_feed import SeriesFeeder, SeriesKindError
 from statetune.engine.slots import Slot
 from statetune.states import NegativeCountError, NonFiniteError, SeriesOrderError
-from statetune.states.capabilities import Sampling
+from statetune.states.capabilities import FoldBanks, Sampling
 
 __all__ = ["COLUMN_BLOCK_ROWS", "Accumulator", "Job", "empty_states", "prefetch", "run_partition"]
 
@@ -134,7 +134,29 @@ class Accumulator:
             self._feed_rows(chunk)
         else:
             self._feed_columns(chunk)
+        if self.series is None:
+            self._feed_fold_banks(chunk)
         self.position += len(chunk)
+
+    def _feed_fold_banks(self, chunk: Chunk) -> None:
+        """States that learn every fold's model (:class:`FoldBanks`) get the whole chunk,
+        in row order, with each row's fold id, in fold 0's place."""
+        banks = [states[0] for states in self.states.values() if isinstance(states[0], FoldBanks)]
+        if not banks:
+            return
+        n = len(chunk)
+        X = chunk.X if chunk.X is not None else np.column_stack(chunk.columns or [])
+        folds = self.job.folds.assign(self.position, n)
+        for state in banks:
+            try:
+                state.update(X, chunk.y, chunk.w, folds=folds, n_folds=self.job.folds.n_folds)
+            except (NonFiniteError, NegativeCountError) as err:
+                row, col = int(err.row or 0), err.column
+                first = _first_bad_value(chunk)
+                if first is not None and first[0] <= row:
+                    row, col = first
+                err.column = col
+                raise _data_error(err, chunk, self.job.schema, row, self.position + row) from None
 
     def _feed_series(self, chunk: Chunk) -> None:
         assert self.series is not None
@@ -185,6 +207,8 @@ class Accumulator:
         pieces = iter(pieces)
         for piece in pieces:
             for i, states in enumerate(self.states.values()):
+                if isinstance(states[0], FoldBanks):
+                    continue  # fed the whole chunk by _feed_fold_banks
                 try:
                     self._update_state(states[piece[0]], piece)
                 except (NonFiniteError, NegativeCountError) as err:

@@ -37,7 +37,7 @@ from statetune.engine.slots import HELD_OUT_SAMPLE, MODEL, ROLES, Slot
 from statetune.engine.time_folds import FoldWindow, TimeFolds, time_value
 from statetune.engine.time_grid import TimeGrid
 from statetune.states import state_class
-from statetune.states.capabilities import Ordered
+from statetune.states.capabilities import FoldBanks, Ordered
 from statetune.states.spec import StateSpec
 
 __all__ = ["FoldStates", "SlotKey"]
@@ -195,6 +195,9 @@ class FoldStates:
         k = self._check_fold(k)
         if isinstance(self.folds, TimeFolds):
             return self._merged(slot, *self._windows()[k])
+        if slot.spec.has(FoldBanks):  # one state learned every fold's model
+            total = self.total(slot)  # outside the lock: _cached is not reentrant
+            return self._cached((slot, "held", k), lambda: total.held_view(k))
         return self.fold_states[slot][k]
 
     def train(self, key: SlotKey, k: int) -> Any:
@@ -204,6 +207,9 @@ class FoldStates:
         k = self._check_fold(k)
         if isinstance(self.folds, TimeFolds):
             return self._merged(slot, 0, self._windows()[k][0])
+        if slot.spec.has(FoldBanks):  # one state learned every fold's model
+            total = self.total(slot)
+            return self._cached((slot, "train", k), lambda: total.fold_view(k))
 
         def build() -> Any:
             others = [s for i, s in enumerate(self.fold_states[slot]) if i != k]

@@ -23,6 +23,7 @@ from statetune.states.frequent_directions import FrequentDirections
 from statetune.states.kmeans_coreset import KMeansCoreset
 from statetune.states.knn_sample import KNNSample
 from statetune.states.lagged_moments import LaggedMoments, SeriesOrderError
+from statetune.states.linear_bank import LinearBank
 from statetune.states.moments import Moments
 from statetune.states.reservoir import Reservoir
 from statetune.states.table_moments import TableMoments
@@ -36,6 +37,7 @@ __all__ = [
     "KMeansCoreset",
     "KNNSample",
     "LaggedMoments",
+    "LinearBank",
     "Moments",
     "NegativeCountError",
     "NonFiniteError",

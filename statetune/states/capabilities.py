@@ -11,6 +11,14 @@ string, so a new kind of state is served by the code that serves its capabilitie
 - :class:`Sampling`: holds a bounded sample of rows; ``update`` takes the rows' global
   ``positions`` so the sample does not depend on chunking.
 - :class:`Subtractable`: ``subtract(other)`` undoes ``merge(other)`` exactly.
+- :class:`FoldBanks`: one state learns every fold's model; the pass feeds it every row with
+  its fold id (``update(X, y, w, folds=..., n_folds=K)``) in fold 0's place (the other folds'
+  states stay empty), and the training and held-out states of fold ``k`` are its
+  ``fold_view(k)`` and ``held_view(k)`` (the state of all rows: ``fold_view(None)``).
+- :class:`AveragingMerge`: ``merge`` averages models learned on each side (weighted by the
+  rows each learned from) instead of giving the state of the union: it is commutative,
+  associative to rounding, unchanged by an empty state, and chunk-invariant, but
+  ``merge(u(A), u(B))`` is not ``u(A u B)``.
 
 Example
 -------
@@ -24,7 +32,14 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["Ordered", "Sampling", "Subtractable", "capabilities_of"]
+__all__ = [
+    "AveragingMerge",
+    "FoldBanks",
+    "Ordered",
+    "Sampling",
+    "Subtractable",
+    "capabilities_of",
+]
 
 
 class Ordered:
@@ -49,6 +64,26 @@ class Subtractable:
         raise NotImplementedError
 
 
+class FoldBanks:
+    """Learns the models of every fold in one state from rows given with their fold ids."""
+
+    def update(
+        self, X: Any, y: Any = None, w: Any = None, *, folds: Any = None, n_folds: int | None = None
+    ) -> None:  # pragma: no cover - implemented by the states
+        raise NotImplementedError
+
+    def fold_view(self, k: int | None) -> Any:  # pragma: no cover - implemented by the states
+        raise NotImplementedError
+
+    def held_view(self, k: int) -> Any:  # pragma: no cover - implemented by the states
+        raise NotImplementedError
+
+
+class AveragingMerge:
+    """``merge`` averages the two sides' models (weighted), not the state of the union."""
+
+
 def capabilities_of(cls: type) -> list[str]:
     """Names of the capabilities ``cls`` declares (for listings and messages)."""
-    return [c.__name__ for c in (Ordered, Sampling, Subtractable) if issubclass(cls, c)]
+    caps = (Ordered, Sampling, Subtractable, FoldBanks, AveragingMerge)
+    return [c.__name__ for c in caps if issubclass(cls, c)]

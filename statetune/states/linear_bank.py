@@ -1,0 +1,713 @@
+"""``LinearBank``: many linear classifiers trained side by side by mini-batch SGD, per fold.
+
+A bank holds ``M`` linear models, one per point of a grid of state parameters: ``loss`` in
+{``logistic`` (multinomial softmax; sigmoid for two classes), ``hinge`` (one-vs-rest),
+``squared`` (one-vs-rest on +-1 indicators)}, L2 penalty ``alpha``, L1 penalty ``l1`` (proximal
+step: soft thresholding, "truncated gradient") and step size ``eta0``. Every mini-batch of
+``batch_size`` rows is scored by all models of all banks at once with ONE product
+``(batch x d) @ (d x banks*M*classes)`` and one transposed product gives every gradient.
+
+Steps are AdaGrad (per-coordinate step ``eta0 / sqrt(sum of squared gradients)``) in
+standardized coordinates; the features are standardized by the exact running mean and
+variance of the rows the bank has processed so far, batch included (kept per fold, in the
+state), so one step-size grid fits all data. The coefficients are stored in raw units, so a
+scaler that moves as rows arrive changes the preconditioning only, never the model. Besides the
+last iterate each model keeps an average of its iterates, iterate ``t`` weighted by ``t``
+(polynomial-decay averaging, Shamir and Zhang 2013: early iterates fade): both are served.
+
+**Per-fold banks.** The pass hands this state every row with its fold id (capability
+:class:`~statetune.states.capabilities.FoldBanks`): with ``K > 1`` folds the state holds
+``K + 1`` banks; bank ``k < K`` learns from the rows outside fold ``k`` and bank ``K`` from all
+rows, so each row updates ``K`` banks and K-fold validation needs no second pass.
+:meth:`fold_view` gives the state trained without fold ``k``; the models always finalize from
+the last bank.
+
+**Merge is averaging, not the state of the union.** SGD does not merge exactly. ``merge``
+gives each bank the average of the two sides' coefficients, iterates, AdaGrad accumulators
+weighted by the sample weight each side's bank processed (parameter mixing, as a parallel or
+Dask pass needs); moments and counts merge exactly. The laws that hold (and are tested):
+merging is commutative, associative to rounding, a merge with an empty state changes nothing,
+the merged coefficients are the weighted average of the parts', and the same rows in any
+chunking give the same state (rows are buffered into fixed mini-batches of ``batch_size``;
+the buffer is part of the state). Rows still buffered when a model is finalized are used in
+one last smaller step on a copy (anytime: a stopped pass gives a working bank).
+
+Example
+-------
+>>> import numpy as np
+>>> from statetune.states import LinearBank
+>>> rng = np.random.default_rng(0); X = rng.normal(size=(2000, 3))
+>>> y = np.where(X @ [1.0, -2.0, 0.5] > 0, "yes", "no")
+>>> bank = LinearBank(3, loss=["logistic"], alpha=[1e-4], l1=[0.0], eta0=[0.5])
+>>> bank.update(X, y)
+>>> W, b = bank.coefficients(0, average=True)
+>>> bool(((X @ W[:, 1] + b[1] > X @ W[:, 0] + b[0]) == (y == "yes")).mean() > 0.97)
+True
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from statetune.states._base import (
+    FORMAT_VERSION,
+    Memoized,
+    NonFiniteError,
+    check_sample_weight,
+    register_state,
+)
+from statetune.states._labels import as_labels, decode_labels, encode_labels, union_labels
+from statetune.states.capabilities import AveragingMerge, FoldBanks
+
+__all__ = ["LOSSES", "LinearBank", "member_grid"]
+
+LOSSES = ("logistic", "hinge", "squared")
+_EPS = 1e-8
+
+
+def member_grid(
+    loss: Sequence[str], alpha: Sequence[float], l1: Sequence[float], eta0: Sequence[float]
+) -> list[dict[str, Any]]:
+    """The bank's members in order: every ``(loss, alpha, l1, eta0)`` of the grid."""
+    return [
+        {"loss": lo, "alpha": float(a), "l1": float(r), "eta0": float(e)}
+        for lo, a, r, e in itertools.product(loss, alpha, l1, eta0)
+    ]
+
+
+def _check_grid(name: str, values: Any, low: float, strict: bool) -> list[float]:
+    vals = list(values) if isinstance(values, list | tuple) else [values]
+    if not vals:
+        raise ValueError(f"The bank grid must not be empty, but `{name}` holds no value.")
+    out = []
+    for v in vals:
+        if isinstance(v, bool) or not isinstance(v, int | float | np.integer | np.floating):
+            raise TypeError(f"`{name}` must hold numbers, but got {v!r}.")
+        f = float(v)
+        if not np.isfinite(f) or f < low or (strict and f <= low):
+            op = ">" if strict else ">="
+            raise ValueError(f"`{name}` values must be finite and {op} {low}, but got {v!r}.")
+        out.append(f)
+    if len(set(out)) != len(out):
+        raise ValueError(f"`{name}` must not repeat a value, but got {vals}.")
+    return out
+
+
+@register_state
+class LinearBank(Memoized, FoldBanks, AveragingMerge):
+    """A bank of linear classifiers (grid of ``loss x alpha x l1 x eta0``), trained per fold.
+
+    Parameters
+    ----------
+    n_features : int
+    has_target : bool
+        Must be True (the models learn class labels).
+    loss, alpha, l1, eta0 : list
+        The grid; each non-empty, without repeats. ``alpha >= 0`` (L2, on standardized
+        features, relative to the mean loss), ``l1 >= 0``, ``eta0 > 0``.
+    batch_size : int
+        Rows per SGD step (the state buffers rows until a batch is full).
+    """
+
+    kind = "linear_bank"
+
+    def __init__(
+        self,
+        n_features: int,
+        has_target: bool = True,
+        loss: Sequence[str] = LOSSES,
+        alpha: Sequence[float] = (1e-5, 1e-4, 1e-3, 1e-2),
+        l1: Sequence[float] = (0.0,),
+        eta0: Sequence[float] = (0.05, 0.5),
+        batch_size: int = 32,
+    ) -> None:
+        if isinstance(n_features, bool) or int(n_features) < 1:
+            raise ValueError(f"`n_features >= 1` must hold, but got n_features={n_features}.")
+        if not has_target:
+            raise ValueError(
+                "A linear bank learns class labels: `has_target` must be True, but got False "
+                "(pass target=... to the source)."
+            )
+        losses = list(loss) if isinstance(loss, list | tuple) else [loss]
+        if not losses:
+            raise ValueError("The bank grid must not be empty, but `loss` holds no value.")
+        bad = [lo for lo in losses if lo not in LOSSES]
+        if bad or len(set(losses)) != len(losses):
+            raise ValueError(
+                f"`loss` must hold distinct values of {list(LOSSES)}, but got {losses}."
+            )
+        if isinstance(batch_size, bool) or int(batch_size) < 1:
+            raise ValueError(f"`batch_size >= 1` must hold, but got batch_size={batch_size}.")
+        self.n_features = int(n_features)
+        self.has_target = True
+        self.loss = [str(lo) for lo in losses]
+        self.alpha = _check_grid("alpha", alpha, 0.0, False)
+        self.l1 = _check_grid("l1", l1, 0.0, False)
+        self.eta0 = _check_grid("eta0", eta0, 0.0, True)
+        self.batch_size = int(batch_size)
+        self.members = member_grid(self.loss, self.alpha, self.l1, self.eta0)
+        M = len(self.members)
+        self._loss_of = np.array([LOSSES.index(m["loss"]) for m in self.members])
+        self._alpha_m = np.array([m["alpha"] for m in self.members])
+        self._l1_m = np.array([m["l1"] for m in self.members])
+        self._eta_m = np.array([m["eta0"] for m in self.members])
+        self.n_members = M
+        self._init_empty()
+
+    # -- layout --------------------------------------------------------------------------
+    def _init_empty(self) -> None:
+        d = self.n_features
+        self.n_folds = 0  # unknown until the first rows (1: no folds)
+        self.classes = np.empty(0, dtype=np.int64)
+        self.shift = np.zeros(d)
+        self.fold_rows = np.zeros(0, dtype=np.int64)
+        self.fold_weight = np.zeros(0)
+        self.class_rows = np.zeros((0, 0), dtype=np.int64)
+        self.mom_w = np.zeros(0)
+        self.mom_mean = np.zeros((0, d))
+        self.mom_m2 = np.zeros((0, d))
+        self._alloc(0, 0)
+        self.pend_X = np.zeros((0, d))
+        self.pend_code = np.zeros(0, dtype=np.int64)
+        self.pend_w = np.zeros(0)
+        self.pend_fold = np.zeros(0, dtype=np.int64)
+        self._derived: dict[Any, Any] = {}
+
+    def _alloc(self, F: int, C: int) -> None:
+        d, M = self.n_features, self.n_members
+        self.W = np.zeros((d, F, M, C))
+        self.b = np.zeros((F, M, C))
+        self.Wa = np.zeros((d, F, M, C))
+        self.ba = np.zeros((F, M, C))
+        self.HW = np.zeros((d, F, M, C))
+        self.Hb = np.zeros((F, M, C))
+        self.steps = np.zeros(F, dtype=np.int64)
+        self.bank_weight = np.zeros(F)
+
+    @property
+    def n_banks(self) -> int:
+        return 0 if self.n_folds == 0 else (1 if self.n_folds == 1 else self.n_folds + 1)
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.fold_rows.sum())
+
+    @property
+    def weight_sum(self) -> float:
+        return float(self.fold_weight.sum())
+
+    @property
+    def n_pending(self) -> int:
+        return len(self.pend_w)
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "n_features": self.n_features,
+            "has_target": True,
+            "loss": list(self.loss),
+            "alpha": list(self.alpha),
+            "l1": list(self.l1),
+            "eta0": list(self.eta0),
+            "batch_size": self.batch_size,
+        }
+
+    def _start(self, n_folds: int) -> None:
+        self.n_folds = int(n_folds)
+        K, d = self.n_folds, self.n_features
+        self.fold_rows = np.zeros(K, dtype=np.int64)
+        self.fold_weight = np.zeros(K)
+        self.class_rows = np.zeros((K, len(self.classes)), dtype=np.int64)
+        self.mom_w = np.zeros(K)
+        self.mom_mean = np.zeros((K, d))
+        self.mom_m2 = np.zeros((K, d))
+        self._alloc(self.n_banks, len(self.classes))
+
+    def _grow_classes(self, new: np.ndarray) -> None:
+        """Add labels (sorted union); models of a new class start at zero."""
+        union = union_labels(self.classes, new)
+        if len(union) == len(self.classes):
+            return
+        where = np.searchsorted(union, self.classes)
+        self.pend_code = where[self.pend_code] if self.n_pending else self.pend_code
+
+        def widen(a: np.ndarray) -> np.ndarray:
+            out = np.zeros((*a.shape[:-1], len(union)))
+            out[..., where] = a
+            return out
+
+        for name in ("W", "b", "Wa", "ba", "HW", "Hb"):
+            setattr(self, name, widen(getattr(self, name)))
+        self.class_rows = widen(self.class_rows).astype(np.int64)
+        self.classes = union
+
+    # -- update --------------------------------------------------------------------------
+    def update(
+        self,
+        X: Any,
+        y: Any = None,
+        sample_weight: Any = None,
+        *,
+        folds: Any = None,
+        n_folds: int | None = None,
+    ) -> None:
+        """Add rows with their labels; ``folds`` (ids in ``0 .. n_folds - 1``) route each
+        row to the banks of the folds it trains (default: one fold, one bank). Full
+        mini-batches are learned at once; the rest waits in the buffer. All or nothing."""
+        X = np.asarray(X)
+        if X.ndim != 2 or X.shape[1] != self.n_features:
+            raise ValueError(f"`X` must have shape (n, {self.n_features}), but got {X.shape}.")
+        n = X.shape[0]
+        if y is None:
+            raise ValueError("A linear bank learns class labels, but `y` is None.")
+        if n == 0:
+            return
+        if not np.issubdtype(X.dtype, np.number) and X.dtype != np.bool_:
+            raise TypeError(f"`X` must be numeric, but got dtype {X.dtype}.")
+        X = X.astype(np.float64, copy=False)
+        finite = np.isfinite(X)
+        if not finite.all():
+            r = int(np.flatnonzero(~finite.all(axis=1))[0])
+            c = int(np.flatnonzero(~finite[r])[0])
+            raise NonFiniteError(
+                f"Features must be finite, but column {c} holds {X[r, c]} at row {r}.", r, c
+            )
+        labels = as_labels(y, n)
+        w = check_sample_weight(sample_weight, n)
+        w = np.ones(n) if w is None else w
+        K = 1 if folds is None else int(n_folds if n_folds is not None else 0)
+        if folds is None:
+            fid = np.zeros(n, dtype=np.int64)
+        else:
+            fid = np.asarray(folds, dtype=np.int64).reshape(-1)
+            if len(fid) != n or K < 1 or fid.min() < 0 or fid.max() >= K:
+                raise ValueError(
+                    f"`folds` must hold {n} fold ids in 0 .. n_folds - 1, but got "
+                    f"{len(fid)} ids in {fid.min()} .. {fid.max()} with n_folds={n_folds}."
+                )
+        if self.n_folds and K != self.n_folds:
+            raise ValueError(
+                f"Rows must come with the state's fold scheme (n_folds={self.n_folds}), but got "
+                f"n_folds={K}."
+            )
+        if self.classes.size and (self.classes.dtype.kind == "U") != (labels.dtype.kind == "U"):
+            raise TypeError(
+                "Class labels must be all strings or all numbers, but the state holds "
+                f"{self.classes[:3].tolist()} and got {labels[:3].tolist()}."
+            )
+        if not self.n_folds:
+            self._start(K)
+            self.shift = X[0].copy()
+        self._grow_classes(np.unique(labels))
+        codes = np.searchsorted(self.classes, labels)
+        np.add.at(self.fold_rows, fid, 1)
+        np.add.at(self.class_rows, (fid, codes), 1)
+        np.add.at(self.fold_weight, fid, w)
+        self.pend_X = np.concatenate([self.pend_X, X])
+        self.pend_code = np.concatenate([self.pend_code, codes])
+        self.pend_w = np.concatenate([self.pend_w, w])
+        self.pend_fold = np.concatenate([self.pend_fold, fid])
+        self._flush(final=False)
+        self._derived = {}
+
+    def _flush(self, final: bool) -> None:
+        """Learn every full mini-batch of the buffer (with ``final``: the rest too)."""
+        B, n = self.batch_size, self.n_pending
+        full = n - n % B
+        ends = list(range(B, full + 1, B))
+        if final and n > full:
+            ends.append(n)
+        a = 0
+        for e in ends:
+            self._step(self.pend_X[a:e], self.pend_code[a:e], self.pend_w[a:e], self.pend_fold[a:e])
+            a = e
+        if a:
+            self.pend_X = self.pend_X[a:].copy()
+            self.pend_code = self.pend_code[a:].copy()
+            self.pend_w = self.pend_w[a:].copy()
+            self.pend_fold = self.pend_fold[a:].copy()
+
+    def _bank_folds(self) -> np.ndarray:
+        """``A[f, k]``: bank ``f`` learns from fold ``k``'s rows."""
+        K, F = self.n_folds, self.n_banks
+        if F == 1:
+            return np.ones((1, K), dtype=bool)
+        A = ~np.eye(F, K, dtype=bool)
+        A[K] = True
+        return A
+
+    def _bank_scalers(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per bank: the mean (relative to the shift) and standard deviation of its rows."""
+        A = self._bank_folds()
+        F, d = A.shape[0], self.n_features
+        mean, sd = np.zeros((F, d)), np.ones((F, d))
+        for f in range(F):
+            ks = np.flatnonzero(A[f] & (self.mom_w > 0))
+            if not ks.size:
+                continue
+            wk = self.mom_w[ks]
+            W = wk.sum()
+            m = (wk @ self.mom_mean[ks]) / W
+            m2 = self.mom_m2[ks].sum(axis=0) + wk @ (self.mom_mean[ks] - m) ** 2
+            s = np.sqrt(m2 / W)
+            mean[f] = m
+            sd[f] = np.where((s > 0) & np.isfinite(s), s, 1.0)
+        return mean, sd
+
+    def _add_moments(self, Xs: np.ndarray, w: np.ndarray, fid: np.ndarray) -> None:
+        """Chan's merge of the batch's per-fold weighted moments into the state's."""
+        K = self.n_folds
+        onehot = np.zeros((len(w), K))
+        onehot[np.arange(len(w)), fid] = w
+        wb = onehot.sum(axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mb = np.where(wb[:, None] > 0, (onehot.T @ Xs) / wb[:, None], 0.0)
+        dev = Xs - mb[fid]
+        m2b = onehot.T @ (dev * dev)
+        wa = self.mom_w
+        tot = wa + wb
+        safe = np.where(tot > 0, tot, 1.0)
+        delta = mb - self.mom_mean
+        self.mom_mean = self.mom_mean + delta * (wb / safe)[:, None]
+        self.mom_m2 = self.mom_m2 + m2b + delta * delta * (wa * wb / safe)[:, None]
+        self.mom_w = tot
+
+    def _step(self, X: np.ndarray, code: np.ndarray, w: np.ndarray, fid: np.ndarray) -> None:
+        """One SGD step of every model of every bank on one mini-batch."""
+        Xs = X - self.shift
+        self._add_moments(Xs, w, fid)
+        A = self._bank_folds()
+        F, M, C, d = A.shape[0], self.n_members, len(self.classes), self.n_features
+        B = len(w)
+        rw = w[:, None] * A[:, fid].T  # (B, F) row weight in each bank
+        nb = rw.sum(axis=0)
+        active = nb > 0
+        if not active.any() or C == 0:
+            return
+        P = (Xs @ self.W.reshape(d, -1)).reshape(B, F, M, C)
+        P += self.b
+        G = self._score_gradient(P, code)
+        G *= (rw / np.where(active, nb, 1.0))[:, :, None, None]
+        gW = (Xs.T @ G.reshape(B, -1)).reshape(d, F, M, C)
+        gb = G.sum(axis=0)
+        mean, sd = self._bank_scalers()
+        banks = slice(None) if active.all() else np.flatnonzero(active)
+        self._adagrad(banks, gW[:, banks], gb[banks], mean[banks], sd[banks])
+        self.steps[banks] += 1
+        self.bank_weight += nb
+
+    def _adagrad(
+        self, banks: Any, gW: np.ndarray, gb: np.ndarray, mean: np.ndarray, sd: np.ndarray
+    ) -> None:
+        """The AdaGrad step of the banks ``banks`` (all or some) from raw-unit gradients, in
+        standardized coordinates ``V = W * sd``, ``c = b + mean . W``; then the L1 proximal
+        step (soft thresholding) and the Polyak averages."""
+        W, b = self.W[:, banks], self.b[banks]
+        s = sd.T[:, :, None, None]  # (d, f, 1, 1)
+        m = mean.T[:, :, None, None]
+        alpha = self._alpha_m[None, None, :, None]
+        eta = self._eta_m[None, None, :, None]
+        V = W * s
+        c = b + np.einsum("dfmc,fd->fmc", W, mean)
+        gV = gW - m * gb[None]
+        gV /= s
+        gV += alpha * V
+        HW = self.HW[:, banks] + gV * gV
+        Hb = self.Hb[banks] + gb * gb
+        rate = np.sqrt(HW)
+        rate += _EPS
+        np.divide(eta, rate, out=rate)
+        gV *= rate
+        V -= gV
+        if (self._l1_m > 0).any():
+            rate *= self._l1_m[None, None, :, None]
+            shrunk = np.abs(V)
+            shrunk -= rate
+            np.maximum(shrunk, 0.0, out=shrunk)
+            V = np.copysign(shrunk, V)
+        c -= eta[0] * gb / (np.sqrt(Hb) + _EPS)
+        V /= s
+        b_new = c - np.einsum("dfmc,fd->fmc", V, mean)
+        t = (self.steps[banks] + 1).astype(np.float64)
+        frac = 2.0 / (t + 1.0)  # iterate t weighs t (polynomial-decay averaging)
+        Wa = self.Wa[:, banks]
+        Wa += (V - Wa) * frac[None, :, None, None]
+        ba = self.ba[banks]
+        ba += (b_new - ba) * frac[:, None, None]
+        self.W[:, banks], self.b[banks] = V, b_new
+        self.HW[:, banks], self.Hb[banks] = HW, Hb
+        self.Wa[:, banks], self.ba[banks] = Wa, ba
+
+    def _score_gradient(self, P: np.ndarray, code: np.ndarray) -> np.ndarray:
+        """d(loss)/d(score) for scores ``P`` (B, F, M, C) of rows of class ``code``."""
+        B, C = P.shape[0], P.shape[-1]
+        Y = np.zeros((B, C))
+        Y[np.arange(B), code] = 1.0
+        T = (2.0 * Y - 1.0)[:, None, None, :]
+        G = np.empty_like(P)
+        for i, lo in enumerate(LOSSES):
+            sel = self._loss_of == i
+            if not sel.any():
+                continue
+            p = P[:, :, sel, :]
+            if lo == "logistic":
+                e = np.exp(p - p.max(axis=-1, keepdims=True))
+                G[:, :, sel, :] = e / e.sum(axis=-1, keepdims=True) - Y[:, None, None, :]
+            elif lo == "hinge":
+                G[:, :, sel, :] = np.where(T * p < 1.0, -T, 0.0)
+            else:
+                G[:, :, sel, :] = p - T
+        return G
+
+    # -- merge ---------------------------------------------------------------------------
+    def _check_same(self, other: Any) -> None:
+        if not isinstance(other, LinearBank) or other.params() != self.params():
+            raise ValueError(
+                f"States must share parameters to combine, but got {self.params()} and "
+                f"{getattr(other, 'params', lambda: other)()}."
+            )
+
+    def merge(self, other: Any) -> None:
+        """Average ``other``'s models into this state's (weighted by the sample weight each
+        bank learned from); counts, moments and the row buffer combine exactly."""
+        self._check_same(other)
+        if other.n_folds == 0:
+            return
+        if self.n_folds == 0:
+            self.__dict__.update(other.copy().__dict__)
+            self._derived = {}
+            return
+        if other.n_folds != self.n_folds:
+            raise ValueError(
+                "States must share their fold scheme to merge, but got n_folds="
+                f"{self.n_folds} and {other.n_folds}."
+            )
+        if (self.classes.dtype.kind == "U") != (other.classes.dtype.kind == "U"):
+            raise TypeError(
+                "Class labels must be all strings or all numbers, but the states hold "
+                f"{self.classes[:3].tolist()} and {other.classes[:3].tolist()}."
+            )
+        o = other.copy()
+        self._grow_classes(o.classes)
+        o._grow_classes(self.classes)
+        off = o.shift - self.shift  # o's intercepts move to this state's shift
+        o.b = o.b - np.einsum("dfmc,d->fmc", o.W, off)
+        o.ba = o.ba - np.einsum("dfmc,d->fmc", o.Wa, off)
+        wa, wb = self.bank_weight, o.bank_weight
+        tot = wa + wb
+        fa = np.where(tot > 0, wa / np.where(tot > 0, tot, 1.0), 0.5)
+        fb = 1.0 - fa
+        for name in ("W", "Wa", "HW"):
+            setattr(
+                self,
+                name,
+                getattr(self, name) * fa[None, :, None, None]
+                + getattr(o, name) * fb[None, :, None, None],
+            )
+        for name in ("b", "ba", "Hb"):
+            setattr(
+                self,
+                name,
+                getattr(self, name) * fa[:, None, None] + getattr(o, name) * fb[:, None, None],
+            )
+        self.bank_weight = tot
+        self.steps = self.steps + o.steps
+        # moments: Chan's merge, o's rows moved to this state's shift
+        mb = o.mom_mean + off
+        wa_m, wb_m = self.mom_w, o.mom_w
+        t_m = wa_m + wb_m
+        safe = np.where(t_m > 0, t_m, 1.0)
+        delta = np.where(wb_m[:, None] > 0, mb - self.mom_mean, 0.0)
+        self.mom_mean = self.mom_mean + delta * (wb_m / safe)[:, None]
+        self.mom_m2 = self.mom_m2 + o.mom_m2 + delta * delta * (wa_m * wb_m / safe)[:, None]
+        self.mom_w = t_m
+        self.fold_rows = self.fold_rows + o.fold_rows
+        self.class_rows = self.class_rows + o.class_rows
+        self.fold_weight = self.fold_weight + o.fold_weight
+        X = np.concatenate([self.pend_X, o.pend_X])
+        code = np.concatenate([self.pend_code, o.pend_code])
+        w = np.concatenate([self.pend_w, o.pend_w])
+        fid = np.concatenate([self.pend_fold, o.pend_fold])
+        order = np.lexsort([*X.T[::-1], w, code, fid][::-1]) if len(w) else np.arange(0)
+        self.pend_X, self.pend_code = X[order], code[order]
+        self.pend_w, self.pend_fold = w[order], fid[order]
+        self._derived = {}
+
+    # -- what the pass and finalizers read ---------------------------------------------
+    def fold_view(self, k: int | None) -> LinearBank:
+        """The state of the rows outside fold ``k`` (its one bank: bank ``k``); ``None``: of
+        all rows (the last bank). Buffered rows of those folds come along."""
+        if self.n_folds <= 1 or k is None:
+            if self.n_folds <= 1:
+                return self
+            k = self.n_folds
+        K = self.n_folds
+        if not 0 <= k <= K:
+            raise ValueError(f"`0 <= fold < {K}` must hold, but got fold={k}.")
+        keep = np.ones(K, dtype=bool) if k == K else np.arange(K) != k
+        seen = self.class_rows[keep].sum(axis=0) > 0  # classes of the rows it learned from
+        new = LinearBank(**self.params())
+        new.classes = self.classes[seen].copy()
+        new._start(1)
+        new.class_rows = self.class_rows[keep][:, seen].sum(axis=0, keepdims=True)
+        new.shift = self.shift.copy()
+        new.fold_rows = np.array([self.fold_rows[keep].sum()], dtype=np.int64)
+        new.fold_weight = np.array([self.fold_weight[keep].sum()])
+        ks = np.flatnonzero(keep & (self.mom_w > 0))
+        if ks.size:
+            wk = self.mom_w[ks]
+            m = (wk @ self.mom_mean[ks]) / wk.sum()
+            new.mom_w = np.array([wk.sum()])
+            new.mom_mean = m[None]
+            new.mom_m2 = (self.mom_m2[ks].sum(axis=0) + wk @ (self.mom_mean[ks] - m) ** 2)[None]
+        sl = slice(k, k + 1)
+        for name in ("W", "Wa", "HW"):
+            setattr(new, name, getattr(self, name)[:, sl][..., seen].copy())
+        for name in ("b", "ba", "Hb"):
+            setattr(new, name, getattr(self, name)[sl][..., seen].copy())
+        new.steps = self.steps[sl].copy()
+        new.bank_weight = self.bank_weight[sl].copy()
+        rows = keep[self.pend_fold]
+        recode = np.cumsum(seen) - 1
+        new.pend_X, new.pend_code = self.pend_X[rows].copy(), recode[self.pend_code[rows]]
+        new.pend_w = self.pend_w[rows].copy()
+        new.pend_fold = np.zeros(int(rows.sum()), dtype=np.int64)
+        return new
+
+    def held_view(self, k: int) -> LinearBank:
+        """The rows of fold ``k`` as counted (rows, weight, moments); no model learns from
+        held-out rows, so its bank is untrained: held-out metrics come from the held-out
+        sample of rows, never from this view."""
+        K = self.n_folds
+        new = LinearBank(**self.params())
+        if K == 0:
+            return new
+        if not 0 <= k < K:
+            raise ValueError(f"`0 <= fold < {K}` must hold, but got fold={k}.")
+        seen = self.class_rows[k] > 0
+        new.classes = self.classes[seen].copy()
+        new._start(1)
+        new.class_rows = self.class_rows[k : k + 1, seen].copy()
+        new.shift = self.shift.copy()
+        new.fold_rows = self.fold_rows[k : k + 1].copy()
+        new.fold_weight = self.fold_weight[k : k + 1].copy()
+        new.mom_w = self.mom_w[k : k + 1].copy()
+        new.mom_mean = self.mom_mean[k : k + 1].copy()
+        new.mom_m2 = self.mom_m2[k : k + 1].copy()
+        return new
+
+    def _flushed(self) -> LinearBank:
+        def compute() -> LinearBank:
+            if not self.n_pending:
+                return self
+            new = self.copy()
+            new._flush(final=True)
+            return new
+
+        out: LinearBank = self.derived("flushed", compute)
+        return out
+
+    def member_index(self, loss: str, alpha: float, l1: float, eta0: float) -> int:
+        """Position of the member with these hyperparameters; the error lists the grid."""
+        for i, m in enumerate(self.members):
+            if (
+                m["loss"] == loss
+                and np.isclose(m["alpha"], alpha, rtol=1e-12, atol=0.0)
+                and np.isclose(m["l1"], l1, rtol=1e-12, atol=0.0)
+                and np.isclose(m["eta0"], eta0, rtol=1e-12, atol=0.0)
+            ):
+                return i
+        raise ValueError(
+            "The hyperparameters must name a member of the bank's grid (loss in "
+            f"{self.loss}, alpha in {self.alpha}, l1 in {self.l1}, eta0 in {self.eta0}), but "
+            f"got loss={loss!r}, alpha={alpha!r}, l1={l1!r}, eta0={eta0!r}."
+        )
+
+    def coefficients(self, member: int, average: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """``(W, b)`` of one member of the last bank in raw units (``W``: d x classes;
+        scores ``X @ W + b``), after a last step on buffered rows (on a copy)."""
+        s = self._flushed()
+        F = s.n_banks
+        if F == 0:
+            raise ValueError("The linear bank is empty: no rows were seen.")
+        W = (s.Wa if average else s.W)[:, F - 1, member, :]
+        b = (s.ba if average else s.b)[F - 1, member, :]
+        return W.copy(), b - s.shift @ W
+
+    # -- round trip ----------------------------------------------------------------------
+    _ARRAYS = (
+        "shift", "fold_rows", "fold_weight", "class_rows", "mom_w", "mom_mean", "mom_m2",
+        "W", "b", "Wa", "ba", "HW", "Hb", "steps", "bank_weight",
+        "pend_X", "pend_code", "pend_w", "pend_fold",
+    )  # fmt: skip
+
+    def copy(self) -> LinearBank:
+        new = LinearBank(**self.params())
+        new.n_folds = self.n_folds
+        new.classes = self.classes.copy()
+        for name in self._ARRAYS:
+            setattr(new, name, getattr(self, name).copy())
+        return new
+
+    def to_arrays(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        header = {
+            "kind": self.kind,
+            "format_version": FORMAT_VERSION,
+            "params": self.params(),
+            "n_folds": self.n_folds,
+            "classes": encode_labels(self.classes),
+        }
+        return header, {name: getattr(self, name) for name in self._ARRAYS}
+
+    @classmethod
+    def from_arrays(cls, header: dict[str, Any], arrays: Any) -> LinearBank:
+        new = cls(**header["params"])
+        new.n_folds = int(header["n_folds"])
+        new.classes = decode_labels(header["classes"])
+        ints = ("fold_rows", "class_rows", "steps", "pend_code", "pend_fold")
+        for name in cls._ARRAYS:
+            a = np.asarray(arrays[name])
+            setattr(new, name, a.astype(np.int64 if name in ints else np.float64).copy())
+        F, C, d, M = new.n_banks, len(new.classes), new.n_features, new.n_members
+        if new.W.shape != (d, F, M, C) or new.pend_X.shape[1:] != (d,):
+            raise ValueError(
+                f"LinearBank arrays must have shape (d, banks, members, classes) = {(d, F, M, C)}"
+                f", but got {new.W.shape}."
+            )
+        return new
+
+    def allclose(self, other: Any, rtol: float = 1e-10) -> bool:
+        if not isinstance(other, LinearBank) or other.params() != self.params():
+            return False
+        if other.n_folds != self.n_folds or self.classes.tolist() != other.classes.tolist():
+            return False
+        for name in self._ARRAYS:
+            a, b = getattr(self, name), getattr(other, name)
+            if a.shape != b.shape:
+                return False
+            if name in ("shift", "mom_mean", "b", "ba"):
+                continue  # compared below, on a common shift
+            if not np.allclose(a, b, rtol=rtol, atol=1e-12 * (1.0 + np.abs(a).max(initial=0))):
+                return False
+        off = other.shift - self.shift
+        scale = 1.0 + np.abs(self.mom_mean).max(initial=0) + np.abs(self.shift).max(initial=0)
+        held = self.mom_w > 0  # a fold with no processed rows has no mean to compare
+        mine, theirs = self.mom_mean[held], other.mom_mean[held] + off
+        if not np.allclose(mine, theirs, rtol=rtol, atol=rtol * scale):
+            return False
+        for b_name, w_name in (("b", "W"), ("ba", "Wa")):
+            mine = getattr(self, b_name)
+            theirs = getattr(other, b_name) - np.einsum("dfmc,d->fmc", getattr(other, w_name), off)
+            atol = 1e-12 * (1.0 + np.abs(mine).max(initial=0))
+            if not np.allclose(mine, theirs, rtol=rtol, atol=atol):
+                return False
+        return True
+
+    def __repr__(self) -> str:
+        return (
+            f"LinearBank(members={self.n_members}, banks={self.n_banks}, "
+            f"classes={len(self.classes)}, n_rows={self.n_rows})"
+        )
