@@ -11,6 +11,8 @@ string, so a new kind of state is served by the code that serves its capabilitie
 - :class:`Sampling`: holds a bounded sample of rows; ``update`` takes the rows' global
   ``positions`` so the sample does not depend on chunking.
 - :class:`Subtractable`: ``subtract(other)`` undoes ``merge(other)`` exactly.
+- :class:`ReadsSparse`: ``update`` reads ``scipy.sparse`` rows in place; the pass densifies a
+  sparse chunk (one at a time, bounded) for every other state.
 
 Example
 -------
@@ -24,7 +26,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["Ordered", "Sampling", "Subtractable", "capabilities_of"]
+__all__ = ["Ordered", "ReadsSparse", "Sampling", "Subtractable", "capabilities_of"]
 
 
 class Ordered:
@@ -49,6 +51,11 @@ class Subtractable:
         raise NotImplementedError
 
 
+class ReadsSparse:
+    """``update`` takes ``scipy.sparse`` rows (CSR) as they are, without densifying them."""
+
+
 def capabilities_of(cls: type) -> list[str]:
     """Names of the capabilities ``cls`` declares (for listings and messages)."""
-    return [c.__name__ for c in (Ordered, Sampling, Subtractable) if issubclass(cls, c)]
+    kinds = (Ordered, ReadsSparse, Sampling, Subtractable)
+    return [c.__name__ for c in kinds if issubclass(cls, c)]
