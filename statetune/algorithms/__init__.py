@@ -29,6 +29,7 @@ from statetune.algorithms.registry import (
 )
 from statetune.algorithms.ridge_classifier import RidgeClassifier
 from statetune.algorithms.sparse_linear import ElasticNet, Lasso
+from statetune.algorithms.topics import Topics
 
 __all__ = [
     "PCA",
@@ -51,6 +52,7 @@ __all__ = [
     "QuadraticDiscriminantAnalysis",
     "Ridge",
     "RidgeClassifier",
+    "Topics",
     "available_algorithms",
     "get_algorithm",
     "register_algorithm",

@@ -24,6 +24,7 @@ from statetune.algorithms.naive_bayes_counts import ALGORITHMS as COUNT_NB_ALGOR
 from statetune.algorithms.pcr import PCR
 from statetune.algorithms.ridge_classifier import RidgeClassifier
 from statetune.algorithms.sparse_linear import ElasticNet, Lasso
+from statetune.algorithms.topics import Topics
 
 __all__ = ["Algorithm", "available_algorithms", "get_algorithm", "register_algorithm"]
 
@@ -87,5 +88,14 @@ register_algorithm(
 register_algorithm(
     Algorithm(
         "kmeans", KMeans, "cluster", "k-means from a mergeable coreset (sensitivity sampling)"
+    )
+)
+
+register_algorithm(
+    Algorithm(
+        "topics",
+        Topics,
+        "decomposition",
+        "topic model by anchor words (Arora et al. 2013) on word co-occurrence, any n_components",
     )
 )

@@ -19,6 +19,7 @@ from statetune.states._base import (
 )
 from statetune.states.class_counts import ClassCounts, NegativeCountError
 from statetune.states.class_moments import ClassMoments
+from statetune.states.cooccurrence import CoOccurrence
 from statetune.states.kmeans_coreset import KMeansCoreset
 from statetune.states.lagged_moments import LaggedMoments, SeriesOrderError
 from statetune.states.moments import Moments
@@ -30,6 +31,7 @@ __all__ = [
     "FORMAT_VERSION",
     "ClassCounts",
     "ClassMoments",
+    "CoOccurrence",
     "KMeansCoreset",
     "LaggedMoments",
     "Moments",

@@ -118,7 +118,9 @@ class StateSet(FoldStates):
         train = self.train(slot, k)
         model = alg.finalize(train, dict(params), self.schema.features)
         if metric not in alg.sample_metrics:
-            return float(model.held_out_score(train, held, metric)), "held-out state (exact)"
+            note = getattr(model, "validation_note", None)  # what the model's metric measures
+            how = "held-out state (exact)" if note is None else str(note(metric))
+            return float(model.held_out_score(train, held, metric)), how
         sample_slot = self.sample_slot()
         if sample_slot is None:
             raise ValueError(
