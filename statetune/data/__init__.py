@@ -16,6 +16,7 @@ from statetune.data.csv import CsvSource, from_csv
 from statetune.data.parquet import ParquetSource, from_parquet
 from statetune.data.schema import Schema
 from statetune.data.source import Chunk, Partition, Segment, Source
+from statetune.data.text import TextSource, from_text
 
 __all__ = [
     "ArraySource",
@@ -27,10 +28,12 @@ __all__ = [
     "Schema",
     "Segment",
     "Source",
+    "TextSource",
     "from_arrays",
     "from_batches",
     "from_csv",
     "from_pandas",
     "from_series",
     "from_parquet",
+    "from_text",
 ]
