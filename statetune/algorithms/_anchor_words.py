@@ -9,7 +9,8 @@ all there is), so it is written here from the paper, vectorized over all words a
   the points are translated to it, and each next anchor is the row farthest from the span of
   the ones chosen so far.
 - :func:`recover_l2`: RecoverL2, ``min_c ||Qbar_w - c^T Qbar_S||^2`` over the simplex for every
-  word ``w`` at once, solved by accelerated projected gradient (FISTA, step ``1 / L``) instead
+  word ``w`` at once, solved by accelerated projected gradient (FISTA, step ``1 / L``, with
+  adaptive restart; stops when no coefficient moves by ``tol`` = 1e-7) instead
   of the paper's exponentiated gradient: the same convex problem, a solver whose step needs
   no tuning.
 - :func:`recover_kl`: RecoverKL, ``min_c KL(Qbar_w || c^T Qbar_S)`` over the simplex, by the
@@ -79,7 +80,7 @@ def project_simplex(V: np.ndarray) -> np.ndarray:
 
 
 def recover_l2(
-    Qbar: np.ndarray, anchors: np.ndarray, max_iter: int = 500, tol: float = 1e-10
+    Qbar: np.ndarray, anchors: np.ndarray, max_iter: int = 500, tol: float = 1e-7
 ) -> np.ndarray:
     """``C`` (words x topics): each row the simplex point whose mix of anchor rows is nearest
     (L2) to the word's row of ``Qbar``; an anchor's own row is its unit vector."""
@@ -93,9 +94,12 @@ def recover_l2(
     Y, t = C.copy(), 1.0
     for _ in range(max_iter):
         C_new = project_simplex(Y - (2.0 / L) * (Y @ H - b))
+        step = C_new - C
+        if float(np.vdot(Y - C_new, step)) > 0:  # adaptive restart (O'Donoghue, Candes 2015)
+            t = 1.0
         t_new = (1.0 + np.sqrt(1.0 + 4.0 * t * t)) / 2.0
-        Y = C_new + ((t - 1.0) / t_new) * (C_new - C)
-        delta = float(np.abs(C_new - C).max())
+        Y = C_new + ((t - 1.0) / t_new) * step
+        delta = float(np.abs(step).max())
         C, t = C_new, t_new
         if delta < tol:
             break
