@@ -55,8 +55,9 @@ import warnings
 from typing import Any, ClassVar
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from statetune.algorithms._anchor_words import doc_topics, find_anchors, recover_kl, recover_l2
 from statetune.algorithms._checks import check_int_range
@@ -245,7 +246,15 @@ class Topics(StateEstimator, TransformerMixin, BaseEstimator):
     def transform(self, X: Any) -> np.ndarray:
         """Topic proportions (n_documents x n_components) of documents of term counts."""
         check_is_fitted(self, "components_")
-        X = validate_data(self, X, reset=False, accept_sparse="csr", dtype=np.float64)
+        if sp.issparse(X):  # a bag-of-words has no column names to check against the words
+            X = check_array(X, accept_sparse="csr", dtype=np.float64)
+            if X.shape[1] != self.n_features_in_:
+                raise ValueError(
+                    f"`X` must have {self.n_features_in_} columns (the words the model was "
+                    f"finalized on), but got {X.shape[1]}."
+                )
+        else:
+            X = validate_data(self, X, reset=False, accept_sparse="csr", dtype=np.float64)
         with _one_blas_thread():
             return doc_topics(X, self.components_.T)
 

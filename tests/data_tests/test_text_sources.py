@@ -57,9 +57,11 @@ def test_empty_documents_are_counted_by_the_topic_state(frame):
     lengths = np.asarray(src.X.sum(axis=1)).ravel()
     assert total.n_empty == int((lengths == 0).sum()) >= 2
     assert total.n_short == int((lengths == 1).sum())
-    model = st.compute_states(src, ["topics"], folds=2).finalize("topics", n_components=5)
+    model = st.finalize("topics", st.compute_states(src, ["topics"], folds=2), n_components=5)
     assert model.components_.shape == (5, 300)
     assert model.n_empty_documents_ == total.n_empty
+    theta = model.transform(src.vectorizer.transform(["linear regression with a penalty"]))
+    np.testing.assert_allclose(theta.sum(axis=1), 1.0)
 
 
 def test_folder_of_txt_files_and_fixed_vocabulary(tmp_path, frame):
