@@ -7,7 +7,8 @@ to a second, where variational LDA (scikit-learn's ``LatentDirichletAllocation``
 corpus for every iteration and every number of topics. Finalize:
 
 1. keeps the words with ``doc_freq >= min_df`` that occur in some document of two words or
-   more (``min_df``-style pruning from the state's counts; a count of documents, weighted);
+   more (scikit-learn's ``min_df`` from the state's counts: an integer is a count of
+   documents, weighted; a float in (0, 1) a share of them);
 2. row-normalizes ``Q`` on those words (``Qbar[w] = p(w2 | w1 = w)``) and picks
    ``n_components`` anchor words among the words with ``doc_freq >= anchor_threshold`` (the
    paper's threshold: rare words make noisy rows that look extreme; default: 0.5% of the
@@ -62,7 +63,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from statetune.algorithms._anchor_words import doc_topics, find_anchors, recover_kl, recover_l2
 from statetune.algorithms._checks import check_int_range
 from statetune.algorithms._estimator import StateEstimator
-from statetune.algorithms.params import IntParam, Param
+from statetune.algorithms.params import FloatParam, IntParam, Param
 from statetune.algorithms.references import NoReference
 from statetune.states.cooccurrence import CoOccurrence
 
@@ -75,6 +76,9 @@ TOP_WORDS = 10
 SMOOTHING = 1e-3
 #: Share of the documents an anchor word must occur in by default (``anchor_threshold=None``).
 AUTO_ANCHOR_SHARE = 0.005
+#: Search ranges of ``min_df`` and ``anchor_threshold``: shares of the documents.
+MIN_DF_RANGE = (1e-4, 1e-2)
+ANCHOR_RANGE = (1e-4, 2e-2)
 #: Largest ``n_components`` the search space offers.
 MAX_TOPICS = 50
 _RECOVERY = ("L2", "KL")
@@ -87,6 +91,20 @@ def _one_blas_thread() -> Any:
     from threadpoolctl import threadpool_limits
 
     return threadpool_limits(limits=1, user_api="blas")
+
+
+def _check_documents(name: str, value: Any) -> None:
+    """An integer >= 1 (documents) or a float in (0, 1) (a share of them)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise TypeError(f"`{name}` must be a number, but got {value!r}.")
+    if isinstance(value, float | np.floating):
+        if not 0 < value < 1:
+            raise ValueError(
+                f"`{name}` must be an integer >= 1 (documents) or a float in (0, 1) (a share "
+                f"of them), but got {value!r}."
+            )
+    elif value < 1:
+        raise ValueError(f"`{name}` must be >= 1 as a count of documents, but got {value!r}.")
 
 
 def umass_coherence(
@@ -132,8 +150,8 @@ class Topics(StateEstimator, TransformerMixin, BaseEstimator):
         self,
         n_components: int = 10,
         *,
-        min_df: int = 1,
-        anchor_threshold: int | None = None,
+        min_df: float = 1,
+        anchor_threshold: float | None = None,
         recover: str = "L2",
         projection_dim: int | None = None,
         max_iter: int = 500,
@@ -154,16 +172,22 @@ class Topics(StateEstimator, TransformerMixin, BaseEstimator):
 
     # -- finalize ---------------------------------------------------------------------
     @staticmethod
-    def _vocabulary(state: CoOccurrence, min_df: float) -> np.ndarray:
+    def _documents(value: float, state: CoOccurrence) -> float:
+        """A document threshold: an integer count, or a float in (0, 1) as a share."""
+        if isinstance(value, float | np.floating) and 0 < value < 1:
+            return float(value) * state.weight_sum
+        return float(value)
+
+    def _vocabulary(self, state: CoOccurrence, min_df: float) -> np.ndarray:
         """Words kept: ``doc_freq >= min_df`` and some mass in ``Q`` (a pair)."""
         mass = state.derived("pair_mass", lambda: state.pairs.sum(axis=1))
-        return np.flatnonzero((state.doc_freq >= min_df) & (mass > 0))
+        return np.flatnonzero((state.doc_freq >= self._documents(min_df, state)) & (mass > 0))
 
     def _threshold(self, state: CoOccurrence) -> float:
         """``anchor_threshold``, or by default (None) 0.5% of the documents (at least 1), but
         never so high that fewer than ``n_components`` kept words qualify."""
         if self.anchor_threshold is not None:
-            return float(self.anchor_threshold)
+            return self._documents(self.anchor_threshold, state)
         kept = self._vocabulary(state, self.min_df)
         df = np.sort(state.doc_freq[kept])[::-1]
         k = min(int(self.n_components), len(df))
@@ -179,9 +203,9 @@ class Topics(StateEstimator, TransformerMixin, BaseEstimator):
         check_int_range(
             "n_components", self.n_components, 1, state.n_features, high_name="n_features"
         )
-        check_int_range("min_df", self.min_df, 1, 2**62)
+        _check_documents("min_df", self.min_df)
         if self.anchor_threshold is not None:
-            check_int_range("anchor_threshold", self.anchor_threshold, 1, 2**62)
+            _check_documents("anchor_threshold", self.anchor_threshold)
         check_int_range("max_iter", self.max_iter, 1, 1_000_000)
         if self.projection_dim is not None:
             check_int_range("projection_dim", self.projection_dim, 1, 1_000_000)
@@ -267,17 +291,16 @@ class Topics(StateEstimator, TransformerMixin, BaseEstimator):
     # -- validation ------------------------------------------------------------------------
     @classmethod
     def search_space(cls, state: CoOccurrence) -> dict[str, Param]:
-        """``n_components`` up to 50 (or the words in pairs), and ``min_df`` and
-        ``anchor_threshold`` bounded so that any point keeps that many words."""
+        """``min_df`` and ``anchor_threshold`` as shares of the documents (fixed ranges), and
+        ``n_components`` up to 50 or the words that pass the highest of both thresholds."""
         mass = state.pairs.sum(axis=1) if state.n_rows else np.zeros(state.n_features)
-        df = np.sort(state.doc_freq[mass > 0])[::-1]
-        k_hi = max(1, min(MAX_TOPICS, len(df)))
-        df_hi = int(df[k_hi - 1]) if len(df) else 1
-        df_hi = max(1, min(df_hi, int(0.01 * state.weight_sum) + 1))
+        top = max(MIN_DF_RANGE[1], ANCHOR_RANGE[1]) * state.weight_sum
+        words = int(((state.doc_freq >= top) & (mass > 0)).sum())
+        k_hi = max(1, min(MAX_TOPICS, words))
         return {
             "n_components": IntParam(min(2, k_hi), k_hi),
-            "min_df": IntParam(1, df_hi, log=df_hi > 2),
-            "anchor_threshold": IntParam(1, df_hi, log=df_hi > 2),
+            "min_df": FloatParam(*MIN_DF_RANGE, log=True),
+            "anchor_threshold": FloatParam(*ANCHOR_RANGE, log=True),
         }
 
     def held_out_score(self, train: CoOccurrence, held: CoOccurrence, metric: str) -> float:
