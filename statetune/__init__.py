@@ -26,6 +26,7 @@ from statetune.data import (
     from_pandas,
     from_parquet,
     from_series,
+    from_text,
 )
 from statetune.engine import DaskExecutor, FoldConfig, PassInterrupted, TimeFolds
 from statetune.state_cache import StateCache, StateCacheWarning
@@ -54,6 +55,7 @@ __all__ = [
     "from_pandas",
     "from_series",
     "from_parquet",
+    "from_text",
     "iter_states",
     "load_model",
     "objective",

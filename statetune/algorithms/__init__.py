@@ -31,6 +31,7 @@ from statetune.algorithms.registry import (
 )
 from statetune.algorithms.ridge_classifier import RidgeClassifier
 from statetune.algorithms.sparse_linear import ElasticNet, Lasso
+from statetune.algorithms.topics import Topics
 
 __all__ = [
     "PCA",
@@ -56,6 +57,7 @@ __all__ = [
     "QuadraticDiscriminantAnalysis",
     "Ridge",
     "RidgeClassifier",
+    "Topics",
     "available_algorithms",
     "get_algorithm",
     "register_algorithm",

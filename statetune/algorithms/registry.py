@@ -26,6 +26,7 @@ from statetune.algorithms.naive_bayes_counts import ALGORITHMS as COUNT_NB_ALGOR
 from statetune.algorithms.pcr import PCR
 from statetune.algorithms.ridge_classifier import RidgeClassifier
 from statetune.algorithms.sparse_linear import ElasticNet, Lasso
+from statetune.algorithms.topics import Topics
 
 __all__ = ["Algorithm", "available_algorithms", "get_algorithm", "register_algorithm"]
 
@@ -113,5 +114,13 @@ register_algorithm(
         LinearLearner,
         "classification",
         "a bank of linear classifiers (logistic, hinge, squared; L2, L1, step) by SGD in one pass",
+    )
+)
+register_algorithm(
+    Algorithm(
+        "topics",
+        Topics,
+        "decomposition",
+        "topic model by anchor words (Arora et al. 2013) on word co-occurrence, any n_components",
     )
 )

@@ -17,6 +17,7 @@ from statetune.data.dask_source import DaskSource, from_dask
 from statetune.data.parquet import ParquetSource, from_parquet
 from statetune.data.schema import Schema
 from statetune.data.source import Chunk, Partition, Segment, Source
+from statetune.data.text import TextSource, from_text
 
 __all__ = [
     "ArraySource",
@@ -29,6 +30,7 @@ __all__ = [
     "Schema",
     "Segment",
     "Source",
+    "TextSource",
     "from_arrays",
     "from_batches",
     "from_csv",
@@ -36,4 +38,5 @@ __all__ = [
     "from_pandas",
     "from_series",
     "from_parquet",
+    "from_text",
 ]

@@ -1,4 +1,9 @@
-"""In-memory sources: numpy arrays and pandas DataFrames.
+"""In-memory sources: numpy arrays, ``scipy.sparse`` matrices and pandas DataFrames.
+
+A sparse ``X`` (CSR, CSC, COO, any scipy sparse matrix or array) is kept sparse, as CSR: its
+chunks carry CSR rows, the states that read sparse rows in place (class counts, co-occurrence)
+get them as they are, and the pass densifies one chunk at a time for every other state. A
+sparse source's chunks hold at most :data:`DENSE_CHUNK_BYTES` once densified.
 
 Example
 -------
@@ -18,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from statetune.data.encoding import MAX_LEVELS, TableEncoding, is_categorical
 from statetune.data.fingerprint import array_fingerprint
@@ -32,9 +38,56 @@ from statetune.data.series_columns import series_ids, time_values
 from statetune.data.source import Chunk, Partition, Segment, Source
 from statetune.data.target import target_values
 
-__all__ = ["ArraySource", "from_arrays", "from_pandas", "from_series"]
+__all__ = [
+    "DENSE_CHUNK_BYTES",
+    "ArraySource",
+    "chunk_rows",
+    "from_arrays",
+    "from_pandas",
+    "from_series",
+    "sparse_rows",
+]
 
 CHUNK_ROWS = 262144
+#: Bytes of a sparse chunk once densified (float64): the bound on what the pass densifies at once.
+DENSE_CHUNK_BYTES = 32 * 2**20
+
+
+def chunk_rows(X: Any) -> int:
+    """Rows per chunk: :data:`CHUNK_ROWS`, fewer for a sparse ``X`` so that a chunk densified
+    to float64 stays within :data:`DENSE_CHUNK_BYTES`."""
+    if not sp.issparse(X):
+        return CHUNK_ROWS
+    return max(1, min(CHUNK_ROWS, DENSE_CHUNK_BYTES // (8 * max(1, int(X.shape[1])))))
+
+
+def sparse_rows(X: Any, where: str, names: Sequence[str] | None = None) -> sp.csr_array:
+    """A scipy sparse matrix as a canonical CSR array (no densifying), refused by name when it
+    holds a value that is not finite (the column and the row) or is not numeric."""
+    X = sp.csr_array(X)
+    if not X.has_canonical_format:
+        X = X.copy()
+        X.sum_duplicates()
+    check_numeric_dtype("X", X.dtype, where)
+    if X.data.dtype.kind in "fc":
+        bad = np.flatnonzero(~np.isfinite(X.data))
+        if bad.size:
+            k = int(bad[0])
+            row = int(np.searchsorted(X.indptr, k, side="right") - 1)
+            col = int(X.indices[k])
+            name = names[col] if names is not None and col < len(names) else f"x{col}"
+            raise ValueError(
+                f"Column {name!r} must be finite, but holds {X.data[k]} at row {row} of "
+                f"{where} (a sparse matrix)."
+            )
+    return X
+
+
+def _fingerprint_parts(X: Any) -> tuple[Any, ...]:
+    """What identifies ``X``: the array, or a sparse matrix's shape and CSR buffers."""
+    if sp.issparse(X):
+        return (np.asarray(X.shape, dtype=np.int64), X.data, X.indices, X.indptr)
+    return (X,)
 
 
 def _cut(v: np.ndarray | None, a: int, b: int) -> np.ndarray | None:
@@ -58,8 +111,9 @@ class _ArrayPartition(Partition):
 
     def chunks(self, schema: Schema) -> Iterator[Chunk]:
         n = int(self.X.shape[0])
-        for a in range(0, n, CHUNK_ROWS):
-            b = min(a + CHUNK_ROWS, n)
+        step = chunk_rows(self.X)
+        for a in range(0, n, step):
+            b = min(a + step, n)
             yield Chunk(
                 self.X[a:b],
                 _cut(self.y, a, b),
@@ -89,7 +143,7 @@ class ArraySource(Source):
         time_name: str = "time",
         temporal: bool = False,
     ) -> None:
-        X = np.asarray(X)
+        X = sparse_rows(X, label, feature_names) if sp.issparse(X) else np.asarray(X)
         if X.ndim != 2:
             raise ValueError(f"`X` must be 2-dimensional, but got shape {X.shape}.")
         n, d = X.shape
@@ -176,7 +230,8 @@ class ArraySource(Source):
         byte, computed on first use and kept: change the arrays in place, build a new source)."""
         if self._segment is None:
             extra = [v for v in (self.series, self.time) if v is not None]
-            fp = functools.partial(array_fingerprint, self.X, self.y, self.w, *extra)
+            parts = _fingerprint_parts(self.X)
+            fp = functools.partial(array_fingerprint, *parts, self.y, self.w, *extra)
             self._segment = Segment(self.label, fp, int(self.X.shape[0]))
         return [self._segment]
 
@@ -212,7 +267,9 @@ def from_arrays(
 
     Parameters
     ----------
-    X : array-like of shape (n_rows, n_features)
+    X : array-like or scipy sparse matrix of shape (n_rows, n_features)
+        A sparse ``X`` (a bag-of-words, say) stays sparse (CSR): the pass densifies one
+        bounded chunk at a time only for states that need dense rows.
     y : array-like of shape (n_rows,), optional
         The target; omit it for unsupervised algorithms (``pca``).
     sample_weight : array-like of shape (n_rows,), optional
@@ -228,6 +285,9 @@ def from_arrays(
     >>> import numpy as np
     >>> from_arrays(np.ones((4, 2)), np.arange(4.0)).schema.n_features
     2
+    >>> import scipy.sparse as sp
+    >>> type(from_arrays(sp.csc_matrix(np.eye(3)), [0, 1, 1]).X).__name__
+    'csr_array'
     """
     return ArraySource(X, y, sample_weight, feature_names=feature_names, series=series, time=time)
 

@@ -1,5 +1,8 @@
 """A source over an iterable of batches: ``(X, y)``, ``(X, y, w)``, ``X`` alone, or DataFrames.
 
+``X`` may be a scipy sparse matrix (a batch of a bag-of-words): it stays sparse (CSR) and a
+large batch is cut into chunks that stay within ``DENSE_CHUNK_BYTES`` once densified.
+
 The first batch fixes the schema; every later one is checked against it. An iterable can be
 read once, so this source streams sequentially; pass a zero-argument callable that returns
 a fresh iterator to make it re-readable.
@@ -21,7 +24,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
+from statetune.data.arrays import chunk_rows, sparse_rows
 from statetune.data.schema import (
     Schema,
     check_numeric_dtype,
@@ -58,7 +63,7 @@ def _split(
         raise ValueError(
             f"A batch must be X, (X, y) or (X, y, w), but {where} has {len(parts)} parts."
         )
-    X = np.asarray(parts[0])
+    X = sparse_rows(parts[0], where) if sp.issparse(parts[0]) else np.asarray(parts[0])
     if X.ndim != 2:
         raise ValueError(f"`X` must be 2-dimensional, but {where} has shape {X.shape}.")
     dt = check_numeric_dtype("X", X.dtype, where)
@@ -103,7 +108,18 @@ class _Stream(Partition):
                 raise ValueError(
                     f"Every batch must carry weights like the first, but {where} does not."
                 )
-            yield Chunk(X, y, w, where)
+            if not sp.issparse(X):
+                yield Chunk(X, y, w, where)
+                continue
+            step, n = chunk_rows(X), X.shape[0]
+            for a in range(0, n, step):
+                b = min(a + step, n)
+                yield Chunk(
+                    X[a:b],
+                    None if y is None else y[a:b],
+                    None if w is None else w[a:b],
+                    where if (a, b) == (0, n) else f"{where}, rows {a}..{b - 1}",
+                )
 
 
 class BatchSource(Source):

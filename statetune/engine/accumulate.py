@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
 from statetune.data.schema import Schema
 from statetune.data.source import Chunk, Partition
 from statetune.engine.series_feed import SeriesFeeder, SeriesKindError
 from statetune.engine.slots import Slot
 from statetune.states import NegativeCountError, NonFiniteError, SeriesOrderError
-from statetune.states.capabilities import FoldBanks, Sampling
+from statetune.states.capabilities import FoldBanks, ReadsSparse, Sampling
 
 __all__ = ["COLUMN_BLOCK_ROWS", "Accumulator", "Job", "empty_states", "prefetch", "run_partition"]
 
@@ -51,7 +52,14 @@ def _first_bad_value(chunk: Chunk) -> tuple[int, int | str] | None:
     infinity in a feature or a numeric target, a weight that is NaN, infinite or negative
     (within a row: features in order, then target, then weight); None if there is none."""
     found: list[tuple[int, int, int | str]] = []  # (row, rank within the row, column)
-    if chunk.X is not None:
+    if chunk.X is not None and sp.issparse(chunk.X):
+        X = sp.csr_array(chunk.X)
+        k = np.flatnonzero(~np.isfinite(X.data))
+        if k.size:
+            r = int(np.searchsorted(X.indptr, k[0], side="right") - 1)
+            c = int(X.indices[k[0]])
+            found.append((r, c, c))
+    elif chunk.X is not None:
         bad = ~np.isfinite(chunk.X)
         rows = np.flatnonzero(bad.any(axis=1))
         if rows.size:
@@ -146,6 +154,8 @@ class Accumulator:
             return
         n = len(chunk)
         X = chunk.X if chunk.X is not None else np.column_stack(chunk.columns or [])
+        if sp.issparse(X):  # the source bounds a chunk's dense size
+            X = X.toarray()
         folds = self.job.folds.assign(self.position, n)
         for state in banks:
             try:
@@ -183,8 +193,11 @@ class Accumulator:
                 series=err.series,
             ) from None
 
-    def _update_state(self, state: Any, piece: _Piece) -> None:
+    def _update_state(self, state: Any, piece: _Piece, dense: Any = None) -> None:
         _, X, y, w, rows = piece
+        if sp.issparse(X) and not isinstance(state, ReadsSparse):
+            # the source bounds a chunk's dense size (data.arrays.DENSE_CHUNK_BYTES)
+            X = X.toarray() if dense is None else dense
         if isinstance(state, Sampling):
             local = (
                 np.arange(rows.start, rows.stop, rows.step, dtype=np.int64)
@@ -206,11 +219,16 @@ class Accumulator:
         """
         pieces = iter(pieces)
         for piece in pieces:
+            dense = None
+            if sp.issparse(piece[1]) and any(
+                not isinstance(states[piece[0]], ReadsSparse) for states in self.states.values()
+            ):
+                dense = piece[1].toarray()  # once per piece, for every state that needs rows
             for i, states in enumerate(self.states.values()):
                 if isinstance(states[0], FoldBanks):
                     continue  # fed the whole chunk by _feed_fold_banks
                 try:
-                    self._update_state(states[piece[0]], piece)
+                    self._update_state(states[piece[0]], piece, dense)
                 except (NonFiniteError, NegativeCountError) as err:
                     raise self._first_fault(chunk, piece, i, err, pieces) from None
 

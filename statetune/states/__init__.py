@@ -19,6 +19,7 @@ from statetune.states._base import (
 )
 from statetune.states.class_counts import ClassCounts, NegativeCountError
 from statetune.states.class_moments import ClassMoments
+from statetune.states.cooccurrence import CoOccurrence
 from statetune.states.frequent_directions import FrequentDirections
 from statetune.states.kmeans_coreset import KMeansCoreset
 from statetune.states.knn_sample import KNNSample
@@ -34,6 +35,7 @@ __all__ = [
     "ClassCounts",
     "ClassMoments",
     "FrequentDirections",
+    "CoOccurrence",
     "KMeansCoreset",
     "KNNSample",
     "LaggedMoments",

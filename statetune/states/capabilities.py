@@ -19,6 +19,8 @@ string, so a new kind of state is served by the code that serves its capabilitie
   rows each learned from) instead of giving the state of the union: it is commutative,
   associative to rounding, unchanged by an empty state, and chunk-invariant, but
   ``merge(u(A), u(B))`` is not ``u(A u B)``.
+- :class:`ReadsSparse`: ``update`` reads ``scipy.sparse`` rows in place; the pass densifies a
+  sparse chunk (one at a time, bounded) for every other state.
 
 Example
 -------
@@ -36,6 +38,7 @@ __all__ = [
     "AveragingMerge",
     "FoldBanks",
     "Ordered",
+    "ReadsSparse",
     "Sampling",
     "Subtractable",
     "capabilities_of",
@@ -83,7 +86,11 @@ class AveragingMerge:
     """``merge`` averages the two sides' models (weighted), not the state of the union."""
 
 
+class ReadsSparse:
+    """``update`` takes ``scipy.sparse`` rows (CSR) as they are, without densifying them."""
+
+
 def capabilities_of(cls: type) -> list[str]:
     """Names of the capabilities ``cls`` declares (for listings and messages)."""
-    caps = (Ordered, Sampling, Subtractable, FoldBanks, AveragingMerge)
+    caps = (Ordered, ReadsSparse, Sampling, Subtractable, FoldBanks, AveragingMerge)
     return [c.__name__ for c in caps if issubclass(cls, c)]

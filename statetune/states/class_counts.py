@@ -39,6 +39,7 @@ from statetune.states._base import (
     register_state,
 )
 from statetune.states._labels import as_labels, union_labels
+from statetune.states.capabilities import ReadsSparse
 
 __all__ = ["ClassCounts", "NegativeCountError", "align_classes"]
 
@@ -170,7 +171,7 @@ def _as_matrix(X: Any, n_features: int) -> Any:
 
 
 @register_state
-class ClassCounts(Memoized):
+class ClassCounts(Memoized, ReadsSparse):
     """Per-class summed weight, feature sums and document frequencies of non-negative ``X``.
 
     Parameters

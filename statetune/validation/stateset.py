@@ -118,8 +118,14 @@ class StateSet(FoldStates):
         train = self.train(slot, k)
         model = alg.finalize(train, dict(params), self.schema.features)
         if metric not in alg.sample_metrics:
-            how = "exact" if getattr(held, "exact_summary", True) else "approximate: a sketch"
-            return float(model.held_out_score(train, held, metric)), f"held-out state ({how})"
+            note = getattr(model, "validation_note", None)  # what the model's metric measures
+            if note is not None:
+                how = str(note(metric))
+            elif getattr(held, "exact_summary", True):
+                how = "held-out state (exact)"
+            else:
+                how = "held-out state (approximate: a sketch)"
+            return float(model.held_out_score(train, held, metric)), how
         sample_slot = self.sample_slot()
         if sample_slot is None:
             raise ValueError(

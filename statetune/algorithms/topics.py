@@ -1,0 +1,346 @@
+"""Topic models for any number of topics from one :class:`~statetune.states.CoOccurrence` state.
+
+The anchor-words method (Arora, Ge, Halpern, Mimno, Moitra, Sontag, Wu, Zhu, ICML 2013) needs
+only the word co-occurrence matrix ``Q``, a sum over documents: one pass gives every fold's
+state, and each trial (``n_components``, pruning, anchor threshold) finalizes in milliseconds
+to a second, where variational LDA (scikit-learn's ``LatentDirichletAllocation``) rereads the
+corpus for every iteration and every number of topics. Finalize:
+
+1. keeps the words with ``doc_freq >= min_df`` that occur in some document of two words or
+   more (scikit-learn's ``min_df`` from the state's counts: an integer is a count of
+   documents, weighted; a float in (0, 1) a share of them);
+2. row-normalizes ``Q`` on those words (``Qbar[w] = p(w2 | w1 = w)``) and picks
+   ``n_components`` anchor words among the words with ``doc_freq >= anchor_threshold`` (the
+   paper's threshold: rare words make noisy rows that look extreme; default: 0.5% of the
+   documents, lowered to keep ``n_components`` candidates) by the paper's fast Gram-Schmidt (``projection_dim``: on a Gaussian random projection of the rows);
+3. recovers ``p(topic | word)`` by RecoverL2 (default) or RecoverKL
+   (:mod:`statetune.algorithms._anchor_words`: written here, no well-kept package offers it),
+   then ``components_[k, w] = p(word w | topic k)`` by Bayes' rule with ``p(w)`` from ``Q``.
+
+``components_`` is the topic-word matrix of scikit-learn's LDA (here normalized: each row sums
+to 1; pruned words get 0); ``transform(X)`` gives each document's topic proportions (the
+maximum-likelihood mixture of the topics for its words, by EM); ``topic_pairs_`` is the
+topic-topic co-occurrence ``R`` (``Q ~ A R A^T``).
+
+Held-out metrics, both from the held-out fold's state (no documents reread):
+
+- ``pair_log_likelihood``: mean log-probability of the held-out documents' word pairs (each
+  document's pair distribution, as in ``Q``) under the model's pair distribution
+  ``A R A^T`` on the kept words. To compare models of different ``min_df``, pairs that touch a
+  pruned word are scored with the training fold's own pair frequencies, and every pair is
+  smoothed by ``1e-3`` of the training unigram product (pairs never seen in training are not
+  impossible). Held-out words the training fold never saw in a pair are left out (the same for
+  every trial of a fold).
+- ``coherence``: UMass coherence (Mimno et al. 2011) of each topic's 10 most probable words,
+  averaged over topics: ``sum_{l < m} log((D(w_m, w_l) + 1) / (D(w_l) + 1))`` from the held-out
+  fold's document and co-document counts (``+ 1`` in the denominator too: a held-out fold may
+  lack a top word).
+
+Example
+-------
+>>> import numpy as np
+>>> from statetune.states.cooccurrence import CoOccurrence
+>>> from statetune.algorithms.topics import Topics
+>>> rng = np.random.default_rng(0)
+>>> A = np.zeros((6, 2)); A[:3, 0] = A[3:, 1] = 1 / 3
+>>> X = np.stack([rng.multinomial(20, A[:, rng.integers(2)]) for _ in range(400)])
+>>> s = CoOccurrence(6); s.update(X)
+>>> model = Topics.from_state(s, n_components=2)
+>>> np.round(np.sort(model.components_[:, 0]), 1).tolist()
+[0.0, 0.3]
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, ClassVar
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+
+from statetune.algorithms._anchor_words import doc_topics, find_anchors, recover_kl, recover_l2
+from statetune.algorithms._checks import check_int_range
+from statetune.algorithms._estimator import StateEstimator
+from statetune.algorithms.params import FloatParam, IntParam, Param
+from statetune.algorithms.references import NoReference
+from statetune.states.cooccurrence import CoOccurrence
+
+__all__ = ["TOPIC_METRICS", "Topics", "umass_coherence"]
+
+TOPIC_METRICS = ("pair_log_likelihood", "coherence")
+#: Most probable words of a topic that UMass coherence reads.
+TOP_WORDS = 10
+#: Weight of the training unigram product mixed into the pair model (smoothing).
+SMOOTHING = 1e-3
+#: Share of the documents an anchor word must occur in by default (``anchor_threshold=None``).
+AUTO_ANCHOR_SHARE = 0.005
+#: Search ranges of ``min_df`` and ``anchor_threshold``: shares of the documents.
+MIN_DF_RANGE = (1e-4, 1e-2)
+ANCHOR_RANGE = (1e-4, 2e-2)
+#: Largest ``n_components`` the search space offers.
+MAX_TOPICS = 50
+_RECOVERY = ("L2", "KL")
+
+
+def _one_blas_thread() -> Any:
+    """BLAS limited to one thread: the recovery's products are small (V x k, k x k) and run
+    hundreds of times; on a busy machine, threads of OpenBLAS waiting for cores made them
+    ten times slower (measured: 30 s against 3 s for V = 2,000, k = 20, load 17 on 2 cores)."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def _check_documents(name: str, value: Any) -> None:
+    """An integer >= 1 (documents) or a float in (0, 1) (a share of them)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise TypeError(f"`{name}` must be a number, but got {value!r}.")
+    if isinstance(value, float | np.floating):
+        if not 0 < value < 1:
+            raise ValueError(
+                f"`{name}` must be an integer >= 1 (documents) or a float in (0, 1) (a share "
+                f"of them), but got {value!r}."
+            )
+    elif value < 1:
+        raise ValueError(f"`{name}` must be >= 1 as a count of documents, but got {value!r}.")
+
+
+def umass_coherence(
+    components: np.ndarray, codoc: np.ndarray, doc_freq: np.ndarray, top: int = TOP_WORDS
+) -> float:
+    """Mean UMass coherence of the topics (rows of ``components``) from document counts."""
+    scores = []
+    for row in components:
+        words = np.argsort(-row, kind="stable")[: min(top, int((row > 0).sum()))]
+        if len(words) < 2:
+            continue
+        m, ll = np.triu_indices(len(words), k=1)
+        wl, wm = words[m], words[ll]  # wl ranks above wm
+        scores.append(float(np.log((codoc[wm, wl] + 1.0) / (doc_freq[wl] + 1.0)).sum()))
+    if not scores:
+        raise ValueError("Coherence needs a topic with 2 or more words, but no topic has them.")
+    return float(np.mean(scores))
+
+
+class Topics(StateEstimator, TransformerMixin, BaseEstimator):
+    """Anchor-words topic model (Arora et al. 2013) for any ``n_components`` from one state."""
+
+    state_class = CoOccurrence
+    state_kind = "cooccurrence"
+    needs_target = False
+    features_are_counts = True
+    metrics = TOPIC_METRICS
+    maximize: ClassVar[dict[str, bool]] = {"pair_log_likelihood": True, "coherence": True}
+
+    reference = NoReference(
+        "no scikit-learn or statsmodels estimator recovers topics by anchor words (their LDA "
+        "is variational Bayes, another estimator); recovery is measured against the known "
+        "topics of corpora drawn from an LDA model (tests/algorithms_tests/test_topics.py, "
+        "experiments/topics_quality.py)"
+    )
+    estimator_checks_exempt = (
+        "anchor words are distinct words of the vocabulary, so n_components <= the words "
+        "that occur in documents of two words or more: scikit-learn's checks fit 10 default "
+        "topics on 1-5 columns of random reals, which no vocabulary of theirs can hold"
+    )
+
+    def __init__(
+        self,
+        n_components: int = 10,
+        *,
+        min_df: float = 1,
+        anchor_threshold: float | None = None,
+        recover: str = "L2",
+        projection_dim: int | None = None,
+        max_iter: int = 500,
+        random_state: int = 0,
+    ) -> None:
+        self.n_components = n_components
+        self.min_df = min_df
+        self.anchor_threshold = anchor_threshold
+        self.recover = recover
+        self.projection_dim = projection_dim
+        self.max_iter = max_iter
+        self.random_state = random_state
+
+    @classmethod
+    def make_state(cls, n_features: int, has_target: bool, **state_params: Any) -> Any:
+        """A co-occurrence state (any target the source has is ignored)."""
+        return CoOccurrence(n_features, **state_params)
+
+    # -- finalize ---------------------------------------------------------------------
+    @staticmethod
+    def _documents(value: float, state: CoOccurrence) -> float:
+        """A document threshold: an integer count, or a float in (0, 1) as a share."""
+        if isinstance(value, float | np.floating) and 0 < value < 1:
+            return float(value) * state.weight_sum
+        return float(value)
+
+    def _vocabulary(self, state: CoOccurrence, min_df: float) -> np.ndarray:
+        """Words kept: ``doc_freq >= min_df`` and some mass in ``Q`` (a pair)."""
+        mass = state.derived("pair_mass", lambda: state.pairs.sum(axis=1))
+        return np.flatnonzero((state.doc_freq >= self._documents(min_df, state)) & (mass > 0))
+
+    def _threshold(self, state: CoOccurrence) -> float:
+        """``anchor_threshold``, or by default (None) 0.5% of the documents (at least 1), but
+        never so high that fewer than ``n_components`` kept words qualify."""
+        if self.anchor_threshold is not None:
+            return self._documents(self.anchor_threshold, state)
+        kept = self._vocabulary(state, self.min_df)
+        df = np.sort(state.doc_freq[kept])[::-1]
+        k = min(int(self.n_components), len(df))
+        cap = float(df[k - 1]) if k else 1.0
+        return max(1.0, min(AUTO_ANCHOR_SHARE * state.weight_sum, cap))
+
+    def _check_hyperparameters(self, state: CoOccurrence) -> None:
+        if state.weight_sum <= 0 or state.pair_weight <= 0:
+            raise ValueError(
+                f"Topics need documents of 2 or more words, but none of the {state.n_rows} "
+                f"documents has them ({state.n_empty} empty, {state.n_short} of one word)."
+            )
+        check_int_range(
+            "n_components", self.n_components, 1, state.n_features, high_name="n_features"
+        )
+        _check_documents("min_df", self.min_df)
+        if self.anchor_threshold is not None:
+            _check_documents("anchor_threshold", self.anchor_threshold)
+        check_int_range("max_iter", self.max_iter, 1, 1_000_000)
+        if self.projection_dim is not None:
+            check_int_range("projection_dim", self.projection_dim, 1, 1_000_000)
+        if self.recover not in _RECOVERY:
+            raise ValueError(f"`recover` must be one of {_RECOVERY}, but got {self.recover!r}.")
+        kept = self._vocabulary(state, self.min_df)
+        if len(kept) < 2:
+            raise ValueError(
+                f"The vocabulary after pruning must hold 2 or more words, but min_df="
+                f"{self.min_df} keeps {len(kept)} of {state.n_features} words; lower min_df."
+            )
+        if self.n_components > len(kept):
+            raise ValueError(
+                f"`n_components <= vocabulary after pruning` must hold, but got n_components="
+                f"{self.n_components} and {len(kept)} words kept (min_df={self.min_df}, of "
+                f"{state.n_features})."
+            )
+        candidates = int((state.doc_freq[kept] >= self._threshold(state)).sum())
+        if self.n_components > candidates:
+            raise ValueError(
+                f"`n_components <= anchor candidates` must hold, but got n_components="
+                f"{self.n_components} and {candidates} words with doc_freq >= "
+                f"anchor_threshold={self._threshold(state)}; lower anchor_threshold."
+            )
+
+    def _finalize(self, state: CoOccurrence) -> None:
+        with _one_blas_thread():
+            self._recover(state)
+
+    def _recover(self, state: CoOccurrence) -> None:
+        kept = self._vocabulary(state, self.min_df)
+        Q = state.pairs[np.ix_(kept, kept)]
+        Q = Q / Q.sum()
+        p = Q.sum(axis=1)
+        Qbar = Q / p[:, None]
+        cand = np.flatnonzero(state.doc_freq[kept] >= self._threshold(state))
+        anchors = find_anchors(
+            Qbar, cand, self.n_components, self.projection_dim, int(self.random_state)
+        )
+        solve = recover_l2 if self.recover == "L2" else recover_kl
+        C = solve(Qbar, anchors, self.max_iter)
+        A = C * p[:, None]
+        A /= np.maximum(A.sum(axis=0, keepdims=True), np.finfo(np.float64).tiny)
+        Ap = np.linalg.pinv(A)
+        R = np.maximum(Ap @ Q @ Ap.T, 0.0)
+        R = (R + R.T) / 2.0
+        R /= max(float(R.sum()), np.finfo(np.float64).tiny)
+        comp = np.zeros((self.n_components, state.n_features))
+        comp[:, kept] = A.T
+        self.components_ = comp
+        self.topic_pairs_ = R
+        self.anchors_ = kept[anchors]
+        self.vocabulary_ = kept
+        self.n_documents_ = state.n_rows
+        self.n_empty_documents_ = state.n_empty
+        self.n_short_documents_ = state.n_short
+
+    # -- use ------------------------------------------------------------------------------
+    def _validate(self, X: Any, y: Any, reset: bool) -> tuple[Any, Any]:
+        return validate_data(self, X, reset=reset, accept_sparse="csr", dtype=np.float64), None
+
+    def transform(self, X: Any) -> np.ndarray:
+        """Topic proportions (n_documents x n_components) of documents of term counts."""
+        check_is_fitted(self, "components_")
+        if sp.issparse(X):  # a bag-of-words has no column names to check against the words
+            X = check_array(X, accept_sparse="csr", dtype=np.float64)
+            if X.shape[1] != self.n_features_in_:
+                raise ValueError(
+                    f"`X` must have {self.n_features_in_} columns (the words the model was "
+                    f"finalized on), but got {X.shape[1]}."
+                )
+        else:
+            X = validate_data(self, X, reset=False, accept_sparse="csr", dtype=np.float64)
+        with _one_blas_thread():
+            return doc_topics(X, self.components_.T)
+
+    def pair_model(self) -> np.ndarray:
+        """``A R A^T`` on the kept words: the model's distribution of word pairs."""
+        A = self.components_[:, self.vocabulary_].T
+        out: np.ndarray = A @ self.topic_pairs_ @ A.T
+        return out
+
+    # -- validation ------------------------------------------------------------------------
+    @classmethod
+    def search_space(cls, state: CoOccurrence) -> dict[str, Param]:
+        """``min_df`` and ``anchor_threshold`` as shares of the documents (fixed ranges), and
+        ``n_components`` up to 50 or the words that pass the highest of both thresholds."""
+        mass = state.pairs.sum(axis=1) if state.n_rows else np.zeros(state.n_features)
+        top = max(MIN_DF_RANGE[1], ANCHOR_RANGE[1]) * state.weight_sum
+        words = int(((state.doc_freq >= top) & (mass > 0)).sum())
+        k_hi = max(1, min(MAX_TOPICS, words))
+        return {
+            "n_components": IntParam(min(2, k_hi), k_hi),
+            "min_df": FloatParam(*MIN_DF_RANGE, log=True),
+            "anchor_threshold": FloatParam(*ANCHOR_RANGE, log=True),
+        }
+
+    def held_out_score(self, train: CoOccurrence, held: CoOccurrence, metric: str) -> float:
+        if metric not in TOPIC_METRICS:
+            raise ValueError(
+                f"`metric` must be one of {TOPIC_METRICS} for Topics, but got {metric!r}."
+            )
+        if held.pair_weight <= 0:
+            raise ValueError(
+                f"Scoring needs held-out documents of 2 or more words, but the fold's "
+                f"{held.n_rows} documents have none ({held.n_empty} empty, {held.n_short} of "
+                "one word)."
+            )
+        if metric == "coherence":
+            return umass_coherence(self.components_, held.codoc, held.doc_freq)
+        return self._pair_log_likelihood(train, held)
+
+    @staticmethod
+    def validation_note(metric: str) -> str:
+        """What ``metric`` measures, for the trials table's ``validation`` column."""
+        if metric == "coherence":
+            return f"held-out state: UMass coherence of the top {TOP_WORDS} words per topic"
+        return "held-out state: log-likelihood per word pair of the held-out documents"
+
+    def _pair_log_likelihood(self, train: CoOccurrence, held: CoOccurrence) -> float:
+        Qt = train.pairs / train.pairs.sum()
+        u = Qt.sum(axis=1)
+        seen = np.flatnonzero(u > 0)
+        M = Qt.copy()
+        kept = self.vocabulary_
+        M[np.ix_(kept, kept)] = float(Qt[np.ix_(kept, kept)].sum()) * self.pair_model()
+        M = (1.0 - SMOOTHING) * M[np.ix_(seen, seen)] + SMOOTHING * np.outer(u[seen], u[seen])
+        H = held.pairs[np.ix_(seen, seen)]
+        total = float(H.sum())
+        if total <= 0:
+            raise ValueError(
+                "Scoring needs held-out word pairs among the training fold's words, but the "
+                "held-out documents share none with it."
+            )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            logs = np.log(np.maximum(M, np.finfo(np.float64).tiny))
+        return float((H * logs).sum() / total)

@@ -1,0 +1,325 @@
+"""The ``CoOccurrence`` state: the word co-occurrence sums of the anchor-words topic model.
+
+Rows are documents as bags of words (term counts over ``n_features`` words, dense or CSR).
+For a document ``x`` of ``n = sum(x) >= 2`` words and weight ``w``, Arora et al. (ICML 2013,
+"A practical algorithm for topic modeling with provable guarantees", section 4) add
+
+    Q += w (x x^T - diag(x)) / (n (n - 1)),
+
+the document's empirical distribution of ordered word pairs (two distinct tokens), an
+unbiased estimate of ``A R A^T`` whatever the document's length. The state also keeps the
+weighted term counts ``sum w x``, the document frequencies ``sum w [x > 0]`` and the
+co-document frequencies ``D = sum w [x > 0][x > 0]^T`` (what UMass topic coherence reads).
+Every entry is a plain sum (the diagonal of ``Q`` is summed from ``x_j (x_j - 1) >= 0`` per
+entry, never as a difference of two sums), so merging is addition: exact up to rounding,
+commutative and associative, and ``subtract`` undoes it.
+
+Documents with no words are counted (``n_empty``) and skipped; documents of one word carry no
+pair: counted (``n_short``), kept in the term and document counts, skipped in ``Q``.
+
+``Q`` and ``D`` are dense ``V x V`` (8 V^2 bytes each): ``vocab_max`` (a state parameter)
+bounds ``V = n_features``; prune the vocabulary when building the source
+(:func:`statetune.data.text.from_text` keeps the ``max_features`` most frequent words).
+
+Example
+-------
+>>> import numpy as np
+>>> from statetune.states.cooccurrence import CoOccurrence
+>>> s = CoOccurrence(3); s.update(np.array([[2.0, 1.0, 0.0], [0.0, 0.0, 0.0]]))
+>>> s.pairs.round(4).tolist()
+[[0.3333, 0.3333, 0.0], [0.3333, 0.0, 0.0], [0.0, 0.0, 0.0]]
+>>> s.n_rows, s.n_empty, s.n_short
+(2, 1, 0)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from statetune.states._base import (
+    FORMAT_VERSION,
+    Memoized,
+    NonFiniteError,
+    check_sample_weight,
+    readonly,
+    register_state,
+)
+from statetune.states.capabilities import ReadsSparse, Subtractable
+from statetune.states.class_counts import NegativeCountError
+
+__all__ = ["VOCAB_MAX", "CoOccurrence"]
+
+#: Default bound on the vocabulary: two dense 4,096^2 float64 matrices are 256 MiB per fold.
+VOCAB_MAX = 4096
+
+
+def _rows(X: Any, n_features: int) -> sp.csr_array:
+    """The batch as canonical CSR float64, checked: finite, non-negative, ``n_features`` wide."""
+    if sp.issparse(X):
+        X = sp.csr_array(X)
+        if not X.has_canonical_format:
+            X = X.copy()
+            X.sum_duplicates()
+    else:
+        X = np.asarray(X)
+        if X.ndim != 2:
+            raise ValueError(f"`X` must be 2-dimensional, but got an array of shape {X.shape}.")
+        if not np.issubdtype(X.dtype, np.number) and X.dtype != np.bool_:
+            raise TypeError(f"`X` must be numeric term counts, but got dtype {X.dtype}.")
+        X = sp.csr_array(X)
+    if X.shape[1] != n_features:
+        raise ValueError(
+            f"`X` must have {n_features} columns (the state's n_features), but got {X.shape[1]}."
+        )
+    if np.issubdtype(X.dtype, np.complexfloating):
+        raise TypeError(f"`X` must be real term counts, but got dtype {X.dtype}.")
+    X = X.astype(np.float64)
+    data = X.data
+    if data.size and not (data.min() >= 0 and data.max() < np.inf):
+        k = int(np.flatnonzero(~(data >= 0) | ~np.isfinite(data))[0])
+        row = int(np.searchsorted(X.indptr, k, side="right") - 1)
+        col = int(X.indices[k])
+        if not np.isfinite(data[k]):
+            raise NonFiniteError(
+                f"Term counts must be finite, but column {col} holds {data[k]} at row {row}.",
+                row=row,
+                column=col,
+            )
+        raise NegativeCountError(
+            f"Term counts must be >= 0, but column {col} holds {data[k]} at row {row}.",
+            row=row,
+            column=col,
+        )
+    X.eliminate_zeros()
+    return X
+
+
+@register_state
+class CoOccurrence(Memoized, ReadsSparse, Subtractable):
+    """Per-document-normalized word-pair sums, term and (co-)document counts of documents.
+
+    Parameters
+    ----------
+    n_features : int
+        Vocabulary size ``V`` (the columns: one per word).
+    vocab_max : int, default 4096
+        Largest ``V`` accepted (the state holds two dense ``V x V`` matrices).
+
+    Notes
+    -----
+    Sample weights are frequency weights: a weight of 2 equals the document seen twice.
+    ``n_rows`` counts every document seen, empty ones included.
+    """
+
+    kind = "cooccurrence"
+    has_target = False
+
+    def __init__(self, n_features: int, vocab_max: int = VOCAB_MAX) -> None:
+        if isinstance(n_features, bool) or int(n_features) < 1:
+            raise ValueError(f"`n_features >= 1` must hold, but got n_features={n_features!r}.")
+        if isinstance(vocab_max, bool) or int(vocab_max) < 1:
+            raise ValueError(f"`vocab_max >= 1` must hold, but got vocab_max={vocab_max!r}.")
+        if int(n_features) > int(vocab_max):
+            raise ValueError(
+                f"`n_features <= vocab_max` must hold (the state keeps two dense V x V "
+                f"matrices), but got n_features={n_features}, vocab_max={vocab_max}; keep the "
+                "most frequent words (st.from_text(..., max_features=...)) or raise vocab_max "
+                'with state_params={"topics": {"vocab_max": ...}}.'
+            )
+        self.n_features = int(n_features)
+        self.vocab_max = int(vocab_max)
+        V = self.n_features
+        self._n_rows = 0
+        self._counts = np.zeros(4)  # weight of docs with pairs, empty, short, all docs
+        self._n_empty = 0
+        self._n_short = 0
+        self._pairs = np.zeros((V, V))
+        self._codoc = np.zeros((V, V))
+        self._terms = np.zeros(V)
+        self._docs = np.zeros(V)
+
+    # -- read-only views ---------------------------------------------------------
+    @property
+    def n_rows(self) -> int:
+        """Documents seen (empty ones included)."""
+        return self._n_rows
+
+    @property
+    def weight_sum(self) -> float:
+        """Summed weight of every document seen (empty ones included)."""
+        return float(self._counts[3])
+
+    @property
+    def pair_weight(self) -> float:
+        """Summed weight of the documents that hold a word pair (they make ``pairs``)."""
+        return float(self._counts[0])
+
+    @property
+    def n_empty(self) -> int:
+        """Documents seen without any word (skipped)."""
+        return self._n_empty
+
+    @property
+    def n_short(self) -> int:
+        """Documents of exactly one word (no pair: skipped in ``pairs``)."""
+        return self._n_short
+
+    @property
+    def pairs(self) -> np.ndarray:
+        """``Q``: the weighted sum of each document's word-pair distribution (V x V)."""
+        return readonly(self._pairs)
+
+    @property
+    def codoc(self) -> np.ndarray:
+        """``D``: weighted counts of documents holding both words (V x V; diagonal: ``docs``)."""
+        return readonly(self._codoc)
+
+    @property
+    def term_count(self) -> np.ndarray:
+        """Weighted term counts (V,)."""
+        return readonly(self._terms)
+
+    @property
+    def doc_freq(self) -> np.ndarray:
+        """Weighted counts of documents holding each word (V,)."""
+        return readonly(self._docs)
+
+    def params(self) -> dict[str, Any]:
+        return {"n_features": self.n_features, "vocab_max": self.vocab_max}
+
+    # -- protocol ----------------------------------------------------------------
+    def update(self, X: Any, y: Any = None, sample_weight: Any = None) -> None:
+        """Fold in a batch of documents (rows of term counts; ``y`` is ignored)."""
+        X = _rows(X, self.n_features)
+        n = X.shape[0]
+        w = check_sample_weight(sample_weight, n)
+        w = np.ones(n) if w is None else w
+        lengths = np.asarray(X.sum(axis=1)).ravel()
+        empty = lengths <= 0
+        paired = lengths > 1.0 + 1e-12
+        short = ~empty & ~paired
+        scale = np.zeros(n)
+        scale[paired] = w[paired] / (lengths[paired] * (lengths[paired] - 1.0))
+        B = sp.csr_array((np.ones_like(X.data), X.indices, X.indptr), shape=X.shape)
+        Xt = X.T.tocsr()
+        S = sp.csr_array(X.multiply(scale[:, None]))
+        pairs = (Xt @ S).toarray()
+        V2 = sp.csr_array((X.data * (X.data - 1.0), X.indices, X.indptr), shape=X.shape)
+        np.fill_diagonal(pairs, V2.T @ scale)
+        Bw = sp.csr_array(B.multiply(w[:, None]))
+        codoc = (B.T.tocsr() @ Bw).toarray()
+        self._pairs += pairs
+        self._codoc += codoc
+        self._terms += X.T @ w
+        self._docs += B.T @ w
+        self._counts += (w[paired].sum(), w[empty].sum(), w[short].sum(), w.sum())
+        self._n_rows += n
+        self._n_empty += int(empty.sum())
+        self._n_short += int(short.sum())
+        self.__dict__.pop("_derived", None)
+
+    def _check_compatible(self, other: Any) -> CoOccurrence:
+        if not isinstance(other, CoOccurrence) or other.params() != self.params():
+            raise ValueError(
+                f"`other` must be a CoOccurrence state with {self.params()}, but got "
+                f"{type(other).__name__} {getattr(other, 'params', dict)()}."
+            )
+        return other
+
+    def merge(self, other: Any) -> None:
+        """Absorb the documents of ``other`` (disjoint): every sum adds."""
+        o = self._check_compatible(other)
+        self._add(o, 1)
+
+    def subtract(self, other: Any) -> None:
+        """Remove the documents of ``other`` (undoes :meth:`merge`)."""
+        o = self._check_compatible(other)
+        if o._n_rows > self._n_rows:
+            raise ValueError(
+                f"`other.n_rows <= n_rows` must hold to subtract, but got {o._n_rows} > "
+                f"{self._n_rows}."
+            )
+        self._add(o, -1)
+
+    def _add(self, o: CoOccurrence, sign: int) -> None:
+        self._pairs += sign * o._pairs
+        self._codoc += sign * o._codoc
+        self._terms += sign * o._terms
+        self._docs += sign * o._docs
+        self._counts += sign * o._counts
+        self._n_rows += sign * o._n_rows
+        self._n_empty += sign * o._n_empty
+        self._n_short += sign * o._n_short
+        self.__dict__.pop("_derived", None)
+
+    def copy(self) -> CoOccurrence:
+        new = CoOccurrence(self.n_features, self.vocab_max)
+        new._add(self, 1)
+        return new
+
+    def to_arrays(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        header = {
+            "kind": self.kind,
+            "format_version": FORMAT_VERSION,
+            "params": self.params(),
+            "n_rows": int(self._n_rows),
+            "n_empty": int(self._n_empty),
+            "n_short": int(self._n_short),
+        }
+        arrays = {
+            "counts": self._counts.copy(),
+            "pairs": self._pairs.copy(),
+            "codoc": self._codoc.copy(),
+            "terms": self._terms.copy(),
+            "docs": self._docs.copy(),
+        }
+        return header, arrays
+
+    @classmethod
+    def from_arrays(cls, header: dict[str, Any], arrays: Any) -> CoOccurrence:
+        """Inverse of :meth:`to_arrays`; checks shapes."""
+        p = header["params"]
+        new = cls(int(p["n_features"]), int(p["vocab_max"]))
+        V = new.n_features
+        want = {"counts": (4,), "pairs": (V, V), "codoc": (V, V), "terms": (V,), "docs": (V,)}
+        got = {k: np.asarray(arrays[k], dtype=np.float64) for k in want}
+        for k, shape in want.items():
+            if got[k].shape != shape:
+                raise ValueError(
+                    f"CoOccurrence array {k!r} must have shape {shape}, but got {got[k].shape}."
+                )
+        new._counts, new._pairs, new._codoc = got["counts"], got["pairs"], got["codoc"]
+        new._terms, new._docs = got["terms"], got["docs"]
+        new._n_rows = int(header["n_rows"])
+        new._n_empty, new._n_short = int(header["n_empty"]), int(header["n_short"])
+        return new
+
+    def allclose(self, other: Any, rtol: float = 1e-10) -> bool:
+        """Same documents counted; every sum within ``rtol`` (relative, entry by entry)."""
+        if not isinstance(other, CoOccurrence) or other.params() != self.params():
+            return False
+        if (self._n_rows, self._n_empty, self._n_short) != (
+            other._n_rows,
+            other._n_empty,
+            other._n_short,
+        ):
+            return False
+        pairs = (
+            (self._counts, other._counts),
+            (self._pairs, other._pairs),
+            (self._codoc, other._codoc),
+            (self._terms, other._terms),
+            (self._docs, other._docs),
+        )
+        return all(
+            bool(np.all(np.abs(a - b) <= rtol * np.maximum(np.abs(a), np.abs(b)))) for a, b in pairs
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"CoOccurrence(n_features={self.n_features}, n_rows={self._n_rows}, "
+            f"n_empty={self._n_empty}, n_short={self._n_short})"
+        )

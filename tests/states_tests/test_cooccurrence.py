@@ -1,0 +1,92 @@
+"""``CoOccurrence``: the sums of Arora et al. (2013) against numpy on every document."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import statetune as st
+from statetune.states import CoOccurrence
+from statetune.testing import assert_round_trip
+
+
+def _reference(X, w):
+    """Q, term counts, document counts and co-document counts, one document at a time."""
+    V = X.shape[1]
+    Q, D = np.zeros((V, V)), np.zeros((V, V))
+    for x, wd in zip(X, w, strict=True):
+        n = x.sum()
+        b = (x > 0).astype(float)
+        D += wd * np.outer(b, b)
+        if n >= 2:
+            Q += wd * (np.outer(x, x) - np.diag(x)) / (n * (n - 1))
+    return Q, X.T @ w, (X > 0).T.astype(float) @ w, D
+
+
+def _docs(seed=0, n=300, V=12):
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(0, 9, n)  # some empty, some of one word
+    X = np.stack([rng.multinomial(m, rng.dirichlet(np.ones(V) * 0.3)) for m in lengths])
+    return X.astype(float), rng.uniform(0.2, 3.0, n)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_sums_equal_numpy_document_by_document(sparse):
+    X, w = _docs()
+    s = CoOccurrence(X.shape[1])
+    for a, b in ((0, 77), (77, 200), (200, 300)):
+        s.update(sp.csr_matrix(X[a:b]) if sparse else X[a:b], None, w[a:b])
+    Q, terms, docs, D = _reference(X, w)
+    np.testing.assert_allclose(s.pairs, Q, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(s.term_count, terms, rtol=1e-12)
+    np.testing.assert_allclose(s.doc_freq, docs, rtol=1e-12)
+    np.testing.assert_allclose(s.codoc, D, rtol=1e-12)
+    lengths = X.sum(axis=1)
+    assert s.n_rows == len(X)
+    assert s.n_empty == int((lengths == 0).sum()) > 0
+    assert s.n_short == int((lengths == 1).sum()) > 0
+    np.testing.assert_allclose(s.pair_weight, w[lengths >= 2].sum(), rtol=1e-12)
+    np.testing.assert_allclose(s.weight_sum, w.sum(), rtol=1e-12)
+    # each document of two words or more adds one unit of pair mass (times its weight)
+    np.testing.assert_allclose(s.pairs.sum(), w[lengths >= 2].sum(), rtol=1e-12)
+
+
+def test_merge_subtract_and_round_trip():
+    X, w = _docs(1)
+    a, b, whole = CoOccurrence(12), CoOccurrence(12), CoOccurrence(12)
+    a.update(X[:100], None, w[:100])
+    b.update(X[100:], None, w[100:])
+    whole.update(X, None, w)
+    merged = b.copy()
+    merged.merge(a)
+    assert merged.allclose(whole, rtol=1e-12)
+    merged.subtract(a)
+    assert merged.allclose(b, rtol=1e-9)
+    assert_round_trip(whole)
+
+
+def test_vocabulary_above_vocab_max_is_refused():
+    with pytest.raises(ValueError, match=r"n_features <= vocab_max.*n_features=50, vocab_max=40"):
+        CoOccurrence(50, vocab_max=40)
+
+
+def test_state_params_reach_the_state_through_compute_states():
+    X, _ = _docs(2)
+    states = st.compute_states(
+        st.from_arrays(X), ["topics"], folds=2, state_params={"topics": {"vocab_max": 20}}
+    )
+    assert states.total("cooccurrence").vocab_max == 20
+
+
+@pytest.mark.parametrize(("value", "what"), [(-1.0, "must hold non-negative"), (np.nan, "finite")])
+def test_bad_counts_are_refused_naming_the_row(value, what):
+    X, _ = _docs(3, n=40)
+    X[17, 4] = value
+    src = st.from_arrays(X) if np.isfinite(value) else None
+    if src is None:
+        with pytest.raises(ValueError, match=rf"{what}.*row 17"):
+            st.compute_states(st.from_arrays(sp.csr_matrix(X)), ["topics"], folds=2)
+        return
+    with pytest.raises(ValueError, match=rf"{what}.*row 17"):
+        st.compute_states(src, ["topics"], folds=2)
