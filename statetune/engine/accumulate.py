@@ -155,7 +155,7 @@ class Accumulator:
         n = len(chunk)
         X = chunk.X if chunk.X is not None else np.column_stack(chunk.columns or [])
         if sp.issparse(X):  # the source bounds a chunk's dense size
-            X = X.toarray()
+            X = X.toarray()  # type: ignore[attr-defined]
         folds = self.job.folds.assign(self.position, n)
         for state in banks:
             try:
