@@ -89,3 +89,20 @@ def test_pcr_transform_of_a_table_equals_the_sklearn_pipelines_scores():
     encode = ColumnTransformer([("oh", OneHotEncoder(), ["c"])], remainder="passthrough")
     ref = make_pipeline(encode, PCA(3)).fit(X).transform(X)
     np.testing.assert_allclose(np.abs(ours), np.abs(ref), atol=1e-10)
+
+
+def test_pca_singular_values_equal_sklearns_on_real_data():
+    """``singular_values_`` (the centred data's, as scikit-learn reports them), on a shipped
+    table, with every other spectrum attribute alongside."""
+    from sklearn.datasets import load_diabetes
+    from sklearn.decomposition import PCA
+
+    import statetune as st
+
+    X, y = load_diabetes(return_X_y=True)
+    model = st.finalize(
+        "pca", st.compute_states(st.from_arrays(X, y), ["pca"], folds=1), n_components=4
+    )
+    ref = PCA(4).fit(X)
+    np.testing.assert_allclose(model.singular_values_, ref.singular_values_, rtol=1e-10)
+    np.testing.assert_allclose(model.explained_variance_, ref.explained_variance_, rtol=1e-10)
