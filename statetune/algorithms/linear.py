@@ -42,16 +42,19 @@ from statetune.algorithms._scaled_solve import (
     psd_solve,
     ridge_solve,
 )
+from statetune.algorithms._standardize import Scaling, standardized
 from statetune.algorithms.params import CategoricalParam, FloatParam, Param
 from statetune.algorithms.references import Reference, ScaledReference, lowest_alpha
 from statetune.algorithms.references.scaled_case import regression_view
 from statetune.algorithms.references.scaled_regression import ols_reference, ridge_reference
+from statetune.algorithms.references.standardized import with_scaler
 from statetune.states import Moments
 
 __all__ = [
     "LinearRegression",
     "Ridge",
     "alpha_range",
+    "alpha_range_either_scaling",
     "gram_pinv",
     "scaled_gram",
     "solve_ridge",
@@ -103,6 +106,16 @@ def alpha_range(state: Moments) -> tuple[float, float]:
     return float(low), float(high)
 
 
+def alpha_range_either_scaling(state: Moments) -> tuple[float, float]:
+    """:func:`alpha_range` wide enough for the raw and the standardized features both (the
+    ``standardize`` hyperparameter picks one per trial; ``alpha`` keeps its meaning in each)."""
+    low, high = alpha_range(state)
+    if not state.weight_sum > 0:
+        return low, high
+    s_low, s_high = alpha_range(standardized(state)[0])
+    return min(low, s_low), max(high, s_high)
+
+
 def _intercept(state: Moments, coef: np.ndarray, fit_intercept: bool) -> float:
     if not fit_intercept:
         return 0.0
@@ -132,6 +145,26 @@ class _LinearFromMoments(StateEstimator):
     fit_intercept: bool
     coef_: np.ndarray
     intercept_: float
+
+    def _finalize_from(self, state: Moments) -> None:
+        """With ``standardize``, finalize on the standardized features' moments (the training
+        rows' means and scales, as ``StandardScaler``) and map the fit back to raw features
+        (:mod:`statetune.algorithms._standardize`); ``scale_`` is the scaling (None without)."""
+        standardize = getattr(self, "standardize", False)
+        check_bool("standardize", standardize)
+        if not standardize:
+            self.scale_ = None
+            self._finalize(state)
+            return
+        scaled, scaling = standardized(state)
+        self._finalize(scaled)
+        self._unscale(scaling)
+        self.scale_ = scaling.scale
+
+    def _unscale(self, scaling: Scaling) -> None:
+        """Coefficients of the standardized features -> of the raw features."""
+        self.coef_ = self.coef_ / scaling.scale
+        self.intercept_ = float(self.intercept_ - scaling.mean @ self.coef_)
 
     def held_out_score(self, train: Moments, held: Moments, metric: str) -> float:
         train, held = self._design_states(train, held)
@@ -199,7 +232,9 @@ class LinearRegression(_LinearFromMoments, linear_model.LinearRegression):
 
 
 class Ridge(_LinearFromMoments, linear_model.Ridge):
-    """Ridge regression from moments; equals ``sklearn.linear_model.Ridge``.
+    """Ridge regression from moments; equals ``sklearn.linear_model.Ridge`` (with
+    ``standardize=True``: ``Pipeline([StandardScaler(), Ridge()])``, fitted on each fold's
+    training rows; ``coef_`` and ``intercept_`` then apply to the raw features).
 
     ``alpha == 0`` is allowed but raises when ``X^T X`` is singular (use ``ols`` for the
     minimum-norm solution).
@@ -209,7 +244,9 @@ class Ridge(_LinearFromMoments, linear_model.Ridge):
     solver, positive, copy_X, tol, random_state = "auto", False, True, 1e-4, None
 
     reference = Reference(
-        lambda params, state: linear_model.Ridge(solver="svd", **model_params(params)),
+        lambda params, state: with_scaler(
+            params, linear_model.Ridge(solver="svd", **model_params(params))
+        ),
         compare=("coef_", "intercept_", "predict"),
         scaled=ScaledReference(ridge_reference, regression_view, options=({}, lowest_alpha)),
     )
@@ -220,11 +257,13 @@ class Ridge(_LinearFromMoments, linear_model.Ridge):
         fit_intercept: bool = True,
         add_indicator: bool = False,
         min_frequency: int | None = None,
+        standardize: bool = False,
     ) -> None:
         self.alpha = alpha
         self.fit_intercept = fit_intercept
         self.add_indicator = add_indicator
         self.min_frequency = min_frequency
+        self.standardize = standardize
 
     def _check_hyperparameters(self, state: Moments) -> None:
         check_in_range("alpha", self.alpha, 0.0)
@@ -244,9 +283,10 @@ class Ridge(_LinearFromMoments, linear_model.Ridge):
 
     @classmethod
     def search_space(cls, state: Moments) -> dict[str, Param]:
-        low, high = alpha_range(cls.bounds_state(state))
+        low, high = alpha_range_either_scaling(cls.bounds_state(state))
         return {
             "alpha": FloatParam(low, high, log=True),
             "fit_intercept": CategoricalParam((True, False)),
+            "standardize": CategoricalParam((False, True)),
             **cls.preprocessing_space(state),
         }

@@ -4,7 +4,9 @@ Equals ``make_pipeline(PCA(n_components, svd_solver="full"), Ridge(alpha))`` fit
 rows: the component scores have Gram matrix ``diag(lambda)``, so the ridge step is a division.
 Like that pipeline, PCR is scale-dependent by definition: the components are those of the RAW
 covariance (a feature in larger units dominates them) and ``alpha`` is in the units of the
-scores. The decomposition keeps each component's variance and the small entries of its
+scores; ``standardize=True`` decomposes the correlations instead, as
+``make_pipeline(StandardScaler(), PCA(...), Ridge(alpha))`` (fitted on each fold's training
+rows). The decomposition keeps each component's variance and the small entries of its
 loadings to full relative accuracy when the features' scales span many orders of magnitude
 (:mod:`statetune.algorithms._eigen`), so the coefficients, which divide by those variances,
 stay accurate too.
@@ -33,12 +35,14 @@ from sklearn.utils.validation import validate_data
 from statetune.algorithms._checks import check_in_range
 from statetune.algorithms._eigen import covariance_eigh
 from statetune.algorithms._estimator import check_columns
+from statetune.algorithms._standardize import Scaling
 from statetune.algorithms.decomposition import check_n_components
-from statetune.algorithms.linear import _LinearFromMoments, alpha_range
-from statetune.algorithms.params import FloatParam, IntParam, Param
+from statetune.algorithms.linear import _LinearFromMoments, alpha_range_either_scaling
+from statetune.algorithms.params import CategoricalParam, FloatParam, IntParam, Param
 from statetune.algorithms.references import Reference, ScaledReference, lowest_alpha
 from statetune.algorithms.references.scaled_case import regression_view
 from statetune.algorithms.references.scaled_regression import pcr_reference
+from statetune.algorithms.references.standardized import with_scaler
 from statetune.states import Moments
 
 __all__ = ["PCR"]
@@ -58,9 +62,12 @@ class PCR(_LinearFromMoments, RegressorMixin, TransformerMixin, BaseEstimator):
     fit_intercept = True
 
     reference = Reference(
-        lambda params, state: make_pipeline(
-            decomposition.PCA(n_components=params["n_components"], svd_solver="full"),
-            linear_model.Ridge(alpha=params["alpha"]),
+        lambda params, state: with_scaler(
+            params,
+            make_pipeline(
+                decomposition.PCA(n_components=params["n_components"], svd_solver="full"),
+                linear_model.Ridge(alpha=params["alpha"]),
+            ),
         ),
         compare=("predict",),
         scaled=ScaledReference(
@@ -76,12 +83,14 @@ class PCR(_LinearFromMoments, RegressorMixin, TransformerMixin, BaseEstimator):
         alpha: float = 0.0,
         add_indicator: bool = False,
         min_frequency: int | None = None,
+        standardize: bool = False,
     ) -> None:
         """``n_components=None`` keeps every component of non-zero variance."""
         self.n_components = n_components
         self.alpha = alpha
         self.add_indicator = add_indicator
         self.min_frequency = min_frequency
+        self.standardize = standardize
 
     def _check_hyperparameters(self, state: Moments) -> None:
         check_n_components(self.n_components, state, limit_by_rows=False)
@@ -105,6 +114,17 @@ class PCR(_LinearFromMoments, RegressorMixin, TransformerMixin, BaseEstimator):
         self.coef_ = P.T @ gamma
         self.intercept_ = float(state.mean[d] - self.mean_ @ self.coef_)
 
+    def _unscale(self, scaling: Scaling) -> None:
+        """Also ``mean_``: the components stay those of the standardized features."""
+        super()._unscale(scaling)
+        self.mean_ = scaling.mean.copy()
+
+    def _scores(self, X: np.ndarray) -> np.ndarray:
+        Z = X - self.mean_
+        if self.scale_ is not None:
+            Z = Z / self.scale_
+        return np.asarray(Z @ self.components_.T)
+
     def predict(self, X: Any) -> np.ndarray:
         """``X @ coef_ + intercept_``."""
         if self.preprocessing_ is not None:
@@ -115,20 +135,22 @@ class PCR(_LinearFromMoments, RegressorMixin, TransformerMixin, BaseEstimator):
         return np.asarray(X @ self.coef_ + self.intercept_)
 
     def transform(self, X: Any) -> np.ndarray:
-        """Principal component scores ``(X - mean_) @ components_.T``."""
+        """Principal component scores ``(X - mean_) @ components_.T`` (with ``standardize``:
+        ``((X - mean_) / scale_) @ components_.T``)."""
         if self.preprocessing_ is not None:
-            return np.asarray((self._design_matrix(X) - self.mean_) @ self.components_.T)
+            return self._scores(self._design_matrix(X))
         self._check_fitted()
         check_columns(self, X)
         X = validate_data(self, X, reset=False, dtype=np.float64)
-        return np.asarray((X - self.mean_) @ self.components_.T)
+        return self._scores(X)
 
     @classmethod
     def search_space(cls, state: Moments) -> dict[str, Param]:
         bounds = cls.bounds_state(state)
-        low, high = alpha_range(bounds)
+        low, high = alpha_range_either_scaling(bounds)
         return {
             "n_components": IntParam(1, bounds.n_features),
             "alpha": FloatParam(low, high, log=True),
+            "standardize": CategoricalParam((False, True)),
             **cls.preprocessing_space(state),
         }
