@@ -10,7 +10,7 @@ state; each ridge trial is one Cholesky factorization (~15 us at d=50).
 Example
 -------
 >>> import numpy as np
->>> from statetune.states import Moments
+>>> from statetune.states import Moments, TableMoments
 >>> from statetune.algorithms.linear import Ridge
 >>> rng = np.random.default_rng(0); X = rng.normal(size=(50, 3)); y = X @ [1.0, 2.0, 3.0]
 >>> s = Moments(3); s.update(X, y)
@@ -48,13 +48,14 @@ from statetune.algorithms.references import Reference, ScaledReference, lowest_a
 from statetune.algorithms.references.scaled_case import regression_view
 from statetune.algorithms.references.scaled_regression import ols_reference, ridge_reference
 from statetune.algorithms.references.standardized import with_scaler
-from statetune.states import Moments
+from statetune.states import Moments, TableMoments
 
 __all__ = [
     "LinearRegression",
     "Ridge",
     "alpha_range",
     "alpha_range_either_scaling",
+    "standardize_space",
     "gram_pinv",
     "scaled_gram",
     "solve_ridge",
@@ -104,6 +105,15 @@ def alpha_range(state: Moments) -> tuple[float, float]:
     low = 10.0 ** np.floor(np.log10(1e-6 * pos.min()))
     high = 10.0 ** np.ceil(np.log10(1e2 * pos.max()))
     return float(low), float(high)
+
+
+def standardize_space(state: Moments) -> dict[str, Param]:
+    """``standardize`` in the default search space: offered for a table's state (its
+    preprocessing is tuned anyway); a numeric source's default space stays as it was (studies
+    keep their identity), and ``standardize`` is tuned there when a ``search_space`` names it."""
+    if isinstance(state, TableMoments):
+        return {"standardize": CategoricalParam((False, True))}
+    return {}
 
 
 def alpha_range_either_scaling(state: Moments) -> tuple[float, float]:
@@ -283,10 +293,12 @@ class Ridge(_LinearFromMoments, linear_model.Ridge):
 
     @classmethod
     def search_space(cls, state: Moments) -> dict[str, Param]:
-        low, high = alpha_range_either_scaling(cls.bounds_state(state))
+        scaling = standardize_space(state)
+        bounds = cls.bounds_state(state)
+        low, high = alpha_range_either_scaling(bounds) if scaling else alpha_range(bounds)
         return {
             "alpha": FloatParam(low, high, log=True),
             "fit_intercept": CategoricalParam((True, False)),
-            "standardize": CategoricalParam((False, True)),
+            **scaling,
             **cls.preprocessing_space(state),
         }

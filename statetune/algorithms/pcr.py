@@ -37,8 +37,13 @@ from statetune.algorithms._eigen import covariance_eigh
 from statetune.algorithms._estimator import check_columns
 from statetune.algorithms._standardize import Scaling
 from statetune.algorithms.decomposition import check_n_components
-from statetune.algorithms.linear import _LinearFromMoments, alpha_range_either_scaling
-from statetune.algorithms.params import CategoricalParam, FloatParam, IntParam, Param
+from statetune.algorithms.linear import (
+    _LinearFromMoments,
+    alpha_range,
+    alpha_range_either_scaling,
+    standardize_space,
+)
+from statetune.algorithms.params import FloatParam, IntParam, Param
 from statetune.algorithms.references import Reference, ScaledReference, lowest_alpha
 from statetune.algorithms.references.scaled_case import regression_view
 from statetune.algorithms.references.scaled_regression import pcr_reference
@@ -147,10 +152,11 @@ class PCR(_LinearFromMoments, RegressorMixin, TransformerMixin, BaseEstimator):
     @classmethod
     def search_space(cls, state: Moments) -> dict[str, Param]:
         bounds = cls.bounds_state(state)
-        low, high = alpha_range_either_scaling(bounds)
+        scaling = standardize_space(state)
+        low, high = alpha_range_either_scaling(bounds) if scaling else alpha_range(bounds)
         return {
             "n_components": IntParam(1, bounds.n_features),
             "alpha": FloatParam(low, high, log=True),
-            "standardize": CategoricalParam((False, True)),
+            **scaling,
             **cls.preprocessing_space(state),
         }

@@ -38,8 +38,13 @@ from statetune.algorithms._checks import check_bool, check_in_range, check_int_r
 from statetune.algorithms._estimator import model_params
 from statetune.algorithms._gram_cd import enet_gram
 from statetune.algorithms._standardize import standardized
-from statetune.algorithms.linear import _gram, _intercept, _LinearFromMoments
-from statetune.algorithms.params import CategoricalParam, FloatParam, Param, round_bounds
+from statetune.algorithms.linear import (
+    _gram,
+    _intercept,
+    _LinearFromMoments,
+    standardize_space,
+)
+from statetune.algorithms.params import FloatParam, Param, round_bounds
 from statetune.algorithms.references import Reference, ScaledReference
 from statetune.algorithms.references.scaled_regression import enet_reference, enet_view
 from statetune.algorithms.references.standardized import with_scaler
@@ -179,11 +184,15 @@ class ElasticNet(_LinearFromMoments, linear_model.ElasticNet):
 
     @classmethod
     def search_space(cls, state: Moments) -> dict[str, Param]:
-        low, high = round_bounds(*alpha_bounds_either_scaling(cls.bounds_state(state)))
+        scaling = standardize_space(state)
+        bounds = cls.bounds_state(state)
+        low, high = round_bounds(
+            *(alpha_bounds_either_scaling(bounds) if scaling else alpha_bounds(bounds))
+        )
         return {
             "alpha": FloatParam(low, round_bounds(low, 20.0 * high)[1], log=True),
             "l1_ratio": FloatParam(0.05, 1.0),
-            "standardize": CategoricalParam((False, True)),
+            **scaling,
             **cls.preprocessing_space(state),
         }
 
@@ -225,9 +234,13 @@ class Lasso(ElasticNet, linear_model.Lasso):
 
     @classmethod
     def search_space(cls, state: Moments) -> dict[str, Param]:
-        low, top = round_bounds(*alpha_bounds_either_scaling(cls.bounds_state(state)))
+        scaling = standardize_space(state)
+        bounds = cls.bounds_state(state)
+        low, top = round_bounds(
+            *(alpha_bounds_either_scaling(bounds) if scaling else alpha_bounds(bounds))
+        )
         return {
             "alpha": FloatParam(low, top, log=True),
-            "standardize": CategoricalParam((False, True)),
+            **scaling,
             **cls.preprocessing_space(state),
         }

@@ -159,13 +159,15 @@ def test_a_wrong_variance_or_all_rows_scaling_would_be_caught(plain, monkeypatch
     assert not np.allclose(got, want, rtol=1e-8)
 
 
-def test_search_space_and_saved_model(plain, tmp_path):
+def test_search_space_and_saved_model(plain, tab, tmp_path):
     X, y, states = plain
+    df, table_states = tab
     for name in NAMES:
-        space = states.search_space(name)
+        assert "standardize" not in states.search_space(name)  # numeric: as it was
+        space = table_states.search_space(name)  # a table's: offered, alpha for both scalings
         assert space["standardize"].choices == (False, True)
-        low, high = space["alpha"].low, space["alpha"].high
-        assert low <= 1e-4 * len(y) and high >= len(y)  # standardized alpha's scale is W
+        if name in ("ridge", "pcr"):  # standardized, alpha competes with the weight sum
+            assert space["alpha"].low <= 1e-4 * len(df) and space["alpha"].high >= len(df)
     params = {"alpha": 30.0, "standardize": True}
     st.save_model(tmp_path / "m", "ridge", states, params)
     loaded = st.load_model(tmp_path / "m")
@@ -173,8 +175,13 @@ def test_search_space_and_saved_model(plain, tmp_path):
     np.testing.assert_allclose(loaded.predict(X), ref.predict(X), rtol=1e-8)
 
 
-def test_tune_picks_standardize(plain):
+def test_tune_picks_standardize_when_the_space_names_it(plain):
+    from optuna.distributions import CategoricalDistribution
+
     X, y, _ = plain
-    result = st.tune(st.from_arrays(X, y), ["ridge"], n_trials=12, seed=0, cv=FOLDS)
+    space = {"ridge": {"standardize": CategoricalDistribution([False, True])}}
+    result = st.tune(
+        st.from_arrays(X, y), ["ridge"], n_trials=12, seed=0, cv=FOLDS, search_space=space
+    )
     seen = {t.params.get("ridge:standardize") for t in result.study.trials}
     assert seen == {False, True}
