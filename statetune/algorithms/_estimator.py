@@ -39,9 +39,10 @@ __all__ = [
     "refuse_encoded",
 ]
 
-#: Hyperparameters of the preprocessing of tables (``takes_encoding`` models), which the
-#: references without a preprocessing step (a bare scikit-learn estimator) do not take.
-PREPROCESSING_PARAMS = ("add_indicator", "min_frequency")
+#: Hyperparameters of the preprocessing (of tables, ``takes_encoding`` models; and the
+#: ``standardize`` step of the linear models), which the references without a preprocessing
+#: step (a bare scikit-learn estimator) do not take.
+PREPROCESSING_PARAMS = ("add_indicator", "min_frequency", "standardize")
 
 
 def model_params(params: dict[str, Any]) -> dict[str, Any]:
@@ -147,6 +148,11 @@ class StateEstimator:
     def held_out_score(self, train: Any, held: Any, metric: str) -> float:
         raise NotImplementedError  # pragma: no cover - abstract
 
+    def _finalize_from(self, state: Any) -> None:
+        """``_finalize``, after any step of the model's own between state and finalizer (the
+        linear models' ``standardize``)."""
+        self._finalize(state)
+
     # -- shared machinery ----------------------------------------------------------
     def __sklearn_tags__(self) -> Any:
         """scikit-learn's tags, with the truth about array inputs: states compute through
@@ -231,7 +237,7 @@ class StateEstimator:
         else:
             self.preprocessing_ = None
         self._check_hyperparameters(inner)
-        self._finalize(inner)
+        self._finalize_from(inner)
         self.state_ = state
         self._state_shared = shared
 

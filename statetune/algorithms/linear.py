@@ -10,7 +10,7 @@ state; each ridge trial is one Cholesky factorization (~15 us at d=50).
 Example
 -------
 >>> import numpy as np
->>> from statetune.states import FrequentDirections, Moments
+>>> from statetune.states import FrequentDirections, Moments, TableMoments
 >>> from statetune.algorithms.linear import Ridge
 >>> rng = np.random.default_rng(0); X = rng.normal(size=(50, 3)); y = X @ [1.0, 2.0, 3.0]
 >>> s = Moments(3); s.update(X, y)
@@ -48,16 +48,20 @@ from statetune.algorithms._sketch import (
     sketch_linear_held_out_score,
     sketch_ridge,
 )
+from statetune.algorithms._standardize import Scaling, standardized
 from statetune.algorithms.params import CategoricalParam, FloatParam, Param
 from statetune.algorithms.references import Reference, ScaledReference, lowest_alpha
 from statetune.algorithms.references.scaled_case import regression_view
 from statetune.algorithms.references.scaled_regression import ols_reference, ridge_reference
-from statetune.states import FrequentDirections, Moments
+from statetune.algorithms.references.standardized import with_scaler
+from statetune.states import FrequentDirections, Moments, TableMoments
 
 __all__ = [
     "LinearRegression",
     "Ridge",
     "alpha_range",
+    "alpha_range_either_scaling",
+    "standardize_space",
     "gram_pinv",
     "scaled_gram",
     "solve_ridge",
@@ -109,6 +113,25 @@ def alpha_range(state: Moments) -> tuple[float, float]:
     return float(low), float(high)
 
 
+def standardize_space(state: Moments) -> dict[str, Param]:
+    """``standardize`` in the default search space: offered for a table's state (its
+    preprocessing is tuned anyway); a numeric source's default space stays as it was (studies
+    keep their identity), and ``standardize`` is tuned there when a ``search_space`` names it."""
+    if isinstance(state, TableMoments):
+        return {"standardize": CategoricalParam((False, True))}
+    return {}
+
+
+def alpha_range_either_scaling(state: Moments) -> tuple[float, float]:
+    """:func:`alpha_range` wide enough for the raw and the standardized features both (the
+    ``standardize`` hyperparameter picks one per trial; ``alpha`` keeps its meaning in each)."""
+    low, high = alpha_range(state)
+    if not state.weight_sum > 0:
+        return low, high
+    s_low, s_high = alpha_range(standardized(state)[0])
+    return min(low, s_low), max(high, s_high)
+
+
 def _intercept(state: Moments, coef: np.ndarray, fit_intercept: bool) -> float:
     if not fit_intercept:
         return 0.0
@@ -138,6 +161,26 @@ class _LinearFromMoments(StateEstimator):
     fit_intercept: bool
     coef_: np.ndarray
     intercept_: float
+
+    def _finalize_from(self, state: Moments) -> None:
+        """With ``standardize``, finalize on the standardized features' moments (the training
+        rows' means and scales, as ``StandardScaler``) and map the fit back to raw features
+        (:mod:`statetune.algorithms._standardize`); ``scale_`` is the scaling (None without)."""
+        standardize = getattr(self, "standardize", False)
+        check_bool("standardize", standardize)
+        if not standardize:
+            self.scale_ = None
+            self._finalize(state)
+            return
+        scaled, scaling = standardized(state)
+        self._finalize(scaled)
+        self._unscale(scaling)
+        self.scale_ = scaling.scale
+
+    def _unscale(self, scaling: Scaling) -> None:
+        """Coefficients of the standardized features -> of the raw features."""
+        self.coef_ = self.coef_ / scaling.scale
+        self.intercept_ = float(self.intercept_ - scaling.mean @ self.coef_)
 
     def held_out_score(self, train: Moments, held: Moments, metric: str) -> float:
         if isinstance(held, FrequentDirections):
@@ -214,7 +257,9 @@ class LinearRegression(_LinearFromMoments, linear_model.LinearRegression):
 
 
 class Ridge(SketchServed, _LinearFromMoments, linear_model.Ridge):
-    """Ridge regression from moments; equals ``sklearn.linear_model.Ridge``.
+    """Ridge regression from moments; equals ``sklearn.linear_model.Ridge`` (with
+    ``standardize=True``: ``Pipeline([StandardScaler(), Ridge()])``, fitted on each fold's
+    training rows; ``coef_`` and ``intercept_`` then apply to the raw features).
 
     Wide data: from a Frequent Directions sketch (state parameters ``sketch``/``ell``,
     :mod:`statetune.algorithms._sketch`), every ``alpha > 0`` from one SVD of the sketch.
@@ -227,7 +272,9 @@ class Ridge(SketchServed, _LinearFromMoments, linear_model.Ridge):
     solver, positive, copy_X, tol, random_state = "auto", False, True, 1e-4, None
 
     reference = Reference(
-        lambda params, state: linear_model.Ridge(solver="svd", **model_params(params)),
+        lambda params, state: with_scaler(
+            params, linear_model.Ridge(solver="svd", **model_params(params))
+        ),
         compare=("coef_", "intercept_", "predict"),
         scaled=ScaledReference(ridge_reference, regression_view, options=({}, lowest_alpha)),
     )
@@ -238,11 +285,13 @@ class Ridge(SketchServed, _LinearFromMoments, linear_model.Ridge):
         fit_intercept: bool = True,
         add_indicator: bool = False,
         min_frequency: int | None = None,
+        standardize: bool = False,
     ) -> None:
         self.alpha = alpha
         self.fit_intercept = fit_intercept
         self.add_indicator = add_indicator
         self.min_frequency = min_frequency
+        self.standardize = standardize
 
     def _check_hyperparameters(self, state: Moments) -> None:
         check_in_range("alpha", self.alpha, 0.0)
@@ -267,12 +316,15 @@ class Ridge(SketchServed, _LinearFromMoments, linear_model.Ridge):
 
     @classmethod
     def search_space(cls, state: Moments) -> dict[str, Param]:
+        scaling = standardize_space(state)
         if isinstance(state, FrequentDirections):
             low, high = sketch_alpha_range(state)
         else:
-            low, high = alpha_range(cls.bounds_state(state))
+            bounds = cls.bounds_state(state)
+            low, high = alpha_range_either_scaling(bounds) if scaling else alpha_range(bounds)
         return {
             "alpha": FloatParam(low, high, log=True),
             "fit_intercept": CategoricalParam((True, False)),
+            **scaling,
             **cls.preprocessing_space(state),
         }

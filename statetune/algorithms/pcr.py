@@ -4,7 +4,9 @@ Equals ``make_pipeline(PCA(n_components, svd_solver="full"), Ridge(alpha))`` fit
 rows: the component scores have Gram matrix ``diag(lambda)``, so the ridge step is a division.
 Like that pipeline, PCR is scale-dependent by definition: the components are those of the RAW
 covariance (a feature in larger units dominates them) and ``alpha`` is in the units of the
-scores. The decomposition keeps each component's variance and the small entries of its
+scores; ``standardize=True`` decomposes the correlations instead, as
+``make_pipeline(StandardScaler(), PCA(...), Ridge(alpha))`` (fitted on each fold's training
+rows). The decomposition keeps each component's variance and the small entries of its
 loadings to full relative accuracy when the features' scales span many orders of magnitude
 (:mod:`statetune.algorithms._eigen`), so the coefficients, which divide by those variances,
 stay accurate too.
@@ -40,12 +42,19 @@ from statetune.algorithms._sketch import (
     sketch_alpha_range,
     sketch_components,
 )
+from statetune.algorithms._standardize import Scaling
 from statetune.algorithms.decomposition import check_n_components
-from statetune.algorithms.linear import _LinearFromMoments, alpha_range
+from statetune.algorithms.linear import (
+    _LinearFromMoments,
+    alpha_range,
+    alpha_range_either_scaling,
+    standardize_space,
+)
 from statetune.algorithms.params import FloatParam, IntParam, Param
 from statetune.algorithms.references import Reference, ScaledReference, lowest_alpha
 from statetune.algorithms.references.scaled_case import regression_view
 from statetune.algorithms.references.scaled_regression import pcr_reference
+from statetune.algorithms.references.standardized import with_scaler
 from statetune.states import FrequentDirections, Moments
 
 __all__ = ["PCR"]
@@ -65,9 +74,12 @@ class PCR(SketchServed, _LinearFromMoments, RegressorMixin, TransformerMixin, Ba
     fit_intercept = True
 
     reference = Reference(
-        lambda params, state: make_pipeline(
-            decomposition.PCA(n_components=params["n_components"], svd_solver="full"),
-            linear_model.Ridge(alpha=params["alpha"]),
+        lambda params, state: with_scaler(
+            params,
+            make_pipeline(
+                decomposition.PCA(n_components=params["n_components"], svd_solver="full"),
+                linear_model.Ridge(alpha=params["alpha"]),
+            ),
         ),
         compare=("predict",),
         scaled=ScaledReference(
@@ -83,12 +95,14 @@ class PCR(SketchServed, _LinearFromMoments, RegressorMixin, TransformerMixin, Ba
         alpha: float = 0.0,
         add_indicator: bool = False,
         min_frequency: int | None = None,
+        standardize: bool = False,
     ) -> None:
         """``n_components=None`` keeps every component of non-zero variance."""
         self.n_components = n_components
         self.alpha = alpha
         self.add_indicator = add_indicator
         self.min_frequency = min_frequency
+        self.standardize = standardize
 
     def _check_hyperparameters(self, state: Moments) -> None:
         if isinstance(state, FrequentDirections):
@@ -134,6 +148,17 @@ class PCR(SketchServed, _LinearFromMoments, RegressorMixin, TransformerMixin, Ba
         self.coef_ = P.T @ gamma
         self.intercept_ = float(state.mean[d] - self.mean_ @ self.coef_)
 
+    def _unscale(self, scaling: Scaling) -> None:
+        """Also ``mean_``: the components stay those of the standardized features."""
+        super()._unscale(scaling)
+        self.mean_ = scaling.mean.copy()
+
+    def _scores(self, X: np.ndarray) -> np.ndarray:
+        Z = X - self.mean_
+        if self.scale_ is not None:
+            Z = Z / self.scale_
+        return np.asarray(Z @ self.components_.T)
+
     def predict(self, X: Any) -> np.ndarray:
         """``X @ coef_ + intercept_``."""
         if self.preprocessing_ is not None:
@@ -144,13 +169,14 @@ class PCR(SketchServed, _LinearFromMoments, RegressorMixin, TransformerMixin, Ba
         return np.asarray(X @ self.coef_ + self.intercept_)
 
     def transform(self, X: Any) -> np.ndarray:
-        """Principal component scores ``(X - mean_) @ components_.T``."""
+        """Principal component scores ``(X - mean_) @ components_.T`` (with ``standardize``:
+        ``((X - mean_) / scale_) @ components_.T``)."""
         if self.preprocessing_ is not None:
-            return np.asarray((self._design_matrix(X) - self.mean_) @ self.components_.T)
+            return self._scores(self._design_matrix(X))
         self._check_fitted()
         check_columns(self, X)
         X = validate_data(self, X, reset=False, dtype=np.float64)
-        return np.asarray((X - self.mean_) @ self.components_.T)
+        return self._scores(X)
 
     @classmethod
     def search_space(cls, state: Moments) -> dict[str, Param]:
@@ -159,9 +185,11 @@ class PCR(SketchServed, _LinearFromMoments, RegressorMixin, TransformerMixin, Ba
             top = max(min(state.ell - 1, state.n_features), 1)
             return {"n_components": IntParam(1, top), "alpha": FloatParam(low, high, log=True)}
         bounds = cls.bounds_state(state)
-        low, high = alpha_range(bounds)
+        scaling = standardize_space(state)
+        low, high = alpha_range_either_scaling(bounds) if scaling else alpha_range(bounds)
         return {
             "n_components": IntParam(1, bounds.n_features),
             "alpha": FloatParam(low, high, log=True),
+            **scaling,
             **cls.preprocessing_space(state),
         }

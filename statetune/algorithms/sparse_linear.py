@@ -37,13 +37,20 @@ from sklearn.exceptions import ConvergenceWarning
 from statetune.algorithms._checks import check_bool, check_in_range, check_int_range
 from statetune.algorithms._estimator import model_params
 from statetune.algorithms._gram_cd import enet_gram
-from statetune.algorithms.linear import _gram, _intercept, _LinearFromMoments
+from statetune.algorithms._standardize import standardized
+from statetune.algorithms.linear import (
+    _gram,
+    _intercept,
+    _LinearFromMoments,
+    standardize_space,
+)
 from statetune.algorithms.params import FloatParam, Param, round_bounds
 from statetune.algorithms.references import Reference, ScaledReference
 from statetune.algorithms.references.scaled_regression import enet_reference, enet_view
+from statetune.algorithms.references.standardized import with_scaler
 from statetune.states import Moments
 
-__all__ = ["ElasticNet", "Lasso", "alpha_bounds", "alpha_max"]
+__all__ = ["ElasticNet", "Lasso", "alpha_bounds", "alpha_bounds_either_scaling", "alpha_max"]
 
 
 def alpha_max(state: Moments, l1_ratio: float = 1.0) -> float:
@@ -70,15 +77,26 @@ def alpha_bounds(state: Moments) -> tuple[float, float]:
     return min(low, 1e-4 * top), top
 
 
+def alpha_bounds_either_scaling(state: Moments) -> tuple[float, float]:
+    """:func:`alpha_bounds` wide enough for the raw and the standardized features both."""
+    low, high = alpha_bounds(state)
+    if not state.weight_sum > 0:
+        return low, high
+    s_low, s_high = alpha_bounds(standardized(state)[0])
+    return min(low, s_low), max(high, s_high)
+
+
 class ElasticNet(_LinearFromMoments, linear_model.ElasticNet):
-    """Elastic net from moments; equals ``sklearn.linear_model.ElasticNet`` at its tolerance."""
+    """Elastic net from moments; equals ``sklearn.linear_model.ElasticNet`` at its tolerance
+    (with ``standardize=True``: ``Pipeline([StandardScaler(), ElasticNet()])``; ``coef_`` and
+    ``intercept_`` then apply to the raw features)."""
 
     # scikit-learn's base methods read these; they are not hyperparameters here.
     precompute, copy_X, warm_start, random_state, selection = True, True, False, None, "cyclic"
 
     # coordinate descent stops at a tolerance: the solve, not the tolerance, is compared
     reference = Reference(
-        lambda params, state: linear_model.ElasticNet(**model_params(params)),
+        lambda params, state: with_scaler(params, linear_model.ElasticNet(**model_params(params))),
         compare=("coef_", "intercept_", "predict"),
         scaled=ScaledReference(
             enet_reference, enet_view, options=({"tol": 1e-10, "max_iter": 10**6},)
@@ -96,6 +114,7 @@ class ElasticNet(_LinearFromMoments, linear_model.ElasticNet):
         positive: bool = False,
         add_indicator: bool = False,
         min_frequency: int | None = None,
+        standardize: bool = False,
     ) -> None:
         self.alpha = alpha
         self.l1_ratio = l1_ratio
@@ -105,6 +124,7 @@ class ElasticNet(_LinearFromMoments, linear_model.ElasticNet):
         self.positive = positive
         self.add_indicator = add_indicator
         self.min_frequency = min_frequency
+        self.standardize = standardize
 
     def _check_hyperparameters(self, state: Moments) -> None:
         check_in_range("alpha", self.alpha, 0.0)
@@ -164,10 +184,15 @@ class ElasticNet(_LinearFromMoments, linear_model.ElasticNet):
 
     @classmethod
     def search_space(cls, state: Moments) -> dict[str, Param]:
-        low, high = round_bounds(*alpha_bounds(cls.bounds_state(state)))
+        scaling = standardize_space(state)
+        bounds = cls.bounds_state(state)
+        low, high = round_bounds(
+            *(alpha_bounds_either_scaling(bounds) if scaling else alpha_bounds(bounds))
+        )
         return {
             "alpha": FloatParam(low, round_bounds(low, 20.0 * high)[1], log=True),
             "l1_ratio": FloatParam(0.05, 1.0),
+            **scaling,
             **cls.preprocessing_space(state),
         }
 
@@ -176,7 +201,7 @@ class Lasso(ElasticNet, linear_model.Lasso):
     """Lasso from moments (elastic net with ``l1_ratio = 1``); equals ``sklearn.linear_model.Lasso``."""
 
     reference = Reference(
-        lambda params, state: linear_model.Lasso(**model_params(params)),
+        lambda params, state: with_scaler(params, linear_model.Lasso(**model_params(params))),
         compare=("coef_", "intercept_", "predict"),
         scaled=ScaledReference(
             enet_reference, enet_view, options=({"tol": 1e-10, "max_iter": 10**6},)
@@ -193,6 +218,7 @@ class Lasso(ElasticNet, linear_model.Lasso):
         positive: bool = False,
         add_indicator: bool = False,
         min_frequency: int | None = None,
+        standardize: bool = False,
     ) -> None:
         super().__init__(
             alpha=alpha,
@@ -203,9 +229,18 @@ class Lasso(ElasticNet, linear_model.Lasso):
             positive=positive,
             add_indicator=add_indicator,
             min_frequency=min_frequency,
+            standardize=standardize,
         )
 
     @classmethod
     def search_space(cls, state: Moments) -> dict[str, Param]:
-        low, top = round_bounds(*alpha_bounds(cls.bounds_state(state)))
-        return {"alpha": FloatParam(low, top, log=True), **cls.preprocessing_space(state)}
+        scaling = standardize_space(state)
+        bounds = cls.bounds_state(state)
+        low, top = round_bounds(
+            *(alpha_bounds_either_scaling(bounds) if scaling else alpha_bounds(bounds))
+        )
+        return {
+            "alpha": FloatParam(low, top, log=True),
+            **scaling,
+            **cls.preprocessing_space(state),
+        }

@@ -186,14 +186,15 @@ class _FieldCheck:
 
 
 def _frames(
-    path: str, n_fields: int, chunksize: int | None, nrows: int | None = None
+    path: str, n_fields: int, chunksize: int | None, nrows: int | None = None, **kw: Any
 ) -> Iterator[pd.DataFrame]:
-    """pandas' frames of the file; its parser and decoding errors name file and line."""
+    """pandas' frames of the file (``kw``: more ``read_csv`` options, such as ``dtype``); its
+    parser and decoding errors name file and line."""
     try:
         if chunksize is None:
-            yield _read_csv(path, nrows=nrows)
+            yield _read_csv(path, nrows=nrows, **kw)
             return
-        with _read_csv(path, chunksize=chunksize, nrows=nrows) as reader:
+        with _read_csv(path, chunksize=chunksize, nrows=nrows, **kw) as reader:
             yield from reader
     except UnicodeDecodeError:
         raise _decode_error(path) from None
@@ -202,14 +203,18 @@ def _frames(
 
 
 def _checked_frames(
-    path: str, header: list[str], chunksize: int | None = CHUNK_ROWS, nrows: int | None = None
+    path: str,
+    header: list[str],
+    chunksize: int | None = CHUNK_ROWS,
+    nrows: int | None = None,
+    **kw: Any,
 ) -> Iterator[tuple[int, pd.DataFrame]]:
     """``(first data row, frame)`` of the file's rows, each row's field count checked."""
     check = _FieldCheck(path, len(header))
     try:
         check.through(0)
         start = 0
-        for df in _frames(path, len(header), chunksize, nrows):
+        for df in _frames(path, len(header), chunksize, nrows, **kw):
             n = len(df)
             if n:
                 short = np.flatnonzero(df.iloc[:, -1].isna().to_numpy())

@@ -48,6 +48,7 @@ __all__ = [
     "MISSING_LEVEL",
     "ColumnEncoding",
     "TableEncoding",
+    "Vocabulary",
     "is_categorical",
 ]
 
@@ -273,3 +274,78 @@ class TableEncoding:
             "missing_categories": [c.name for c in self.categorical if c.missing],
             "dropped_rows_missing_target": self.dropped_rows,
         }
+
+
+class Vocabulary:
+    """The mergeable summary a :class:`TableEncoding` is made from: for each categorical
+    column the set of levels it holds and whether a value is missing, for each numeric column
+    whether a value is missing. ``update`` folds in a chunk of rows, ``merge`` another
+    vocabulary; the encoding sorts the levels, so it depends on neither chunking nor order.
+
+    A column past ``max_levels`` levels is refused as soon as it is (bounded memory), naming
+    it, its level count so far and where.
+
+    Example
+    -------
+    >>> import pandas as pd
+    >>> v = Vocabulary(["a", "c"], {"c"}); v.update(pd.DataFrame({"a": [1.0], "c": ["x"]}))
+    >>> w = Vocabulary(["a", "c"], {"c"}); w.update(pd.DataFrame({"a": [None], "c": ["b"]}))
+    >>> v.merge(w); v.encoding().base_names()
+    ('a', 'a__missing', 'c=b', 'c=x')
+    """
+
+    def __init__(
+        self, features: Sequence[str], categorical: Any, max_levels: int = MAX_LEVELS
+    ) -> None:
+        self.features = [str(f) for f in features]
+        self.categorical = {str(c) for c in categorical} & set(self.features)
+        self.max_levels = int(max_levels)
+        self.levels: dict[str, set[str]] = {c: set() for c in self.categorical}
+        self.missing: dict[str, bool] = dict.fromkeys(self.features, False)
+
+    def update(self, frame: pd.DataFrame, where: str = "the data") -> None:
+        """Fold in the rows of ``frame`` (which holds the feature columns)."""
+        for name in self.features:
+            s = frame[name]
+            if name in self.categorical:
+                text, missing = _as_text(s)
+                self.levels[name].update(str(v) for v in pd.unique(text[~missing].to_numpy()))
+                self.missing[name] |= bool(missing.any())
+                self._check(name, where)
+            else:
+                self.missing[name] |= bool(s.isna().to_numpy().any())
+
+    def merge(self, other: Vocabulary) -> None:
+        """Fold in another vocabulary of the same columns."""
+        if other.features != self.features or other.categorical != self.categorical:
+            raise ValueError(
+                "Vocabularies must have the same columns to merge, but got "
+                f"{self.features} and {other.features}."
+            )
+        for name in self.features:
+            if name in self.categorical:
+                self.levels[name] |= other.levels[name]
+                self._check(name, "the merged vocabulary")
+            self.missing[name] |= other.missing[name]
+
+    def _check(self, name: str, where: str) -> None:
+        n = len(self.levels[name]) + int(self.missing[name])
+        if n > self.max_levels:
+            raise ValueError(
+                f"A categorical column may have at most max_levels={self.max_levels} levels "
+                f"to be one-hot encoded, but {name!r} has {n} levels by {where} (an id or "
+                "free text?); drop the column, encode it yourself, or raise `max_levels`."
+            )
+
+    def encoding(self, dropped_rows: int = 0) -> TableEncoding:
+        """The table's encoding: levels sorted, the missing level last."""
+        cols = []
+        for name in self.features:
+            if name in self.categorical:
+                levels = sorted(self.levels[name])
+                if self.missing[name]:
+                    levels.append(MISSING_LEVEL)
+                cols.append(ColumnEncoding(name, "categorical", self.missing[name], tuple(levels)))
+            else:
+                cols.append(ColumnEncoding(name, "numeric", self.missing[name]))
+        return TableEncoding(tuple(cols), dropped_rows)

@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from scipy import sparse
 
 from statetune.states._base import register_state
 from statetune.states.moments import Moments
@@ -130,9 +131,15 @@ class Design:
             P[-1, -1] = 1.0
         out = Moments(self.width, state.has_target)
         out._n_rows, out._weight = state._n_rows, state._weight
-        out._shift = P.T @ state._shift
-        out._mean = P.T @ state._mean
-        out._com = P.T @ state._com @ P
+        # P is a selection/summing matrix (a few non-zeros per column): sparse products cost
+        # O(nnz * p) and never wake a threaded BLAS, which on small matrices on a loaded
+        # machine stalled ~100x (20 ms against 0.15 ms per call, measured)
+        Ps = sparse.csc_array(P)
+        PT = Ps.T.tocsr()
+        out._shift = PT @ state._shift
+        out._mean = PT @ state._mean
+        half = np.asarray(PT @ state._com)  # P^T C
+        out._com = np.asarray(PT @ half.T)  # P^T (P^T C)^T = P^T C P (C symmetric)
         out._com = (out._com + out._com.T) / 2.0
         return out
 

@@ -34,7 +34,7 @@ def states():
         (
             "ridge",
             {"l1_ratio": 0.5},
-            r"must be hyperparameters of ridge \(\['add_indicator', 'alpha', 'fit_intercept', 'min_frequency'\]\), but got unknown \['l1_ratio'\]",
+            r"must be hyperparameters of ridge \(\['add_indicator', 'alpha', 'fit_intercept', 'min_frequency', 'standardize'\]\), but got unknown \['l1_ratio'\]",
         ),
     ],
 )

@@ -89,3 +89,74 @@ def test_grunfeld_text_firm_column():
     # every firm has 20 rows: with min_frequency=21 all are grouped into one column
     assert model.preprocessing_.levels["firm"] == ()
     assert len(model.preprocessing_.infrequent["firm"]) == df["firm"].nunique()
+
+
+def _pipeline_of(name, params, nums, cats):
+    """The scikit-learn pipeline of a statetune trial: imputer + one-hot encoder, then
+    ``StandardScaler`` when ``standardize``, then the estimator."""
+    from sklearn.decomposition import PCA
+    from sklearn.preprocessing import StandardScaler
+
+    p = dict(params)
+    ai, mf, sc = p.pop("add_indicator", False), p.pop("min_frequency", None), p.pop("standardize")
+    if name == "pcr":
+        est = Pipeline(
+            [
+                ("pca", PCA(n_components=p["n_components"], svd_solver="full")),
+                ("ridge", linear_model.Ridge(alpha=p["alpha"])),
+            ]
+        )
+    else:
+        est = {
+            "ridge": linear_model.Ridge,
+            "lasso": linear_model.Lasso,
+            "elastic_net": linear_model.ElasticNet,
+        }[name](**p)
+    ref = reference(nums, cats, est, ai, mf)
+    if sc:
+        ref.steps.insert(1, ("scale", StandardScaler()))
+    return ref
+
+
+def _tune_matches_the_pipeline(df, target, cats, n_trials):
+    """st.tune end to end; the best trial refitted as the scikit-learn pipeline on
+    statetune's folds scores what statetune says, and the best model predicts as it."""
+    result = st.tune(
+        st.from_pandas(df, target=target),
+        ["ridge", "lasso", "elastic_net", "pcr"],
+        n_trials=n_trials,
+        cv=4,
+        metric="mse",
+        seed=0,
+        storage="memory",
+    )
+    kept = df.dropna(subset=[target])
+    X = kept.drop(columns=target).astype({c: object for c in cats})
+    X = X.assign(**{c: X[c].where(X[c].notna(), np.nan) for c in cats})
+    y = kept[target]
+    nums = [c for c in X.columns if c not in cats]
+    name, params = result.best_algorithm, result.best_params
+    assert "standardize" in params
+    ref = _pipeline_of(name, params, nums, cats)
+    cv = cv_of(result.states, len(kept))
+    want = -cross_val_score(ref, X, y, cv=cv, scoring="neg_mean_squared_error")
+    # coordinate descent stops at its tolerance (default tol in the space): 1e-6
+    np.testing.assert_allclose(result.best_value, want.mean(), rtol=1e-6)
+    got = result.best_model.predict(kept.drop(columns=target))
+    np.testing.assert_allclose(got, ref.fit(X, y).predict(X), rtol=1e-6)
+    return result
+
+
+def test_penguins_tuned_end_to_end():
+    """palmerpenguins' table (shipped in the package): text species/island/sex with missing
+    sexes, missing measurements, rows without the target."""
+    penguins = pytest.importorskip("palmerpenguins")
+    df = penguins.load_penguins()
+    result = _tune_matches_the_pipeline(df, "body_mass_g", ["species", "island", "sex"], 20)
+    assert result.states.schema.preprocessing["dropped_rows_missing_target"] == 2
+
+
+def test_fertility_tuned_end_to_end():
+    df = datasets.fertility.load_pandas().data
+    table = df[["Indicator Name", *[str(y) for y in range(1995, 2011)], "2011"]]
+    _tune_matches_the_pipeline(table, "2011", ["Indicator Name"], 12)

@@ -10,6 +10,9 @@ features of very different scales (declared by the model classes; see
   exactly in standardized units and checked. Compared: the objective reached (relative), and
   the coefficients to 100 times the tolerance (coordinate descent stops on the duality gap,
   which bounds the objective; coefficients follow its square root on ill-conditioned data).
+- ``standardize=True`` (ridge, lasso, elastic net, pcr): the penalty of each raw coefficient
+  is weighted by its feature's standard deviation over the rows (computed from ``Z``), and
+  PCR decomposes the rows divided by those deviations (``StandardScaler``'s fit).
 - ``pca``, ``pcr``: scale-dependent by definition (the RAW covariance is decomposed), so their
   oracle decomposes the raw centered rows with LAPACK's Jacobi SVD (``gejsv``, ``JOBA='C'``:
   high relative accuracy under column scaling); scikit-learn's ``PCA`` uses ``gesdd``, whose
@@ -55,6 +58,34 @@ __all__ = [
 ]
 
 
+def _penalty_units(case: ScaledCase, rows: np.ndarray, params: dict[str, Any]) -> np.ndarray:
+    """What a raw coefficient's penalty divides by, in standardized units: ``scale_j``, or
+    with ``standardize`` (the penalty on the raw coefficient times the training rows' standard
+    deviation of feature ``j``) ``1 / sd(Z_j)``, ``Z`` the standardized rows."""
+    if not params.get("standardize", False):
+        return np.asarray(case.scale, dtype=np.float64)
+    Z, _ = case.standardized(rows)
+    w = _weights(case, rows)
+    W = float(w.sum())
+    sd = np.sqrt(w @ (Z - (w @ Z) / W) ** 2 / W)
+    return np.where(sd > 0, 1.0 / np.where(sd > 0, sd, 1.0), case.scale)
+
+
+def _centered_intercept(
+    case: ScaledCase, rows: np.ndarray, params: dict[str, Any], b: np.ndarray, c: Any
+) -> float:
+    """With ``standardize`` and no intercept the features are still centered (as by
+    ``StandardScaler``): the intercept is ``-mean(Z) @ b``."""
+    if params.get("standardize", False) and not params.get("fit_intercept", True):
+        w = _weights(case, rows)
+        return float(-((w @ case.standardized(rows)[0]) / w.sum()) @ b)
+    return float(c)
+
+
+def _fits_intercept(params: dict[str, Any]) -> bool:
+    return bool(params.get("fit_intercept", True)) or bool(params.get("standardize", False))
+
+
 def ols_reference(
     case: ScaledCase, rows: np.ndarray, params: dict[str, Any], state: Any = None
 ) -> Expected:
@@ -68,10 +99,9 @@ def ridge_reference(
     case: ScaledCase, rows: np.ndarray, params: dict[str, Any], state: Any = None
 ) -> Expected:
     Z, t = case.standardized(rows)
-    fi = bool(params.get("fit_intercept", True))
-    penalty = np.sqrt(float(params.get("alpha", 1.0))) / case.scale
-    b, c = _ridge_lstsq(Z, t, _weights(case, rows), penalty, fi)
-    return _coef_ref(b, float(c))
+    penalty = np.sqrt(float(params.get("alpha", 1.0))) / _penalty_units(case, rows, params)
+    b, c = _ridge_lstsq(Z, t, _weights(case, rows), penalty, _fits_intercept(params))
+    return _coef_ref(b, _centered_intercept(case, rows, params, b, c))
 
 
 def enet_reference(
@@ -83,16 +113,19 @@ def enet_reference(
 
     alpha = float(params.get("alpha", 1.0))
     l1 = float(params.get("l1_ratio", 1.0))
-    fi = bool(params.get("fit_intercept", True))
+    fi = _fits_intercept(params)
     w = _weights(case, rows)
+    u = _penalty_units(case, rows, params)
+    raw_sd = case.scale / u  # 1 without standardize: the rows as given
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         sk = ElasticNet(alpha=alpha, l1_ratio=l1, fit_intercept=fi, tol=1e-12, max_iter=10**6)
         sk.fit(
-            case.X[rows] - case.offset,
+            (case.X[rows] - case.offset) / raw_sd,
             case.y[rows] - case.y_offset,
             sample_weight=None if case.w is None else w,
         )
+        sk.coef_ = sk.coef_ / raw_sd
     s, sy = case.scale, case.y_scale
     Z, t = case.standardized(rows)
     W = float(w.sum())
@@ -105,23 +138,23 @@ def enet_reference(
     b = np.zeros(Z.shape[1])
     if A.size:
         sign = np.sign(sk.coef_[A])
-        H = (Zc[:, A].T * w) @ Zc[:, A] / W + np.diag(alpha * (1 - l1) / s[A] ** 2)
-        g = (Zc[:, A].T * w) @ tc / W - alpha * l1 * sign / (sy * s[A])
+        H = (Zc[:, A].T * w) @ Zc[:, A] / W + np.diag(alpha * (1 - l1) / u[A] ** 2)
+        g = (Zc[:, A].T * w) @ tc / W - alpha * l1 * sign / (sy * u[A])
         e = np.sqrt(np.diagonal(H))
         b[A] = np.linalg.solve(H / np.outer(e, e), g / e) / e
-        grad = (Zc.T * w) @ (tc - Zc @ b) / W - alpha * (1 - l1) * b / s**2
-        bound = alpha * l1 / (sy * s)
+        grad = (Zc.T * w) @ (tc - Zc @ b) / W - alpha * (1 - l1) * b / u**2
+        bound = alpha * l1 / (sy * u)
         kkt = np.all(np.sign(b[A]) == sign) and np.all(
             np.abs(np.delete(grad, A)) <= np.delete(bound, A) * (1 + 1e-6) + 1e-12
         )
         if not kkt:  # the active set was not certified: fall back to scikit-learn's solution
             b = b_sk
-    c = float((w @ t) / W - ((w @ Z) / W) @ b) if fi else 0.0
-    out = _coef_ref(b, c)
+    c_best = float((w @ t) / W - ((w @ Z) / W) @ b) if fi else 0.0
+    out = _coef_ref(b, _centered_intercept(case, rows, params, b, c_best))
     # a stopping rule on the duality gap bounds the objective; on an ill-conditioned problem
     # the coefficients converge only like its square root: they get 100x the tolerance
     out["coef"] = (b, 100.0 * out["coef"][1])
-    obj = _enet_objective(case, rows, params, b, c)
+    obj = _enet_objective(case, rows, params, b, c_best)
     out["objective"] = (np.array([obj]), max(obj, 1e-300))
     return out
 
@@ -135,7 +168,7 @@ def _enet_objective(
     Z, t = case.standardized(rows)
     w = _weights(case, rows)
     r = t - Z @ b - c
-    s, sy = case.scale, case.y_scale
+    s, sy = _penalty_units(case, rows, params), case.y_scale
     penalty = alpha * l1 * np.sum(np.abs(b) / s) / sy + 0.5 * alpha * (1 - l1) * np.sum(
         (b / s) ** 2
     )
@@ -147,7 +180,7 @@ def enet_view(model: Any, case: ScaledCase, rows: Any = None, params: Any = None
     best intercept for them: the intercept's own rounding next to offsets is checked apart)."""
     out = regression_view(model, case)
     b, c = out["coef"][0], 0.0
-    if params.get("fit_intercept", True):
+    if _fits_intercept(params):
         Z, t = case.standardized(rows)
         w = _weights(case, rows)
         c = float((w @ t) / w.sum() - ((w @ Z) / w.sum()) @ b)
@@ -161,7 +194,8 @@ def pcr_reference(
     """PCA of the raw rows (Jacobi SVD), then ridge on the scores (a division)."""
     w = _weights(case, rows)
     W = float(w.sum())
-    Xr, tr = case.X[rows] - case.offset, case.y[rows] - case.y_offset
+    raw_sd = case.scale / _penalty_units(case, rows, params)  # 1 without standardize
+    Xr, tr = (case.X[rows] - case.offset) / raw_sd, case.y[rows] - case.y_offset
     sw = np.sqrt(w)
     Xw = sw[:, None] * (Xr - (w @ Xr) / W)
     yw = sw * (tr - (w @ tr) / W)
@@ -170,7 +204,7 @@ def pcr_reference(
     k = V.shape[1] if k is None else int(k)
     P = V[:, :k]
     gamma = (P.T @ (Xw.T @ yw)) / (sigma[:k] ** 2 + float(params.get("alpha", 0.0)))
-    coef = P @ gamma
+    coef = P @ gamma / raw_sd
     b = coef * case.scale / case.y_scale
     Z, t = case.standardized(rows)
     return _coef_ref(b, float((w @ t) / W - ((w @ Z) / W) @ b))
