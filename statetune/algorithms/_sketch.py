@@ -187,6 +187,12 @@ class SketchServed:
                     f"`{attr}` applies to tables with categorical or missing values, but the "
                     f"state is a Frequent Directions sketch of numeric columns."
                 )
+        if getattr(self, "standardize", False):
+            raise ValueError(
+                "`standardize=True` needs the exact moments, but the state is a Frequent "
+                "Directions sketch (its error bound does not survive rescaling the columns); "
+                "use standardize=False, or the state parameter sketch='exact'."
+            )
         self._check_hyperparameters(state)  # type: ignore[attr-defined]
         self._finalize(state)  # type: ignore[attr-defined]
         self.state_ = state

@@ -206,3 +206,16 @@ def test_explained_variance_lies_in_the_weyl_interval_and_is_close_for_strong_co
     np.testing.assert_allclose(
         m.explained_variance_ratio_.sum(), ref.explained_variance_ratio_.sum(), 0.01
     )
+
+
+def test_standardize_from_a_sketch_is_refused_by_name():
+    """Scaling columns after sketching loses the sketch's bound: refused, never ignored."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(500, 12)) * np.logspace(0, 3, 12)
+    y = X @ rng.normal(size=12)
+    for alg in ("ridge", "pcr"):
+        states = st.compute_states(
+            st.from_arrays(X, y), [alg], folds=1, state_params={alg: {"ell": 6}}
+        )
+        with pytest.raises(ValueError, match="`standardize=True` needs the exact moments"):
+            st.finalize(alg, states, standardize=True)
