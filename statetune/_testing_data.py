@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from statetune.algorithms import CategoricalParam, FloatParam, IntParam, get_algorithm
+from statetune.states.capabilities import Sampling
 
 __all__ = [
     "data_for",
@@ -130,7 +131,8 @@ def fill_state(
     algorithm: str, X: np.ndarray, y: Any, w: Any, cuts: Sequence[int] = (), start: int = 0
 ) -> Any:
     """A state updated with the rows in batches split at ``cuts``; for series, ``w`` holds the
-    ids and the times are the rows' global positions ``start, start + 1, ...``."""
+    ids and the times are the rows' global positions ``start, start + 1, ...``; a ``Sampling``
+    state gets those positions too (its sample is keyed by them)."""
     state = new_state(algorithm, X.shape[1], y is not None)
     bounds = [0, *sorted(c for c in cuts if 0 < c < len(X)), len(X)]
     for a, b in itertools.pairwise(bounds):
@@ -140,6 +142,13 @@ def fill_state(
                 X[a:b] if X.shape[1] else None,
                 series=w[a:b],
                 time=np.arange(start + a, start + b, dtype=np.int64),
+            )
+        elif isinstance(state, Sampling):  # a sample keys rows by their global positions
+            state.update(
+                X[a:b],
+                None if y is None else y[a:b],
+                None if w is None else w[a:b],
+                positions=np.arange(start + a, start + b, dtype=np.int64),
             )
         else:
             state.update(X[a:b], None if y is None else y[a:b], None if w is None else w[a:b])

@@ -18,6 +18,7 @@ from statetune.algorithms.discriminant import (
     QuadraticDiscriminantAnalysis,
 )
 from statetune.algorithms.gaussian_nb import GaussianNB
+from statetune.algorithms.isolation_forest import IsolationForest
 from statetune.algorithms.kmeans import KMeans
 from statetune.algorithms.linear import LinearRegression, Ridge
 from statetune.algorithms.naive_bayes_counts import ALGORITHMS as COUNT_NB_ALGORITHMS
@@ -87,5 +88,14 @@ register_algorithm(
 register_algorithm(
     Algorithm(
         "kmeans", KMeans, "cluster", "k-means from a mergeable coreset (sensitivity sampling)"
+    )
+)
+
+register_algorithm(
+    Algorithm(
+        "isolation_forest",
+        IsolationForest,
+        "anomaly",
+        "isolation forest (scikit-learn's) fitted on a mergeable uniform sample of the rows",
     )
 )
