@@ -4,15 +4,15 @@ Spaces may be bounded by the state (``alpha`` by the columns' scatter, ``n_compo
 column count). Without ``--data`` the ranges shown are those of fixed reference rows (not test
 data: 100 rows of 4 unit-variance count columns and a 0/1 target, or a random walk for series),
 and each parameter whose range moves with the data is marked, with how it moves: with the
-data's scale (measured by scaling the rows by 100) or with the number of feature columns
-(measured by adding a column). With ``--data`` one pass computes the states a ``tune`` on that
+data's scale (measured by scaling the rows by 100), with the number of feature columns
+(measured by adding a column) or with the rows a state holds (measured on ten times the rows). With ``--data`` one pass computes the states a ``tune`` on that
 data would (same folds and seed) and the ranges shown are the ones its study would search.
 
 Example
 -------
 >>> from statetune.cli.info_cmd import how_bounds_move
 >>> how_bounds_move("ridge")["alpha"]
-'bounds scale with the square of the data (its variance)'
+'bounds scale with the square of the data (its variance); changes with the rows the state holds'
 """
 
 from __future__ import annotations
