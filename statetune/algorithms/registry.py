@@ -18,6 +18,7 @@ from statetune.algorithms.discriminant import (
     QuadraticDiscriminantAnalysis,
 )
 from statetune.algorithms.gaussian_nb import GaussianNB
+from statetune.algorithms.isolation_forest import IsolationForest
 from statetune.algorithms.kmeans import KMeans
 from statetune.algorithms.knn import KNeighborsClassifier, KNeighborsRegressor
 from statetune.algorithms.linear import LinearRegression, Ridge
@@ -122,5 +123,13 @@ register_algorithm(
         Topics,
         "decomposition",
         "topic model by anchor words (Arora et al. 2013) on word co-occurrence, any n_components",
+    )
+)
+register_algorithm(
+    Algorithm(
+        "isolation_forest",
+        IsolationForest,
+        "anomaly",
+        "isolation forest (scikit-learn's) fitted on a mergeable uniform sample of the rows",
     )
 )

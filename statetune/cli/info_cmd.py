@@ -4,15 +4,15 @@ Spaces may be bounded by the state (``alpha`` by the columns' scatter, ``n_compo
 column count). Without ``--data`` the ranges shown are those of fixed reference rows (not test
 data: 100 rows of 4 unit-variance count columns and a 0/1 target, or a random walk for series),
 and each parameter whose range moves with the data is marked, with how it moves: with the
-data's scale (measured by scaling the rows by 100) or with the number of feature columns
-(measured by adding a column). With ``--data`` one pass computes the states a ``tune`` on that
+data's scale (measured by scaling the rows by 100), with the number of feature columns
+(measured by adding a column) or with the rows a state holds (measured on ten times the rows). With ``--data`` one pass computes the states a ``tune`` on that
 data would (same folds and seed) and the ranges shown are the ones its study would search.
 
 Example
 -------
 >>> from statetune.cli.info_cmd import how_bounds_move
 >>> how_bounds_move("ridge")["alpha"]
-'bounds scale with the square of the data (its variance)'
+'bounds scale with the square of the data (its variance); changes with the rows the state holds'
 """
 
 from __future__ import annotations
@@ -27,11 +27,12 @@ __all__ = ["how_bounds_move", "run_info", "space_doc"]
 
 #: The reference states ``info`` describes spaces on: (columns, scale) of the rows. The first
 #: is shown; a bound that differs on the second moves with the data's scale, on the third with
-#: its width.
-_REFERENCES = ((4, 1.0), (4, 100.0), (5, 1.0))
+#: its width, on the fourth (ten times the rows) with the rows in the state (a sample's size).
+_REFERENCES = ((4, 1.0), (4, 100.0), (5, 1.0), (4, 1.0))
+_ROWS = (100, 100, 100, 1_000)
 
 
-def _reference_state(alg: Any, n_features: int, scale: float) -> Any:
+def _reference_state(alg: Any, n_features: int, scale: float, rows: int = 100) -> Any:
     """A state of ``alg``'s kind on fixed rows whose values are multiplied by ``scale``.
 
     The rows suit moment, class and count states alike: Poisson(1) counts (non-negative,
@@ -44,7 +45,7 @@ def _reference_state(alg: Any, n_features: int, scale: float) -> Any:
         state = alg.make_state(0, True)
         state.update(scale * np.cumsum(rng.normal(size=200)))
         return state
-    X = rng.poisson(1.0, size=(100, n_features)).astype(np.float64)
+    X = rng.poisson(1.0, size=(rows, n_features)).astype(np.float64)
     y = (X[:, 0] > X[:, 1]).astype(np.float64)
     state = alg.make_state(n_features, True)
     state.update(scale * X, scale * y)
@@ -55,7 +56,10 @@ def _reference_spaces(name: str) -> list[dict[str, Any]]:
     from statetune.algorithms import get_algorithm
 
     alg = get_algorithm(name)
-    return [alg.search_space(_reference_state(alg, d, k)) for d, k in _REFERENCES]
+    return [
+        alg.search_space(_reference_state(alg, d, k, n))
+        for (d, k), n in zip(_REFERENCES, _ROWS, strict=True)
+    ]
 
 
 def _scale_text(ratio: float) -> str:
@@ -71,7 +75,7 @@ def how_bounds_move(name: str) -> dict[str, str]:
     """``{param: how its range follows the data}`` for the parameters whose range moves."""
     from statetune.algorithms.params import CategoricalParam
 
-    shown, scaled, wider = _reference_spaces(name)
+    shown, scaled, wider, longer = _reference_spaces(name)
     width = _REFERENCES[0][0]
     out = {}
     for p, dist in shown.items():
@@ -90,6 +94,8 @@ def how_bounds_move(name: str) -> dict[str, str]:
                 notes.append("the upper bound is the number of feature columns")
             else:
                 notes.append("changes with the number of feature columns")
+        if longer.get(p) != dist:
+            notes.append("changes with the rows the state holds")
         if notes:
             out[p] = "; ".join(notes)
     return out

@@ -38,17 +38,18 @@ def _tune_parser(sub: argparse._SubParsersAction) -> None:
     _data_layout(t, target_required=False)
     t.add_argument(
         "--task",
-        choices=("auto", "regression", "classification", "forecast", "cluster"),
+        choices=("auto", "regression", "classification", "forecast", "cluster", "anomaly"),
         default="auto",
         help="what to tune; auto: forecast with --series/--time, classification for a label "
-        "target (strings, categories), else regression; cluster: k-means, no --target "
-        "(default: %(default)s)",
+        "target (strings, categories), else regression; cluster: k-means, no --target; "
+        "anomaly: isolation forest, --target optional (a 0/1 label column, 1 = anomaly: "
+        "metric roc_auc, else em, needing no labels) (default: %(default)s)",
     )
     t.add_argument(
         "--algorithms",
         help="comma-separated registry names (default: ridge,elastic_net,pcr for regression; "
         "lda,qda,gaussian_nb,ridge_classifier for classification; autoregressive for forecast; "
-        "kmeans for cluster)",
+        "kmeans for cluster; isolation_forest for anomaly)",
     )
     t.add_argument(
         "--max-lag",

@@ -4,7 +4,8 @@
 file under it, in the sources' order), one file at a time; the output's format follows
 ``--out``'s extension (:data:`statetune.cli._common.OUTPUT_FORMATS`) and the file is written
 atomically. ``--id-column`` copies a column through; ``--proba`` writes a classifier's class
-probabilities, one column per class label.
+probabilities, one column per class label. An anomaly detector (isolation forest) writes
+``anomaly_score`` (larger is more anomalous) and ``prediction`` (+1 normal, -1 anomaly).
 
 Example
 -------
@@ -69,6 +70,14 @@ def _predict_file(model: Any, path: str, args: argparse.Namespace, features: lis
     if args.proba:
         P = np.asarray(model.predict_proba(X))
         out = pd.DataFrame(P, columns=proba_columns(model.classes_), index=df.index)
+    elif hasattr(model, "anomaly_score"):  # an anomaly detector: +1 normal / -1 anomaly
+        out = pd.DataFrame(
+            {
+                "anomaly_score": np.asarray(model.anomaly_score(X)),
+                "prediction": np.asarray(model.predict(X)),
+            },
+            index=df.index,
+        )
     elif hasattr(model, "predict"):
         out = pd.DataFrame({"prediction": np.asarray(model.predict(X))}, index=df.index)
     else:

@@ -37,6 +37,7 @@ DEFAULT_ALGORITHMS = {
     "classification": ["lda", "qda", "gaussian_nb", "ridge_classifier"],
     "forecast": ["autoregressive"],
     "cluster": ["kmeans"],
+    "anomaly": ["isolation_forest"],
 }
 #: How close to an edge (fraction of the range's width) counts as on it, for float ranges.
 EDGE_BAND = 0.01
@@ -131,6 +132,14 @@ def _as_table(args: argparse.Namespace, err: Exception) -> Any:
     return made[0]
 
 
+def _metric(args: argparse.Namespace, source: Any) -> str | None:
+    """``--metric``, or for ``--task anomaly`` ROC AUC with a label column and the excess
+    mass without one."""
+    if args.metric is None and args.task == "anomaly":
+        return "roc_auc" if source.schema.has_target else "em"
+    return None if args.metric is None else str(args.metric)
+
+
 def _tune(
     source: Any,
     algorithms: list[str],
@@ -147,7 +156,7 @@ def _tune(
         algorithms,
         n_trials=args.trials,
         cv=args.cv,
-        metric=args.metric,
+        metric=_metric(args, source),
         n_jobs=args.jobs,
         seed=args.seed,
         storage=args.storage,
@@ -172,10 +181,11 @@ def run_tune(args: argparse.Namespace) -> int:
             f"`--task cluster` tunes k-means on the feature columns alone, but got --target "
             f"{args.target!r}; drop --target, or choose a supervised --task."
         )
-    if args.task != "cluster" and args.target is None:  # a usage error, as argparse's own
+    if args.task not in ("cluster", "anomaly") and args.target is None:  # a usage error
         print(
             f"statetune tune: error: --target names the column to predict and is required "
-            f"for `--task {args.task}`; for data without a target use --task cluster.",
+            f"for `--task {args.task}`; for data without a target use --task cluster or "
+            "--task anomaly.",
             file=sys.stderr,
         )
         raise SystemExit(EXIT_USAGE)

@@ -38,7 +38,11 @@ from statetune.tuner.identity import (
     in_space_pruner,
     study_identity,
 )
-from statetune.tuner.metrics_check import check_metric_applies, resolve_metric
+from statetune.tuner.metrics_check import (
+    check_metric_applies,
+    check_metric_fits_source,
+    resolve_metric,
+)
 from statetune.tuner.objective import TRIAL_ERRORS, evaluate, sample
 from statetune.tuner.owners import (
     Owner,
@@ -371,6 +375,7 @@ def tune(
     for a in algorithms:
         get_algorithm(a)  # unknown names fail before any pass
     metric, maximize = resolve_metric(algorithms, metric)
+    check_metric_fits_source(algorithms, metric, source.schema.has_target)
     if study is not None:  # before the pass: a wrong study fails at once
         _check_users_study(
             study,

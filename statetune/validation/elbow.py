@@ -25,9 +25,31 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from statetune.algorithms.kmeans import SilhouetteUndefined
 from statetune.validation.stateset import StateSet
 
-__all__ = ["elbow", "plot_elbow"]
+__all__ = ["elbow", "held_out_inertia", "plot_elbow"]
+
+
+def held_out_inertia(
+    states: StateSet, params: Mapping[str, Any], *, algorithm: str = "kmeans"
+) -> float:
+    """An honest estimate of the inertia of the model fitted on all rows: the sum over folds
+    of the held-out fold's cost (its own weighted coreset) under centers trained on the other
+    folds.
+
+    A model's ``inertia_`` is the cost of the coreset it was fitted on, an in-sample
+    estimate biased low (Lloyd fits the centers to those very points): on 40,000 rows of
+    20-dimensional noise, k = 20, it was 5.5% below the cost of all rows at the default
+    coreset size (4,000 points) and 15% below at 800 points, where this estimate was within
+    1% (``tests/algorithms_tests/test_kmeans_leftovers.py``).
+    """
+    slot = states.model_slot(algorithm)
+    total = 0.0
+    for k in range(states.n_folds):
+        per_row, _ = states.score_fold(algorithm, dict(params), "inertia", k)
+        total += per_row * states.held_out(slot, k).weight_sum
+    return total
 
 
 def elbow(
@@ -69,9 +91,8 @@ def elbow(
         if states.sample_slot() is not None:
             try:
                 silhouette = float(np.mean(states.fold_scores(algorithm, p, "silhouette")))
-            except ValueError as err:
-                if "clusters found" not in str(err):
-                    raise
+            except SilhouetteUndefined:
+                pass  # NaN: the held-out sample fell into fewer than two clusters
         rows.append({"n_clusters": k, "inertia": inertia, "silhouette": silhouette})
     return pd.DataFrame(rows)
 

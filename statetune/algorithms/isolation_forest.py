@@ -1,0 +1,288 @@
+"""Isolation forest finalized from a :class:`~statetune.states.reservoir.Reservoir` sample.
+
+An isolation forest is built from small subsamples by design (Liu, Ting and Zhou 2008;
+scikit-learn draws ``min(256, n)`` rows per tree), so a uniform sample of the rows is all
+it needs: the state is a mergeable, chunk-invariant ``Reservoir`` of ``size`` rows (a state
+parameter; ``seed`` too), and finalize fits scikit-learn's ``IsolationForest`` on the
+sample's rows in the order of their positions in the data, with their sample weights. The
+model *is* a scikit-learn ``IsolationForest`` (``score_samples``, ``decision_function``,
+``predict`` giving +1 normal / -1 anomaly, ``offset_``): with the same ``random_state`` it
+equals ``sklearn.ensemble.IsolationForest`` fitted on those rows. When the sample holds
+every row (``size >= n``) that is scikit-learn's forest of all rows.
+
+Hyperparameters (scikit-learn's): ``n_estimators``, ``max_samples`` (rows per tree, at
+most the rows in the sample; ``"auto"``: ``min(256, rows)``), ``max_features`` (a fraction
+of the features per tree) and ``contamination`` (``"auto"`` or a fraction in (0, 0.5]: only
+the threshold of ``predict``, so it is not searched: every metric ranks the scores).
+
+Held-out metrics, all on the pass's held-out sample of rows (their first
+:data:`ANOMALY_SAMPLE_ROWS`), scoring the anomaly score ``-score_samples``:
+
+- with a label column (1 = anomaly, 0 = normal): ``roc_auc`` and ``average_precision``;
+- without labels: ``em`` (excess mass, larger is better) and ``mv`` (mass volume, smaller is
+  better), Goix (2016), with :data:`BOX_POINTS` uniform points of the held-out rows'
+  bounding box (see :mod:`statetune.algorithms._anomaly_metrics`).
+
+Example
+-------
+>>> import numpy as np
+>>> from statetune.states import Reservoir
+>>> from statetune.algorithms.isolation_forest import IsolationForest
+>>> rng = np.random.default_rng(0)
+>>> X = np.concatenate([rng.normal(size=(990, 2)), rng.uniform(6, 8, size=(10, 2))])
+>>> s = Reservoir(2, has_target=False, size=500); s.update(X)
+>>> model = IsolationForest.from_state(s, n_estimators=50)
+>>> int((model.predict(X[990:]) == -1).sum())
+10
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+from sklearn import ensemble
+
+from statetune.algorithms._anomaly_metrics import (
+    LABEL_METRICS,
+    UNSUPERVISED_METRICS,
+    anomaly_label_score,
+    excess_mass,
+    mass_volume,
+    uniform_box_points,
+)
+from statetune.algorithms._checks import check_int_range
+from statetune.algorithms._estimator import StateEstimator
+from statetune.algorithms.params import FloatParam, IntParam, Param
+from statetune.algorithms.references import QualityBound
+from statetune.states.reservoir import Reservoir
+
+__all__ = [
+    "ANOMALY_METRICS",
+    "ANOMALY_SAMPLE_ROWS",
+    "BOX_POINTS",
+    "DEFAULT_SAMPLE_SIZE",
+    "IsolationForest",
+    "mv_loss",
+]
+
+ANOMALY_METRICS = (*UNSUPERVISED_METRICS, *LABEL_METRICS)
+#: Held-out sample rows scored per fold (the score costs rows x trees).
+ANOMALY_SAMPLE_ROWS = 10_000
+#: Uniform points of the bounding box for the volumes of ``em`` and ``mv``.
+BOX_POINTS = 10_000
+#: Rows the state keeps per fold by default (a state parameter, ``size``).
+DEFAULT_SAMPLE_SIZE = 4_096
+
+
+def mv_loss(model: Any, X: Any, y: Any = None) -> float:
+    """The mass-volume area of ``model``'s ``score_samples`` on the rows ``X`` (box of ``X``,
+    seeded points): smaller is better (the quality bound's loss, labels not needed)."""
+    X = np.asarray(X, dtype=np.float64)
+    U = uniform_box_points(X, BOX_POINTS, seed=0)
+    return mass_volume(model.score_samples(X), model.score_samples(U))
+
+
+def _first_rows(sample: Any, n: int) -> np.ndarray:
+    """Indices of the ``n`` sampled rows of smallest keys (a uniform sample of ``n`` rows,
+    as a reservoir of size ``n`` would keep), in the order of their positions."""
+    keys, pos = np.asarray(sample.keys), np.asarray(sample.positions)
+    idx = np.arange(len(keys)) if len(keys) <= n else np.argpartition(keys, n - 1)[:n]
+    return idx[np.argsort(pos[idx], kind="stable")]
+
+
+def _reference(params: dict[str, Any], state: Any) -> Any:
+    return ensemble.IsolationForest(
+        n_estimators=params["n_estimators"],
+        max_samples=params["max_samples"],
+        max_features=params["max_features"],
+        contamination=params["contamination"],
+        random_state=params["random_state"],
+    )
+
+
+class IsolationForest(StateEstimator, ensemble.IsolationForest):
+    """Isolation forest fitted on a per-fold uniform sample of the rows."""
+
+    state_class = Reservoir
+    state_kind = "reservoir"
+    needs_target = False
+    metrics = ANOMALY_METRICS
+    maximize: ClassVar[dict[str, bool]] = {
+        "em": True,
+        "mv": False,
+        "roc_auc": True,
+        "average_precision": True,
+    }
+    sample_metrics = ANOMALY_METRICS
+    #: Metrics that need the label column (1 = anomaly, 0 = normal).
+    label_metrics = LABEL_METRICS
+
+    reference = QualityBound(
+        _reference,
+        loss=mv_loss,
+        max_ratio=1.05,
+        scaled=(
+            "an isolation forest splits each feature at uniform points between its sample "
+            "minimum and maximum: no sums or linear systems whose digits scaled features lose"
+        ),
+        params=({"n_estimators": 50},),
+    )
+    expected_failed_checks: ClassVar[dict[str, str]] = {
+        "check_sample_weight_equivalence_on_dense_data": (
+            "scikit-learn's IsolationForest draws each tree's rows with probabilities "
+            "proportional to the weights, so weights are not repeated rows (scikit-learn "
+            "declares the same expected failure for its IsolationForest)"
+        ),
+    }
+
+    # scikit-learn's IsolationForest methods read these.
+    estimator = None
+    estimator_params: tuple[str, ...] = ()
+    bootstrap = False
+    bootstrap_features = False
+    oob_score = False
+    n_jobs = None
+    verbose = 0
+    warm_start = False
+
+    def __init__(
+        self,
+        n_estimators: int = 100,
+        *,
+        max_samples: int | str = "auto",
+        contamination: float | str = "auto",
+        max_features: float = 1.0,
+        random_state: int | None = 0,
+    ) -> None:
+        self.n_estimators = n_estimators
+        self.max_samples = max_samples
+        self.contamination = contamination
+        self.max_features = max_features
+        self.random_state = random_state
+
+    @classmethod
+    def make_state(
+        cls,
+        n_features: int,
+        has_target: bool,
+        size: int = DEFAULT_SAMPLE_SIZE,
+        seed: int = 0,
+    ) -> Any:
+        """A uniform sample of ``size`` rows (any target the source has is not kept: the
+        forest learns from the features; labels are read from the held-out sample)."""
+        return Reservoir(n_features, has_target=False, size=size, seed=seed)
+
+    def _check_hyperparameters(self, state: Reservoir) -> None:
+        rows = len(state.w)
+        check_int_range("n_estimators", self.n_estimators, 1, 100_000)
+        if not (isinstance(self.max_samples, str) and self.max_samples == "auto"):
+            if isinstance(self.max_samples, bool) or not isinstance(
+                self.max_samples, int | np.integer
+            ):
+                raise ValueError(
+                    f"`max_samples` must be 'auto' or an integer, but got {self.max_samples!r}."
+                )
+            if not 2 <= self.max_samples <= rows:
+                raise ValueError(
+                    f"`2 <= max_samples <= rows in the sample` must hold, but got "
+                    f"max_samples={self.max_samples} and a sample of {rows} rows "
+                    f"(size={state.size}, {state.n_rows} rows seen); raise the state parameter "
+                    "`size` or lower `max_samples`."
+                )
+        c = self.contamination
+        if not (isinstance(c, str) and c == "auto"):
+            if isinstance(c, bool) or not isinstance(c, float | int) or not 0 < c <= 0.5:
+                raise ValueError(
+                    f"`contamination` must be 'auto' or in (0, 0.5], but got contamination={c!r}."
+                )
+        f = self.max_features
+        if isinstance(f, bool) or not isinstance(f, float | int) or not 0 < f <= 1:
+            raise ValueError(
+                f"`max_features` must be a fraction of the features in (0, 1], but got "
+                f"max_features={f!r}."
+            )
+        if rows < 2:
+            raise ValueError(
+                f"`rows in the sample >= 2` must hold to grow isolation trees, but got "
+                f"n_samples = {rows} in the sample (from {state.n_rows} rows seen)."
+            )
+
+    def _finalize(self, state: Reservoir) -> None:
+        order = np.argsort(state.positions, kind="stable")  # rows in the data's order
+        X, w = state.X[order], state.w[order]
+        ensemble.IsolationForest.fit(self, X, sample_weight=None if np.all(w == 1.0) else w)
+        self.sample_rows_ = len(w)
+
+    def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> IsolationForest:
+        """Update a fresh sample with the rows, then finalize (``y`` is ignored)."""
+        out: IsolationForest = super().fit(X, None, sample_weight)
+        return out
+
+    def partial_fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> IsolationForest:
+        """Offer one more batch to the sample, then finalize (``y`` is ignored)."""
+        out: IsolationForest = super().partial_fit(X, None, sample_weight)
+        return out
+
+    @classmethod
+    def search_space(cls, state: Reservoir) -> dict[str, Param]:
+        """``n_estimators`` 50..300, ``max_samples`` 16..2048 (log; at most half the rows
+        the sample holds, so a training fold's sample serves it), ``max_features`` 0.5..1."""
+        rows = len(state.w) if state.n_rows else state.size
+        high = max(2, min(2_048, rows // 2))
+        return {
+            "n_estimators": IntParam(50, 300),
+            "max_samples": IntParam(min(16, high), high, log=True),
+            "max_features": FloatParam(0.5, 1.0),
+        }
+
+    def held_out_score(self, train: Any, held: Any, metric: str) -> float:
+        raise ValueError(
+            f"`{metric}` of an isolation forest is scored on the held-out sample of rows, "
+            "not on a state."
+        )
+
+    def score_samples(self, X: Any) -> np.ndarray:
+        """scikit-learn's ``score_samples`` (lower is more abnormal), refusing rows that are
+        not finite (the sample the trees grew from holds finite rows only)."""
+        from sklearn.utils import check_array
+
+        check_array(X, ensure_all_finite=True, dtype="numeric", input_name="X")
+        out: np.ndarray = super().score_samples(X)
+        return out
+
+    def anomaly_score(self, X: Any) -> np.ndarray:
+        """``-score_samples(X)``: larger is more anomalous (Liu et al.'s score in (0, 1])."""
+        return -np.asarray(self.score_samples(X))
+
+    def _bare_scores(self, X: np.ndarray) -> np.ndarray:
+        """``score_samples`` of bare rows (no feature-name check; the trees read float32)."""
+        X32 = np.asarray(X, dtype=np.float32)
+        return np.asarray(ensemble.IsolationForest._score_samples(self, X32), dtype=np.float64)
+
+    def sample_score(self, train_sample: Any, sample: Any, metric: str) -> float:
+        """``metric`` on :data:`ANOMALY_SAMPLE_ROWS` rows of the held-out sample (those of
+        smallest keys: a uniform sample of it)."""
+        if metric not in ANOMALY_METRICS:
+            raise ValueError(
+                f"`metric` must be one of {ANOMALY_METRICS} for IsolationForest, but got "
+                f"{metric!r}."
+            )
+        rows = _first_rows(sample, ANOMALY_SAMPLE_ROWS)
+        X = np.asarray(sample.X)[rows]
+        if len(X) == 0:
+            raise ValueError("The held-out sample must hold rows to score, but it is empty.")
+        s_X = self._bare_scores(X)
+        if metric in LABEL_METRICS:
+            y = None if sample.y is None else np.asarray(sample.y)[rows]
+            w = np.asarray(sample.w)[rows]
+            return anomaly_label_score(-s_X, y, None if np.all(w == 1.0) else w, metric)
+        seed = int(getattr(sample, "seed", 0))
+        s_unif = self._bare_scores(uniform_box_points(X, BOX_POINTS, seed))
+        return excess_mass(s_X, s_unif) if metric == "em" else mass_volume(s_X, s_unif)
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        tags.input_tags.allow_nan = False  # the sample keeps finite rows only
+        return tags
