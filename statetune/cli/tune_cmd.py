@@ -191,6 +191,11 @@ def run_tune(args: argparse.Namespace) -> int:
         if "timeout" not in inspect.signature(st.tune).parameters:
             raise ValueError("`--timeout` needs a statetune whose tune() accepts timeout=.")
         extra["timeout"] = args.timeout
+    if isinstance(args.storage, str) and args.storage not in ("memory", ":memory:"):
+        from statetune.tuner.storage import open_storage_url
+
+        # A database URL is connected to now: unreachable, it fails before the data is read.
+        args.storage = open_storage_url(args.storage)
     try:
         source = source_from_path(args.data, args.target, args.weight, args.series, args.time)
     except (TypeError, ValueError) as err:
