@@ -4,7 +4,7 @@
   the arrays plus the JSON header; and its pickle), per fold and for the 5 folds of a partition;
 - time to merge two such states (the step of the merge tree), and to rebuild one from its
   arrays (what a receiving worker does);
-- the single-core pass over Parquet at d=100 (``st.compute_states(..., n_jobs=1)``, 5 folds,
+- (all on one core: one BLAS thread) the single-core pass over Parquet at d=100 (``st.compute_states(..., n_jobs=1)``, 5 folds,
   ridge): rows and bytes per second, file bytes and in-memory (float64) bytes;
 - the ``Moments.update`` rate alone on in-memory float64 rows (the pass without reading).
 
@@ -17,11 +17,13 @@ import json
 import pickle
 import statistics
 import tempfile
+import time
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 from _common import regression_data, run_times, spread, write_csv
+from threadpoolctl import threadpool_limits
 
 import statetune as st
 from statetune.states import Moments
@@ -37,6 +39,11 @@ def wire_bytes(state: Moments) -> tuple[int, int]:
 
 
 def main() -> None:
+    with threadpool_limits(1):  # per core: one BLAS thread (the machine is shared)
+        _main()
+
+
+def _main() -> None:
     rows = []
     X, y = regression_data(200_000, D)
     a, b = Moments(D), Moments(D)
@@ -48,14 +55,14 @@ def main() -> None:
     rows.append({"figure": f"moments d=100 to_arrays bytes ({FOLDS} folds)", "value": FOLDS * raw})
     print(f"Moments d={D}: to_arrays {raw:,} B, pickle {pickled:,} B per fold")
 
-    def merge_once() -> None:
-        c = a.copy()
-        c.merge(b)
-
     n = 200
-    copy_times = [t / n for t in run_times(lambda: [a.copy() for _ in range(n)], repeat=7)]
-    both = [t / n for t in run_times(lambda: [merge_once() for _ in range(n)], repeat=7)]
-    merge = [max(t - statistics.median(copy_times), 0.0) for t in both]
+    merge = []
+    for _ in range(7):
+        copies = [a.copy() for _ in range(n)]  # merge changes its target: one copy per merge
+        t0 = time.perf_counter()
+        for c in copies:
+            c.merge(b)
+        merge.append((time.perf_counter() - t0) / n)
     header, arrays = a.to_arrays()
     load = [
         t / n for t in run_times(lambda: [Moments.from_arrays(header, arrays) for _ in range(n)], 7)

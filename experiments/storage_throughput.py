@@ -13,7 +13,11 @@ PostgreSQL needs a server: run under the test server script, which sets
 
     scripts/with_pg_test_server.sh .venv/bin/python experiments/storage_throughput.py
 
-Writes results/storage_throughput.csv.
+Also counts the SQL statements a trial costs on PostgreSQL (``st.tune`` and, for reference,
+Optuna's own ``study.optimize``), a figure the machine's load does not change.
+``--statements`` runs that count alone.
+
+Writes results/storage_throughput.csv and results/storage_statements.csv.
 """
 
 from __future__ import annotations
@@ -111,6 +115,54 @@ def one_run(kind: str, n_procs: int, server: str | None) -> dict[str, float]:
     return {"trials": total, "wall": wall, "ask_tell_ms": 1e3 * storage_s / total}
 
 
+def statements_per_trial(server: str) -> dict[str, float]:
+    """SQL statements per trial over 100 trials of a warm PostgreSQL study (10 trials in it):
+    ``st.tune``'s loop and Optuna's own ``study.optimize`` (load-independent, unlike time)."""
+    import collections
+
+    import optuna
+    import sqlalchemy
+    from _common import regression_data
+    from sqlalchemy import event
+
+    import statetune as st
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    counts: collections.Counter[str] = collections.Counter()
+
+    def count(conn, cursor, statement, params, context, executemany) -> None:
+        counts[statement.split()[0]] += 1
+
+    event.listen(sqlalchemy.engine.Engine, "before_cursor_execute", count)
+    url = _fresh_pg_database(server)
+    try:
+        X, y = regression_data(2_000, 5)
+        states = st.compute_states(st.from_arrays(X, y), ["ridge"], folds=3)
+        out = {}
+        for n in (10, 110):
+            counts.clear()
+            sampler = optuna.samplers.RandomSampler(seed=0)
+            st.tune(
+                states, ["ridge"], n_trials=n, cv=3, storage=url, study_name="s", sampler=sampler
+            )
+        out["statetune"] = sum(counts.values()) / 100
+        print(f"st.tune: {out['statetune']:.1f} statements per trial {dict(counts)}")
+
+        def objective(t: optuna.Trial) -> float:
+            return t.suggest_float("a", 1e-3, 1e3, log=True) + t.suggest_int("b", 0, 1)
+
+        study = optuna.create_study(storage=url, sampler=optuna.samplers.RandomSampler(seed=0))
+        study.optimize(objective, n_trials=10)
+        counts.clear()
+        study.optimize(objective, n_trials=100)
+        out["optuna optimize"] = sum(counts.values()) / 100
+        print(f"optuna optimize: {out['optuna optimize']:.1f} statements per trial {dict(counts)}")
+    finally:
+        event.remove(sqlalchemy.engine.Engine, "before_cursor_execute", count)
+        _drop_pg_database(server, url)
+    return out
+
+
 def main() -> None:
     from _common import write_csv
 
@@ -142,11 +194,19 @@ def main() -> None:
                 f"ask+tell {ask_tell:.2f} ms/trial (sum over processes)"
             )
     write_csv("storage_throughput", rows)
+    if server:
+        counted = statements_per_trial(server)
+        write_csv(
+            "storage_statements",
+            [{"loop": k, "statements_per_trial": round(v, 1)} for k, v in counted.items()],
+        )
 
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--worker":
         a = sys.argv[2:]
         worker(a[0], a[1], a[2], int(a[3]), int(a[4]), N_TRIALS)
+    elif len(sys.argv) > 1 and sys.argv[1] == "--statements":
+        statements_per_trial(os.environ["STATETUNE_TEST_POSTGRES_URL"])
     else:
         main()

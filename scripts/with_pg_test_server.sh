@@ -51,6 +51,7 @@ if [ -z "$INITDB" ] || [ -z "$PG_CTL" ]; then
     exit 3
 fi
 
+OLDPWD_SAVED=$PWD
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/statetune-pg.XXXXXX")
 AS=()
 if [ "$(id -u)" -eq 0 ]; then  # initdb and postgres refuse to run as root
@@ -60,6 +61,7 @@ if [ "$(id -u)" -eq 0 ]; then  # initdb and postgres refuse to run as root
     fi
     chown "$RUN_USER" "$DIR"
     AS=(runuser -u "$RUN_USER" --)
+    cd "$DIR"  # a folder the server's user may enter (the caller's may be private)
 fi
 
 stop() {
@@ -88,6 +90,7 @@ fi
 
 export STATETUNE_TEST_POSTGRES_URL="postgresql://statetune@127.0.0.1:$PORT/postgres"
 echo "with_pg_test_server: PostgreSQL at $STATETUNE_TEST_POSTGRES_URL (data in $DIR)" >&2
+cd "$OLDPWD_SAVED"
 status=0
 "$@" || status=$?
 exit "$status"
