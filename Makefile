@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint bench mutation clean
+.PHONY: run test test-pg lint bench mutation clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,11 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/python -m pytest
+
+# `make test` with a throwaway local PostgreSQL server (installed from Debian packages if
+# missing), so the PostgreSQL study tests run instead of skipping: what .ci/run does.
+test-pg:
+	STATETUNE_REQUIRE_POSTGRES=1 scripts/with_pg_test_server.sh $(MAKE) test
 
 bench: $(STAMP)
 	$(BIN)/python experiments/pass_throughput.py

@@ -201,6 +201,11 @@ def run_tune(args: argparse.Namespace) -> int:
         if "timeout" not in inspect.signature(st.tune).parameters:
             raise ValueError("`--timeout` needs a statetune whose tune() accepts timeout=.")
         extra["timeout"] = args.timeout
+    if isinstance(args.storage, str) and args.storage not in ("memory", ":memory:"):
+        from statetune.tuner.storage import open_storage_url
+
+        # A database URL is connected to now: unreachable, it fails before the data is read.
+        args.storage = open_storage_url(args.storage)
     if args.scheduler:  # before any work: an unreachable scheduler fails at once, named
         extra["executor"] = st.DaskExecutor(args.scheduler)
     try:
