@@ -17,6 +17,7 @@ from statetune.algorithms.discriminant import (
     QuadraticDiscriminantAnalysis,
 )
 from statetune.algorithms.gaussian_nb import GaussianNB
+from statetune.algorithms.isolation_forest import IsolationForest
 from statetune.algorithms.kmeans import KMeans
 from statetune.algorithms.knn import KNeighborsClassifier, KNeighborsRegressor
 from statetune.algorithms.linear import LinearRegression, Ridge
@@ -46,6 +47,7 @@ __all__ = [
     "FloatParam",
     "GaussianNB",
     "IntParam",
+    "IsolationForest",
     "KMeans",
     "KNeighborsClassifier",
     "KNeighborsRegressor",
