@@ -106,3 +106,33 @@ def test_pca_singular_values_equal_sklearns_on_real_data():
     ref = PCA(4).fit(X)
     np.testing.assert_allclose(model.singular_values_, ref.singular_values_, rtol=1e-10)
     np.testing.assert_allclose(model.explained_variance_, ref.explained_variance_, rtol=1e-10)
+
+
+def test_gaussian_nb_logsumexp_equals_scipys_with_tied_maxima():
+    """Rows whose maximum is tied (two or three classes equally likely) and rows with -inf."""
+    from scipy.special import logsumexp
+
+    from statetune.algorithms.gaussian_nb import _logsumexp_rows
+
+    a = np.array(
+        [
+            [0.0, 0.0, -1.0],
+            [5.0, 5.0, 5.0],
+            [-3.0, 2.0, 2.0],
+            [1.0, -np.inf, 0.5],
+            [700.0, 700.0, 1.0],
+        ]
+    )
+    np.testing.assert_allclose(_logsumexp_rows(a), logsumexp(a, axis=1), rtol=1e-14)
+
+
+def test_autoregressive_refuses_differencing_beyond_two():
+    import statetune as st
+    from statetune.algorithms.autoregressive import AutoRegressive
+
+    y = np.sin(np.arange(200.0) / 5.0) + np.arange(200.0) / 50.0
+    states = st.compute_states(st.from_series(y), ["autoregressive"], folds=2)
+    st.finalize("autoregressive", states, p=2, d=2)
+    with pytest.raises(ValueError, match=r"`0 <= d <= 2` must hold, but got d=3"):
+        st.finalize("autoregressive", states, p=2, d=3)
+    assert AutoRegressive(d=3).d == 3  # the check is at finalize, not construction
