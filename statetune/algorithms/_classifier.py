@@ -27,6 +27,7 @@ from statetune.algorithms._linear_metrics import unknown_metric
 from statetune.states import ClassMoments
 
 __all__ = [
+    "check_labels_among",
     "CLASSIFIER_MAXIMIZE",
     "SAMPLE_MEMO_BYTES",
     "SAMPLE_METRICS",
@@ -53,6 +54,18 @@ CLASSIFIER_MAXIMIZE = {
     "roc_auc": True,
     "roc_auc_ovr": True,
 }
+
+
+def check_labels_among(y: Any, classes: Any) -> None:
+    """``partial_fit``'s ``classes`` (as scikit-learn's): every label of ``y`` must be one."""
+    if classes is None:
+        return
+    unknown = np.setdiff1d(np.unique(np.asarray(y)), np.asarray(classes))
+    if unknown.size:
+        raise ValueError(
+            f"`y` labels must be among `classes` ({np.asarray(classes).tolist()}), but "
+            f"got {unknown.tolist()}."
+        )
 
 
 def check_priors(priors: Any, n_classes: int) -> np.ndarray | None:
@@ -163,13 +176,7 @@ class ClassMomentsEstimator(StateEstimator):
     ) -> Any:
         """Update the state with one more batch, then finalize; ``classes`` (optional) lists
         the labels allowed, as in scikit-learn."""
-        if classes is not None:
-            unknown = np.setdiff1d(np.unique(np.asarray(y)), np.asarray(classes))
-            if unknown.size:
-                raise ValueError(
-                    f"`y` labels must be among `classes` ({np.asarray(classes).tolist()}), but "
-                    f"got {unknown.tolist()}."
-                )
+        check_labels_among(y, classes)
         return super().partial_fit(X, y, sample_weight)
 
     def sample_score(self, train_sample: Any, held_sample: Any, metric: str) -> float:

@@ -48,7 +48,11 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from statetune.algorithms._checks import check_bool, check_int_range
-from statetune.algorithms._classifier import CLASSIFIER_MAXIMIZE, sample_memo
+from statetune.algorithms._classifier import (
+    CLASSIFIER_MAXIMIZE,
+    check_labels_among,
+    sample_memo,
+)
 from statetune.algorithms._estimator import StateEstimator, check_columns
 from statetune.algorithms._label_metrics import LABEL_METRICS, label_score
 from statetune.algorithms.params import CategoricalParam, IntParam, Param
@@ -137,6 +141,15 @@ def _reference(kind: str) -> Any:
         return make_pipeline(StandardScaler(), knn) if params["standardize"] else knn
 
     return make
+
+
+#: scikit-learn's check that fails by design for both models.
+_WEIGHTS_ARE_VOTES = {
+    "check_sample_weight_equivalence_on_dense_data": (
+        "a sample weight multiplies a neighbour's vote; a row repeated instead fills more "
+        "of the k neighbour slots, so the two differ by design"
+    ),
+}
 
 
 class _KNeighbors(StateEstimator):
@@ -306,12 +319,7 @@ class KNeighborsClassifier(_KNeighbors, ClassifierMixin, BaseEstimator):
         scaled=_SCALED,
         params=({"n_neighbors": 5}, {"n_neighbors": 7, "weights": "distance", "standardize": True}),
     )
-    expected_failed_checks: ClassVar[dict[str, str]] = {
-        "check_sample_weight_equivalence_on_dense_data": (
-            "a sample weight multiplies a neighbour's vote; a row repeated instead fills more "
-            "of the k neighbour slots, so the two differ by design"
-        ),
-    }
+    expected_failed_checks: ClassVar[dict[str, str]] = _WEIGHTS_ARE_VOTES
 
     classes_: np.ndarray
 
@@ -352,13 +360,7 @@ class KNeighborsClassifier(_KNeighbors, ClassifierMixin, BaseEstimator):
     ) -> Any:
         """Update the sample with one more batch, then finalize; ``classes`` (optional) lists
         the labels allowed, as in scikit-learn."""
-        if classes is not None:
-            unknown = np.setdiff1d(np.unique(np.asarray(y)), np.asarray(classes))
-            if unknown.size:
-                raise ValueError(
-                    f"`y` labels must be among `classes` ({np.asarray(classes).tolist()}), but "
-                    f"got {unknown.tolist()}."
-                )
+        check_labels_among(y, classes)
         return super().partial_fit(X, y, sample_weight)
 
     def sample_score(self, train_sample: Any, held_sample: Any, metric: str) -> float:
@@ -404,12 +406,7 @@ class KNeighborsRegressor(_KNeighbors, RegressorMixin, BaseEstimator):
         scaled=_SCALED,
         params=({"n_neighbors": 5}, {"n_neighbors": 7, "weights": "distance", "standardize": True}),
     )
-    expected_failed_checks: ClassVar[dict[str, str]] = {
-        "check_sample_weight_equivalence_on_dense_data": (
-            "a sample weight multiplies a neighbour's vote; a row repeated instead fills more "
-            "of the k neighbour slots, so the two differ by design"
-        ),
-    }
+    expected_failed_checks: ClassVar[dict[str, str]] = _WEIGHTS_ARE_VOTES
 
     def _set_target(self, state: KNNSample, y: Any) -> None:
         self._sample_y = np.asarray(y, dtype=np.float64)

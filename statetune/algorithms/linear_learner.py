@@ -53,7 +53,7 @@ from sklearn.linear_model._base import LinearClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 
 from statetune.algorithms._checks import check_bool
-from statetune.algorithms._classifier import CLASSIFIER_MAXIMIZE, softmax
+from statetune.algorithms._classifier import CLASSIFIER_MAXIMIZE, check_labels_among, softmax
 from statetune.algorithms._estimator import StateEstimator
 from statetune.algorithms._label_metrics import LABEL_METRICS, class_index, label_score
 from statetune.algorithms.params import CategoricalParam, Param
@@ -151,13 +151,7 @@ class LinearLearner(StateEstimator, LinearClassifierMixin, BaseEstimator):
     ) -> Any:
         """Update the bank with one more batch of rows (more SGD steps of the same models),
         then finalize; ``classes`` (optional) lists the labels allowed, as in scikit-learn."""
-        if classes is not None:
-            unknown = np.setdiff1d(np.unique(np.asarray(y)), np.asarray(classes))
-            if unknown.size:
-                raise ValueError(
-                    f"`y` labels must be among `classes` ({np.asarray(classes).tolist()}), but "
-                    f"got {unknown.tolist()}."
-                )
+        check_labels_among(y, classes)
         return super().partial_fit(X, y, sample_weight)
 
     def _check_hyperparameters(self, state: LinearBank) -> None:

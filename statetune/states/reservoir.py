@@ -128,8 +128,8 @@ class Reservoir(Memoized, Sampling):
             y = np.asarray(y)
             if y.dtype.kind != "f":
                 y = as_labels(y, n)
-        elif y is not None:  # as Moments: a target given to a state without one is a mistake
-            raise ValueError("`y` must be None: this reservoir keeps no target.")
+        else:  # a model state without a target (k-means, isolation forest) ignores labels
+            y = None
         w = check_sample_weight(sample_weight, n)
         pos = (
             self._n_rows + np.arange(n, dtype=np.int64)

@@ -79,13 +79,17 @@ def test_reservoir_without_positions_numbers_rows_in_the_order_seen():
     assert len(set(implicit.y.tolist())) == 16
 
 
-def test_reservoir_without_target_refuses_one():
+def test_reservoir_without_target_ignores_labels_it_is_given():
+    """The pass hands a source's labels to every state; a targetless sample (isolation
+    forest's, k-means') keeps the rows and no target."""
     from statetune.states import Reservoir
 
-    r = Reservoir(2, has_target=False, size=4)
-    with pytest.raises(ValueError, match="`y` must be None"):
-        r.update(np.ones((3, 2)), np.zeros(3))
-    assert r.n_rows == 0
+    a, b = Reservoir(2, has_target=False, size=4), Reservoir(2, has_target=False, size=4)
+    X = np.arange(20.0).reshape(10, 2)
+    a.update(X, np.arange(10.0))
+    b.update(X)
+    assert a.y is None and a.n_rows == 10
+    np.testing.assert_array_equal(a.X, b.X)
 
 
 def test_class_counts_file_with_repeated_classes_is_refused():
