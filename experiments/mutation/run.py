@@ -235,7 +235,7 @@ def _equivalents() -> dict[str, str]:
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
-        entry, _, reason = line.partition("#")
+        entry, _, reason = line.partition(" #")  # keys may hold "#2"
         module, key = entry.split()
         if not reason.strip():
             raise ValueError(f"equivalents.txt: the entry {entry.strip()!r} gives no reason")
