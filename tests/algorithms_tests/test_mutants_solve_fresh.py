@@ -136,3 +136,65 @@ def test_autoregressive_refuses_differencing_beyond_two():
     with pytest.raises(ValueError, match=r"`0 <= d <= 2` must hold, but got d=3"):
         st.finalize("autoregressive", states, p=2, d=3)
     assert AutoRegressive(d=3).d == 3  # the check is at finalize, not construction
+
+
+@pytest.mark.parametrize(("max_lag", "lags"), [(3, None), (5, (1, 4)), (8, (1, 4, 7))])
+def test_naive_forecast_tunes_lag_among_the_seasonal_periods_the_state_holds(max_lag, lags):
+    import statetune as st
+
+    y = np.sin(np.arange(300.0) / 3.0)
+    states = st.compute_states(st.from_series(y), ["baseline"], folds=2, max_lag=max_lag)
+    space = states.search_space("baseline")
+    assert (space["lag"].choices if lags else space) == (lags if lags else {})
+
+
+def test_baseline_r2_of_a_constant_target_follows_sklearns_convention():
+    """A constant target, predicted exactly by its mean: R^2 is 1 (scikit-learn's r2_score of
+    a constant y predicted exactly), not 1 - 0/0."""
+    from sklearn.metrics import r2_score
+
+    import statetune as st
+
+    X = np.random.default_rng(0).normal(size=(300, 3))
+    y = np.full(300, 3.0)
+    states = st.compute_states(st.from_arrays(X, y), ["baseline"], folds=3)
+    assert states.validation_score("baseline", {}, "r2") == r2_score(y[:100], y[:100]) == 1.0
+
+
+def test_count_nb_refuses_a_held_out_fold_whose_weights_are_all_zero():
+    """Rows but no weight in the held-out fold: no mean likelihood to report (0/0)."""
+    from statetune.algorithms.naive_bayes_counts import MultinomialNB
+    from statetune.states import ClassCounts
+
+    rng = np.random.default_rng(0)
+    X, y = rng.poisson(2.0, size=(60, 5)).astype(float), np.arange(60) % 2
+    train, held = ClassCounts(5), ClassCounts(5)
+    train.update(X, y)
+    held.update(X[:10], y[:10], sample_weight=np.zeros(10))
+    model = MultinomialNB.from_state(train)
+    assert held.n_rows == 10 and held.weight_sum == 0.0
+    with pytest.raises(ValueError, match="`held-out weight > 0` must hold"):
+        model.held_out_score(train, held, "log_likelihood")
+
+
+def test_difference_matrix_takes_an_int_p_as_the_lags_one_to_p():
+    from statetune.algorithms._lag_algebra import difference_matrix
+    from statetune.states.lagged_moments import LaggedMoments
+
+    s = LaggedMoments(max_lag=4)
+    for d in (0, 1):
+        np.testing.assert_array_equal(
+            difference_matrix(s, 3, d=d), difference_matrix(s, [1, 2, 3], d=d)
+        )
+    assert difference_matrix(s, 2, d=0).shape == (3, 5)  # y_{t-1}, y_{t-2}, y_t of 4 lags + y
+
+
+def test_forecast_refuses_more_than_a_billion_steps():
+    import statetune as st
+
+    y = np.sin(np.arange(200.0) / 5.0)
+    model = st.finalize(
+        "autoregressive", st.compute_states(st.from_series(y), ["autoregressive"], folds=2), p=2
+    )
+    with pytest.raises(ValueError, match="steps"):
+        model.forecast(steps=10**9 + 1)
