@@ -40,7 +40,7 @@ def _sample_arrays(states, kind):
     return [s.to_arrays()[1] for s in states.states_of(kind)]
 
 
-@pytest.mark.parametrize("per_worker", [1, 7])
+@pytest.mark.parametrize("per_worker", [1, 7, 40])  # 40: partitions share tasks
 def test_dask_pass_equals_local_pass_whatever_the_partition_count(dask_client, data, per_worker):
     X, y = data
     src = st.from_arrays(X, y)
