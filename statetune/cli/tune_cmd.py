@@ -115,21 +115,16 @@ def _task(args: argparse.Namespace, source: Any) -> str:
 
 
 def _as_table(args: argparse.Namespace, err: Exception) -> Any:
-    """The files at ``args.data`` read whole as a table when ``err`` is a file source refusing
-    a text column or a missing value (and they fit, see :mod:`statetune.cli.table_fallback`);
-    else ``err`` again."""
+    """The files at ``args.data`` streamed as a table when ``err`` is a file source refusing
+    a text column or a missing value (see :mod:`statetune.cli.table_fallback`); else ``err``
+    again."""
     from statetune.cli.table_fallback import needs_table, table_source
 
     if not needs_table(err) or args.series or args.time:
         raise err
-    made = table_source(args.data, args.target, args.weight)
-    if made is None:
-        raise type(err)(
-            f"{err} The files are too large to read whole as a table; encode text columns as "
-            "numbers and fill missing values first, or use st.from_pandas on a sample."
-        ) from None
-    print(made[1], file=sys.stderr)
-    return made[0]
+    source, note = table_source(args.data, args.target, args.weight)
+    print(note, file=sys.stderr)
+    return source
 
 
 def _metric(args: argparse.Namespace, source: Any) -> str | None:
