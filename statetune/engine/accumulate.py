@@ -161,24 +161,14 @@ class Accumulator:
             try:
                 state.update(X, chunk.y, chunk.w, folds=folds, n_folds=self.job.folds.n_folds)
             except (NonFiniteError, NegativeCountError) as err:
-                row, col = int(err.row or 0), err.column
-                first = _first_bad_value(chunk)
-                if first is not None and first[0] <= row:
-                    row, col = first
-                err.column = col
-                raise _data_error(err, chunk, self.job.schema, row, self.position + row) from None
+                raise self._whole_chunk_error(err, chunk) from None
 
     def _feed_series(self, chunk: Chunk) -> None:
         assert self.series is not None
         try:
             self.series.feed(chunk, self.position)
         except NonFiniteError as err:
-            row, col = int(err.row or 0), err.column
-            first = _first_bad_value(chunk)
-            if first is not None and first[0] <= row:
-                row, col = first
-            err.column = col
-            raise _data_error(err, chunk, self.job.schema, row, self.position + row) from None
+            raise self._whole_chunk_error(err, chunk) from None
         except SeriesKindError as err:
             name = self.job.schema.column_name(err.column)
             row = self.position + err.row
@@ -192,6 +182,18 @@ class Accumulator:
                 row=row,
                 series=err.series,
             ) from None
+
+    def _whole_chunk_error(
+        self, err: NonFiniteError | NegativeCountError, chunk: Chunk
+    ) -> ValueError:
+        """The error of a state fed the whole chunk, naming the chunk's first bad value when
+        it comes before the row the state stopped at."""
+        row, col = int(err.row or 0), err.column
+        first = _first_bad_value(chunk)
+        if first is not None and first[0] <= row:
+            row, col = first
+        err.column = col
+        return _data_error(err, chunk, self.job.schema, row, self.position + row)
 
     def _update_state(self, state: Any, piece: _Piece, dense: Any = None) -> None:
         _, X, y, w, rows = piece
