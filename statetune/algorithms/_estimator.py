@@ -200,8 +200,12 @@ class StateEstimator:
             model.feature_names_in_ = np.asarray(feature_names, dtype=object)
         return model
 
+    def _takes(self, state: Any) -> bool:
+        """Whether this model finalizes from ``state`` (its state class; mixins add kinds)."""
+        return isinstance(state, self.state_class)
+
     def _fit_from(self, state: Any, shared: bool) -> None:
-        if not isinstance(state, self.state_class):
+        if not self._takes(state):
             raise TypeError(
                 f"`state` must be a {self.state_class.__name__} state for {type(self).__name__}, "
                 f"but got {type(state).__name__}."

@@ -163,40 +163,25 @@ class SketchServed:
     def accepts(cls, spec: StateSpec) -> bool:
         return bool(super().accepts(spec) or spec.has(FrequentDirections))  # type: ignore[misc]
 
+    def _takes(self, state: Any) -> bool:
+        return isinstance(state, FrequentDirections) or bool(super()._takes(state))  # type: ignore[misc]
+
     def _fit_from(self, state: Any, shared: bool) -> None:
-        if not isinstance(state, FrequentDirections):
-            super()._fit_from(state, shared)  # type: ignore[misc]
-            return
-        name = type(self).__name__
-        if getattr(self, "needs_target", False) and not state.has_target:
-            raise ValueError(
-                f"{name} needs a target, but the state was built without one "
-                "(pass target=... to the source)."
-            )
-        if state.n_rows == 0:
-            raise ValueError(f"`n_rows >= 1` must hold to finalize {name}, but the state is empty.")
-        if state.weight_sum <= 0.0:
-            raise ValueError(
-                f"`sum(sample_weight) > 0` must hold to finalize {name}, "
-                f"but the sample weights of all {state.n_rows} rows are zero."
-            )
-        self.preprocessing_ = None
-        for attr in ("min_frequency", "add_indicator"):
-            if getattr(self, attr, None) not in (None, False):
+        """As ``StateEstimator._fit_from``; a sketch refuses the table and scaling options."""
+        if isinstance(state, FrequentDirections):
+            for attr in ("min_frequency", "add_indicator"):
+                if getattr(self, attr, None) not in (None, False):
+                    raise ValueError(
+                        f"`{attr}` applies to tables with categorical or missing values, but "
+                        f"the state is a Frequent Directions sketch of numeric columns."
+                    )
+            if getattr(self, "standardize", False):
                 raise ValueError(
-                    f"`{attr}` applies to tables with categorical or missing values, but the "
-                    f"state is a Frequent Directions sketch of numeric columns."
+                    "`standardize=True` needs the exact moments, but the state is a Frequent "
+                    "Directions sketch (its error bound does not survive rescaling the "
+                    "columns); use standardize=False, or the state parameter sketch='exact'."
                 )
-        if getattr(self, "standardize", False):
-            raise ValueError(
-                "`standardize=True` needs the exact moments, but the state is a Frequent "
-                "Directions sketch (its error bound does not survive rescaling the columns); "
-                "use standardize=False, or the state parameter sketch='exact'."
-            )
-        self._check_hyperparameters(state)  # type: ignore[attr-defined]
-        self._finalize(state)  # type: ignore[attr-defined]
-        self.state_ = state
-        self._state_shared = shared
+        super()._fit_from(state, shared)  # type: ignore[misc]
 
 
 # ---------------------------------------------------------------- PCA / PCR read-outs
