@@ -4,7 +4,8 @@
 (``client.scatter(broadcast=True)``; not per trial, as joblib's Dask backend does, which
 overloads the scheduler: joblib#1154). The study stays on the client: trials are asked there
 (in batches, TPE's constant liar spreading a batch out), evaluated on the workers, and told
-back in order.
+back in order. Two batches are in flight: while the workers run one, the client tells the
+one before and asks the next (the sampler sees the running batch through the constant liar).
 
 A Dask task costs about a millisecond of scheduling and a batch a round trip, while a
 statetune trial takes from a fraction of a millisecond to seconds. The first trial is run
@@ -78,6 +79,9 @@ class _How(list[str]):
 class DaskTrials:
     """Evaluates the batches of asked trials of ``st.tune`` on a Dask cluster.
 
+    ``pipelined``: ``st.tune`` asks (and tells) one batch on the client while the workers run
+    the one before, so the sampler and the storage do not leave the workers idle.
+
     Parameters
     ----------
     executor : DaskExecutor
@@ -94,30 +98,42 @@ class DaskTrials:
         self.per_task: int | None = None
         self.token = uuid.uuid4().hex[:8]
         self.tasks = 0
+        self.pending: list[Any] = []
+
+    pipelined = True
 
     @property
     def batch(self) -> int:
         """Trials to ask at once: one task per worker thread (one trial until timed)."""
         return 1 if self.per_task is None else self.per_task * self.threads
 
-    def run(self, states: StateSet, asked: list[Any], metric: str, report: bool) -> list[Any]:
-        """``(status, payload, seconds)`` per asked ``(trial, algorithm, params)``, in order;
-        sets each trial's ``validation`` user attribute (``report`` is not used: see the
-        module notes)."""
+    def submit(self, states: StateSet, asked: list[Any], metric: str, report: bool) -> Any:
+        """Send a batch of asked ``(trial, algorithm, params)`` to the workers (the first trial
+        of the study runs here and is timed, to size the tasks); returns the handle for
+        :meth:`collect`. ``report`` is not used: see the module notes."""
         items = [(alg, params) for _, alg, params in asked]
+        here: list[Outcome] = []
         if self.per_task is None:  # time one trial here, then size the tasks
-            outcomes = run_trials(states, items[:1], metric)
-            self.per_task = trials_per_task(outcomes[0][2])
-            if len(items) > 1:
-                outcomes += self._remote(items[1:], metric)
-        else:
-            outcomes = self._remote(items, metric)
+            here = run_trials(states, items[:1], metric)
+            self.per_task = trials_per_task(here[0][2])
+            items = items[1:]
+        return asked, here, self._send(items, metric) if items else []
+
+    def collect(self, handle: Any) -> list[Any]:
+        """``(status, payload, seconds)`` per trial of a submitted batch, in order; sets each
+        trial's ``validation`` user attribute."""
+        asked, here, futures = handle
+        outcomes = here + self._gather(futures)
         for (trial, _, _), (_, _, _, how) in zip(asked, outcomes, strict=True):
             if how is not None:
                 trial.set_user_attr("validation", how)
         return [o[:3] for o in outcomes]
 
-    def _remote(self, items: list[tuple[str, dict[str, Any]]], metric: str) -> list[Outcome]:
+    def run(self, states: StateSet, asked: list[Any], metric: str, report: bool) -> list[Any]:
+        """:meth:`submit` then :meth:`collect`."""
+        return self.collect(self.submit(states, asked, metric, report))
+
+    def _send(self, items: list[tuple[str, dict[str, Any]]], metric: str) -> list[Any]:
         assert self.per_task is not None
         size = max(1, min(self.per_task, math.ceil(len(items) / self.threads)))
         groups = [items[i : i + size] for i in range(0, len(items), size)]
@@ -134,13 +150,25 @@ class DaskTrials:
                     retries=self.retries,
                 )
             )
+        self.pending.extend(futures)
+        return futures
+
+    def _gather(self, futures: list[Any]) -> list[Outcome]:
+        if not futures:
+            return []
         try:
             results = self.client.gather(futures)
         except BaseException:
-            self.client.cancel(futures)
+            self.client.cancel(self.pending)
+            self.pending.clear()
             raise
+        done = set(map(id, futures))
+        self.pending = [f for f in self.pending if id(f) not in done]
         return [o for result in results for o in result]
 
     def close(self) -> None:
-        """Release the scattered states."""
+        """Cancel what is still running (an interrupted study) and release the states."""
+        if self.pending:
+            self.client.cancel(self.pending)
+            self.pending.clear()
         self.states.release()

@@ -43,7 +43,7 @@ from statetune.tuner.metrics_check import (
     check_metric_fits_source,
     resolve_metric,
 )
-from statetune.tuner.objective import TRIAL_ERRORS, evaluate, sample
+from statetune.tuner.objective import sample
 from statetune.tuner.owners import (
     Owner,
     TrialCounter,
@@ -57,6 +57,7 @@ from statetune.tuner.pruning import DECISION_ATTR, make_auto_pruner
 from statetune.tuner.results import TuneResult
 from statetune.tuner.space import build_space, params_in_space, to_optuna
 from statetune.tuner.storage import DEFAULT_CACHE_DIR, resolve_storage
+from statetune.tuner.trial_pool import make_pool
 from statetune.validation import StateSet, compute_states
 
 __all__ = ["StudyRecoveryWarning", "tune"]
@@ -97,26 +98,6 @@ def _make_study(
         pruner=pruner,
         load_if_exists=True,
     )
-
-
-def _run_trial(
-    states: StateSet, alg: str, params: dict[str, Any], metric: str, trial: Any, report: bool
-) -> tuple[str, Any, float]:
-    """("complete", (value, folds), seconds), ("pruned", msg, s) or ("fail", reason, s).
-
-    The seconds are this thread's CPU time, not wall time: they decide whether to prune and
-    whether to use threads, and a loaded machine stretches wall time tenfold where CPU time
-    barely moves, so a seeded study decides alike on every run."""
-    import optuna
-
-    t0 = time.thread_time()
-    try:
-        value, folds = evaluate(states, alg, params, metric, trial, report)
-        return "complete", (value, folds), time.thread_time() - t0
-    except optuna.TrialPruned as err:
-        return "pruned", str(err), time.thread_time() - t0
-    except TRIAL_ERRORS as err:  # LinAlgError is a ValueError
-        return "fail", f"{type(err).__name__}: {err}", time.thread_time() - t0
 
 
 def _check_users_study(study: Any, maximize: bool, metric: str, **others: Any) -> None:
@@ -460,24 +441,74 @@ def tune(
         )
         bar = _bar(progress, "trials", "trial", total=todo)
         done = 0
-        pool: Any = _Pool(n_jobs) if executor is None else _dask_pool(executor, states)
+        pool: Any = make_pool(n_jobs, executor, states)
         phase = "opening the study"
         deadline = None if timeout is None else time.perf_counter() + timeout
         loop_studies = [ours] if study is None else [ours, study]
         stopped = [False]
+        inflight: tuple[list[Any], Any] | None = None  # a pipelined pool's running batch
+
+        def record(asked: list[Any], handle: Any) -> None:
+            """Collect a submitted batch's outcomes and tell them to the study."""
+            nonlocal phase, done
+            t = time.perf_counter()
+            phase = "finalizing and scoring"
+            outcomes = pool.collect(handle)
+            timings["finalize_and_score"] += time.perf_counter() - t
+            if auto is not None and not auto.decided:
+                secs = [o[2] for o in outcomes if o[0] == "complete"]
+                if secs:
+                    auto.decide(min(secs) / states.n_folds)
+                    ours.set_user_attr(DECISION_ATTR, auto.decision)
+            t = time.perf_counter()
+            phase = "recording results"
+            for (trial, _alg, _params), (status, payload, _secs) in zip(
+                asked, outcomes, strict=True
+            ):
+                with _in_loop(loop_studies, stopped):
+                    if status == "complete":
+                        value, folds = payload
+                        trial.set_user_attr("fold_scores", folds)
+                        ours.tell(trial, value)
+                    elif status == "pruned":
+                        ours.tell(trial, state=optuna.trial.TrialState.PRUNED)
+                    else:
+                        trial.set_user_attr("fail_reason", payload)
+                        ours.tell(trial, state=optuna.trial.TrialState.FAIL)
+                if callbacks:
+                    phase = "running callbacks"
+                    frozen = storage_obj.get_trial(trial._trial_id)
+                    with _in_loop(loop_studies, stopped):
+                        for callback in callbacks:
+                            callback(study if study is not None else ours, frozen)
+                    phase = "recording results"
+                if gc_after_trial:
+                    gc.collect()
+            timings["storage"] += time.perf_counter() - t
+            done += len(asked)
+            if bar is not None:
+                bar.update(len(asked))
+
         try:
-            while not stopped[0]:
-                if deadline is not None and time.perf_counter() >= deadline:
-                    break
-                # Count every trial in the study, other workers' running ones included, so that
-                # several processes sharing a storage stop together at n_trials.
-                trials = ours.get_trials(deepcopy=False)
-                width = max(n_jobs, 1) if executor is None else pool.batch
-                batch = int(min(width, limit - counter.count(trials)))
-                left = _grid_left(ours.sampler, ours)
-                if left is not None:
-                    batch = min(batch, left)  # never re-run a grid point: stop when it is done
+            while True:
+                if stopped[0] or (deadline is not None and time.perf_counter() >= deadline):
+                    batch = 0
+                else:
+                    # Count every trial in the study, other workers' running ones included
+                    # (and our own batch in flight), so that several processes sharing a
+                    # storage stop together at n_trials.
+                    trials = ours.get_trials(deepcopy=False)
+                    batch = int(min(pool.batch, limit - counter.count(trials)))
+                    left = _grid_left(ours.sampler, ours)
+                    if left is not None:
+                        batch = min(batch, left)  # never re-run a grid point: stop when done
                 if batch <= 0:
+                    if inflight is not None:  # finish our running batch, then look again
+                        record(*inflight)
+                        inflight = None
+                        continue
+                    if stopped[0] or (deadline is not None and time.perf_counter() >= deadline):
+                        break
                     others = any(t.state == optuna.trial.TrialState.RUNNING for t in trials)
                     if others and fail_stale_trials(storage_obj, study_id):
                         continue  # a worker counted as running is gone: run its share
@@ -497,41 +528,14 @@ def tune(
                 # Report folds only to a pruner that may use them (each report is a
                 # storage write: an fsync in a journal file).
                 report = not (auto is not None and not auto.active) and not nop
-                outcomes = pool.run(states, asked, metric, report)
+                handle = pool.submit(states, asked, metric, report)
                 timings["finalize_and_score"] += time.perf_counter() - t
-                if auto is not None and not auto.decided:
-                    secs = [o[2] for o in outcomes if o[0] == "complete"]
-                    if secs:
-                        auto.decide(min(secs) / states.n_folds)
-                        ours.set_user_attr(DECISION_ATTR, auto.decision)
-                t = time.perf_counter()
-                phase = "recording results"
-                for (trial, _alg, _params), (status, payload, _secs) in zip(
-                    asked, outcomes, strict=True
-                ):
-                    with _in_loop(loop_studies, stopped):
-                        if status == "complete":
-                            value, folds = payload
-                            trial.set_user_attr("fold_scores", folds)
-                            ours.tell(trial, value)
-                        elif status == "pruned":
-                            ours.tell(trial, state=optuna.trial.TrialState.PRUNED)
-                        else:
-                            trial.set_user_attr("fail_reason", payload)
-                            ours.tell(trial, state=optuna.trial.TrialState.FAIL)
-                    if callbacks:
-                        phase = "running callbacks"
-                        frozen = storage_obj.get_trial(trial._trial_id)
-                        with _in_loop(loop_studies, stopped):
-                            for callback in callbacks:
-                                callback(study if study is not None else ours, frozen)
-                        phase = "recording results"
-                    if gc_after_trial:
-                        gc.collect()
-                timings["storage"] += time.perf_counter() - t
-                done += batch
-                if bar is not None:
-                    bar.update(batch)
+                if inflight is not None:
+                    record(*inflight)
+                inflight = (asked, handle)
+                if not pool.pipelined:
+                    record(*inflight)
+                    inflight = None
         except BaseException as err:  # Ctrl-C or a crash: no trial of this call stays RUNNING
             _close_own_trials(storage_obj, study_id, run, err, phase)
             raise
@@ -595,55 +599,6 @@ def _close_own_trials(
             abandon_run(storage, study_id, run, reason)
         except Exception:  # e.g. the disk is still full: the owner record covers it
             pass
-
-
-#: Below this many seconds per trial, thread dispatch costs more than it saves (measured in
-#: experiments/trial_parallelism.py: 5-fold trials at d=50 take ~0.4 ms in this thread and
-#: are slower with joblib threads or processes).
-PARALLEL_MIN_TRIAL_SECONDS = 0.01
-
-
-class _Pool:
-    """Evaluates a batch of asked trials; one joblib thread pool reused for the whole study.
-
-    With ``n_jobs > 1`` the first trial runs in this thread and is timed: trials cheaper than
-    :data:`PARALLEL_MIN_TRIAL_SECONDS` keep running here (batching and the constant liar still
-    apply), heavier ones go to the pool.
-    """
-
-    def __init__(self, n_jobs: int) -> None:
-        self.n_jobs = n_jobs
-        self.parallel: Any = None
-        self.decided = n_jobs == 1
-
-    def run(self, states: StateSet, asked: list[Any], metric: str, report: bool) -> list[Any]:
-        if not self.decided:
-            first = _run_trial(states, asked[0][1], asked[0][2], metric, asked[0][0], report)
-            self.decided = True
-            if first[2] >= PARALLEL_MIN_TRIAL_SECONDS:
-                from joblib import Parallel
-
-                self.parallel = Parallel(n_jobs=self.n_jobs, backend="threading")
-                self.parallel.__enter__()
-            rest = self.run(states, asked[1:], metric, report) if len(asked) > 1 else []
-            return [first, *rest]
-        if self.parallel is None or len(asked) == 1:
-            return [_run_trial(states, a, p, metric, t, report) for t, a, p in asked]
-        from joblib import delayed
-
-        jobs = (delayed(_run_trial)(states, a, p, metric, t, report) for t, a, p in asked)
-        return list(self.parallel(jobs))
-
-    def close(self) -> None:
-        if self.parallel is not None:
-            self.parallel.__exit__(None, None, None)
-
-
-def _dask_pool(executor: Any, states: StateSet) -> Any:
-    """Trials on the cluster of a ``DaskExecutor`` (states scattered once)."""
-    from statetune.tuner.dask_trials import DaskTrials
-
-    return DaskTrials(executor, states)
 
 
 def _bar(enabled: bool, desc: str, unit: str, total: int | None = None) -> Any:

@@ -33,7 +33,7 @@ CHILD = textwrap.dedent(
     import optuna
     import statetune as st
     import importlib
-    tune_module = importlib.import_module("statetune.tuner.tune")
+    tune_module = importlib.import_module("statetune.tuner.trial_pool")
     from statetune.testing import make_regression_data
 
     folder, mode, nth, n_jobs = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
