@@ -192,3 +192,24 @@ def test_scikit_learn_fit_takes_numbers_as_a_regression_and_labels_as_classes():
     clf = st.algorithms.baseline.Baseline().fit(X, pd.Series(["a", "b", "b", "c"]))
     assert clf.predict(X[:1]).tolist() == ["b"]
     np.testing.assert_allclose(clf.predict_proba(X[:1]), [[0.25, 0.5, 0.25]])
+
+
+def test_naive_forecast_mse_keeps_its_digits_on_series_near_1e9():
+    # Values near 1e9 with steps of ~1e3: the held-out SSE must come from differences kept
+    # exact (the state's shifts), not from raw second moments (which would lose every digit).
+    df = ragged_panel(n_series=20)
+    df["value"] = 1e9 + df["value"] * 1e3
+    time = as_ns(df["date"])
+    states = st.compute_states(
+        st.from_pandas(df, target="value", series="series", time="date"),
+        ["baseline"],
+        folds=3,
+        max_lag=6,
+    )
+    tab = lag_table(df, "series", time, "value", [], 6)
+    for lag in (1, 2, 3, 6):
+        got = states.fold_scores("baseline", {"lag": lag}, "mse")
+        for k, w in enumerate(states.fold_windows()):
+            held = (tab.time >= raw(w.held_start)) & (tab.time < raw(w.held_end))
+            err = tab.target[held] - tab.lags[held, lag - 1]
+            np.testing.assert_allclose(got[k], np.mean(err**2), rtol=1e-9)

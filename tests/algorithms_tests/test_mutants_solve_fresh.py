@@ -198,3 +198,32 @@ def test_forecast_refuses_more_than_a_billion_steps():
     )
     with pytest.raises(ValueError, match="steps"):
         model.forecast(steps=10**9 + 1)
+
+
+def test_ridge_classifier_sample_proba_is_uniform_where_every_class_underflows():
+    # Without an intercept the one-vs-rest decision values need not sum to -1 (with one they
+    # do: the targets of a row sum to 2 - K), so a far row can score below -745 for every
+    # class: expit gives 0 for all, and scikit-learn's _predict_proba_lr makes that row
+    # uniform. The held-out sample path must do the same, not divide by zero.
+    import statetune as st
+    from statetune.algorithms.ridge_classifier import RidgeClassifier
+
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(300, 5))
+    y = np.argmax(X[:, :3] + 0.3 * rng.normal(size=(300, 3)), axis=1)
+    states = st.compute_states(st.from_arrays(X, y), ["ridge_classifier"], folds=3)
+    model = st.finalize("ridge_classifier", states, alpha=1.0, fit_intercept=False)
+    assert isinstance(model, RidgeClassifier)
+    far = np.linalg.lstsq(model.coef_, np.full(3, -1_000.0), rcond=None)[0]
+    rows = np.vstack([X[:4], far, 2 * far])
+    assert (model.decision_function(rows[4:]) < -745).all()
+
+    class Held:
+        pass
+
+    held = Held()
+    held.X = rows
+    got = model._sample_proba(held)
+    want = model.predict_proba(rows)  # scikit-learn's _predict_proba_lr
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    np.testing.assert_allclose(got[4:], 1 / 3)
