@@ -274,19 +274,30 @@ def abandon_run(storage: Any, study_id: int, run: str, reason: str) -> list[int]
 
 
 def fail_stale_trials(storage: Any, study_id: int) -> list[int]:
-    """Fail RUNNING trials whose owner is gone (see :func:`owner_alive`); their numbers."""
+    """Fail RUNNING trials whose owner is gone (see :func:`owner_alive`), or, on a storage
+    with heartbeats, whose owner on another host stopped beating; their numbers."""
+    from statetune.tuner.heartbeat import heartbeat_interval, stale_trial_ids
+
     done = []
     me = f"process {os.getpid()} on host {socket.gethostname()!r}"
+    silent = set(stale_trial_ids(storage, study_id))
     for t in _running(storage, study_id):
         record = t.system_attrs.get(OWNER_ATTR)
-        if owner_alive(record) is False:
-            reason = (
-                f"abandoned: its owner, {Owner.describe(record)}, stopped without closing it "
-                f"(killed, or its last journal write was lost); failed when {me} resumed the "
-                "study. Not evaluated and not counted toward n_trials."
-            )
-            if abandon(storage, t, "owner_gone", reason):
-                done.append(t.number)
+        alive = owner_alive(record)
+        if alive is False:
+            why = "stopped without closing it (killed, or its last journal write was lost)"
+        elif alive is None and t._trial_id in silent:
+            grace = 2 * (heartbeat_interval(storage) or 0)
+            why = f"sent no heartbeat for over {grace} s (its process or host stopped)"
+        else:
+            continue
+        who = Owner.describe(record) if isinstance(record, Mapping) else "unknown"
+        reason = (
+            f"abandoned: its owner, {who}, {why}; failed when {me} resumed the study. Not "
+            "evaluated and not counted toward n_trials."
+        )
+        if abandon(storage, t, "owner_gone", reason):
+            done.append(t.number)
     return done
 
 

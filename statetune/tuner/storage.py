@@ -14,7 +14,10 @@ A database URL is opened by :func:`open_storage_url` as Optuna's ``RDBStorage`` 
   it with ``pip install 'statetune[postgres]'``); ``postgres://`` (as some hosts print it) is
   read as ``postgresql://``;
 - Optuna creates its tables in an empty database on first use; several processes doing so at
-  the same moment may collide (a duplicate table or version row): the loser tries again.
+  the same moment may collide (a duplicate table or version row): the loser tries again;
+- it keeps Optuna's heartbeats (:data:`~statetune.tuner.heartbeat.HEARTBEAT_SECONDS`), so a
+  trial whose process stopped on another host is failed and run again
+  (:mod:`statetune.tuner.heartbeat`).
 
 Example
 -------
@@ -29,8 +32,11 @@ from __future__ import annotations
 
 import re
 import time
+import warnings
 from pathlib import Path
 from typing import Any
+
+from statetune.tuner.heartbeat import HEARTBEAT_SECONDS
 
 __all__ = [
     "CONNECT_TIMEOUT",
@@ -105,7 +111,11 @@ def open_storage_url(url: str) -> Any:
         ) from None
     for attempt in range(_CREATE_ATTEMPTS):
         try:
-            rdb = optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
+            with warnings.catch_warnings():  # heartbeats are "experimental" since Optuna 2.9
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                rdb = optuna.storages.RDBStorage(
+                    url, engine_kwargs=kwargs, heartbeat_interval=HEARTBEAT_SECONDS
+                )
             backend = optuna.storages.get_storage(rdb)
             backend.get_all_studies()  # touch it: fail now, with the URL, not mid-study
             return backend

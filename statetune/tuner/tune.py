@@ -32,6 +32,8 @@ from statetune.algorithms import get_algorithm
 from statetune.data.source import Source
 from statetune.engine import TimeFolds
 from statetune.state_cache import StateCache
+from statetune.tuner.heartbeat import beating
+from statetune.tuner.heartbeat import record as record_heartbeat
 from statetune.tuner.identity import (
     IDENTITY_ATTR,
     choose_study,
@@ -45,6 +47,7 @@ from statetune.tuner.metrics_check import (
 )
 from statetune.tuner.objective import sample
 from statetune.tuner.owners import (
+    OWNER_ATTR,
     Owner,
     TrialCounter,
     abandon_run,
@@ -489,60 +492,62 @@ def tune(
             if bar is not None:
                 bar.update(len(asked))
 
-        try:
-            while True:
-                if stopped[0] or (deadline is not None and time.perf_counter() >= deadline):
-                    batch = 0
-                else:
-                    # Count every trial in the study, other workers' running ones included
-                    # (and our own batch in flight), so that several processes sharing a
-                    # storage stop together at n_trials.
-                    trials = ours.get_trials(deepcopy=False)
-                    batch = int(min(pool.batch, limit - counter.count(trials)))
-                    left = _grid_left(ours.sampler, ours)
-                    if left is not None:
-                        batch = min(batch, left)  # never re-run a grid point: stop when done
-                if batch <= 0:
-                    if inflight is not None:  # finish our running batch, then look again
+        with beating(storage_obj, study_id, run, OWNER_ATTR):
+            try:
+                while True:
+                    if stopped[0] or (deadline is not None and time.perf_counter() >= deadline):
+                        batch = 0
+                    else:
+                        # Count every trial in the study, other workers' running ones included
+                        # (and our own batch in flight), so that several processes sharing a
+                        # storage stop together at n_trials.
+                        trials = ours.get_trials(deepcopy=False)
+                        batch = int(min(pool.batch, limit - counter.count(trials)))
+                        left = _grid_left(ours.sampler, ours)
+                        if left is not None:
+                            batch = min(batch, left)  # never re-run a grid point: stop when done
+                    if batch <= 0:
+                        if inflight is not None:  # finish our running batch, then look again
+                            record(*inflight)
+                            inflight = None
+                            continue
+                        if stopped[0] or (deadline is not None and time.perf_counter() >= deadline):
+                            break
+                        others = any(t.state == optuna.trial.TrialState.RUNNING for t in trials)
+                        if others and fail_stale_trials(storage_obj, study_id):
+                            continue  # a worker counted as running is gone: run its share
+                        break
+                    _check_still_ours(storage_obj, study_id, name, identity)
+                    asked = []
+                    for _ in range(batch):
+                        t = time.perf_counter()
+                        phase = "asking for a trial (study.ask, the sampler)"
+                        trial = ours.ask()
+                        record_heartbeat(storage_obj, trial._trial_id)
+                        phase = "sampling its parameters (suggest, the sampler)"
+                        alg, params = sample(trial, spaces)
+                        timings["sampler"] += time.perf_counter() - t
+                        asked.append((trial, alg, params))
+                    t = time.perf_counter()
+                    phase = "finalizing and scoring"
+                    # Report folds only to a pruner that may use them (each report is a
+                    # storage write: an fsync in a journal file).
+                    report = not (auto is not None and not auto.active) and not nop
+                    handle = pool.submit(states, asked, metric, report)
+                    timings["finalize_and_score"] += time.perf_counter() - t
+                    if inflight is not None:
+                        record(*inflight)
+                    inflight = (asked, handle)
+                    if not pool.pipelined:
                         record(*inflight)
                         inflight = None
-                        continue
-                    if stopped[0] or (deadline is not None and time.perf_counter() >= deadline):
-                        break
-                    others = any(t.state == optuna.trial.TrialState.RUNNING for t in trials)
-                    if others and fail_stale_trials(storage_obj, study_id):
-                        continue  # a worker counted as running is gone: run its share
-                    break
-                _check_still_ours(storage_obj, study_id, name, identity)
-                asked = []
-                for _ in range(batch):
-                    t = time.perf_counter()
-                    phase = "asking for a trial (study.ask, the sampler)"
-                    trial = ours.ask()
-                    phase = "sampling its parameters (suggest, the sampler)"
-                    alg, params = sample(trial, spaces)
-                    timings["sampler"] += time.perf_counter() - t
-                    asked.append((trial, alg, params))
-                t = time.perf_counter()
-                phase = "finalizing and scoring"
-                # Report folds only to a pruner that may use them (each report is a
-                # storage write: an fsync in a journal file).
-                report = not (auto is not None and not auto.active) and not nop
-                handle = pool.submit(states, asked, metric, report)
-                timings["finalize_and_score"] += time.perf_counter() - t
-                if inflight is not None:
-                    record(*inflight)
-                inflight = (asked, handle)
-                if not pool.pipelined:
-                    record(*inflight)
-                    inflight = None
-        except BaseException as err:  # Ctrl-C or a crash: no trial of this call stays RUNNING
-            _close_own_trials(storage_obj, study_id, run, err, phase)
-            raise
-        finally:
-            pool.close()
-            if bar is not None:
-                bar.close()
+            except BaseException as err:  # Ctrl-C or a crash: no trial of this call stays RUNNING
+                _close_own_trials(storage_obj, study_id, run, err, phase)
+                raise
+            finally:
+                pool.close()
+                if bar is not None:
+                    bar.close()
     return TuneResult(ours, states, spaces, metric, maximize, timings, done)
 
 
