@@ -25,6 +25,7 @@ __all__ = [
     "output_format",
     "source_from_path",
     "write_frame",
+    "write_frames",
 ]
 
 EXIT_OK, EXIT_DATA, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -132,3 +133,45 @@ def write_frame(frame: Any, path: str) -> Path:
     dest = Path(path)
     atomic_write(dest, write)
     return dest
+
+
+def write_frames(frames: Any, path: str) -> tuple[Path, int]:
+    """Write an iterable of DataFrames (same columns) as one file in the format of ``path``'s
+    extension, one frame at a time (memory bounded by a frame), atomically as
+    :func:`write_frame`; the path and the number of rows. Parquet: one row group per frame,
+    every frame cast to the first one's schema."""
+    from statetune.state_cache.files import atomic_write
+
+    fmt = output_format(path)
+    rows = [0]
+
+    def write(f: Any) -> None:
+        if fmt == "parquet":
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            writer = None
+            try:
+                for frame in frames:
+                    table = pa.Table.from_pandas(frame, preserve_index=False)
+                    if writer is None:
+                        writer = pq.ParquetWriter(f, table.schema)
+                    writer.write_table(table.cast(writer.schema))
+                    rows[0] += len(frame)
+            finally:
+                if writer is not None:
+                    writer.close()
+            return
+        text = io.TextIOWrapper(f, encoding="utf-8", newline="")
+        for i, frame in enumerate(frames):
+            if fmt == "csv":
+                frame.to_csv(text, index=False, header=i == 0)
+            else:
+                _write_jsonl(frame, text)
+            rows[0] += len(frame)
+        text.flush()
+        text.detach()
+
+    dest = Path(path)
+    atomic_write(dest, write)
+    return dest, rows[0]

@@ -1,9 +1,11 @@
 """``statetune predict`` and ``statetune forecast``: a saved model's outputs to a file.
 
 ``predict`` reads a file or a folder as ``tune`` does (every ``.parquet`` or every ``.csv``
-file under it, in the sources' order), one file at a time; the output's format follows
-``--out``'s extension (:data:`statetune.cli._common.OUTPUT_FORMATS`) and the file is written
-atomically. ``--id-column`` copies a column through; ``--proba`` writes a classifier's class
+file under it, in the sources' order) in chunks of rows, never a file whole, and writes each
+chunk's outputs as it goes; the output's format follows ``--out``'s extension
+(:data:`statetune.cli._common.OUTPUT_FORMATS`) and the file is written atomically (a failure
+part-way leaves no output). A table model's categorical columns are read as text, as in
+training. ``--id-column`` copies a column through; ``--proba`` writes a classifier's class
 probabilities, one column per class label. An anomaly detector (isolation forest) writes
 ``anomaly_score`` (larger is more anomalous) and ``prediction`` (+1 normal, -1 anomaly).
 
@@ -17,10 +19,11 @@ Example
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from statetune.cli._common import EXIT_OK, data_files, output_format, write_frame
+from statetune.cli._common import EXIT_OK, data_files, output_format, write_frame, write_frames
 
 __all__ = ["proba_columns", "run_forecast", "run_predict"]
 
@@ -49,23 +52,53 @@ def _features(model: Any) -> list[str]:
     return [f"x{i}" for i in range(model.n_features_in_)]
 
 
-def _predict_file(model: Any, path: str, args: argparse.Namespace, features: list[str]) -> Any:
-    import numpy as np
-    import pandas as pd
+def _categorical(model: Any) -> set[str]:
+    """The columns a table model one-hot encodes (read as text, as in training)."""
+    enc = getattr(model, "encoding_", None)
+    return {c.name for c in enc.categorical} if enc is not None else set()
 
-    from statetune.data.frames import read_frame
 
-    df = read_frame(path)  # as the sources read files: index columns are not columns
-    missing = [c for c in features if c not in df.columns]
+def _chunks(path: str, features: list[str], categorical: set[str]) -> Iterator[Any]:
+    """The file's rows in frames of :data:`CHUNK_ROWS`, read as the sources read them (index
+    columns are not columns; a CSV row with the wrong field count, or a non-number in a numeric
+    feature column, refused with its file and line); categorical features as text."""
+    from statetune.data.table_files import CHUNK_ROWS, _columns
+
+    if path.endswith(".parquet"):
+        from statetune.data.parquet import open_parquet
+
+        for batch in open_parquet(path).iter_batches(
+            batch_size=CHUNK_ROWS, columns=_columns(path, ())
+        ):
+            yield batch.to_pandas()
+        return
+    from statetune.data.csv import _checked_frames, _header, _numeric
+
+    header = _header(path)
+    numeric = [c for c in features if c in header and c not in categorical]
+    dtype = {c: str for c in categorical if c in header}
+    for start, df in _checked_frames(path, header, CHUNK_ROWS, dtype=dtype):
+        _numeric(df[numeric], path, start)
+        yield df
+
+
+def _check_columns(columns: Any, path: str, args: argparse.Namespace, features: list[str]) -> None:
+    missing = [c for c in features if c not in columns]
     if missing:
         raise ValueError(
             f"The data must hold the model's feature columns, but {path!r} lacks {missing}."
         )
-    if args.id_column and args.id_column not in df.columns:
+    if args.id_column and args.id_column not in columns:
         raise ValueError(
             f"`--id-column {args.id_column}` must name a column of the data, but {path!r} has "
-            f"only {list(df.columns)}."
+            f"only {list(columns)}."
         )
+
+
+def _predict_frame(model: Any, df: Any, args: argparse.Namespace, features: list[str]) -> Any:
+    import numpy as np
+    import pandas as pd
+
     X = df[features]
     if args.proba:
         P = np.asarray(model.predict_proba(X))
@@ -93,9 +126,23 @@ def _predict_file(model: Any, path: str, args: argparse.Namespace, features: lis
     return out.reset_index(drop=True)
 
 
-def run_predict(args: argparse.Namespace) -> int:
-    import pandas as pd
+def _predictions(
+    model: Any, files: list[str], args: argparse.Namespace, features: list[str]
+) -> Iterator[Any]:
+    """Each file's predictions, one chunk of rows at a time, in the files' order."""
+    categorical = _categorical(model)
+    rows = 0
+    for path in files:
+        for df in _chunks(path, features, categorical):
+            _check_columns(df.columns, path, args, features)
+            if len(df):
+                rows += len(df)
+                yield _predict_frame(model, df, args, features)
+    if rows == 0:
+        raise ValueError(f"The data must hold at least one row to predict, but {files} hold none.")
 
+
+def run_predict(args: argparse.Namespace) -> int:
     output_format(args.out)  # refuse an unknown extension before any work
     model = _load(args.model)
     if args.proba and not hasattr(model, "predict_proba"):
@@ -106,11 +153,9 @@ def run_predict(args: argparse.Namespace) -> int:
         )
     _, files = data_files(args.data)
     features = _features(model)
-    frames = [_predict_file(model, f, args, features) for f in files]
-    out = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    dest = write_frame(out, args.out)
+    dest, rows = write_frames(_predictions(model, files, args, features), args.out)
     where = f" from {len(files)} files" if len(files) > 1 else ""
-    print(f"wrote {len(out)} rows{where} to {dest}")
+    print(f"wrote {rows} rows{where} to {dest}")
     return EXIT_OK
 
 
