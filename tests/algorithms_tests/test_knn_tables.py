@@ -21,7 +21,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 import statetune as st
-from statetune.algorithms.knn import TABLE_DESIGNS_KEPT, KNeighborsRegressor
+from statetune.algorithms.knn import KNeighborsRegressor
 from statetune.cli import main
 from statetune.states import KNNSample
 from tests.fold_rule import reference_folds
@@ -288,6 +288,8 @@ def test_the_state_of_a_table_chunks_merges_and_round_trips(regression):
 
 
 def test_designs_are_memoized_a_few_at_a_time(regression):
+    from statetune.algorithms.knn import TABLE_DESIGNS_KEPT
+
     _df, states = regression
     slot = states.model_slot("knn_regressor")
     train = states.train(slot, 0)
