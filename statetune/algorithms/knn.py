@@ -60,6 +60,7 @@ from collections.abc import Callable, Hashable
 from typing import Any, ClassVar
 
 import numpy as np
+from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils.multiclass import check_classification_targets
@@ -214,7 +215,7 @@ class _KNeighbors(StateEstimator):
     _sample_w: np.ndarray
     _unit_weights: bool
     #: A table's base design -> the fitted design (None for plain rows); the design's key.
-    _base_map: np.ndarray | None
+    _base_map: sparse.csc_array | None
     _design_key: Any
     encoding_: TableEncoding
 
@@ -308,8 +309,10 @@ class _KNeighbors(StateEstimator):
                 "table_encoding", lambda: TableEncoding.from_json(state.encoding)
             )
             # base design -> this fold's design (imputed, encoded); T itself maps the
-            # extended base (an indicator for every numeric column), what predict encodes
-            self._base_map = np.ascontiguousarray(design.T[design.base_rows])
+            # extended base (an indicator for every numeric column), what predict encodes.
+            # Sparse (a few non-zeros per column): O(rows x non-zeros) per map, and each
+            # design value is one product (x or the mean) plus zeros, so it is exact
+            self._base_map = sparse.csc_array(design.T[design.base_rows])
             # the design is a function of (add_indicator, its columns) given the state:
             # values of min_frequency grouping the same levels share one search structure
             design_key = (ai, design.names)
@@ -319,8 +322,7 @@ class _KNeighbors(StateEstimator):
             X, _, _ = state.sample()
             mean: np.ndarray | None = None
             scale: np.ndarray | None = None
-            if self._base_map is not None:
-                X = X @ self._base_map
+            X = self._design_rows(X)
             if self.standardize:
                 if table is None:
                     mean, scale = state.scaling()
@@ -351,6 +353,12 @@ class _KNeighbors(StateEstimator):
         self._sample_w = w
         self._unit_weights = bool(np.all(w == 1.0))
         self._set_target(state, y)
+
+    def _design_rows(self, X: np.ndarray) -> np.ndarray:
+        """Rows of a table's base design in this model's fitted design (others as they are)."""
+        if self._base_map is None:
+            return X
+        return np.asarray(X @ self._base_map, dtype=np.float64)
 
     def _set_target(self, state: KNNSample, y: Any) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -398,7 +406,7 @@ class _KNeighbors(StateEstimator):
         nbytes = len(X) * k_all * 16
 
         def search() -> tuple[np.ndarray, np.ndarray]:
-            rows = X if self._base_map is None else X @ self._base_map
+            rows = self._design_rows(X)
             dist, ind = self._index.kneighbors(self._scaled(rows), k_all)
             return np.asarray(dist), np.asarray(ind)
 
