@@ -92,7 +92,6 @@ def cv_of(states: st.StateSet, n: int) -> PredefinedSplit:
 GRID = [
     {"n_neighbors": 5, "weights": "uniform", "p": 2, "standardize": False},
     {"n_neighbors": 9, "weights": "distance", "p": 1, "standardize": True},
-    {"n_neighbors": 1, "weights": "uniform", "p": 1, "standardize": True},
 ]
 PREP = [(False, None), (True, 25)]
 
@@ -222,7 +221,7 @@ def test_knn_competes_with_the_linear_models_on_a_table(tmp_path):
     describes its fitted preprocessing."""
     df = table(seed=3)
     src = st.from_pandas(df, target="y")
-    result = st.tune(src, ["ridge", "lasso", "pcr", "knn"], n_trials=24, cv=3, storage="memory")
+    result = st.tune(src, ["ridge", "lasso", "pcr", "knn"], n_trials=16, cv=3, storage="memory")
     counts = result.counts
     assert set(counts.index) == {"ridge", "lasso", "pcr", "knn_regressor"}
     assert counts.loc["knn_regressor", "complete"] >= 1
@@ -323,3 +322,18 @@ def test_bad_input_is_named(regression, tmp_path):
         )
     with pytest.raises(ValueError, match="base design's width"):
         KNNSample(3, encoding=states.schema.encoding.to_text())
+
+
+def test_the_cli_tunes_knn_on_a_table_file_with_a_search_space_for_it(tmp_path, capsys):
+    df = table(seed=5)
+    path = tmp_path / "table.csv"
+    df.to_csv(path, index=False)
+    space = tmp_path / "space.json"
+    space.write_text('{"knn": {"n_neighbors": {"type": "int", "low": 3, "high": 8}}}')
+    out = tmp_path / "res"
+    argv = ["tune", str(path), "--target", "y", "--algorithms", "knn", "--trials", "2"]
+    argv += ["--cv", "3", "--storage", "memory", "--no-progress", "--search-space", str(space)]
+    assert main([*argv, "--out", str(out)]) == 0
+    assert "preprocessing: one-hot color (4 levels), shape (5 levels)" in capsys.readouterr().out
+    model = st.load_model(out / "best_model")
+    assert type(model).__name__ == "KNeighborsRegressor" and 3 <= model.n_neighbors <= 8
