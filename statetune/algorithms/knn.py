@@ -97,9 +97,12 @@ KNN_REGRESSION_METRICS = ("mse", "rmse", "r2", "mae")
 _WEIGHTS = ("uniform", "distance")
 _P = (1, 2)
 _SEARCH = ("auto", "ball_tree", "kd_tree", "brute")
-#: Designs of a table whose search structures (per state) and held-out neighbours (per
-#: held-out sample) are kept at a time: the least recently used one goes first.
-TABLE_DESIGNS_KEPT = 4
+#: Search structures of a table's designs kept per state (over its ``standardize``/``p``
+#: choices too), and held-out neighbours kept per held-out sample and ``(standardize, p)``:
+#: the least recently used go first (each holds the sample rows in the design, or
+#: ``k_max`` neighbours of every held-out row).
+TABLE_DESIGNS_KEPT = 8
+TABLE_NEIGHBORS_KEPT = 2
 
 _SCALED = (
     "k-nearest neighbours solve no linear system: distances are computed by scikit-learn's "
@@ -417,7 +420,9 @@ class _KNeighbors(StateEstimator):
             found = search()
         else:
             token = state.derived(("sample_memo_token", name), object)
-            recent = held_sample.derived(("knn_table_neighbors", name), _Recent)
+            recent = held_sample.derived(
+                ("knn_table_neighbors", name), lambda: _Recent(TABLE_NEIGHBORS_KEPT)
+            )
             # the token (identity-hashed) stands for this training state as it is now
             found = recent.get((token, self._design_key), search)
         k = self.n_neighbors

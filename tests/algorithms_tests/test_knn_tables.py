@@ -287,16 +287,31 @@ def test_the_state_of_a_table_chunks_merges_and_round_trips(regression):
 
 
 def test_designs_are_memoized_a_few_at_a_time(regression):
+    """Search structures are shared by the values of ``min_frequency`` that group the same
+    levels, and only a few designs are kept per state (not a copy of the sample per trial)."""
     from statetune.algorithms.knn import TABLE_DESIGNS_KEPT
 
     _df, states = regression
     slot = states.model_slot("knn_regressor")
     train = states.train(slot, 0)
-    for mf in range(1, 40, 2):
-        states.finalize("knn_regressor", {"min_frequency": mf})
-        KNeighborsRegressor.from_state(train, min_frequency=mf, add_indicator=mf % 4 == 1)
-    kept = train.derived("knn_table_indexes", dict)
-    assert len(kept._items) <= TABLE_DESIGNS_KEPT
+    designs = set()
+    for mf in range(1, 60, 3):
+        for ai in (False, True):
+            for std in (False, True):
+                m = KNeighborsRegressor.from_state(
+                    train, min_frequency=mf, add_indicator=ai, standardize=std
+                )
+                designs.add((std, m.preprocessing_.names))
+                again = KNeighborsRegressor.from_state(
+                    train, min_frequency=mf, add_indicator=ai, standardize=std
+                )
+                assert again._index is m._index  # the same design: the same search structure
+    assert len(designs) > TABLE_DESIGNS_KEPT
+    assert len(train.derived("knn_table_indexes", dict)._items) == TABLE_DESIGNS_KEPT
+    # two values of min_frequency with one design share it while it is kept
+    a = KNeighborsRegressor.from_state(train, min_frequency=1)
+    b = KNeighborsRegressor.from_state(train, min_frequency=2)
+    assert a.preprocessing_.names == b.preprocessing_.names and a._index is b._index
 
 
 def test_bad_input_is_named(regression, tmp_path):
