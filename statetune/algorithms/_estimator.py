@@ -65,7 +65,7 @@ def refuse_encoded(name: str, schema: Schema) -> None:
         what.append(f"categorical columns {cats}")
     raise ValueError(
         f"{name!r} must get numeric columns without missing values, but the table has "
-        f"{' and '.join(what)}; tune ols, ridge, lasso, elastic_net or pcr (they impute and "
+        f"{' and '.join(what)}; tune ols, ridge, lasso, elastic_net, pcr or knn (they impute and "
         "one-hot encode fold by fold), or impute and encode the table yourself."
     )
 
@@ -111,7 +111,8 @@ class StateEstimator:
     features_are_counts: ClassVar[bool] = False
     #: True when the model imputes and one-hot encodes a table fold by fold from a
     #: :class:`~statetune.states.TableMoments` state (hyperparameters ``add_indicator`` and
-    #: ``min_frequency``); other models refuse tables with missing or categorical columns.
+    #: ``min_frequency``; k-nearest neighbours from the ``TableMoments`` inside a table's
+    #: ``KNNSample``); other models refuse tables with missing or categorical columns.
     takes_encoding: ClassVar[bool] = False
     #: The fitted preprocessing (a ``Design``) when finalized from a table's state, else None.
     preprocessing_: Any = None
@@ -230,7 +231,7 @@ class StateEstimator:
                 raise ValueError(
                     f"{type(self).__name__} must get numeric columns without missing values, "
                     "but the state is a table's (categorical columns or missing values); tune "
-                    "ols, ridge, lasso, elastic_net or pcr on it."
+                    "ols, ridge, lasso, elastic_net, pcr or knn on it."
                 )
             add_indicator, min_frequency = self._preprocessing_params()
             self.preprocessing_ = state.design(add_indicator, min_frequency)

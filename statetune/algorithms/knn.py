@@ -16,6 +16,21 @@ brute-force search ``KNeighborsClassifier/Regressor`` build), for any ``n_neighb
 The search structure of each ``(standardize, p)`` is built once per state and shared by every
 finalized model (``state.derived``), so a trial's finalize costs no search or tree build.
 
+Tables (a source with categorical columns or missing values; the state's ``encoding``): the
+sampled rows are the table's base design, and the preprocessing is fitted fold by fold from
+the training rows' exact moments (:class:`~statetune.states.TableMoments`), as for the linear
+models: mean imputation with the training rows' means, one-hot columns of the levels the
+training rows hold (an unseen level encodes to zeros), levels rarer than ``min_frequency``
+grouped, missing indicators with ``add_indicator``, then ``standardize`` with the training
+rows' moments of that encoded design. With a sample holding every row this is scikit-learn's
+``Pipeline([ColumnTransformer([SimpleImputer(strategy="mean", add_indicator=...),
+OneHotEncoder(handle_unknown="ignore", min_frequency=...)]), StandardScaler(),
+KNeighbors*()])`` fitted on the training folds; the held-out rows are mapped with the
+training folds' preprocessing, never their own. The model applies it at predict to a
+DataFrame of the table's columns (``preprocessing_``, ``encoding_``). Search structures and
+memoized neighbours of a table are kept for a few designs at a time (an LRU per state), since
+``min_frequency`` and ``add_indicator`` change the design from trial to trial.
+
 Trials reuse work: on a held-out sample, the ``min(k_max, sample rows)`` nearest training
 neighbours of every held-out row are searched once per fold and ``(standardize, p)`` and
 memoized in the held-out sample (:func:`~statetune.algorithms._classifier.sample_memo`); each
@@ -39,9 +54,13 @@ Example
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from typing import Any, ClassVar
 
 import numpy as np
+from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils.multiclass import check_classification_targets
@@ -50,14 +69,19 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from statetune.algorithms._checks import check_bool, check_int_range
 from statetune.algorithms._classifier import (
     CLASSIFIER_MAXIMIZE,
+    SAMPLE_MEMO_BYTES,
     check_labels_among,
     sample_memo,
 )
 from statetune.algorithms._estimator import StateEstimator, check_columns
 from statetune.algorithms._label_metrics import LABEL_METRICS, label_score
+from statetune.algorithms._standardize import standardized
 from statetune.algorithms.params import CategoricalParam, IntParam, Param
 from statetune.algorithms.references import QualityBound
+from statetune.data.encoding import TableEncoding
+from statetune.data.schema import Schema
 from statetune.states.knn_sample import KNNSample
+from statetune.states.spec import StateSpec
 
 __all__ = [
     "KNN_CLASSIFIER_METRICS",
@@ -73,6 +97,12 @@ KNN_REGRESSION_METRICS = ("mse", "rmse", "r2", "mae")
 _WEIGHTS = ("uniform", "distance")
 _P = (1, 2)
 _SEARCH = ("auto", "ball_tree", "kd_tree", "brute")
+#: Search structures of a table's designs kept per state (over its ``standardize``/``p``
+#: choices too), and held-out neighbours kept per held-out sample and ``(standardize, p)``:
+#: the least recently used go first (each holds the sample rows in the design, or
+#: ``k_max`` neighbours of every held-out row).
+TABLE_DESIGNS_KEPT = 8
+TABLE_NEIGHBORS_KEPT = 2
 
 _SCALED = (
     "k-nearest neighbours solve no linear system: distances are computed by scikit-learn's "
@@ -152,16 +182,45 @@ _WEIGHTS_ARE_VOTES = {
 }
 
 
+class _Recent:
+    """A small thread-safe LRU of values built on demand (``get(key, build)``): the memo of
+    a table's per-design search structures and neighbours, bounded so that tuning
+    ``min_frequency`` over many values does not keep a copy of the sample per value."""
+
+    def __init__(self, size: int = TABLE_DESIGNS_KEPT) -> None:
+        self.size = size
+        self._lock = threading.Lock()
+        self._items: OrderedDict[Hashable, Any] = OrderedDict()
+
+    def get(self, key: Hashable, build: Callable[[], Any]) -> Any:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        value = build()  # outside the lock: threads may build twice; each gets a result
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value
+
+
 class _KNeighbors(StateEstimator):
     """What the classifier and the regressor share: the state, checks, the search, scaling."""
 
     state_class = KNNSample
     state_kind = "knn_sample"
+    takes_encoding = True
 
     _index: NearestNeighbors
     _sample_y: np.ndarray
     _sample_w: np.ndarray
     _unit_weights: bool
+    #: A table's base design -> the fitted design (None for plain rows); the design's key.
+    _base_map: sparse.csc_array | None
+    _design_key: Any
+    encoding_: TableEncoding
 
     def __init__(
         self,
@@ -172,6 +231,8 @@ class _KNeighbors(StateEstimator):
         standardize: bool = False,
         algorithm: str = "auto",
         leaf_size: int = 30,
+        add_indicator: bool = False,
+        min_frequency: int | None = None,
     ) -> None:
         self.n_neighbors = n_neighbors
         self.weights = weights
@@ -179,12 +240,44 @@ class _KNeighbors(StateEstimator):
         self.standardize = standardize
         self.algorithm = algorithm
         self.leaf_size = leaf_size
+        self.add_indicator = add_indicator
+        self.min_frequency = min_frequency
 
     @classmethod
     def make_state(cls, n_features: int, has_target: bool, **state_params: Any) -> Any:
         """A :class:`KNNSample` (state parameters ``k_max``, ``size``, ``seed``,
         ``stratify``)."""
         return KNNSample(n_features, has_target, **state_params)
+
+    @classmethod
+    def state_spec(cls, schema: Schema, **state_params: Any) -> StateSpec:
+        """A :class:`KNNSample` of the source's rows; of a table's base design (state
+        parameter ``encoding``) when the table has categorical columns or missing values."""
+        if not schema.encoded:
+            return super().state_spec(schema, **state_params)
+        assert schema.encoding is not None
+        if "encoding" in state_params:
+            raise ValueError(
+                "`encoding` is not a state parameter to give: it is the table's, read from the "
+                f"source, but got encoding={state_params['encoding']!r:.60}."
+            )
+        made = cls.make_state(
+            schema.n_features,
+            schema.has_target,
+            encoding=schema.encoding.to_text(),
+            **state_params,
+        )
+        return StateSpec.for_state(made)
+
+    @classmethod
+    def from_state(cls, state: Any, feature_names: Any = None, **params: Any) -> Any:
+        """Finalize from ``state``; a table's model takes the table's columns (by name)."""
+        model = super().from_state(state, feature_names, **params)
+        if model.preprocessing_ is not None:
+            names = model.encoding_.names
+            model.n_features_in_ = len(names)
+            model.feature_names_in_ = np.asarray(names, dtype=object)
+        return model
 
     def _check_hyperparameters(self, state: KNNSample) -> None:
         check_int_range("n_neighbors", self.n_neighbors, 1, state.k_max, high_name="k_max")
@@ -203,23 +296,57 @@ class _KNeighbors(StateEstimator):
         if self.algorithm not in _SEARCH:
             raise ValueError(f"`algorithm` must be one of {_SEARCH}, but got {self.algorithm!r}.")
         check_int_range("leaf_size", self.leaf_size, 1, 1_000_000)
+        self._preprocessing_params()  # add_indicator, min_frequency (a table's only)
 
     def _finalize(self, state: KNNSample) -> None:
+        table = state.table
+        design_key: Any = None
+        if table is None:
+            self.preprocessing_ = None
+            self._base_map = None
+        else:
+            ai, mf = self._preprocessing_params()
+            design = table.design(ai, mf)
+            self.preprocessing_ = design
+            self.encoding_ = state.derived(
+                "table_encoding", lambda: TableEncoding.from_json(state.encoding)
+            )
+            # base design -> this fold's design (imputed, encoded); T itself maps the
+            # extended base (an indicator for every numeric column), what predict encodes.
+            # Sparse (a few non-zeros per column): O(rows x non-zeros) per map, and each
+            # design value is one product (x or the mean) plus zeros, so it is exact
+            self._base_map = sparse.csc_array(design.T[design.base_rows])
+            # the design is a function of (add_indicator, its columns) given the state:
+            # values of min_frequency grouping the same levels share one search structure
+            design_key = (ai, design.names)
         key = ("knn_index", bool(self.standardize), int(self.p), self.algorithm, self.leaf_size)
 
         def build() -> tuple[NearestNeighbors, np.ndarray | None, np.ndarray | None]:
             X, _, _ = state.sample()
             mean: np.ndarray | None = None
             scale: np.ndarray | None = None
+            X = self._design_rows(X)
             if self.standardize:
-                mean, scale = state.scaling()
+                if table is None:
+                    mean, scale = state.scaling()
+                else:
+                    # StandardScaler of the encoded design, from the training rows' moments
+                    ai, mf = self._preprocessing_params()
+                    scaling = standardized(table.design_state(ai, mf))[1]
+                    mean, scale = scaling.mean, scaling.scale
                 X = (X - mean) / scale
             index = NearestNeighbors(
                 p=int(self.p), algorithm=self.algorithm, leaf_size=self.leaf_size
             )
             return index.fit(X), mean, scale
 
-        index, mean, scale = state.derived(key, build)
+        if design_key is None:
+            index, mean, scale = state.derived(key, build)
+        else:
+            index, mean, scale = state.derived("knn_table_indexes", _Recent).get(
+                (*key, design_key), build
+            )
+        self._design_key = design_key
         _, y, w = state.sample()
         self._index = index
         self.mean_, self.scale_ = mean, scale
@@ -229,6 +356,12 @@ class _KNeighbors(StateEstimator):
         self._sample_w = w
         self._unit_weights = bool(np.all(w == 1.0))
         self._set_target(state, y)
+
+    def _design_rows(self, X: np.ndarray) -> np.ndarray:
+        """Rows of a table's base design in this model's fitted design (others as they are)."""
+        if self._base_map is None:
+            return X
+        return np.asarray(X @ self._base_map, dtype=np.float64)
 
     def _set_target(self, state: KNNSample, y: Any) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -241,6 +374,8 @@ class _KNeighbors(StateEstimator):
 
     def _rows(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "state_")
+        if self.preprocessing_ is not None:  # a table's columns, imputed and encoded
+            return self._design_matrix(X)
         check_columns(self, X)
         out: np.ndarray = validate_data(self, X, reset=False, dtype=np.float64)
         return out
@@ -264,7 +399,9 @@ class _KNeighbors(StateEstimator):
 
     def _memo_neighbors(self, held_sample: Any) -> tuple[np.ndarray, np.ndarray]:
         """The ``min(k_max, sample rows)`` nearest training neighbours of every held-out
-        sample row, searched once per (training state, held-out sample, standardize, p)."""
+        sample row, searched once per (training state, held-out sample, standardize, p; a
+        table's design). A table's held-out rows (its base design) are imputed and encoded
+        with the training rows' preprocessing."""
         state = self.state_
         k_all = min(state.k_max, self.n_samples_fit_)
         X = np.asarray(held_sample.X, dtype=np.float64)
@@ -272,10 +409,22 @@ class _KNeighbors(StateEstimator):
         nbytes = len(X) * k_all * 16
 
         def search() -> tuple[np.ndarray, np.ndarray]:
-            dist, ind = self._index.kneighbors(self._scaled(X), k_all)
+            rows = self._design_rows(X)
+            dist, ind = self._index.kneighbors(self._scaled(rows), k_all)
             return np.asarray(dist), np.asarray(ind)
 
-        found: tuple[np.ndarray, np.ndarray] = sample_memo(held_sample, name, state, nbytes, search)
+        found: tuple[np.ndarray, np.ndarray]
+        if self._design_key is None:
+            found = sample_memo(held_sample, name, state, nbytes, search)
+        elif nbytes > SAMPLE_MEMO_BYTES:
+            found = search()
+        else:
+            token = state.derived(("sample_memo_token", name), object)
+            recent = held_sample.derived(
+                ("knn_table_neighbors", name), lambda: _Recent(TABLE_NEIGHBORS_KEPT)
+            )
+            # the token (identity-hashed) stands for this training state as it is now
+            found = recent.get((token, self._design_key), search)
         k = self.n_neighbors
         return found[0][:, :k], found[1][:, :k]
 
@@ -294,6 +443,7 @@ class _KNeighbors(StateEstimator):
             "weights": CategoricalParam(_WEIGHTS),
             "p": CategoricalParam(_P),
             "standardize": CategoricalParam((False, True)),
+            **cls.preprocessing_space(getattr(state, "table", None)),
         }
 
     def __sklearn_tags__(self) -> Any:

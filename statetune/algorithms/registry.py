@@ -1,5 +1,9 @@
 """The registry: what users type (``"ridge"``) mapped to a model class and its state.
 
+Some names stand for one algorithm per task (:data:`ALIASES`): ``knn`` is ``knn_regressor``
+on a numeric target and ``knn_classifier`` on class labels (:func:`resolve_algorithm`, which
+:func:`statetune.tune` applies to the names it is given).
+
 Example
 -------
 >>> from statetune.algorithms import get_algorithm
@@ -28,8 +32,19 @@ from statetune.algorithms.pcr import PCR
 from statetune.algorithms.ridge_classifier import RidgeClassifier
 from statetune.algorithms.sparse_linear import ElasticNet, Lasso
 from statetune.algorithms.topics import Topics
+from statetune.data.schema import Schema
 
-__all__ = ["Algorithm", "available_algorithms", "get_algorithm", "register_algorithm"]
+__all__ = [
+    "ALIASES",
+    "Algorithm",
+    "available_algorithms",
+    "get_algorithm",
+    "register_algorithm",
+    "resolve_algorithm",
+]
+
+#: Names that stand for one algorithm per task: ``(for a numeric target, for class labels)``.
+ALIASES: dict[str, tuple[str, str]] = {"knn": ("knn_regressor", "knn_classifier")}
 
 
 _REGISTRY: dict[str, Algorithm] = {}
@@ -49,6 +64,23 @@ def get_algorithm(name: str) -> Algorithm:
         raise ValueError(
             f"`algorithm` must be one of {available_algorithms()}, but got {name!r}."
         ) from None
+
+
+def resolve_algorithm(name: str, schema: Schema) -> str:
+    """The registry name ``name`` stands for on data of ``schema``: an alias (:data:`ALIASES`)
+    becomes its classifier when the target holds class labels, else its regressor; any other
+    name is returned as it is.
+
+    Example
+    -------
+    >>> resolve_algorithm("knn", Schema(features=("a",), dtypes=("float64",), target="y"))
+    'knn_regressor'
+    """
+    choices = ALIASES.get(name) if isinstance(name, str) else None
+    if choices is None:
+        return name
+    regressor, classifier = choices
+    return classifier if schema.target_is_labels else regressor
 
 
 def available_algorithms() -> list[str]:

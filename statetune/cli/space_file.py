@@ -27,6 +27,7 @@ from typing import Any
 
 from statetune.algorithms import get_algorithm
 from statetune.algorithms.params import CategoricalParam, FloatParam, IntParam, Param
+from statetune.algorithms.registry import ALIASES
 
 __all__ = ["load_search_space", "parse_search_space"]
 
@@ -82,7 +83,8 @@ def parse_search_space(
                 f"{where}: key {alg!r} must be a tuned algorithm ({', '.join(algorithms)}); "
                 "add it with --algorithms or remove it from the file."
             )
-        valid = sorted(get_algorithm(alg).model().get_params())
+        # an alias (knn) has the hyperparameters of the algorithms it stands for
+        valid = sorted(get_algorithm(ALIASES.get(alg, (alg,))[0]).model().get_params())
         if not isinstance(params, dict):
             raise ValueError(
                 f"{where}: `{alg}` must map parameter names to specs, but holds {_show(params)}."

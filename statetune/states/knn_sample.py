@@ -17,6 +17,15 @@ The feature moments (a :class:`~statetune.states.Moments` without target, over e
 state saw, weighted) give the standardization ``(x - mean) / std`` of the ``standardize``
 hyperparameter, exactly per fold (the training state of a fold is the merge of the others).
 
+A table with categorical columns or missing values (state parameter ``encoding``, the table's
+columns as JSON, ``TableEncoding.to_text()``): the rows sampled are the table's *base design*
+(numeric columns with missing values set to 0, missing indicators, one indicator per level;
+:mod:`statetune.data.encoding`), and the moments are a
+:class:`~statetune.states.TableMoments` of it (:attr:`KNNSample.table`), from which each
+fold's preprocessing (imputation means, levels kept, infrequent groups, then the scaling of
+the encoded design) is fitted on its training rows alone, exactly; the finalizer maps the
+sampled rows through it (:mod:`statetune.algorithms.knn`).
+
 Example
 -------
 >>> import numpy as np
@@ -44,6 +53,7 @@ from statetune.states._labels import as_labels
 from statetune.states.capabilities import Sampling
 from statetune.states.moments import Moments
 from statetune.states.reservoir import Reservoir
+from statetune.states.table_moments import TableMoments
 
 __all__ = ["KNNSample", "stratified_quotas"]
 
@@ -91,6 +101,9 @@ class KNNSample(Memoized, Sampling):
         Seeds the rows' keys (same seed, same rows: the same sample, whatever the chunking).
     stratify : bool
         Sample each class separately and take proportional shares (class labels needed).
+    encoding : str
+        A table's columns as JSON (``TableEncoding.to_text()``) when the rows are its base
+        design (module docstring); ``""`` (default) for plain numeric rows.
     """
 
     kind = "knn_sample"
@@ -103,6 +116,7 @@ class KNNSample(Memoized, Sampling):
         size: int = 20_000,
         seed: int = 0,
         stratify: bool = False,
+        encoding: str = "",
     ) -> None:
         for name, value in (("k_max", k_max), ("size", size), ("n_features", n_features)):
             if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
@@ -117,10 +131,18 @@ class KNNSample(Memoized, Sampling):
         self.n_features, self.has_target = int(n_features), bool(has_target)
         self.k_max, self.size, self.seed = int(k_max), int(size), int(seed)
         self.stratify = bool(stratify)
-        self._moments = Moments(self.n_features, has_target=False)
+        self.encoding = str(encoding)
+        self._moments = self._empty_moments()
         self._whole = Reservoir(self.n_features, self.has_target, self.size, self.seed)
         self._by_class: dict[Any, Reservoir] = {}
         self._derived: dict[Any, Any] = {}
+
+    def _empty_moments(self) -> Moments:
+        """The feature moments: of a table's base design (:class:`TableMoments`, which checks
+        that ``n_features`` is its width) or of plain rows."""
+        if self.encoding:
+            return TableMoments(self.n_features, has_target=False, encoding=self.encoding)
+        return Moments(self.n_features, has_target=False)
 
     # -- what is held ------------------------------------------------------------------------
     @property
@@ -136,8 +158,14 @@ class KNNSample(Memoized, Sampling):
         """The exact (weighted) feature moments of every row seen."""
         return self._moments
 
+    @property
+    def table(self) -> TableMoments | None:
+        """The moments of the table's base design (state parameter ``encoding``), from which
+        the preprocessing of these rows is fitted; None for plain numeric rows."""
+        return self._moments if isinstance(self._moments, TableMoments) else None
+
     def params(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "n_features": self.n_features,
             "has_target": self.has_target,
             "k_max": self.k_max,
@@ -145,6 +173,9 @@ class KNNSample(Memoized, Sampling):
             "seed": self.seed,
             "stratify": self.stratify,
         }
+        if self.encoding:  # only for tables: specs of numeric rows keep their identity
+            out["encoding"] = self.encoding
+        return out
 
     def _reservoirs(self) -> list[tuple[Any, Reservoir]]:
         if not self.stratify:
@@ -327,6 +358,7 @@ class KNNSample(Memoized, Sampling):
             int(p["size"]),
             int(p["seed"]),
             bool(p["stratify"]),
+            str(p.get("encoding", "")),
         )
         mh = {
             "kind": "moments",
@@ -337,7 +369,13 @@ class KNNSample(Memoized, Sampling):
         }
         ma = {k[len("moments_") :]: arrays[k] for k in ("moments_shift", "moments_mean")}
         ma["comoment"] = arrays["moments_comoment"]
-        new._moments = Moments.from_arrays(mh, ma)
+        moments = Moments.from_arrays(mh, ma)
+        if new.encoding:
+            table = new._empty_moments()
+            table._n_rows, table._weight = moments._n_rows, moments._weight
+            table._shift, table._mean, table._com = moments._shift, moments._mean, moments._com
+            moments = table
+        new._moments = moments
         base = {"kind": "reservoir", "format_version": FORMAT_VERSION}
 
         def rows(sl: slice, n_rows: int, weight: float, has_target: bool) -> Reservoir:

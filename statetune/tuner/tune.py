@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from statetune.algorithms import get_algorithm
+from statetune.algorithms.registry import resolve_algorithm
 from statetune.data.source import Source
 from statetune.engine import TimeFolds
 from statetune.state_cache import StateCache
@@ -196,6 +197,13 @@ def _quiet_trials() -> Iterator[None]:
         logger.removeFilter(f)
 
 
+def _resolved_keys(given: Any, schema: Any) -> Any:
+    """A mapping keyed by algorithm names with its aliases resolved (anything else as it is)."""
+    if not isinstance(given, Mapping):
+        return given
+    return {resolve_algorithm(k, schema): v for k, v in given.items()}
+
+
 def tune(
     source: Source | StateSet,
     algorithms: Sequence[str],
@@ -230,7 +238,8 @@ def tune(
     source : Source or StateSet
         A statetune source (one pass computes every state), or states computed already.
     algorithms : list of str
-        Registry names; one study searches across them (an ``algorithm`` choice).
+        Registry names; one study searches across them (an ``algorithm`` choice). ``knn``
+        stands for ``knn_regressor`` (numeric target) or ``knn_classifier`` (class labels).
     n_trials : int or None, default 100
         Evaluated trials the study should hold when done: a resumed study runs only the rest.
         Counted: trials inside the current search space that completed, were pruned, or
@@ -355,7 +364,10 @@ def tune(
         raise ValueError(f"`cv >= {1 if series else 2}` must hold, but got cv={cv!r}.")
     if isinstance(algorithms, str):
         algorithms = [algorithms]
-    algorithms = list(dict.fromkeys(algorithms))
+    # an alias ("knn") names the algorithm of the source's task (knn_regressor/_classifier)
+    algorithms = list(dict.fromkeys(resolve_algorithm(a, source.schema) for a in algorithms))
+    search_space = _resolved_keys(search_space, source.schema)
+    state_params = _resolved_keys(state_params, source.schema)
     for a in algorithms:
         get_algorithm(a)  # unknown names fail before any pass
     metric, maximize = resolve_metric(algorithms, metric)
