@@ -61,7 +61,7 @@ from statetune.states._base import (
     register_state,
 )
 from statetune.states._labels import as_labels, decode_labels, encode_labels, union_labels
-from statetune.states.capabilities import AveragingMerge, FoldBanks
+from statetune.states.capabilities import AveragingMerge, Epochs, FoldBanks
 
 __all__ = ["LOSSES", "LinearBank", "member_grid"]
 
@@ -98,7 +98,7 @@ def _check_grid(name: str, values: Any, low: float, strict: bool) -> list[float]
 
 
 @register_state
-class LinearBank(Memoized, FoldBanks, AveragingMerge):
+class LinearBank(Memoized, FoldBanks, AveragingMerge, Epochs):
     """A bank of linear classifiers (grid of ``loss x alpha x l1 x eta0``), trained per fold.
 
     Parameters
@@ -111,6 +111,11 @@ class LinearBank(Memoized, FoldBanks, AveragingMerge):
         features, relative to the mean loss), ``l1 >= 0``, ``eta0 > 0``.
     batch_size : int
         Rows per SGD step (the state buffers rows until a batch is full).
+    epochs : int
+        Reads of the rows to learn from (capability :class:`Epochs`): the pass reads the
+        source ``epochs`` times, the rows at the same positions (same folds) in the same order
+        each time (no reshuffling between epochs); :meth:`next_epoch` starts the next read,
+        whose rows update the models and the running scaler but are not counted again.
     """
 
     kind = "linear_bank"
@@ -124,6 +129,7 @@ class LinearBank(Memoized, FoldBanks, AveragingMerge):
         l1: Sequence[float] = (0.0,),
         eta0: Sequence[float] = (0.05, 0.5),
         batch_size: int = 32,
+        epochs: int = 1,
     ) -> None:
         if isinstance(n_features, bool) or int(n_features) < 1:
             raise ValueError(f"`n_features >= 1` must hold, but got n_features={n_features}.")
@@ -148,7 +154,10 @@ class LinearBank(Memoized, FoldBanks, AveragingMerge):
         self.alpha = _check_grid("alpha", alpha, 0.0, False)
         self.l1 = _check_grid("l1", l1, 0.0, False)
         self.eta0 = _check_grid("eta0", eta0, 0.0, True)
+        if isinstance(epochs, bool) or not isinstance(epochs, int | np.integer) or epochs < 1:
+            raise ValueError(f"`epochs >= 1` must hold (an integer), but got epochs={epochs!r}.")
         self.batch_size = int(batch_size)
+        self.epochs = int(epochs)
         self.members = member_grid(self.loss, self.alpha, self.l1, self.eta0)
         M = len(self.members)
         self._loss_of = np.array([LOSSES.index(m["loss"]) for m in self.members])
@@ -162,6 +171,7 @@ class LinearBank(Memoized, FoldBanks, AveragingMerge):
     def _init_empty(self) -> None:
         d = self.n_features
         self.n_folds = 0  # unknown until the first rows (1: no folds)
+        self.epoch = 1  # the read of the rows under way (1 .. epochs)
         self.classes = np.empty(0, dtype=np.int64)
         self.shift = np.zeros(d)
         self.fold_rows = np.zeros(0, dtype=np.int64)
@@ -213,6 +223,7 @@ class LinearBank(Memoized, FoldBanks, AveragingMerge):
             "l1": list(self.l1),
             "eta0": list(self.eta0),
             "batch_size": self.batch_size,
+            "epochs": self.epochs,
         }
 
     def _start(self, n_folds: int) -> None:
@@ -301,11 +312,18 @@ class LinearBank(Memoized, FoldBanks, AveragingMerge):
         if not self.n_folds:
             self._start(K)
             self.shift = X[0].copy()
+        new = np.setdiff1d(np.unique(labels), self.classes)
+        if self.epoch > 1 and new.size:
+            raise ValueError(
+                f"Rows read again in epoch {self.epoch} must be the rows of epoch 1, but label "
+                f"{new[0].item()!r} was not among them (did the source change between reads?)."
+            )
         self._grow_classes(np.unique(labels))
         codes = np.searchsorted(self.classes, labels)
-        np.add.at(self.fold_rows, fid, 1)
-        np.add.at(self.class_rows, (fid, codes), 1)
-        np.add.at(self.fold_weight, fid, w)
+        if self.epoch == 1:  # rows read again are learned from, not counted again
+            np.add.at(self.fold_rows, fid, 1)
+            np.add.at(self.class_rows, (fid, codes), 1)
+            np.add.at(self.fold_weight, fid, w)
         self.pend_X = np.concatenate([self.pend_X, X])
         self.pend_code = np.concatenate([self.pend_code, codes])
         self.pend_w = np.concatenate([self.pend_w, w])
@@ -462,6 +480,17 @@ class LinearBank(Memoized, FoldBanks, AveragingMerge):
                 G[:, :, sel, :] = p - T
         return G
 
+    def next_epoch(self) -> None:
+        """Start the next read of the same rows (the pass calls it before each later read):
+        its rows update the models and the running scaler but are not counted again."""
+        if self.epoch >= self.epochs:
+            raise ValueError(
+                f"`epoch <= epochs` must hold, but the state has read its rows {self.epoch} "
+                f"time(s) of epochs={self.epochs}."
+            )
+        self.epoch += 1
+        self._derived = {}
+
     # -- merge ---------------------------------------------------------------------------
     def _check_same(self, other: Any) -> None:
         if not isinstance(other, LinearBank) or other.params() != self.params():
@@ -484,6 +513,11 @@ class LinearBank(Memoized, FoldBanks, AveragingMerge):
             raise ValueError(
                 "States must share their fold scheme to merge, but got n_folds="
                 f"{self.n_folds} and {other.n_folds}."
+            )
+        if other.epoch != self.epoch:
+            raise ValueError(
+                "States must be in the same epoch to merge, but got epoch="
+                f"{self.epoch} and {other.epoch}."
             )
         if (self.classes.dtype.kind == "U") != (other.classes.dtype.kind == "U"):
             raise TypeError(
@@ -550,6 +584,7 @@ class LinearBank(Memoized, FoldBanks, AveragingMerge):
         keep = np.ones(K, dtype=bool) if k == K else np.arange(K) != k
         seen = self.class_rows[keep].sum(axis=0) > 0  # classes of the rows it learned from
         new = LinearBank(**self.params())
+        new.epoch = self.epoch
         new.classes = self.classes[seen].copy()
         new._start(1)
         new.class_rows = self.class_rows[keep][:, seen].sum(axis=0, keepdims=True)
@@ -583,6 +618,7 @@ class LinearBank(Memoized, FoldBanks, AveragingMerge):
         sample of rows, never from this view."""
         K = self.n_folds
         new = LinearBank(**self.params())
+        new.epoch = self.epoch
         if K == 0:
             return new
         if not 0 <= k < K:
@@ -647,6 +683,7 @@ class LinearBank(Memoized, FoldBanks, AveragingMerge):
     def copy(self) -> LinearBank:
         new = LinearBank(**self.params())
         new.n_folds = self.n_folds
+        new.epoch = self.epoch
         new.classes = self.classes.copy()
         for name in self._ARRAYS:
             setattr(new, name, getattr(self, name).copy())
@@ -658,6 +695,7 @@ class LinearBank(Memoized, FoldBanks, AveragingMerge):
             "format_version": FORMAT_VERSION,
             "params": self.params(),
             "n_folds": self.n_folds,
+            "epoch": self.epoch,
             "classes": encode_labels(self.classes),
         }
         return header, {name: getattr(self, name) for name in self._ARRAYS}
@@ -666,6 +704,7 @@ class LinearBank(Memoized, FoldBanks, AveragingMerge):
     def from_arrays(cls, header: dict[str, Any], arrays: Any) -> LinearBank:
         new = cls(**header["params"])
         new.n_folds = int(header["n_folds"])
+        new.epoch = int(header.get("epoch", 1))
         new.classes = decode_labels(header["classes"])
         ints = ("fold_rows", "class_rows", "steps", "pend_code", "pend_fold")
         for name in cls._ARRAYS:
@@ -683,6 +722,8 @@ class LinearBank(Memoized, FoldBanks, AveragingMerge):
         if not isinstance(other, LinearBank) or other.params() != self.params():
             return False
         if other.n_folds != self.n_folds or self.classes.tolist() != other.classes.tolist():
+            return False
+        if other.epoch != self.epoch:
             return False
         for name in self._ARRAYS:
             a, b = getattr(self, name), getattr(other, name)
