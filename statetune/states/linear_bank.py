@@ -62,6 +62,7 @@ from statetune.states._base import (
 )
 from statetune.states._labels import as_labels, decode_labels, encode_labels, union_labels
 from statetune.states.capabilities import AveragingMerge, Epochs, FoldBanks
+from statetune.states.score_sketch import ScoreSketch, score_bins
 
 __all__ = ["LOSSES", "LinearBank", "member_grid"]
 
@@ -116,6 +117,19 @@ class LinearBank(Memoized, FoldBanks, AveragingMerge, Epochs):
         source ``epochs`` times, the rows at the same positions (same folds) in the same order
         each time (no reshuffling between epochs); :meth:`next_epoch` starts the next read,
         whose rows update the models and the running scaler but are not counted again.
+    score_bins : int
+        Bins of the held-out score sketch (:class:`ScoreSketch`, uniform in probability).
+
+    Notes
+    -----
+    **Held-out scores.** With two classes and ``K > 1`` folds, every row of fold ``k`` that the
+    last epoch reads is scored by bank ``k`` (which never learns from it) as that bank stands
+    when the row's mini-batch arrives, before its step (progressive validation: in epoch 1 the
+    early rows meet a barely trained bank; from epoch 2 on, every scored row meets a bank
+    trained on at least one full epoch). The scores of each member (last iterate and average)
+    go to a fixed-bin histogram per fold and class (``score_hist``: folds x members x
+    {last, average} x {classes_[0], classes_[1]} x bins), added on merge. Rows still buffered
+    are not in it. With more than two classes it stays empty.
     """
 
     kind = "linear_bank"
@@ -130,6 +144,7 @@ class LinearBank(Memoized, FoldBanks, AveragingMerge, Epochs):
         eta0: Sequence[float] = (0.05, 0.5),
         batch_size: int = 32,
         epochs: int = 1,
+        score_bins: int = 256,
     ) -> None:
         if isinstance(n_features, bool) or int(n_features) < 1:
             raise ValueError(f"`n_features >= 1` must hold, but got n_features={n_features}.")
@@ -158,6 +173,9 @@ class LinearBank(Memoized, FoldBanks, AveragingMerge, Epochs):
             raise ValueError(f"`epochs >= 1` must hold (an integer), but got epochs={epochs!r}.")
         self.batch_size = int(batch_size)
         self.epochs = int(epochs)
+        if isinstance(score_bins, bool) or not isinstance(score_bins, int) or score_bins < 2:
+            raise ValueError(f"`score_bins >= 2` must hold, but got score_bins={score_bins!r}.")
+        self.score_bins = int(score_bins)
         self.members = member_grid(self.loss, self.alpha, self.l1, self.eta0)
         M = len(self.members)
         self._loss_of = np.array([LOSSES.index(m["loss"]) for m in self.members])
@@ -180,6 +198,7 @@ class LinearBank(Memoized, FoldBanks, AveragingMerge, Epochs):
         self.mom_w = np.zeros(0)
         self.mom_mean = np.zeros((0, d))
         self.mom_m2 = np.zeros((0, d))
+        self.score_hist = np.zeros((0, self.n_members, 2, 2, self.score_bins))
         self._alloc(0, 0)
         self.pend_X = np.zeros((0, d))
         self.pend_code = np.zeros(0, dtype=np.int64)
@@ -224,6 +243,7 @@ class LinearBank(Memoized, FoldBanks, AveragingMerge, Epochs):
             "eta0": list(self.eta0),
             "batch_size": self.batch_size,
             "epochs": self.epochs,
+            "score_bins": self.score_bins,
         }
 
     def _start(self, n_folds: int) -> None:
@@ -235,6 +255,7 @@ class LinearBank(Memoized, FoldBanks, AveragingMerge, Epochs):
         self.mom_w = np.zeros(K)
         self.mom_mean = np.zeros((K, d))
         self.mom_m2 = np.zeros((K, d))
+        self.score_hist = np.zeros((K, self.n_members, 2, 2, self.score_bins))
         self._alloc(self.n_banks, len(self.classes))
 
     def _grow_classes(self, new: np.ndarray) -> None:
@@ -254,6 +275,7 @@ class LinearBank(Memoized, FoldBanks, AveragingMerge, Epochs):
             setattr(self, name, widen(getattr(self, name)))
         self.class_rows = widen(self.class_rows).astype(np.int64)
         self.classes = union
+        self.score_hist = np.zeros_like(self.score_hist)  # kept for two classes only
 
     # -- update --------------------------------------------------------------------------
     def update(
@@ -407,6 +429,8 @@ class LinearBank(Memoized, FoldBanks, AveragingMerge, Epochs):
             return
         P = (Xs @ self.W.reshape(d, -1)).reshape(B, F, M, C)
         P += self.b
+        if F > 1 and C == 2 and self.epoch == self.epochs:
+            self._record_scores(Xs, P, code, w, fid)
         G = self._score_gradient(P, code)
         G *= (rw / np.where(active, nb, 1.0))[:, :, None, None]
         gW = (Xs.T @ G.reshape(B, -1)).reshape(d, F, M, C)
@@ -416,6 +440,27 @@ class LinearBank(Memoized, FoldBanks, AveragingMerge, Epochs):
         self._adagrad(banks, gW[:, banks], gb[banks], mean[banks], sd[banks])
         self.steps[banks] += 1
         self.bank_weight += nb
+
+    def _record_scores(
+        self, Xs: np.ndarray, P: np.ndarray, code: np.ndarray, w: np.ndarray, fid: np.ndarray
+    ) -> None:
+        """Add each row's held-out scores to the sketch: bank ``fid`` (never trained on the
+        row), last iterate (from ``P``) and average, before this step."""
+        B, M, d = len(w), self.n_members, self.n_features
+        live = P[np.arange(B), fid]  # (B, M, 2)
+        avg = np.empty_like(live)
+        for k in np.unique(fid):
+            r = fid == k
+            avg[r] = (Xs[r] @ self.Wa[:, k].reshape(d, -1)).reshape(-1, M, 2) + self.ba[k]
+        s = np.stack([live[..., 1] - live[..., 0], avg[..., 1] - avg[..., 0]], axis=2)
+        idx = (
+            fid[:, None, None],
+            np.arange(M)[None, :, None],
+            np.arange(2)[None, None, :],
+            code[:, None, None],
+            score_bins(s, self.score_bins),
+        )
+        np.add.at(self.score_hist, idx, np.broadcast_to(w[:, None, None], s.shape))
 
     def _adagrad(
         self, banks: Any, gW: np.ndarray, gb: np.ndarray, mean: np.ndarray, sd: np.ndarray
@@ -558,6 +603,7 @@ class LinearBank(Memoized, FoldBanks, AveragingMerge, Epochs):
         self.mom_mean = self.mom_mean + delta * (wb_m / safe)[:, None]
         self.mom_m2 = self.mom_m2 + o.mom_m2 + delta * delta * (wa_m * wb_m / safe)[:, None]
         self.mom_w = t_m
+        self.score_hist = self.score_hist + o.score_hist
         self.fold_rows = self.fold_rows + o.fold_rows
         self.class_rows = self.class_rows + o.class_rows
         self.fold_weight = self.fold_weight + o.fold_weight
@@ -605,6 +651,8 @@ class LinearBank(Memoized, FoldBanks, AveragingMerge, Epochs):
             setattr(new, name, getattr(self, name)[sl][..., seen].copy())
         new.steps = self.steps[sl].copy()
         new.bank_weight = self.bank_weight[sl].copy()
+        if seen.all():  # other folds' held-out scores (coded by this state's two classes)
+            new.score_hist = self.score_hist[keep].sum(axis=0, keepdims=True)
         rows = keep[self.pend_fold]
         recode = np.cumsum(seen) - 1
         new.pend_X, new.pend_code = self.pend_X[rows].copy(), recode[self.pend_code[rows]]
@@ -633,6 +681,8 @@ class LinearBank(Memoized, FoldBanks, AveragingMerge, Epochs):
         new.mom_w = self.mom_w[k : k + 1].copy()
         new.mom_mean = self.mom_mean[k : k + 1].copy()
         new.mom_m2 = self.mom_m2[k : k + 1].copy()
+        if seen.all():  # fold k's scores by bank k (coded by this state's two classes)
+            new.score_hist = self.score_hist[k : k + 1].copy()
         return new
 
     def _flushed(self) -> LinearBank:
@@ -662,6 +712,12 @@ class LinearBank(Memoized, FoldBanks, AveragingMerge, Epochs):
             f"got loss={loss!r}, alpha={alpha!r}, l1={l1!r}, eta0={eta0!r}."
         )
 
+    def score_sketch(self, member: int, average: bool = True) -> ScoreSketch:
+        """The held-out score sketch of one member (last iterate or average), all folds of
+        this state together (see the class notes; empty without folds or two classes)."""
+        counts = self.score_hist[:, member, int(bool(average))].sum(axis=0)
+        return ScoreSketch(self.score_bins, counts)
+
     def coefficients(self, member: int, average: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """``(W, b)`` of one member of the last bank in raw units (``W``: d x classes;
         scores ``X @ W + b``), after a last step on buffered rows (on a copy)."""
@@ -677,7 +733,7 @@ class LinearBank(Memoized, FoldBanks, AveragingMerge, Epochs):
     _ARRAYS = (
         "shift", "fold_rows", "fold_weight", "class_rows", "mom_w", "mom_mean", "mom_m2",
         "W", "b", "Wa", "ba", "HW", "Hb", "steps", "bank_weight",
-        "pend_X", "pend_code", "pend_w", "pend_fold",
+        "pend_X", "pend_code", "pend_w", "pend_fold", "score_hist",
     )  # fmt: skip
 
     def copy(self) -> LinearBank:

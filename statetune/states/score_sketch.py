@@ -12,8 +12,9 @@ What it answers, and how well:
   ``logit(i / n_bins)`` is a sum of whole bins, so the precision, recall and F1 of the rule
   ``sigmoid(s) >= i / n_bins`` are those of the rows themselves.
 - :meth:`best_f1`: the edge with the best F1. The best F1 over *every* cut of the rows exceeds it
-  by at most ``2 * (heaviest bin) / (positive weight)`` (:meth:`f1_bound`): moving the best cut
-  to an edge of its bin adds or drops at most that bin's rows.
+  by at most ``2 * (most positive weight in one bin) / (positive weight)`` (:meth:`f1_bound`):
+  moving the best cut up to the next edge drops the positives of its bin only (``F1 = 2 TP /
+  (P + predicted)`` loses at most ``2 a / P`` when ``a`` positives and some negatives leave).
 - :meth:`precision_at_recall`: the best precision among the edges with recall ``>= target``
   (scikit-learn's precision/recall counting). The best over every cut exceeds it by at most
   ``(heaviest negative bin) / (target * positive weight)`` (:meth:`precision_bound`): taking the
@@ -135,7 +136,7 @@ class ScoreSketch:
     def f1_bound(self) -> float:
         """How far the best F1 over every cut of the rows can exceed :meth:`best_f1`."""
         _, _, _, P = self._curve()
-        return float(2.0 * self.counts.sum(axis=0).max() / P)
+        return float(2.0 * self.counts[1].max() / P)
 
     def precision_bound(self, target: float) -> float:
         """How far the best precision at recall ``>= target`` over every cut of the rows can
