@@ -12,12 +12,15 @@ The model has the surface of scikit-learn's linear classifiers (``coef_``, ``int
 
 - ``predict_proba``: the softmax of the scores for ``loss="logistic"`` (the sigmoid of the
   decision for two classes), which is what the member was trained to predict; for ``hinge``
-  and ``squared`` members with two classes, **Platt scaling** ``sigmoid(a * decision + b)``
-  fitted on the state's held-out score sketch (the out-of-fold scores of the member, see
-  :class:`~statetune.states.LinearBank`; ``calibration_`` holds ``(a, b)``), so ``log_loss``
-  is that of calibrated probabilities; without a sketch (no folds) or with more than two
-  classes, scikit-learn's one-vs-rest logistic of the decision values, normalized
-  (``_predict_proba_lr``: not calibrated; ``calibration_`` is None);
+  and ``squared`` members, **Platt scaling** ``sigmoid(a * decision + b)`` fitted on the
+  state's held-out score sketch (the out-of-fold scores of the member, see
+  :class:`~statetune.states.LinearBank`), per class with more than two classes (class ``c``'s
+  score against the rest, then normalized over the classes, as scikit-learn's
+  ``CalibratedClassifierCV(method="sigmoid")`` does); ``calibration_`` holds ``(a, b)`` per
+  row (one row for two classes), so ``log_loss`` is that of calibrated probabilities; without
+  a sketch (no folds) or a class missing from it, scikit-learn's one-vs-rest logistic of the
+  decision values, normalized (``_predict_proba_lr``: not calibrated; ``calibration_`` is
+  None);
 - ``threshold`` (binary only; a hyperparameter): a row is predicted ``classes_[1]`` when
   ``sigmoid(decision) >= threshold``; 0.5 is scikit-learn's rule (decision > 0). It is not in
   the default search space (it changes no metric but ``f1``, ``accuracy`` and
@@ -209,11 +212,17 @@ class LinearLearner(StateEstimator, LinearClassifierMixin, BaseEstimator):
             self.intercept_ = b.copy()
         self.n_iter_ = int(state._flushed().steps[-1])
         self.threshold_ = self.threshold
-        self.calibration_: tuple[float, float] | None = None
-        if len(self.classes_) != 2:
+        self.calibration_: np.ndarray | None = None
+        C = len(self.classes_)
+        n_sides = 1 if C == 2 else C  # the decision, or each class against the rest
+        sides = [state.score_sketch(self._member, bool(self.average), c) for c in range(n_sides)]
+        whole = all(bool((sk.counts.sum(axis=1) > 0).all()) for sk in sides)
+        if self.loss != "logistic" and whole:  # Platt scaling per side (class)
+            self.calibration_ = np.array([sk.platt() for sk in sides])
+        if C != 2:
             return
-        sketch = state.score_sketch(self._member, bool(self.average))
-        has_both = bool((sketch.counts.sum(axis=1) > 0).all())
+        sketch = sides[0]
+        has_both = whole
         if self.threshold == "f1":
             if not has_both:
                 raise ValueError(
@@ -222,8 +231,6 @@ class LinearLearner(StateEstimator, LinearClassifierMixin, BaseEstimator):
                     "two classes) or holds one class."
                 )
             self.threshold_ = sketch.best_f1()[0]
-        if self.loss != "logistic" and has_both:
-            self.calibration_ = sketch.platt()
 
     # -- predictions ---------------------------------------------------------------------
     def _cut(self) -> float:
@@ -247,11 +254,11 @@ class LinearLearner(StateEstimator, LinearClassifierMixin, BaseEstimator):
                 p = expit(scores)
                 return np.column_stack([1.0 - p, p])
             return softmax(scores.copy())
+        a, b = (1.0, 0.0) if self.calibration_ is None else self.calibration_.T
         if scores.ndim == 1:
-            a, b = self.calibration_ or (1.0, 0.0)
             p = expit(a * scores + b)
             return np.column_stack([1.0 - p, p])
-        prob = expit(scores)
+        prob = expit(a * scores + b)  # one-vs-rest, then normalized
         prob /= prob.sum(axis=1, keepdims=True)
         return np.asarray(prob)
 

@@ -146,7 +146,7 @@ class BankSteps:
             return
         P = (Xs @ self.W.reshape(d, -1)).reshape(B, F, M, C)
         P += self.b
-        if F > 1 and C == 2 and self.epoch == self.epochs:
+        if F > 1 and C >= 2 and self.epoch == self.epochs:
             self._record_scores(Xs, P, code, w, fid)
         G = self._score_gradient(P, code)
         G *= (rw / np.where(active, nb, 1.0))[:, :, None, None]
@@ -163,21 +163,28 @@ class BankSteps:
     ) -> None:
         """Add each row's held-out scores to the sketch: bank ``fid`` (never trained on the
         row), last iterate (from ``P``) and average, before this step."""
-        B, M, d = len(w), self.n_members, self.n_features
-        live = P[np.arange(B), fid]  # (B, M, 2)
+        B, M, d, C = len(w), self.n_members, self.n_features, len(self.classes)
+        live = P[np.arange(B), fid]  # (B, M, C)
         avg = np.empty_like(live)
         for k in np.unique(fid):
             r = fid == k
-            avg[r] = (Xs[r] @ self.Wa[:, k].reshape(d, -1)).reshape(-1, M, 2) + self.ba[k]
-        s = np.stack([live[..., 1] - live[..., 0], avg[..., 1] - avg[..., 0]], axis=2)
+            avg[r] = (Xs[r] @ self.Wa[:, k].reshape(d, -1)).reshape(-1, M, C) + self.ba[k]
+        s = np.stack([live, avg], axis=2)  # (B, M, 2, C)
+        if C == 2:  # one side: the decision, classes_[1] positive
+            s = s[..., 1:] - s[..., :1]
+            pos = code[:, None]
+        else:  # one side per class, that class positive
+            pos = (code[:, None] == np.arange(C)).astype(np.intp)
+        S = s.shape[-1]
         idx = (
-            fid[:, None, None],
-            np.arange(M)[None, :, None],
-            np.arange(2)[None, None, :],
-            code[:, None, None],
+            fid[:, None, None, None],
+            np.arange(M)[None, :, None, None],
+            np.arange(2)[None, None, :, None],
+            np.arange(S)[None, None, None, :],
+            pos[:, None, None, :],
             score_bins(s, self.score_bins),
         )
-        np.add.at(self.score_hist, idx, np.broadcast_to(w[:, None, None], s.shape))
+        np.add.at(self.score_hist, idx, np.broadcast_to(w[:, None, None, None], s.shape))
 
     def _adagrad(
         self, banks: Any, gW: np.ndarray, gb: np.ndarray, mean: np.ndarray, sd: np.ndarray

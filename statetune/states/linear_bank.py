@@ -93,14 +93,16 @@ class LinearBank(BankSteps, BankViews, Memoized, FoldBanks, AveragingMerge, Epoc
 
     Notes
     -----
-    **Held-out scores.** With two classes and ``K > 1`` folds, every row of fold ``k`` that the
+    **Held-out scores.** With ``K > 1`` folds, every row of fold ``k`` that the
     last epoch reads is scored by bank ``k`` (which never learns from it) as that bank stands
     when the row's mini-batch arrives, before its step (progressive validation: in epoch 1 the
     early rows meet a barely trained bank; from epoch 2 on, every scored row meets a bank
     trained on at least one full epoch). The scores of each member (last iterate and average)
     go to a fixed-bin histogram per fold and class (``score_hist``: folds x members x
-    {last, average} x {classes_[0], classes_[1]} x bins), added on merge. Rows still buffered
-    are not in it. With more than two classes it stays empty.
+    {last, average} x sides x {negative, positive} x bins), added on merge: with two classes one
+    side, the decision ``s_1 - s_0`` with ``classes_[1]`` positive; with ``C > 2`` classes ``C``
+    sides, class ``c``'s score with class ``c`` positive (one-vs-rest; memory grows with ``C``).
+    Rows still buffered are not in it; a new class arriving empties it.
     """
 
     kind = "linear_bank"
@@ -169,13 +171,18 @@ class LinearBank(BankSteps, BankViews, Memoized, FoldBanks, AveragingMerge, Epoc
         self.mom_w = np.zeros(0)
         self.mom_mean = np.zeros((0, d))
         self.mom_m2 = np.zeros((0, d))
-        self.score_hist = np.zeros((0, self.n_members, 2, 2, self.score_bins))
+        self.score_hist = self._empty_hist(0, 0)
         self._alloc(0, 0)
         self.pend_X = np.zeros((0, d))
         self.pend_code = np.zeros(0, dtype=np.int64)
         self.pend_w = np.zeros(0)
         self.pend_fold = np.zeros(0, dtype=np.int64)
         self._derived: dict[Any, Any] = {}
+
+    def _empty_hist(self, K: int, C: int) -> np.ndarray:
+        """Held-out score counts: folds x members x {last, average} x sides x 2 x bins."""
+        sides = 1 if C <= 2 else C
+        return np.zeros((K, self.n_members, 2, sides, 2, self.score_bins))
 
     def _alloc(self, F: int, C: int) -> None:
         d, M = self.n_features, self.n_members
@@ -218,7 +225,7 @@ class LinearBank(BankSteps, BankViews, Memoized, FoldBanks, AveragingMerge, Epoc
         self.mom_w = np.zeros(K)
         self.mom_mean = np.zeros((K, d))
         self.mom_m2 = np.zeros((K, d))
-        self.score_hist = np.zeros((K, self.n_members, 2, 2, self.score_bins))
+        self.score_hist = self._empty_hist(K, len(self.classes))
         self._alloc(self.n_banks, len(self.classes))
 
     def _grow_classes(self, new: np.ndarray) -> None:
@@ -238,7 +245,7 @@ class LinearBank(BankSteps, BankViews, Memoized, FoldBanks, AveragingMerge, Epoc
             setattr(self, name, widen(getattr(self, name)))
         self.class_rows = widen(self.class_rows).astype(np.int64)
         self.classes = union
-        self.score_hist = np.zeros_like(self.score_hist)  # kept for two classes only
+        self.score_hist = self._empty_hist(self.n_folds, len(union))  # sides change
 
     # -- update (the SGD steps: _linear_sgd.py) ------------------------------------------
     def update(
@@ -355,10 +362,12 @@ class LinearBank(BankSteps, BankViews, Memoized, FoldBanks, AveragingMerge, Epoc
             f"got loss={loss!r}, alpha={alpha!r}, l1={l1!r}, eta0={eta0!r}."
         )
 
-    def score_sketch(self, member: int, average: bool = True) -> ScoreSketch:
+    def score_sketch(self, member: int, average: bool = True, side: int = 0) -> ScoreSketch:
         """The held-out score sketch of one member (last iterate or average), all folds of
-        this state together (see the class notes; empty without folds or two classes)."""
-        counts = self.score_hist[:, member, int(bool(average))].sum(axis=0)
+        this state together: with two classes (``side`` 0) of the decision, ``classes_[1]``
+        positive; with more, of class ``side``'s score against the rest (see the class notes;
+        empty without folds)."""
+        counts = self.score_hist[:, member, int(bool(average)), side].sum(axis=0)
         return ScoreSketch(self.score_bins, counts)
 
     def coefficients(self, member: int, average: bool = True) -> tuple[np.ndarray, np.ndarray]:

@@ -148,3 +148,55 @@ def test_bad_input_is_named():
     with pytest.raises(ValueError, match="score_bins >= 2"):
         LinearBank(4, score_bins=1)
     assert LinearLearner.from_state(plain, loss="hinge").calibration_ is None
+
+
+def test_three_classes_get_a_sketch_and_a_platt_sigmoid_per_class():
+    """With three classes the bank records each class's score against the rest (checked against
+    numpy's scores from bank k's coefficients, replayed batch by batch), and hinge and squared
+    members' probabilities are per-class sigmoids fitted on those scores, normalized: they match
+    unpenalized logistic regressions on the exact out-of-fold scores, normalized the same way
+    (CalibratedClassifierCV(method="sigmoid", ensemble=False) in spirit), to 0.02."""
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(N, 4)) * [1.0, 3.0, 0.5, 2.0]
+    logits = X @ rng.normal(size=(4, 3)) + 0.5 * rng.normal(size=(N, 3))
+    y = np.array(["p", "q", "r"])[logits.argmax(axis=1)]
+    folds = np.arange(N) % K
+    bank = LinearBank(4, **GRID, batch_size=B, epochs=2, score_bins=BINS)
+    bank.update(X, y, folds=folds, n_folds=K)
+    bank.next_epoch()
+    scores = {m: np.empty((N, 3)) for m in range(bank.n_members)}
+    for a in range(0, N, B):
+        rows = slice(a, a + B)
+        for k in range(K):
+            r = np.flatnonzero(folds[rows] == k) + a
+            view = bank.fold_view(k)
+            for m, s in scores.items():
+                W, b = view.coefficients(m, True)
+                s[r] = X[r] @ W + b
+        bank.update(X[rows], y[rows], folds=folds[rows], n_folds=K)
+    total = bank.fold_view(None)
+    edges = np.arange(BINS + 1) / BINS
+    for m, member in enumerate(bank.members):
+        s = scores[m]
+        for c, label in enumerate(["p", "q", "r"]):
+            got = total.score_sketch(m, True, c).counts
+            for positive in (0, 1):
+                rows = (y == label) == bool(positive)
+                expect = np.histogram(expit(s[rows, c]), edges)[0]
+                np.testing.assert_array_equal(got[positive], expect)
+        model = LinearLearner.from_state(total, **member)
+        if member["loss"] == "logistic":
+            assert model.calibration_ is None
+            continue
+        assert model.calibration_.shape == (3, 2)
+        d = model.decision_function(X)
+        theirs = np.column_stack(
+            [
+                LogisticRegression(C=np.inf)
+                .fit(s[:, [c]], y == label)
+                .predict_proba(d[:, [c]])[:, 1]
+                for c, label in enumerate(["p", "q", "r"])
+            ]
+        )
+        theirs /= theirs.sum(axis=1, keepdims=True)
+        assert np.abs(model.predict_proba(X) - theirs).max() < 0.02, member
