@@ -12,8 +12,15 @@ The model has the surface of scikit-learn's linear classifiers (``coef_``, ``int
 
 - ``predict_proba``: the softmax of the scores for ``loss="logistic"`` (the sigmoid of the
   decision for two classes), which is what the member was trained to predict; for ``hinge``
-  and ``squared`` members, scikit-learn's one-vs-rest logistic of the decision values,
-  normalized (``_predict_proba_lr``: not calibrated, so that ``log_loss`` still ranks them);
+  and ``squared`` members, **Platt scaling** ``sigmoid(a * decision + b)`` fitted on the
+  state's held-out score sketch (the out-of-fold scores of the member, see
+  :class:`~statetune.states.LinearBank`), per class with more than two classes (class ``c``'s
+  score against the rest, then normalized over the classes, as scikit-learn's
+  ``CalibratedClassifierCV(method="sigmoid")`` does); ``calibration_`` holds ``(a, b)`` per
+  row (one row for two classes), so ``log_loss`` is that of calibrated probabilities; without
+  a sketch (no folds) or a class missing from it, scikit-learn's one-vs-rest logistic of the
+  decision values, normalized (``_predict_proba_lr``: not calibrated; ``calibration_`` is
+  None);
 - ``threshold`` (binary only; a hyperparameter): a row is predicted ``classes_[1]`` when
   ``sigmoid(decision) >= threshold``; 0.5 is scikit-learn's rule (decision > 0). It is not in
   the default search space (it changes no metric but ``f1``, ``accuracy`` and
@@ -22,9 +29,16 @@ The model has the surface of scikit-learn's linear classifiers (``coef_``, ``int
   ``st.tune(src, ["linear_learner"], metric="f1", search_space={"linear_learner":
   {"threshold": optuna.distributions.FloatDistribution(0.05, 0.95)}})``; or, for a chosen
   model, :meth:`LinearLearner.best_f1_threshold` finds the best threshold on given held-out
-  rows in one sweep.
+  rows in one sweep. ``threshold="f1"`` takes the threshold of the best F1 on the state's
+  held-out score sketch instead (out-of-fold scores, no held-out sample needed; exact at the
+  sketch's bin edges ``i / score_bins``); ``threshold_`` holds the value used;
+- ``metric="precision_at_recall"``: the best precision among the thresholds whose recall of
+  ``classes_[1]`` is at least ``target_recall`` (a parameter, default 0.9), computed from fold
+  ``k``'s held-out score sketch (bank ``k``'s scores of fold ``k``'s rows, see
+  :class:`~statetune.states.LinearBank`), not from the held-out sample; within
+  :meth:`~statetune.states.score_sketch.ScoreSketch.precision_bound` of every cut's best.
 
-Every metric is scored on the held-out sample of rows (the pass's ``held_out_sample`` role):
+Every other metric is scored on the held-out sample of rows (the pass's ``held_out_sample`` role):
 the training state of fold ``k`` is bank ``k`` (trained without fold ``k``'s rows) and the
 sample's rows of fold ``k`` are scored with it.
 
@@ -60,9 +74,15 @@ from statetune.algorithms.params import CategoricalParam, Param
 from statetune.algorithms.references import QualityBound
 from statetune.states.linear_bank import LinearBank
 
-__all__ = ["LINEAR_LEARNER_METRICS", "LinearLearner", "f1_score"]
+__all__ = [
+    "LINEAR_LEARNER_METRICS",
+    "LINEAR_LEARNER_SAMPLE_METRICS",
+    "LinearLearner",
+    "f1_score",
+]
 
-LINEAR_LEARNER_METRICS = ("accuracy", *[m for m in LABEL_METRICS if m != "accuracy"], "f1")
+LINEAR_LEARNER_SAMPLE_METRICS = ("accuracy", *[m for m in LABEL_METRICS if m != "accuracy"], "f1")
+LINEAR_LEARNER_METRICS = (*LINEAR_LEARNER_SAMPLE_METRICS, "precision_at_recall")
 
 
 def f1_score(y_pos: np.ndarray, pred_pos: np.ndarray, w: np.ndarray | None = None) -> float:
@@ -99,8 +119,12 @@ class LinearLearner(StateEstimator, LinearClassifierMixin, BaseEstimator):
     state_kind = "linear_bank"
     y_numeric: ClassVar[bool] = False
     metrics: ClassVar[tuple[str, ...]] = LINEAR_LEARNER_METRICS
-    sample_metrics: ClassVar[tuple[str, ...]] = LINEAR_LEARNER_METRICS
-    maximize: ClassVar[dict[str, bool]] = {**CLASSIFIER_MAXIMIZE, "f1": True}
+    sample_metrics: ClassVar[tuple[str, ...]] = LINEAR_LEARNER_SAMPLE_METRICS
+    maximize: ClassVar[dict[str, bool]] = {
+        **CLASSIFIER_MAXIMIZE,
+        "f1": True,
+        "precision_at_recall": True,
+    }
 
     reference = QualityBound(
         _reference,
@@ -126,7 +150,8 @@ class LinearLearner(StateEstimator, LinearClassifierMixin, BaseEstimator):
         l1: float = 0.0,
         eta0: float = 0.5,
         average: bool = True,
-        threshold: float = 0.5,
+        threshold: float | str = 0.5,
+        target_recall: float = 0.9,
     ) -> None:
         self.loss = loss
         self.alpha = alpha
@@ -134,6 +159,7 @@ class LinearLearner(StateEstimator, LinearClassifierMixin, BaseEstimator):
         self.eta0 = eta0
         self.average = average
         self.threshold = threshold
+        self.target_recall = target_recall
 
     @classmethod
     def make_state(cls, n_features: int, has_target: bool, **state_params: Any) -> LinearBank:
@@ -163,8 +189,12 @@ class LinearLearner(StateEstimator, LinearClassifierMixin, BaseEstimator):
                 f"{len(state.classes)} class ({state.classes.tolist()})."
             )
         t = self.threshold
-        if isinstance(t, bool) or not isinstance(t, int | float | np.number) or not 0 < t < 1:
-            raise ValueError(f"`threshold` must be a number in (0, 1), but got {t!r}.")
+        number = not isinstance(t, bool) and isinstance(t, int | float | np.number)
+        if not (number and 0 < t < 1) and t != "f1":  # type: ignore[operator]
+            raise ValueError(f'`threshold` must be a number in (0, 1) or "f1", but got {t!r}.')
+        r = self.target_recall
+        if isinstance(r, bool) or not isinstance(r, int | float | np.number) or not 0 < r <= 1:
+            raise ValueError(f"`target_recall` must be a number in (0, 1], but got {r!r}.")
         if len(state.classes) > 2 and t != 0.5:
             raise ValueError(
                 f"`threshold` applies to two classes only, but the state has "
@@ -181,15 +211,35 @@ class LinearLearner(StateEstimator, LinearClassifierMixin, BaseEstimator):
             self.coef_ = np.ascontiguousarray(W.T)
             self.intercept_ = b.copy()
         self.n_iter_ = int(state._flushed().steps[-1])
+        self.threshold_ = self.threshold
+        self.calibration_: np.ndarray | None = None
+        C = len(self.classes_)
+        n_sides = 1 if C == 2 else C  # the decision, or each class against the rest
+        sides = [state.score_sketch(self._member, bool(self.average), c) for c in range(n_sides)]
+        whole = all(bool((sk.counts.sum(axis=1) > 0).all()) for sk in sides)
+        if self.loss != "logistic" and whole:  # Platt scaling per side (class)
+            self.calibration_ = np.array([sk.platt() for sk in sides])
+        if C != 2:
+            return
+        sketch = sides[0]
+        has_both = whole
+        if self.threshold == "f1":
+            if not has_both:
+                raise ValueError(
+                    'threshold="f1" is tuned on the held-out score sketch, which must hold '
+                    "scores of both classes, but this state's is empty (it needs folds > 1 and "
+                    "two classes) or holds one class."
+                )
+            self.threshold_ = sketch.best_f1()[0]
 
     # -- predictions ---------------------------------------------------------------------
     def _cut(self) -> float:
-        return 0.0 if self.threshold == 0.5 else float(logit(self.threshold))
+        return 0.0 if self.threshold_ == 0.5 else float(logit(self.threshold_))
 
     def _predict_scores(self, scores: np.ndarray) -> np.ndarray:
         if scores.ndim == 1 or scores.shape[1] == 1:
             s = scores.reshape(-1)
-            pos = s > 0 if self.threshold == 0.5 else s >= self._cut()
+            pos = s > 0 if self.threshold_ == 0.5 else s >= self._cut()
             return np.asarray(self.classes_[pos.astype(np.intp)])
         return np.asarray(self.classes_[scores.argmax(axis=1)])
 
@@ -204,10 +254,11 @@ class LinearLearner(StateEstimator, LinearClassifierMixin, BaseEstimator):
                 p = expit(scores)
                 return np.column_stack([1.0 - p, p])
             return softmax(scores.copy())
+        a, b = (1.0, 0.0) if self.calibration_ is None else self.calibration_.T
         if scores.ndim == 1:
-            p = expit(scores)
+            p = expit(a * scores + b)
             return np.column_stack([1.0 - p, p])
-        prob = expit(scores)
+        prob = expit(a * scores + b)  # one-vs-rest, then normalized
         prob /= prob.sum(axis=1, keepdims=True)
         return np.asarray(prob)
 
@@ -252,16 +303,33 @@ class LinearLearner(StateEstimator, LinearClassifierMixin, BaseEstimator):
         return space
 
     def held_out_score(self, train: Any, held: Any, metric: str) -> float:
-        raise ValueError(
-            f"LinearLearner scores `{metric}` on the held-out sample of rows only (SGD models "
-            "have no exact held-out statistic)."
+        """``precision_at_recall`` from fold ``k``'s held-out score sketch (``held``: the
+        held-out view of the bank); every other metric is scored on the held-out sample."""
+        if metric != "precision_at_recall":
+            raise ValueError(
+                f"LinearLearner scores `{metric}` on the held-out sample of rows only (SGD "
+                "models have no exact held-out statistic)."
+            )
+        if len(self.classes_) != 2:
+            raise ValueError(
+                f"`precision_at_recall` needs two classes, but there are {len(self.classes_)}."
+            )
+        sketch = held.score_sketch(self._member, bool(self.average))
+        return sketch.precision_at_recall(float(self.target_recall))[1]
+
+    def validation_note(self, metric: str) -> str:
+        """How a metric scored from the held-out state is computed."""
+        return (
+            f"held-out score sketch (bank k's scores of fold k's rows, {metric} at recall >= "
+            f"{self.target_recall} from fixed bins)"
         )
 
     def sample_score(self, train_sample: Any, sample: Any, metric: str) -> float:
         """``metric`` on the held-out sample's rows; a label the model never saw is named."""
-        if metric not in LINEAR_LEARNER_METRICS:
+        if metric not in LINEAR_LEARNER_SAMPLE_METRICS:
             raise ValueError(
-                f"`metric` must be one of {', '.join(LINEAR_LEARNER_METRICS)}, but got {metric!r}."
+                f"`metric` must be one of {', '.join(LINEAR_LEARNER_SAMPLE_METRICS)} on the "
+                f"held-out sample, but got {metric!r}."
             )
         X, y, w = np.asarray(sample.X), np.asarray(sample.y), np.asarray(sample.w)
         if len(y) == 0:

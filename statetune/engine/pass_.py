@@ -7,6 +7,11 @@ straight to every state's ``update``: no gather, no per-row Python. The pass fil
 Anytime: :func:`iter_pass` yields a consistent snapshot every ``every`` rows (sequential
 pass) or after each partition (parallel pass); every snapshot finalizes to working models.
 
+Epochs: a state declaring :class:`~statetune.states.capabilities.Epochs` with ``epochs = E``
+gets ``E`` reads of the source: after the first read (which fills every slot) the source is read
+again for those states alone, sequentially, from position 0 (the same rows at the same global
+positions, so the same folds, in the same order: no reshuffling between epochs).
+
 Incremental and resumable: a pass can start from a :class:`~statetune.engine.cursor.Cursor`
 (states, lineage, rows already read) and read only some segments; a
 :class:`~statetune.engine.cursor.Checkpointer` saves cursors as it goes (sequential pass).
@@ -43,6 +48,7 @@ from statetune.engine.folds import FoldConfig
 from statetune.engine.options import PassOptions
 from statetune.engine.slots import Slot, unique_slots
 from statetune.engine.time_folds import TimeFolds, fold_scheme
+from statetune.states.capabilities import Epochs
 
 __all__ = ["iter_pass", "run_pass"]
 
@@ -184,6 +190,89 @@ def iter_pass(
     >>> [s.complete for s in iter_pass(src, [slot], 2, PassOptions(every=5))]
     [False, True]
     """
+    for states in start.states.values() if start is not None else ():
+        for s in states:
+            if isinstance(s, Epochs) and s.epoch > 1:
+                raise ValueError(
+                    f"States learned over several epochs must be rebuilt to take new rows (each "
+                    f"epoch reads every row in order), but a {type(s).__name__} in epoch "
+                    f"{s.epoch} was given to start from; rebuild it with compute_states."
+                )
+    first = None
+    for snap in _one_read(
+        source,
+        slots,
+        folds,
+        options,
+        seed=seed,
+        segments=segments,
+        start=start,
+        checkpoint=checkpoint,
+    ):
+        if snap.complete and _epochs(snap.slots):
+            first = snap
+        else:
+            yield snap
+    if first is not None:
+        yield _later_epochs(source, first, options or PassOptions(), seed)
+
+
+def _epochs(slots: Sequence[Slot]) -> dict[Slot, int]:
+    """Slots whose state reads the rows more than once, with their number of epochs."""
+    reads = {s: int(s.spec.kwargs().get("epochs", 1)) for s in slots if s.spec.has(Epochs)}
+    return {s: n for s, n in reads.items() if n > 1}
+
+
+def _later_epochs(source: Source, first: FoldStates, options: PassOptions, seed: int) -> FoldStates:
+    """Epochs 2.. of the states that want them: the segments of the first read, read again
+    sequentially from position 0 (a parallel read would start its partitions from empty
+    models, and averaging those with the trained ones would undo the training)."""
+    states = dict(first.fold_states)  # copies made by the first read's snapshot
+    reads = _epochs(first.slots)
+    keys = [str(r["key"]) for r in first.lineage]
+    again_options = options.replace(n_jobs=1, executor=None, every=None, callback=None)
+    for epoch in range(2, max(reads.values()) + 1):
+        again = [slot for slot, n in reads.items() if n >= epoch]
+        for slot in again:
+            for state in states[slot]:
+                state.next_epoch()
+        start = Cursor({slot: states[slot] for slot in again}, [], 0)
+        try:
+            *_, out = _one_read(
+                source, again, first.folds, again_options, seed=seed, segments=keys, start=start
+            )
+        except PassInterrupted as stop:
+            partial = FoldStates(
+                first.schema,
+                first.folds,
+                {**states, **stop.partial.fold_states},
+                complete=False,
+                lineage=first.lineage,
+            )
+            raise PassInterrupted(partial) from stop.__cause__
+        states.update(out.fold_states)
+    return FoldStates(
+        first.schema,
+        first.folds,
+        states,
+        complete=True,
+        fingerprint=first.fingerprint,
+        lineage=first.lineage,
+    )
+
+
+def _one_read(
+    source: Source,
+    slots: Sequence[Slot],
+    folds: int | FoldConfig | TimeFolds = 5,
+    options: PassOptions | None = None,
+    *,
+    seed: int = 0,
+    segments: Sequence[str] | None = None,
+    start: Cursor | None = None,
+    checkpoint: Checkpointer | None = None,
+) -> Iterator[FoldStates]:
+    """One read of the source filling ``slots`` (see :func:`iter_pass`)."""
     if not isinstance(source, Source):
         raise TypeError(
             f"`source` must be a statetune source (st.from_arrays, from_pandas, from_csv, "

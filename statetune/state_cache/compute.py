@@ -38,7 +38,7 @@ from statetune.engine.time_folds import TimeFolds, folds_from_json
 from statetune.state_cache.cache import DEFAULT_FOLDER, Entry, StateCache, entry_key, entry_spec
 from statetune.state_cache.format import CorruptEntryError, StateCacheWarning
 from statetune.state_cache.report import CacheReport, lineage_rows
-from statetune.states.capabilities import Ordered, Sampling
+from statetune.states.capabilities import Epochs, Ordered, Sampling
 from statetune.states.spec import StateSpec
 
 __all__ = [
@@ -87,7 +87,13 @@ def _same(record: Mapping[str, Any], seg: Segment) -> bool:
     return record["key"] == seg.key and record["fingerprint"] == seg.fingerprint
 
 
-def _plan(entry: Entry | None, segs: list[Segment]) -> tuple[str, int, str]:
+def _rereads(slot: Slot) -> bool:
+    """The slot's state reads its rows several times (``Epochs``): new rows cannot be
+    appended to it alone."""
+    return slot.spec.has(Epochs) and int(slot.spec.kwargs().get("epochs", 1)) > 1
+
+
+def _plan(entry: Entry | None, segs: list[Segment], rereads: bool = False) -> tuple[str, int, str]:
     """(status, number of cached segments reused, explanation)."""
     if entry is None:
         return "build", 0, "no cached entry"
@@ -98,6 +104,8 @@ def _plan(entry: Entry | None, segs: list[Segment]) -> tuple[str, int, str]:
     if n == len(lin) == len(segs):
         return "hit", n, "unchanged"
     if n == len(lin):
+        if rereads:
+            return "rebuild", 0, "states learned over several epochs reread every row"
         return "extend", n, f"{len(segs) - n} new segment(s)"
     if n < len(segs) and lin[n]["key"] == segs[n].key:
         why = f"segment {n} ({lin[n]['key']!r}) changed since it was cached"
@@ -208,7 +216,7 @@ def cached_pass_reported(
         for slot in sorted(keys, key=keys.__getitem__):
             stack.enter_context(cache.lock(keys[slot]))
         entries = {slot: _load(cache, key) for slot, key in keys.items()}  # built meanwhile?
-        plans = {slot: _plan(entries[slot], segs) for slot in keys}
+        plans = {slot: _plan(entries[slot], segs, _rereads(slot)) for slot in keys}
         for slot, (status, _, why) in plans.items():
             if status == "rebuild":
                 if strict:

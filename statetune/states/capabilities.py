@@ -19,6 +19,11 @@ string, so a new kind of state is served by the code that serves its capabilitie
   rows each learned from) instead of giving the state of the union: it is commutative,
   associative to rounding, unchanged by an empty state, and chunk-invariant, but
   ``merge(u(A), u(B))`` is not ``u(A u B)``.
+- :class:`Epochs`: the state learns from ``epochs`` reads of the same rows (a state parameter);
+  the pass reads the source again for it after the first read (alone, sequentially, the rows at
+  their same global positions, so their fold ids are identical), calling ``next_epoch()``
+  before each later read; rows read again are learned from but not counted again (``n_rows``
+  stays the rows of the lineage). Such a state cannot absorb new rows alone once past epoch 1.
 - :class:`ReadsSparse`: ``update`` reads ``scipy.sparse`` rows in place; the pass densifies a
   sparse chunk (one at a time, bounded) for every other state.
 
@@ -36,6 +41,7 @@ from typing import Any
 
 __all__ = [
     "AveragingMerge",
+    "Epochs",
     "FoldBanks",
     "Ordered",
     "ReadsSparse",
@@ -86,11 +92,21 @@ class AveragingMerge:
     """``merge`` averages the two sides' models (weighted), not the state of the union."""
 
 
+class Epochs:
+    """Learns from ``epochs`` reads of the rows; ``epoch`` is the read it is in (1-based)."""
+
+    epochs: int
+    epoch: int
+
+    def next_epoch(self) -> None:  # pragma: no cover - implemented by the states
+        raise NotImplementedError
+
+
 class ReadsSparse:
     """``update`` takes ``scipy.sparse`` rows (CSR) as they are, without densifying them."""
 
 
 def capabilities_of(cls: type) -> list[str]:
     """Names of the capabilities ``cls`` declares (for listings and messages)."""
-    caps = (Ordered, ReadsSparse, Sampling, Subtractable, FoldBanks, AveragingMerge)
+    caps = (Ordered, ReadsSparse, Sampling, Subtractable, FoldBanks, AveragingMerge, Epochs)
     return [c.__name__ for c in caps if issubclass(cls, c)]

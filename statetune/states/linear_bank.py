@@ -47,7 +47,6 @@ True
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 from typing import Any
 
@@ -61,44 +60,17 @@ from statetune.states._base import (
     register_state,
 )
 from statetune.states._labels import as_labels, decode_labels, encode_labels, union_labels
-from statetune.states.capabilities import AveragingMerge, FoldBanks
+from statetune.states._linear_grid import LOSSES, check_grid, member_grid
+from statetune.states._linear_sgd import BankSteps
+from statetune.states._linear_views import BankViews
+from statetune.states.capabilities import AveragingMerge, Epochs, FoldBanks
+from statetune.states.score_sketch import ScoreSketch
 
 __all__ = ["LOSSES", "LinearBank", "member_grid"]
 
-LOSSES = ("logistic", "hinge", "squared")
-_EPS = 1e-8
-
-
-def member_grid(
-    loss: Sequence[str], alpha: Sequence[float], l1: Sequence[float], eta0: Sequence[float]
-) -> list[dict[str, Any]]:
-    """The bank's members in order: every ``(loss, alpha, l1, eta0)`` of the grid."""
-    return [
-        {"loss": lo, "alpha": float(a), "l1": float(r), "eta0": float(e)}
-        for lo, a, r, e in itertools.product(loss, alpha, l1, eta0)
-    ]
-
-
-def _check_grid(name: str, values: Any, low: float, strict: bool) -> list[float]:
-    vals = list(values) if isinstance(values, list | tuple) else [values]
-    if not vals:
-        raise ValueError(f"The bank grid must not be empty, but `{name}` holds no value.")
-    out = []
-    for v in vals:
-        if isinstance(v, bool) or not isinstance(v, int | float | np.integer | np.floating):
-            raise TypeError(f"`{name}` must hold numbers, but got {v!r}.")
-        f = float(v)
-        if not np.isfinite(f) or f < low or (strict and f <= low):
-            op = ">" if strict else ">="
-            raise ValueError(f"`{name}` values must be finite and {op} {low}, but got {v!r}.")
-        out.append(f)
-    if len(set(out)) != len(out):
-        raise ValueError(f"`{name}` must not repeat a value, but got {vals}.")
-    return out
-
 
 @register_state
-class LinearBank(Memoized, FoldBanks, AveragingMerge):
+class LinearBank(BankSteps, BankViews, Memoized, FoldBanks, AveragingMerge, Epochs):
     """A bank of linear classifiers (grid of ``loss x alpha x l1 x eta0``), trained per fold.
 
     Parameters
@@ -111,6 +83,26 @@ class LinearBank(Memoized, FoldBanks, AveragingMerge):
         features, relative to the mean loss), ``l1 >= 0``, ``eta0 > 0``.
     batch_size : int
         Rows per SGD step (the state buffers rows until a batch is full).
+    epochs : int
+        Reads of the rows to learn from (capability :class:`Epochs`): the pass reads the
+        source ``epochs`` times, the rows at the same positions (same folds) in the same order
+        each time (no reshuffling between epochs); :meth:`next_epoch` starts the next read,
+        whose rows update the models and the running scaler but are not counted again.
+    score_bins : int
+        Bins of the held-out score sketch (:class:`ScoreSketch`, uniform in probability).
+
+    Notes
+    -----
+    **Held-out scores.** With ``K > 1`` folds, every row of fold ``k`` that the
+    last epoch reads is scored by bank ``k`` (which never learns from it) as that bank stands
+    when the row's mini-batch arrives, before its step (progressive validation: in epoch 1 the
+    early rows meet a barely trained bank; from epoch 2 on, every scored row meets a bank
+    trained on at least one full epoch). The scores of each member (last iterate and average)
+    go to a fixed-bin histogram per fold and class (``score_hist``: folds x members x
+    {last, average} x sides x {negative, positive} x bins), added on merge: with two classes one
+    side, the decision ``s_1 - s_0`` with ``classes_[1]`` positive; with ``C > 2`` classes ``C``
+    sides, class ``c``'s score with class ``c`` positive (one-vs-rest; memory grows with ``C``).
+    Rows still buffered are not in it; a new class arriving empties it.
     """
 
     kind = "linear_bank"
@@ -124,6 +116,8 @@ class LinearBank(Memoized, FoldBanks, AveragingMerge):
         l1: Sequence[float] = (0.0,),
         eta0: Sequence[float] = (0.05, 0.5),
         batch_size: int = 32,
+        epochs: int = 1,
+        score_bins: int = 256,
     ) -> None:
         if isinstance(n_features, bool) or int(n_features) < 1:
             raise ValueError(f"`n_features >= 1` must hold, but got n_features={n_features}.")
@@ -145,10 +139,16 @@ class LinearBank(Memoized, FoldBanks, AveragingMerge):
         self.n_features = int(n_features)
         self.has_target = True
         self.loss = [str(lo) for lo in losses]
-        self.alpha = _check_grid("alpha", alpha, 0.0, False)
-        self.l1 = _check_grid("l1", l1, 0.0, False)
-        self.eta0 = _check_grid("eta0", eta0, 0.0, True)
+        self.alpha = check_grid("alpha", alpha, 0.0, False)
+        self.l1 = check_grid("l1", l1, 0.0, False)
+        self.eta0 = check_grid("eta0", eta0, 0.0, True)
+        if isinstance(epochs, bool) or not isinstance(epochs, int | np.integer) or epochs < 1:
+            raise ValueError(f"`epochs >= 1` must hold (an integer), but got epochs={epochs!r}.")
         self.batch_size = int(batch_size)
+        self.epochs = int(epochs)
+        if isinstance(score_bins, bool) or not isinstance(score_bins, int) or score_bins < 2:
+            raise ValueError(f"`score_bins >= 2` must hold, but got score_bins={score_bins!r}.")
+        self.score_bins = int(score_bins)
         self.members = member_grid(self.loss, self.alpha, self.l1, self.eta0)
         M = len(self.members)
         self._loss_of = np.array([LOSSES.index(m["loss"]) for m in self.members])
@@ -162,6 +162,7 @@ class LinearBank(Memoized, FoldBanks, AveragingMerge):
     def _init_empty(self) -> None:
         d = self.n_features
         self.n_folds = 0  # unknown until the first rows (1: no folds)
+        self.epoch = 1  # the read of the rows under way (1 .. epochs)
         self.classes = np.empty(0, dtype=np.int64)
         self.shift = np.zeros(d)
         self.fold_rows = np.zeros(0, dtype=np.int64)
@@ -170,12 +171,18 @@ class LinearBank(Memoized, FoldBanks, AveragingMerge):
         self.mom_w = np.zeros(0)
         self.mom_mean = np.zeros((0, d))
         self.mom_m2 = np.zeros((0, d))
+        self.score_hist = self._empty_hist(0, 0)
         self._alloc(0, 0)
         self.pend_X = np.zeros((0, d))
         self.pend_code = np.zeros(0, dtype=np.int64)
         self.pend_w = np.zeros(0)
         self.pend_fold = np.zeros(0, dtype=np.int64)
         self._derived: dict[Any, Any] = {}
+
+    def _empty_hist(self, K: int, C: int) -> np.ndarray:
+        """Held-out score counts: folds x members x {last, average} x sides x 2 x bins."""
+        sides = 1 if C <= 2 else C
+        return np.zeros((K, self.n_members, 2, sides, 2, self.score_bins))
 
     def _alloc(self, F: int, C: int) -> None:
         d, M = self.n_features, self.n_members
@@ -189,20 +196,12 @@ class LinearBank(Memoized, FoldBanks, AveragingMerge):
         self.bank_weight = np.zeros(F)
 
     @property
-    def n_banks(self) -> int:
-        return 0 if self.n_folds == 0 else (1 if self.n_folds == 1 else self.n_folds + 1)
-
-    @property
     def n_rows(self) -> int:
         return int(self.fold_rows.sum())
 
     @property
     def weight_sum(self) -> float:
         return float(self.fold_weight.sum())
-
-    @property
-    def n_pending(self) -> int:
-        return len(self.pend_w)
 
     def params(self) -> dict[str, Any]:
         return {
@@ -213,6 +212,8 @@ class LinearBank(Memoized, FoldBanks, AveragingMerge):
             "l1": list(self.l1),
             "eta0": list(self.eta0),
             "batch_size": self.batch_size,
+            "epochs": self.epochs,
+            "score_bins": self.score_bins,
         }
 
     def _start(self, n_folds: int) -> None:
@@ -224,6 +225,7 @@ class LinearBank(Memoized, FoldBanks, AveragingMerge):
         self.mom_w = np.zeros(K)
         self.mom_mean = np.zeros((K, d))
         self.mom_m2 = np.zeros((K, d))
+        self.score_hist = self._empty_hist(K, len(self.classes))
         self._alloc(self.n_banks, len(self.classes))
 
     def _grow_classes(self, new: np.ndarray) -> None:
@@ -243,8 +245,9 @@ class LinearBank(Memoized, FoldBanks, AveragingMerge):
             setattr(self, name, widen(getattr(self, name)))
         self.class_rows = widen(self.class_rows).astype(np.int64)
         self.classes = union
+        self.score_hist = self._empty_hist(self.n_folds, len(union))  # sides change
 
-    # -- update --------------------------------------------------------------------------
+    # -- update (the SGD steps: _linear_sgd.py) ------------------------------------------
     def update(
         self,
         X: Any,
@@ -301,11 +304,18 @@ class LinearBank(Memoized, FoldBanks, AveragingMerge):
         if not self.n_folds:
             self._start(K)
             self.shift = X[0].copy()
+        new = np.setdiff1d(np.unique(labels), self.classes)
+        if self.epoch > 1 and new.size:
+            raise ValueError(
+                f"Rows read again in epoch {self.epoch} must be the rows of epoch 1, but label "
+                f"{new[0].item()!r} was not among them (did the source change between reads?)."
+            )
         self._grow_classes(np.unique(labels))
         codes = np.searchsorted(self.classes, labels)
-        np.add.at(self.fold_rows, fid, 1)
-        np.add.at(self.class_rows, (fid, codes), 1)
-        np.add.at(self.fold_weight, fid, w)
+        if self.epoch == 1:  # rows read again are learned from, not counted again
+            np.add.at(self.fold_rows, fid, 1)
+            np.add.at(self.class_rows, (fid, codes), 1)
+            np.add.at(self.fold_weight, fid, w)
         self.pend_X = np.concatenate([self.pend_X, X])
         self.pend_code = np.concatenate([self.pend_code, codes])
         self.pend_w = np.concatenate([self.pend_w, w])
@@ -313,292 +323,18 @@ class LinearBank(Memoized, FoldBanks, AveragingMerge):
         self._flush(final=False)
         self._derived = {}
 
-    def _flush(self, final: bool) -> None:
-        """Learn every full mini-batch of the buffer (with ``final``: the rest too)."""
-        B, n = self.batch_size, self.n_pending
-        full = n - n % B
-        ends = list(range(B, full + 1, B))
-        if final and n > full:
-            ends.append(n)
-        a = 0
-        for e in ends:
-            self._step(self.pend_X[a:e], self.pend_code[a:e], self.pend_w[a:e], self.pend_fold[a:e])
-            a = e
-        if a:
-            self.pend_X = self.pend_X[a:].copy()
-            self.pend_code = self.pend_code[a:].copy()
-            self.pend_w = self.pend_w[a:].copy()
-            self.pend_fold = self.pend_fold[a:].copy()
-
-    def _bank_folds(self) -> np.ndarray:
-        """``A[f, k]``: bank ``f`` learns from fold ``k``'s rows."""
-        K, F = self.n_folds, self.n_banks
-        if F == 1:
-            return np.ones((1, K), dtype=bool)
-        A = ~np.eye(F, K, dtype=bool)
-        A[K] = True
-        return A
-
-    def _bank_scalers(self) -> tuple[np.ndarray, np.ndarray]:
-        """Per bank: the mean (relative to the shift) and standard deviation of its rows."""
-        A = self._bank_folds()
-        F, d = A.shape[0], self.n_features
-        mean, sd = np.zeros((F, d)), np.ones((F, d))
-        for f in range(F):
-            ks = np.flatnonzero(A[f] & (self.mom_w > 0))
-            if not ks.size:
-                continue
-            wk = self.mom_w[ks]
-            W = wk.sum()
-            m = (wk @ self.mom_mean[ks]) / W
-            m2 = self.mom_m2[ks].sum(axis=0) + wk @ (self.mom_mean[ks] - m) ** 2
-            s = np.sqrt(m2 / W)
-            mean[f] = m
-            sd[f] = np.where((s > 0) & np.isfinite(s), s, 1.0)
-        return mean, sd
-
-    def _add_moments(self, Xs: np.ndarray, w: np.ndarray, fid: np.ndarray) -> None:
-        """Chan's merge of the batch's per-fold weighted moments into the state's."""
-        K = self.n_folds
-        onehot = np.zeros((len(w), K))
-        onehot[np.arange(len(w)), fid] = w
-        wb = onehot.sum(axis=0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mb = np.where(wb[:, None] > 0, (onehot.T @ Xs) / wb[:, None], 0.0)
-        dev = Xs - mb[fid]
-        m2b = onehot.T @ (dev * dev)
-        wa = self.mom_w
-        tot = wa + wb
-        safe = np.where(tot > 0, tot, 1.0)
-        delta = mb - self.mom_mean
-        self.mom_mean = self.mom_mean + delta * (wb / safe)[:, None]
-        self.mom_m2 = self.mom_m2 + m2b + delta * delta * (wa * wb / safe)[:, None]
-        self.mom_w = tot
-
-    def _step(self, X: np.ndarray, code: np.ndarray, w: np.ndarray, fid: np.ndarray) -> None:
-        """One SGD step of every model of every bank on one mini-batch."""
-        Xs = X - self.shift
-        self._add_moments(Xs, w, fid)
-        A = self._bank_folds()
-        F, M, C, d = A.shape[0], self.n_members, len(self.classes), self.n_features
-        B = len(w)
-        rw = w[:, None] * A[:, fid].T  # (B, F) row weight in each bank
-        nb = rw.sum(axis=0)
-        active = nb > 0
-        if not active.any() or C == 0:
-            return
-        P = (Xs @ self.W.reshape(d, -1)).reshape(B, F, M, C)
-        P += self.b
-        G = self._score_gradient(P, code)
-        G *= (rw / np.where(active, nb, 1.0))[:, :, None, None]
-        gW = (Xs.T @ G.reshape(B, -1)).reshape(d, F, M, C)
-        gb = G.sum(axis=0)
-        mean, sd = self._bank_scalers()
-        banks = slice(None) if active.all() else np.flatnonzero(active)
-        self._adagrad(banks, gW[:, banks], gb[banks], mean[banks], sd[banks])
-        self.steps[banks] += 1
-        self.bank_weight += nb
-
-    def _adagrad(
-        self, banks: Any, gW: np.ndarray, gb: np.ndarray, mean: np.ndarray, sd: np.ndarray
-    ) -> None:
-        """The AdaGrad step of the banks ``banks`` (all or some) from raw-unit gradients, in
-        standardized coordinates ``V = W * sd``, ``c = b + mean . W``; then the L1 proximal
-        step (soft thresholding) and the Polyak averages."""
-        W, b = self.W[:, banks], self.b[banks]
-        s = sd.T[:, :, None, None]  # (d, f, 1, 1)
-        m = mean.T[:, :, None, None]
-        alpha = self._alpha_m[None, None, :, None]
-        eta = self._eta_m[None, None, :, None]
-        V = W * s
-        c = b + np.einsum("dfmc,fd->fmc", W, mean)
-        gV = gW - m * gb[None]
-        gV /= s
-        gV += alpha * V
-        HW = self.HW[:, banks] + gV * gV
-        Hb = self.Hb[banks] + gb * gb
-        rate = np.sqrt(HW)
-        rate += _EPS
-        np.divide(eta, rate, out=rate)
-        gV *= rate
-        V -= gV
-        if (self._l1_m > 0).any():
-            rate *= self._l1_m[None, None, :, None]
-            shrunk = np.abs(V)
-            shrunk -= rate
-            np.maximum(shrunk, 0.0, out=shrunk)
-            V = np.copysign(shrunk, V)
-        c -= eta[0] * gb / (np.sqrt(Hb) + _EPS)
-        V /= s
-        b_new = c - np.einsum("dfmc,fd->fmc", V, mean)
-        t = (self.steps[banks] + 1).astype(np.float64)
-        frac = 2.0 / (t + 1.0)  # iterate t weighs t (polynomial-decay averaging)
-        Wa = self.Wa[:, banks]
-        Wa += (V - Wa) * frac[None, :, None, None]
-        ba = self.ba[banks]
-        ba += (b_new - ba) * frac[:, None, None]
-        self.W[:, banks], self.b[banks] = V, b_new
-        self.HW[:, banks], self.Hb[banks] = HW, Hb
-        self.Wa[:, banks], self.ba[banks] = Wa, ba
-
-    def _score_gradient(self, P: np.ndarray, code: np.ndarray) -> np.ndarray:
-        """d(loss)/d(score) for scores ``P`` (B, F, M, C) of rows of class ``code``."""
-        B, C = P.shape[0], P.shape[-1]
-        Y = np.zeros((B, C))
-        Y[np.arange(B), code] = 1.0
-        T = (2.0 * Y - 1.0)[:, None, None, :]
-        G = np.empty_like(P)
-        for i, lo in enumerate(LOSSES):
-            sel = self._loss_of == i
-            if not sel.any():
-                continue
-            p = P[:, :, sel, :]
-            if lo == "logistic":
-                e = np.exp(p - p.max(axis=-1, keepdims=True))
-                G[:, :, sel, :] = e / e.sum(axis=-1, keepdims=True) - Y[:, None, None, :]
-            elif lo == "hinge":
-                G[:, :, sel, :] = np.where(T * p < 1.0, -T, 0.0)
-            else:
-                G[:, :, sel, :] = p - T
-        return G
-
-    # -- merge ---------------------------------------------------------------------------
-    def _check_same(self, other: Any) -> None:
-        if not isinstance(other, LinearBank) or other.params() != self.params():
+    def next_epoch(self) -> None:
+        """Start the next read of the same rows (the pass calls it before each later read):
+        its rows update the models and the running scaler but are not counted again."""
+        if self.epoch >= self.epochs:
             raise ValueError(
-                f"States must share parameters to combine, but got {self.params()} and "
-                f"{getattr(other, 'params', lambda: other)()}."
+                f"`epoch <= epochs` must hold, but the state has read its rows {self.epoch} "
+                f"time(s) of epochs={self.epochs}."
             )
-
-    def merge(self, other: Any) -> None:
-        """Average ``other``'s models into this state's (weighted by the sample weight each
-        bank learned from); counts, moments and the row buffer combine exactly."""
-        self._check_same(other)
-        if other.n_folds == 0:
-            return
-        if self.n_folds == 0:
-            self.__dict__.update(other.copy().__dict__)
-            self._derived = {}
-            return
-        if other.n_folds != self.n_folds:
-            raise ValueError(
-                "States must share their fold scheme to merge, but got n_folds="
-                f"{self.n_folds} and {other.n_folds}."
-            )
-        if (self.classes.dtype.kind == "U") != (other.classes.dtype.kind == "U"):
-            raise TypeError(
-                "Class labels must be all strings or all numbers, but the states hold "
-                f"{self.classes[:3].tolist()} and {other.classes[:3].tolist()}."
-            )
-        o = other.copy()
-        self._grow_classes(o.classes)
-        o._grow_classes(self.classes)
-        off = o.shift - self.shift  # o's intercepts move to this state's shift
-        o.b = o.b - np.einsum("dfmc,d->fmc", o.W, off)
-        o.ba = o.ba - np.einsum("dfmc,d->fmc", o.Wa, off)
-        wa, wb = self.bank_weight, o.bank_weight
-        tot = wa + wb
-        fa = np.where(tot > 0, wa / np.where(tot > 0, tot, 1.0), 0.5)
-        fb = 1.0 - fa
-        for name in ("W", "Wa", "HW"):
-            setattr(
-                self,
-                name,
-                getattr(self, name) * fa[None, :, None, None]
-                + getattr(o, name) * fb[None, :, None, None],
-            )
-        for name in ("b", "ba", "Hb"):
-            setattr(
-                self,
-                name,
-                getattr(self, name) * fa[:, None, None] + getattr(o, name) * fb[:, None, None],
-            )
-        self.bank_weight = tot
-        self.steps = self.steps + o.steps
-        # moments: Chan's merge, o's rows moved to this state's shift
-        mb = o.mom_mean + off
-        wa_m, wb_m = self.mom_w, o.mom_w
-        t_m = wa_m + wb_m
-        safe = np.where(t_m > 0, t_m, 1.0)
-        delta = np.where(wb_m[:, None] > 0, mb - self.mom_mean, 0.0)
-        self.mom_mean = self.mom_mean + delta * (wb_m / safe)[:, None]
-        self.mom_m2 = self.mom_m2 + o.mom_m2 + delta * delta * (wa_m * wb_m / safe)[:, None]
-        self.mom_w = t_m
-        self.fold_rows = self.fold_rows + o.fold_rows
-        self.class_rows = self.class_rows + o.class_rows
-        self.fold_weight = self.fold_weight + o.fold_weight
-        X = np.concatenate([self.pend_X, o.pend_X])
-        code = np.concatenate([self.pend_code, o.pend_code])
-        w = np.concatenate([self.pend_w, o.pend_w])
-        fid = np.concatenate([self.pend_fold, o.pend_fold])
-        order = np.lexsort([*X.T[::-1], w, code, fid][::-1]) if len(w) else np.arange(0)
-        self.pend_X, self.pend_code = X[order], code[order]
-        self.pend_w, self.pend_fold = w[order], fid[order]
+        self.epoch += 1
         self._derived = {}
 
-    # -- what the pass and finalizers read ---------------------------------------------
-    def fold_view(self, k: int | None) -> LinearBank:
-        """The state of the rows outside fold ``k`` (its one bank: bank ``k``); ``None``: of
-        all rows (the last bank). Buffered rows of those folds come along."""
-        if self.n_folds <= 1 or k is None:
-            if self.n_folds <= 1:
-                return self
-            k = self.n_folds
-        K = self.n_folds
-        if not 0 <= k <= K:
-            raise ValueError(f"`0 <= fold < {K}` must hold, but got fold={k}.")
-        keep = np.ones(K, dtype=bool) if k == K else np.arange(K) != k
-        seen = self.class_rows[keep].sum(axis=0) > 0  # classes of the rows it learned from
-        new = LinearBank(**self.params())
-        new.classes = self.classes[seen].copy()
-        new._start(1)
-        new.class_rows = self.class_rows[keep][:, seen].sum(axis=0, keepdims=True)
-        new.shift = self.shift.copy()
-        new.fold_rows = np.array([self.fold_rows[keep].sum()], dtype=np.int64)
-        new.fold_weight = np.array([self.fold_weight[keep].sum()])
-        ks = np.flatnonzero(keep & (self.mom_w > 0))
-        if ks.size:
-            wk = self.mom_w[ks]
-            m = (wk @ self.mom_mean[ks]) / wk.sum()
-            new.mom_w = np.array([wk.sum()])
-            new.mom_mean = m[None]
-            new.mom_m2 = (self.mom_m2[ks].sum(axis=0) + wk @ (self.mom_mean[ks] - m) ** 2)[None]
-        sl = slice(k, k + 1)
-        for name in ("W", "Wa", "HW"):
-            setattr(new, name, getattr(self, name)[:, sl][..., seen].copy())
-        for name in ("b", "ba", "Hb"):
-            setattr(new, name, getattr(self, name)[sl][..., seen].copy())
-        new.steps = self.steps[sl].copy()
-        new.bank_weight = self.bank_weight[sl].copy()
-        rows = keep[self.pend_fold]
-        recode = np.cumsum(seen) - 1
-        new.pend_X, new.pend_code = self.pend_X[rows].copy(), recode[self.pend_code[rows]]
-        new.pend_w = self.pend_w[rows].copy()
-        new.pend_fold = np.zeros(int(rows.sum()), dtype=np.int64)
-        return new
-
-    def held_view(self, k: int) -> LinearBank:
-        """The rows of fold ``k`` as counted (rows, weight, moments); no model learns from
-        held-out rows, so its bank is untrained: held-out metrics come from the held-out
-        sample of rows, never from this view."""
-        K = self.n_folds
-        new = LinearBank(**self.params())
-        if K == 0:
-            return new
-        if not 0 <= k < K:
-            raise ValueError(f"`0 <= fold < {K}` must hold, but got fold={k}.")
-        seen = self.class_rows[k] > 0
-        new.classes = self.classes[seen].copy()
-        new._start(1)
-        new.class_rows = self.class_rows[k : k + 1, seen].copy()
-        new.shift = self.shift.copy()
-        new.fold_rows = self.fold_rows[k : k + 1].copy()
-        new.fold_weight = self.fold_weight[k : k + 1].copy()
-        new.mom_w = self.mom_w[k : k + 1].copy()
-        new.mom_mean = self.mom_mean[k : k + 1].copy()
-        new.mom_m2 = self.mom_m2[k : k + 1].copy()
-        return new
-
+    # -- what the finalizers read (merge and fold views: _linear_views.py) ----------------
     def _flushed(self) -> LinearBank:
         def compute() -> LinearBank:
             if not self.n_pending:
@@ -626,6 +362,14 @@ class LinearBank(Memoized, FoldBanks, AveragingMerge):
             f"got loss={loss!r}, alpha={alpha!r}, l1={l1!r}, eta0={eta0!r}."
         )
 
+    def score_sketch(self, member: int, average: bool = True, side: int = 0) -> ScoreSketch:
+        """The held-out score sketch of one member (last iterate or average), all folds of
+        this state together: with two classes (``side`` 0) of the decision, ``classes_[1]``
+        positive; with more, of class ``side``'s score against the rest (see the class notes;
+        empty without folds)."""
+        counts = self.score_hist[:, member, int(bool(average)), side].sum(axis=0)
+        return ScoreSketch(self.score_bins, counts)
+
     def coefficients(self, member: int, average: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """``(W, b)`` of one member of the last bank in raw units (``W``: d x classes;
         scores ``X @ W + b``), after a last step on buffered rows (on a copy)."""
@@ -641,12 +385,13 @@ class LinearBank(Memoized, FoldBanks, AveragingMerge):
     _ARRAYS = (
         "shift", "fold_rows", "fold_weight", "class_rows", "mom_w", "mom_mean", "mom_m2",
         "W", "b", "Wa", "ba", "HW", "Hb", "steps", "bank_weight",
-        "pend_X", "pend_code", "pend_w", "pend_fold",
+        "pend_X", "pend_code", "pend_w", "pend_fold", "score_hist",
     )  # fmt: skip
 
     def copy(self) -> LinearBank:
         new = LinearBank(**self.params())
         new.n_folds = self.n_folds
+        new.epoch = self.epoch
         new.classes = self.classes.copy()
         for name in self._ARRAYS:
             setattr(new, name, getattr(self, name).copy())
@@ -658,6 +403,7 @@ class LinearBank(Memoized, FoldBanks, AveragingMerge):
             "format_version": FORMAT_VERSION,
             "params": self.params(),
             "n_folds": self.n_folds,
+            "epoch": self.epoch,
             "classes": encode_labels(self.classes),
         }
         return header, {name: getattr(self, name) for name in self._ARRAYS}
@@ -666,6 +412,7 @@ class LinearBank(Memoized, FoldBanks, AveragingMerge):
     def from_arrays(cls, header: dict[str, Any], arrays: Any) -> LinearBank:
         new = cls(**header["params"])
         new.n_folds = int(header["n_folds"])
+        new.epoch = int(header.get("epoch", 1))
         new.classes = decode_labels(header["classes"])
         ints = ("fold_rows", "class_rows", "steps", "pend_code", "pend_fold")
         for name in cls._ARRAYS:
@@ -683,6 +430,8 @@ class LinearBank(Memoized, FoldBanks, AveragingMerge):
         if not isinstance(other, LinearBank) or other.params() != self.params():
             return False
         if other.n_folds != self.n_folds or self.classes.tolist() != other.classes.tolist():
+            return False
+        if other.epoch != self.epoch:
             return False
         for name in self._ARRAYS:
             a, b = getattr(self, name), getattr(other, name)
