@@ -12,14 +12,15 @@ per-tree path lengths (with scikit-learn's average-path-length correction at the
 - :func:`grown_forest`: one forest per ``(max_samples, max_features, random_state)`` of a
   state (the effective integers scikit-learn uses, so ``"auto"`` and ``256`` share one),
   grown with ``warm_start`` to the largest ``n_estimators`` asked so far.
-- :func:`cumulative_depths`: for a fixed set of rows, the running sums of the per-tree path
-  lengths over the trees (rows x trees scored so far), extended when a model with more trees
-  asks; a model with ``n`` trees reads column ``n - 1``: ``O(rows)`` per trial. The running
-  sum adds the trees in scikit-learn's order starting from 0.0, as its scoring loop does, so
-  the scores are the same floats.
+- :func:`summed_depths`: for a fixed set of rows, the leaf each row reaches in each tree
+  traversed so far (rows x trees, ``uint16`` for trees of fewer than 65,536 nodes) and each
+  tree's per-node path length; extended when a model with more trees asks; a model with ``n``
+  trees sums the first ``n`` trees' path lengths: ``O(rows x n)`` per trial, no traversal.
+  The sum adds the trees in scikit-learn's order starting from 0.0, as its scoring loop
+  does, so the scores are the same floats.
 
 Memory is bounded by a byte budget per state (:data:`FOREST_CACHE_BYTES` for a training
-state's forests, :data:`DEPTH_CACHE_BYTES` for a held-out sample's depth sums), evicting the
+state's forests, :data:`DEPTH_CACHE_BYTES` for a held-out sample's leaf indices), evicting the
 least recently used combination first (the entry just used is always kept). An evicted forest
 is grown again when asked (same seeds, same trees).
 
@@ -47,9 +48,9 @@ __all__ = [
     "DEPTH_CACHE_BYTES",
     "FOREST_CACHE_BYTES",
     "ByteLRU",
-    "cumulative_depths",
     "forest_nbytes",
     "grown_forest",
+    "summed_depths",
 ]
 
 #: Byte budget of the forests kept per training state (least recently used evicted first).
@@ -133,39 +134,54 @@ def grown_forest(
         return forest
 
 
-def _tree_terms(model: Any, X32: np.ndarray, t: int) -> np.ndarray:
-    """Tree ``t``'s path length of each row with the leaf's average-path-length correction,
-    as scikit-learn's ``_parallel_compute_tree_depths`` adds it."""
-    subsample = model._max_features != X32.shape[1]
-    Xs = X32[:, model.estimators_features_[t]] if subsample else X32
-    leaves = model.estimators_[t].apply(Xs, check_input=False)
-    terms: np.ndarray = (
-        model._decision_path_lengths[t][leaves]
-        + model._average_path_length_per_tree[t][leaves]
-        - 1.0
-    )
-    return terms
+class _Leaves:
+    """The leaf of each row in each tree scored so far (rows x trees, a tree per column, the
+    smallest unsigned integers that hold the node indices) and each tree's per-node path
+    length with the average-path-length correction (``depth + c(node samples) - 1``)."""
+
+    def __init__(self, n_rows: int) -> None:
+        self.leaves = np.empty((n_rows, 0), dtype=np.uint16, order="F")
+        self.tables: list[np.ndarray] = []
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.leaves.nbytes + sum(t.nbytes for t in self.tables))
+
+    def extend(self, model: Any, X32: np.ndarray, n: int) -> None:
+        """Traverse ``model``'s trees ``len(tables) .. n - 1`` with the rows."""
+        done = len(self.tables)
+        nodes = max(int(model.estimators_[t].tree_.node_count) for t in range(n))
+        dtype = np.result_type(self.leaves.dtype, np.min_scalar_type(nodes))
+        grown = np.empty((X32.shape[0], n), dtype=dtype, order="F")
+        grown[:, :done] = self.leaves
+        subsample = model._max_features != X32.shape[1]  # as scikit-learn's scoring
+        for t in range(done, n):
+            Xs = X32[:, model.estimators_features_[t]] if subsample else X32
+            grown[:, t] = model.estimators_[t].apply(Xs, check_input=False)
+            # the term scikit-learn's _parallel_compute_tree_depths adds, per node
+            table = model._decision_path_lengths[t] + model._average_path_length_per_tree[t] - 1.0
+            self.tables.append(table)
+        self.leaves = grown
+
+    def depths(self, n: int) -> np.ndarray:
+        """The rows' summed path lengths in the first ``n`` trees, added tree by tree from
+        0.0 in scikit-learn's order (the same floats as its scoring loop)."""
+        out = np.zeros(self.leaves.shape[0])
+        for t in range(n):
+            out += self.tables[t][self.leaves[:, t]]
+        return out
 
 
-def cumulative_depths(cache: ByteLRU, key: Any, model: Any, X32: np.ndarray) -> np.ndarray:
-    """Running sums over ``model``'s trees of the rows' per-tree path lengths (rows x
-    ``len(model.estimators_)``), from the entry ``key`` of the same rows and a forest whose
-    trees begin with ``model``'s; the trees beyond the entry's are traversed and appended."""
+def summed_depths(cache: ByteLRU, key: Any, model: Any, X32: np.ndarray) -> np.ndarray:
+    """The rows' path lengths summed over ``model``'s ``n`` trees, from the entry ``key`` of
+    the same rows and a forest whose trees begin with ``model``'s: trees the entry has not
+    traversed yet are traversed once and kept (as leaf indices); then ``O(rows x n)``."""
     n = len(model.estimators_)
     with cache.lock:
-        have = cache.get(key)
-        done = 0 if have is None else have.shape[1]
-        if done >= n:
-            out: np.ndarray = have[:, :n]
-            return out
-        grown = np.empty((X32.shape[0], n), dtype=np.float64, order="F")  # a tree per column
-        if done:
-            grown[:, :done] = have
-        for t in range(done, n):
-            grown[:, t] = _tree_terms(model, X32, t)
-        # in scikit-learn's order from 0.0: each column adds one tree to the previous sum
-        if done:
-            grown[:, done] += grown[:, done - 1]
-        np.cumsum(grown[:, done:], axis=1, out=grown[:, done:])
-        cache.put(key, grown, grown.nbytes)
-        return grown
+        entry = cache.get(key)
+        if entry is None:
+            entry = _Leaves(X32.shape[0])
+        if len(entry.tables) < n:
+            entry.extend(model, X32, n)
+            cache.put(key, entry, entry.nbytes)
+        return entry.depths(n)

@@ -60,8 +60,8 @@ from statetune.algorithms._forest_cache import (
     DEPTH_CACHE_BYTES,
     FOREST_CACHE_BYTES,
     ByteLRU,
-    cumulative_depths,
     grown_forest,
+    summed_depths,
 )
 from statetune.algorithms.params import CategoricalParam, IntParam, Param
 from statetune.algorithms.references import QualityBound
@@ -333,19 +333,18 @@ class IsolationForest(StateEstimator, ensemble.IsolationForest):
     ) -> np.ndarray:
         """``score_samples`` of the float32 rows ``X32`` held by ``holder`` (the model's
         training ``state`` or a held-out sample; ``rows_name`` names which of its row sets,
-        the cached forest is ``state``'s), from the running sums of
-        the per-tree path lengths cached in ``holder`` (:func:`cumulative_depths`): the
-        trees this model has beyond the cached ones are traversed once, then a model of
-        ``n`` trees reads column ``n - 1``. Without a cached forest (no integer seed, or a
-        model not finalized from a state) scikit-learn scores the rows."""
+        the cached forest is ``state``'s), from the rows' leaves in each tree cached in
+        ``holder`` (:func:`summed_depths`): the trees this model has beyond the cached ones
+        are traversed once, then a model of ``n`` trees sums the first ``n`` trees' path
+        lengths. Without a cached forest (no integer seed, or a model not finalized from a
+        state) scikit-learn scores the rows."""
         key = getattr(self, "_forest_key", None)
         if key is None or state is None:
             out: np.ndarray = ensemble.IsolationForest._score_samples(self, X32)
             return np.asarray(out, dtype=np.float64)
         token = state.derived(("isolation_forest_token",), object)  # dropped when it changes
         cache = holder.derived(("isolation_forest_depths",), lambda: ByteLRU(DEPTH_CACHE_BYTES))
-        sums = cumulative_depths(cache, (token, key, rows_name), self, X32)
-        depths = np.ascontiguousarray(sums[:, len(self.estimators_) - 1])
+        depths = summed_depths(cache, (token, key, rows_name), self, X32)
         # scikit-learn's _compute_score_samples from the summed depths
         denominator = len(self.estimators_) * _average_path_length([self._max_samples])
         scores = 2 ** (
