@@ -13,7 +13,22 @@ every row (``size >= n``) that is scikit-learn's forest of all rows.
 Hyperparameters (scikit-learn's): ``n_estimators``, ``max_samples`` (rows per tree, at
 most the rows in the sample; ``"auto"``: ``min(256, rows)``), ``max_features`` (a fraction
 of the features per tree) and ``contamination`` (``"auto"`` or a fraction in (0, 0.5]: only
-the threshold of ``predict``, so it is not searched: every metric ranks the scores).
+the threshold of ``predict``, so it is not searched: every metric ranks the scores). The
+search space puts ``max_samples`` and ``max_features`` on grids (:data:`MAX_SAMPLES_GRID`,
+:data:`MAX_FEATURES_GRID`) so that trials meet forests already grown; any value finalizes.
+
+Trials reuse work (:mod:`statetune.algorithms._forest_cache`): with an integer
+``random_state`` scikit-learn's forest is a prefix-extensible sequence of trees, so each
+training state grows one forest per effective ``(max_samples, max_features, random_state)``
+(``warm_start``, to the largest ``n_estimators`` asked) and a model of ``n`` trees takes its
+first ``n`` trees: it equals ``IsolationForest(n_estimators=n)`` fitted on the sample rows.
+Each held-out sample keeps the leaf of each of its rows in each tree traversed once, so a
+trial scores by summing ``n`` cached path lengths per row: no fit, no traversal. A
+``contamination`` other than ``"auto"`` scores the sample's rows the same way (the threshold
+``offset_``), refitting nothing. Both caches have byte budgets per state
+(:data:`~statetune.algorithms._forest_cache.FOREST_CACHE_BYTES`,
+:data:`~statetune.algorithms._forest_cache.DEPTH_CACHE_BYTES`, 256 MiB each), evicting the
+least recently used grid point first (an evicted forest grows again, the same trees).
 
 Held-out metrics, all on the pass's held-out sample of rows (their first
 :data:`ANOMALY_SAMPLE_ROWS`), scoring the anomaly score ``-score_samples``:
