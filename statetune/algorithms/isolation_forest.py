@@ -133,7 +133,8 @@ def _forest_key(model: Any, state: Any) -> tuple[int, int, int] | None:
     rows, d = len(state.w), state.n_features
     ms = model.max_samples
     max_samples = min(256, rows) if isinstance(ms, str) else int(ms)
-    max_features = max(1, int(model.max_features * d))
+    mf = model.max_features  # as BaseBagging reads it: an integer is a count of features
+    max_features = max(1, int(mf if isinstance(mf, int | np.integer) else mf * d))
     return max_samples, max_features, int(seed)
 
 
@@ -294,7 +295,7 @@ class IsolationForest(StateEstimator, ensemble.IsolationForest):
             self.offset_ = -0.5
         else:  # only the threshold moves: the sample's scores by these n trees, no refit
             X32 = state.derived(
-                ("isolation_forest_rows",), lambda: np.asarray(rows()[0], dtype=np.float32)
+                ("isolation_forest_sample_X32",), lambda: np.asarray(rows()[0], dtype=np.float32)
             )
             scores = self._cached_scores(state, state, "sample", X32)
             self.offset_ = np.percentile(scores, 100.0 * self.contamination)

@@ -114,6 +114,12 @@ def test_finalized_models_equal_sklearn_whatever_was_grown_before():
         np.testing.assert_array_equal(model.predict(X), ref.predict(X))
         np.testing.assert_array_equal(model._seeds, ref._seeds)
         assert len(model.estimators_) == n and model.max_samples_ == 64
+    # an integer max_features counts features (scikit-learn's reading), "auto" rows per tree
+    for mf in (1, 1.0):
+        model = alg.finalize(train, {"max_samples": "auto", "max_features": mf, "n_estimators": 9})
+        ref = SkIsolationForest(max_features=mf, n_estimators=9, random_state=0)
+        ref.fit(X[rows], sample_weight=w[rows])
+        np.testing.assert_array_equal(model.score_samples(X), ref.score_samples(X))
 
 
 @pytest.fixture
