@@ -13,7 +13,22 @@ every row (``size >= n``) that is scikit-learn's forest of all rows.
 Hyperparameters (scikit-learn's): ``n_estimators``, ``max_samples`` (rows per tree, at
 most the rows in the sample; ``"auto"``: ``min(256, rows)``), ``max_features`` (a fraction
 of the features per tree) and ``contamination`` (``"auto"`` or a fraction in (0, 0.5]: only
-the threshold of ``predict``, so it is not searched: every metric ranks the scores).
+the threshold of ``predict``, so it is not searched: every metric ranks the scores). The
+search space puts ``max_samples`` and ``max_features`` on grids (:data:`MAX_SAMPLES_GRID`,
+:data:`MAX_FEATURES_GRID`) so that trials meet forests already grown; any value finalizes.
+
+Trials reuse work (:mod:`statetune.algorithms._forest_cache`): with an integer
+``random_state`` scikit-learn's forest is a prefix-extensible sequence of trees, so each
+training state grows one forest per effective ``(max_samples, max_features, random_state)``
+(``warm_start``, to the largest ``n_estimators`` asked) and a model of ``n`` trees takes its
+first ``n`` trees: it equals ``IsolationForest(n_estimators=n)`` fitted on the sample rows.
+Each held-out sample keeps the leaf of each of its rows in each tree traversed once, so a
+trial scores by summing ``n`` cached path lengths per row: no fit, no traversal. A
+``contamination`` other than ``"auto"`` scores the sample's rows the same way (the threshold
+``offset_``), refitting nothing. Both caches have byte budgets per state
+(:data:`~statetune.algorithms._forest_cache.FOREST_CACHE_BYTES`,
+:data:`~statetune.algorithms._forest_cache.DEPTH_CACHE_BYTES`, 256 MiB each), evicting the
+least recently used grid point first (an evicted forest grows again, the same trees).
 
 Held-out metrics, all on the pass's held-out sample of rows (their first
 :data:`ANOMALY_SAMPLE_ROWS`), scoring the anomaly score ``-score_samples``:
@@ -42,6 +57,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 from sklearn import ensemble
+from sklearn.ensemble._bagging import MAX_INT
+from sklearn.ensemble._iforest import _average_path_length
+from sklearn.utils import check_random_state
 
 from statetune.algorithms._anomaly_metrics import (
     LABEL_METRICS,
@@ -53,7 +71,14 @@ from statetune.algorithms._anomaly_metrics import (
 )
 from statetune.algorithms._checks import check_int_range
 from statetune.algorithms._estimator import StateEstimator
-from statetune.algorithms.params import FloatParam, IntParam, Param
+from statetune.algorithms._forest_cache import (
+    DEPTH_CACHE_BYTES,
+    FOREST_CACHE_BYTES,
+    ByteLRU,
+    grown_forest,
+    summed_depths,
+)
+from statetune.algorithms.params import CategoricalParam, IntParam, Param
 from statetune.algorithms.references import QualityBound
 from statetune.states.reservoir import Reservoir
 
@@ -62,6 +87,8 @@ __all__ = [
     "ANOMALY_SAMPLE_ROWS",
     "BOX_POINTS",
     "DEFAULT_SAMPLE_SIZE",
+    "MAX_FEATURES_GRID",
+    "MAX_SAMPLES_GRID",
     "IsolationForest",
     "mv_loss",
 ]
@@ -73,6 +100,42 @@ ANOMALY_SAMPLE_ROWS = 10_000
 BOX_POINTS = 10_000
 #: Rows the state keeps per fold by default (a state parameter, ``size``).
 DEFAULT_SAMPLE_SIZE = 4_096
+#: The search space's ``max_samples`` (at most half the sample's rows): a grid, so that
+#: trials meet forests already grown (any integer finalizes).
+MAX_SAMPLES_GRID = (16, 32, 64, 128, 256, 512, 1024, 2048)
+#: The search space's ``max_features`` (idem; any fraction in (0, 1] finalizes).
+MAX_FEATURES_GRID = (0.5, 0.75, 1.0)
+
+# fitted attributes of scikit-learn's forest a finalized model takes: whole, or per tree
+_FITTED = (
+    "estimator_",
+    "n_features_in_",
+    "_n_samples",
+    "_max_samples",
+    "_max_features",
+    "_sample_weight",
+    "max_samples_",
+)
+_PER_TREE = (
+    "estimators_",
+    "estimators_features_",
+    "_average_path_length_per_tree",
+    "_decision_path_lengths",
+)
+
+
+def _forest_key(model: Any, state: Any) -> tuple[int, int, int] | None:
+    """What the trees depend on besides the state's rows: scikit-learn's effective
+    ``(max_samples, max_features, random_state)`` integers (None without an integer seed)."""
+    seed = model.random_state
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
+        return None
+    rows, d = len(state.w), state.n_features
+    ms = model.max_samples
+    max_samples = min(256, rows) if isinstance(ms, str) else int(ms)
+    mf = model.max_features  # as BaseBagging reads it: an integer is a count of features
+    max_features = max(1, int(mf if isinstance(mf, int | np.integer) else mf * d))
+    return max_samples, max_features, int(seed)
 
 
 def mv_loss(model: Any, X: Any, y: Any = None) -> float:
@@ -209,10 +272,33 @@ class IsolationForest(StateEstimator, ensemble.IsolationForest):
             )
 
     def _finalize(self, state: Reservoir) -> None:
-        order = np.argsort(state.positions, kind="stable")  # rows in the data's order
-        X, w = state.X[order], state.w[order]
-        ensemble.IsolationForest.fit(self, X, sample_weight=None if np.all(w == 1.0) else w)
-        self.sample_rows_ = len(w)
+        def rows() -> tuple[np.ndarray, np.ndarray | None]:
+            order = np.argsort(state.positions, kind="stable")  # rows in the data's order
+            X, w = state.X[order], state.w[order]
+            return X, None if np.all(w == 1.0) else w
+
+        self.sample_rows_ = len(state.w)
+        self._forest_key = _forest_key(self, state)
+        if self._forest_key is None:  # no integer seed: a forest of its own
+            X, w = rows()
+            ensemble.IsolationForest.fit(self, X, sample_weight=w)
+            return
+        cache = state.derived(("isolation_forests",), lambda: ByteLRU(FOREST_CACHE_BYTES))
+        n = int(self.n_estimators)
+        forest = grown_forest(cache, self._forest_key, n, rows)
+        for name in _FITTED:
+            setattr(self, name, getattr(forest, name))
+        for name in _PER_TREE:
+            setattr(self, name, getattr(forest, name)[:n])
+        self._seeds = check_random_state(self._forest_key[2]).randint(MAX_INT, size=n)
+        if isinstance(self.contamination, str):  # "auto"
+            self.offset_ = -0.5
+        else:  # only the threshold moves: the sample's scores by these n trees, no refit
+            X32 = state.derived(
+                ("isolation_forest_sample_X32",), lambda: np.asarray(rows()[0], dtype=np.float32)
+            )
+            scores = self._cached_scores(state, state, "sample", X32)
+            self.offset_ = np.percentile(scores, 100.0 * self.contamination)
 
     def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> IsolationForest:
         """Update a fresh sample with the rows, then finalize (``y`` is ignored)."""
@@ -226,14 +312,17 @@ class IsolationForest(StateEstimator, ensemble.IsolationForest):
 
     @classmethod
     def search_space(cls, state: Reservoir) -> dict[str, Param]:
-        """``n_estimators`` 50..300, ``max_samples`` 16..2048 (log; at most half the rows
-        the sample holds, so a training fold's sample serves it), ``max_features`` 0.5..1."""
+        """``n_estimators`` 50..300; ``max_samples`` on :data:`MAX_SAMPLES_GRID` (powers of
+        two, 16..2048, at most half the rows the sample holds, so a training fold's sample
+        serves it) and ``max_features`` on :data:`MAX_FEATURES_GRID` (0.5, 0.75, 1): grids,
+        so trials of one ``(max_samples, max_features)`` share one grown forest per fold."""
         rows = len(state.w) if state.n_rows else state.size
-        high = max(2, min(2_048, rows // 2))
+        high = max(2, min(MAX_SAMPLES_GRID[-1], rows // 2))
+        grid = tuple(m for m in MAX_SAMPLES_GRID if m <= high) or (high,)
         return {
             "n_estimators": IntParam(50, 300),
-            "max_samples": IntParam(min(16, high), high, log=True),
-            "max_features": FloatParam(0.5, 1.0),
+            "max_samples": CategoricalParam(grid),
+            "max_features": CategoricalParam(MAX_FEATURES_GRID),
         }
 
     def held_out_score(self, train: Any, held: Any, metric: str) -> float:
@@ -255,30 +344,63 @@ class IsolationForest(StateEstimator, ensemble.IsolationForest):
         """``-score_samples(X)``: larger is more anomalous (Liu et al.'s score in (0, 1])."""
         return -np.asarray(self.score_samples(X))
 
-    def _bare_scores(self, X: np.ndarray) -> np.ndarray:
-        """``score_samples`` of bare rows (no feature-name check; the trees read float32)."""
-        X32 = np.asarray(X, dtype=np.float32)
-        return np.asarray(ensemble.IsolationForest._score_samples(self, X32), dtype=np.float64)
+    def _cached_scores(
+        self, state: Any, holder: Any, rows_name: str, X32: np.ndarray
+    ) -> np.ndarray:
+        """``score_samples`` of the float32 rows ``X32`` held by ``holder`` (the model's
+        training ``state`` or a held-out sample; ``rows_name`` names which of its row sets,
+        the cached forest is ``state``'s), from the rows' leaves in each tree cached in
+        ``holder`` (:func:`summed_depths`): the trees this model has beyond the cached ones
+        are traversed once, then a model of ``n`` trees sums the first ``n`` trees' path
+        lengths. Without a cached forest (no integer seed, or a model not finalized from a
+        state) scikit-learn scores the rows."""
+        key = getattr(self, "_forest_key", None)
+        if key is None or state is None:
+            out: np.ndarray = ensemble.IsolationForest._score_samples(self, X32)
+            return np.asarray(out, dtype=np.float64)
+        token = state.derived(("isolation_forest_token",), object)  # dropped when it changes
+        cache = holder.derived(("isolation_forest_depths",), lambda: ByteLRU(DEPTH_CACHE_BYTES))
+        depths = summed_depths(cache, (token, key, rows_name), self, X32)
+        # scikit-learn's _compute_score_samples from the summed depths
+        denominator = len(self.estimators_) * _average_path_length([self._max_samples])
+        scores = 2 ** (
+            -np.divide(depths, denominator, out=np.ones_like(depths), where=denominator != 0)
+        )
+        return np.asarray(-scores, dtype=np.float64)
 
     def sample_score(self, train_sample: Any, sample: Any, metric: str) -> float:
         """``metric`` on :data:`ANOMALY_SAMPLE_ROWS` rows of the held-out sample (those of
-        smallest keys: a uniform sample of it)."""
+        smallest keys: a uniform sample of it), scored from the path lengths cached per fold
+        and forest (:meth:`_cached_scores`): no tree is traversed twice in a study."""
         if metric not in ANOMALY_METRICS:
             raise ValueError(
                 f"`metric` must be one of {ANOMALY_METRICS} for IsolationForest, but got "
                 f"{metric!r}."
             )
-        rows = _first_rows(sample, ANOMALY_SAMPLE_ROWS)
-        X = np.asarray(sample.X)[rows]
-        if len(X) == 0:
+        rows = sample.derived(
+            ("isolation_forest_rows", ANOMALY_SAMPLE_ROWS),
+            lambda: _first_rows(sample, ANOMALY_SAMPLE_ROWS),
+        )
+        if len(rows) == 0:
             raise ValueError("The held-out sample must hold rows to score, but it is empty.")
-        s_X = self._bare_scores(X)
+        X32 = sample.derived(
+            ("isolation_forest_X32", ANOMALY_SAMPLE_ROWS),
+            lambda: np.asarray(np.asarray(sample.X)[rows], dtype=np.float32),
+        )
+        state = getattr(self, "state_", None)
+        s_X = self._cached_scores(state, sample, "held_out", X32)
         if metric in LABEL_METRICS:
             y = None if sample.y is None else np.asarray(sample.y)[rows]
             w = np.asarray(sample.w)[rows]
             return anomaly_label_score(-s_X, y, None if np.all(w == 1.0) else w, metric)
         seed = int(getattr(sample, "seed", 0))
-        s_unif = self._bare_scores(uniform_box_points(X, BOX_POINTS, seed))
+        U32 = sample.derived(
+            ("isolation_forest_box", ANOMALY_SAMPLE_ROWS, BOX_POINTS, seed),
+            lambda: np.asarray(
+                uniform_box_points(np.asarray(sample.X)[rows], BOX_POINTS, seed), dtype=np.float32
+            ),
+        )
+        s_unif = self._cached_scores(state, sample, "box", U32)
         return excess_mass(s_X, s_unif) if metric == "em" else mass_volume(s_X, s_unif)
 
     def __sklearn_tags__(self) -> Any:
