@@ -1,6 +1,6 @@
 """``FrequentDirections``: a mergeable covariance sketch of ``ell`` rows for wide data.
 
-The sketch is a small matrix ``M`` (at most ``2 ell`` rows of ``d`` columns) whose Gram matrix
+The sketch is a small matrix ``M`` (fewer than ``2 ell + ell // 2`` rows of ``d`` columns) whose Gram matrix
 ``M^T M`` stands for the **centered, weighted scatter** ``C = sum_i w_i (x_i - mean)(x_i - mean)^T``
 of every row seen, with the deterministic guarantee of Frequent Directions (Liberty 2013;
 Ghashami, Liberty, Phillips and Woodruff 2016)::
@@ -16,19 +16,19 @@ total variance (trace of ``C``) and ``X^T y`` are exact; only the off-diagonal s
 
 Construction (why the bound holds for the *centered* scatter):
 
-- Rows arrive in a buffer; every ``ell - ell // 2`` rows (counted in arrival order, so the
-  chunking of the updates does not matter) become a **block**: the block's rows centered at the block's own
+- Rows arrive in a buffer; every ``ell`` rows (counted in arrival order, so the chunking of
+  the updates does not matter) become a **block**: the block's rows centered at the block's own
   weighted mean, times ``sqrt(w)``, plus one **Chan row** ``sqrt(W_s W_b / (W_s + W_b)) (mean_b
   - mean_s)`` joining the block to the rows sketched before (weight ``W_s``, mean ``mean_s``).
   By the pairwise formula of Chan, Golub and LeVeque the Gram matrices of these rows add up
   to ``C`` exactly, so every row appended is an exact PSD addition.
-- When the sketch holds ``2 ell`` rows or more it is **shrunk**, leaving its top
+- When the sketch holds ``2 ell + p`` rows or more it is **shrunk**, leaving its top
   ``p = ell // 2`` directions whole (:func:`shrink`; the parameterized "alpha-FD" of Desai,
   Ghashami and Phillips 2016, with ``ell + p`` rows and ``alpha = ell / (ell + p)``): with the
   SVD ``M = U S V^T`` and ``delta = s_{ell+p}^2`` (0 when there are fewer singular values),
   the top ``p`` rows stay ``s_i v_i^T``, the next ``ell - 1`` become ``sqrt(s_i^2 - delta)
   v_i^T`` (those above ``delta``), the rest go: at most ``ell + p - 1`` rows remain, and a block
-  and its Chan row (``ell - p + 1`` rows) fill the sketch to ``2 ell`` again. A shrink lowers
+  and its Chan row (``ell + 1`` rows) fill the sketch to ``2 ell + p`` again. A shrink lowers
   every direction of ``M^T M`` by at most ``delta`` and its trace by at least ``ell delta``
   (``ell`` directions lose ``delta`` each); summing over shrinks (``error_bound`` is the sum of
   the ``delta``) and the argument of Ghashami et al. (Theorem 1.1) gives the bound above for
@@ -37,8 +37,9 @@ Construction (why the bound holds for the *centered* scatter):
   forget old rows and follow the recent noise; left whole, they keep every row. On the table
   of ``experiments/fd_pca.py`` (100,000 x 2,000, 20 planted directions under unit noise) the top
   ``k = 10`` directions of ``ell = 20`` kept FIGURE of exact PCA's variance (0.981 with
-  ``p = 0``). The cost: twice the shrinks (a block is ``ell - p`` rows, not ``ell``); memory is
-  unchanged (at most ``2 ell`` sketch rows and ``ell - p - 1`` buffered ones).
+  ``p = 0``). The cost: a shrink handles ``2 ell + p`` rows instead of ``2 ell`` (about 1.2-1.5x
+  the update time per row at ``ell = 128``, d = 2,000-4,000) and memory is ``< 2 ell + p``
+  sketch rows plus ``< ell`` buffered ones (``< 3.5 ell``, was ``< 3 ell``).
 - ``merge`` stacks the two sketches and the Chan row joining their sketched rows, shrinks, and
   passes the other state's buffered rows through the block rule: the same exact additions
   and shrinks, so the bound holds for the merged rows whatever the merge order (the sketch
@@ -187,7 +188,7 @@ class FrequentDirections(Memoized):
     ell : int
         Sketch size: the guarantee is ``||C - M^T M||_2 <= tail_k / (ell - k)`` for every
         ``k < ell``; PCA can finalize any ``n_components < ell``; a shrink leaves the top
-        ``ell // 2`` directions whole (``protected``). Memory ``< 3 ell d`` floats.
+        ``ell // 2`` directions whole (``protected``). Memory ``< 3.5 ell d`` floats.
 
     Raises
     ------
@@ -205,9 +206,11 @@ class FrequentDirections(Memoized):
         if int(n_features) < 1:
             raise ValueError(f"`n_features >= 1` must hold, but got n_features={n_features}.")
         self.n_features, self.has_target, self.ell = int(n_features), bool(has_target), int(ell)
-        #: Top directions a shrink leaves whole, and the rows of a block (module docstring).
+        #: Top directions a shrink leaves whole; rows of a block; sketch rows that trigger a
+        #: shrink (module docstring).
         self.protected = self.ell // 2
-        self._block_size = self.ell - self.protected
+        self._block_size = self.ell
+        self._capacity = 2 * self.ell + self.protected
         p = self.n_features + 1  # the last column is the target (zeros without one)
         self._n_rows = 0
         self._weight = 0.0
@@ -267,7 +270,7 @@ class FrequentDirections(Memoized):
 
     @property
     def sketch_rows(self) -> int:
-        """Rows held by the sketch and the buffer (fewer than ``3 ell``)."""
+        """Rows held by the sketch and the buffer (fewer than ``3 ell + ell // 2``)."""
         return len(self._B) + self._n_pending
 
     def params(self) -> dict[str, Any]:
@@ -371,8 +374,8 @@ class FrequentDirections(Memoized):
         return rows, total, mean + (mb - mean) * (Wb / total)
 
     def _flush(self) -> None:
-        """Every full block of ``ell - protected`` buffered rows joins the sketch; shrink at
-        ``2 ell`` rows (the ``ell + protected - 1`` kept plus a block and its Chan row)."""
+        """Every full block of ``ell`` buffered rows joins the sketch; shrink at ``2 ell +
+        protected`` rows (the ``ell + protected - 1`` kept plus a block and its Chan row)."""
         L = self._block_size
         if self._n_pending < L:
             return
@@ -393,7 +396,7 @@ class FrequentDirections(Memoized):
         self._shrink_if_full()
 
     def _shrink_if_full(self) -> None:
-        if len(self._B) >= 2 * self.ell:
+        if len(self._B) >= self._capacity:
             self._B, delta = shrink(self._B, self.ell, self.protected)
             self._delta += delta
 
@@ -448,7 +451,7 @@ class FrequentDirections(Memoized):
         return out
 
     def eig(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(lam, V)``: eigenvalues of ``M^T M`` (largest first, at most ``3 ell``) and their
+        """``(lam, V)``: eigenvalues of ``M^T M`` (largest first, fewer than ``3.5 ell``) and their
         eigenvectors as rows (memoized), from the SVD of the sketch."""
 
         def compute() -> tuple[np.ndarray, np.ndarray]:
@@ -506,10 +509,10 @@ class FrequentDirections(Memoized):
         }
         bad = [k for k, s in shapes.items() if got[k].shape != s]
         B, Z, w = got["sketch"].reshape(-1, d), got["buffer_Z"].reshape(-1, d), got["buffer_w"]
-        if bad or len(Z) != len(w) or len(B) >= 2 * new.ell or len(w) >= new.ell:
+        if bad or len(Z) != len(w) or len(B) >= new._capacity or len(w) >= new.ell:
             raise ValueError(
                 f"FrequentDirections arrays must fit n_features={d}, ell={new.ell} (vectors of "
-                f"{d + 1} or {d}, < {2 * new.ell} sketch rows, < {new.ell} buffered rows with a "
+                f"{d + 1} or {d}, < {new._capacity} sketch rows, < {new.ell} buffered rows with a "
                 f"weight each), but got { ({k: got[k].shape for k in got}) }."
             )
         new._n_rows, new._weight = int(header["n_rows"]), float(header["weight_sum"])

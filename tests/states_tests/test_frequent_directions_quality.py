@@ -89,4 +89,4 @@ def test_the_state_protects_the_top_half_and_keeps_its_memory():
     for ell in (1, 2, 7, 20):
         s = _fill(X, ell, cuts=(5, 1_000))
         assert s.protected == ell // 2
-        assert len(s.sketch()) <= 3 * ell
+        assert s.sketch_rows < 3 * ell + ell // 2
