@@ -24,14 +24,24 @@ worker that only imports and generates one chunk):
 
 Quality, against the exact covariance ``C`` (of the ``exact`` run): ``captured`` =
 ``trace(P C P^T) / (sum of the top k eigenvalues of C)`` for the method's components ``P``
-(the share of the best possible k-dimensional variance the components really keep), and
-``reported`` = the method's own explained-variance sum over the exact one. Time: the wall
+(orthonormal rows: the variance of all rows projected on them over exact PCA's top k, the
+share of the best possible k-dimensional variance the components really keep), and
+``reported`` = the method's own explained-variance sum over the exact one (for the sketch,
+``s_i^2``: the bottom of its Weyl interval). ``randomized`` is skipped, with the reason printed
+and written, when the matrix and its centered copy (``2 x rows x cols x 8`` bytes) exceed
+the memory available (at 1,000,000 x 2,000: 32 GB). Time: the wall
 time of the updates and the finalize only (data generation excluded), one run per method
 (the machine was shared with other jobs: read the times as rough). Tracemalloc is not used
 (it slows numpy's allocations); peak memory is ``ru_maxrss`` of the worker.
 
 Run: ``.venv/bin/python experiments/fd_pca.py [--rows N] [--cols D] [--k K]`` (writes
 results/fd_pca.csv and results/fd_pca.png).
+
+``--quality-only``: the ``captured`` figure of the sketch alone (``ell = 2k`` and ``4k``) in one
+pass that also accumulates the exact covariance (a float64 Gram matrix of the rows shifted by
+the first chunk's mean, ``O(rows cols^2)``): one generation of the rows instead of three, for
+``--rows 1000000``; no time or memory figures (the states share the pass). Writes
+results/fd_pca_quality.csv.
 
 ``--by-width``: the measurement behind the default engine by width (docs/design.md): update
 time per row of the moments and of the sketch (``ell = 128``, the default) on 8,192 rows of
@@ -134,6 +144,50 @@ def worker(a: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+def quality_only(a: argparse.Namespace) -> None:
+    """The sketch's ``captured`` at ``ell = 2k, 4k`` against the exact covariance, one pass."""
+    from threadpoolctl import threadpool_limits
+
+    from statetune.algorithms.decomposition import PCA
+    from statetune.states import FrequentDirections
+
+    d, t0 = a.cols, time.perf_counter()
+    sketches = {ell: FrequentDirections(d, False, ell) for ell in (2 * a.k, 4 * a.k)}
+    G, total, n, shift = np.zeros((d, d)), np.zeros(d), 0, None
+    with threadpool_limits(limits=a.threads, user_api="blas"):
+        for X in chunks(a.rows, a.cols, a.rank):
+            for state in sketches.values():
+                state.update(X)
+            shift = X.mean(axis=0) if shift is None else shift
+            Z = X - shift
+            G += Z.T @ Z
+            total += Z.sum(axis=0)
+            n += len(X)
+        C = (G - np.outer(total, total) / n) / (n - 1)
+        best = float(np.linalg.eigvalsh(C)[::-1][: a.k].sum())
+        rows = []
+        for ell, state in sketches.items():
+            P = PCA.from_state(state, n_components=a.k).components_
+            got = float(np.trace(P @ C @ P.T)) / best
+            rows.append({"method": "fd", "ell": ell, "captured": got, "rows": n, "cols": d})
+            print(f"fd ell={ell:<4} captured {got:.6f}", flush=True)
+    print(f"one pass: {time.perf_counter() - t0:.0f} s (shared machine)")
+    write_csv("fd_pca_quality", rows)
+
+
+def randomized_too_big(a: argparse.Namespace) -> str | None:
+    """Why ``randomized`` cannot run here (the matrix and its centered copy), or None."""
+    need = 2 * a.rows * a.cols * 8
+    try:
+        with open("/proc/meminfo") as f:
+            avail = next(int(x.split()[1]) * 1024 for x in f if x.startswith("MemAvailable"))
+    except (OSError, StopIteration):
+        return None
+    if need <= avail:
+        return None
+    return f"needs {need / 2**30:.0f} GB (matrix + centered copy), {avail / 2**30:.0f} GB available"
+
+
 def run(method: str, a: argparse.Namespace, tmp: Path, ell: int = 0) -> dict[str, Any]:
     out = str(tmp / f"{method}_{ell}")
     cmd = [sys.executable, __file__, "--worker", method, "--out", out, "--ell", str(ell)]
@@ -187,9 +241,13 @@ def main() -> None:
     p.add_argument("--out", default=None)
     p.add_argument("--ell", type=int, default=0)
     p.add_argument("--by-width", action="store_true")
+    p.add_argument("--quality-only", action="store_true")
     a = p.parse_args()
     if a.by_width:
         by_width()
+        return
+    if a.quality_only:
+        quality_only(a)
         return
     if a.worker:
         print(json.dumps(worker(a)))
@@ -198,6 +256,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as t:
         tmp = Path(t)
         rows = [run("baseline", a, tmp)]
+        skipped = randomized_too_big(a) if "randomized" in methods else None
+        if skipped:
+            print(f"randomized skipped: {skipped}")
+            methods.remove("randomized")
         for m in methods:
             for ell in (2 * a.k, 4 * a.k) if m == "fd" else (0,):
                 rows.append(run(m, a, tmp, ell))
@@ -212,7 +274,9 @@ def main() -> None:
                 P = got["components"]
                 r["captured"] = float(np.trace(P @ C @ P.T)) / best
                 r["reported"] = float(got["explained_variance"].sum()) / best
-            r.update(rows=a.rows, cols=a.cols, k=a.k, threads=a.threads)
+            r.update(rows=a.rows, cols=a.cols, k=a.k, threads=a.threads, note="")
+        if skipped:
+            rows.append({"method": "randomized", "ell": 0, "note": f"skipped: {skipped}"})
     write_csv("fd_pca", rows)
     plot(rows, a)
 
@@ -223,7 +287,9 @@ def plot(rows: list[dict[str, Any]], a: argparse.Namespace) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    shown = [r for r in rows if r["method"] != "baseline"]
+    shown = [r for r in rows if r["method"] != "baseline" and not r.get("note")]
+    if not shown:
+        return
     names = [r["method"] + (f"\nell={r['ell']}" if r["method"] == "fd" else "") for r in shown]
     fig, axes = plt.subplots(1, 3, figsize=(13, 4))
     for ax, key, label in zip(

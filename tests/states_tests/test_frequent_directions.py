@@ -154,7 +154,7 @@ def test_ell_at_least_d_is_exact_and_memory_stays_order_ell_d():
     np.testing.assert_allclose(M.T @ M, C, rtol=1e-9, atol=1e-9 * np.abs(C).max())
     assert s.error_bound == pytest.approx(0.0, abs=1e-9 * np.trace(C))
     t = _fill(_low_rank_plus_noise(2_000, 50, 5, seed=2), ell=8, cuts=(3, 1_001))
-    assert t.sketch_rows < 3 * 8
+    assert t.sketch_rows < 3 * 8 + 8 // 2
 
 
 def test_round_trip_and_registry():

@@ -193,16 +193,19 @@ def test_compute_states_and_tune_through_state_params():
 
 
 def test_explained_variance_lies_in_the_weyl_interval_and_is_close_for_strong_components():
+    """lambda_i in [s_i^2, s_i^2 + Delta]; the planted directions, among the top ell // 2 that a
+    shrink leaves whole, sit at the bottom of the interval."""
     X, _ = _data(n=3_000, d=120, rank=5, seed=7)
     s = _fd(X, None, ell=12)
     m, ref = PCA.from_state(s, n_components=8), decomposition.PCA(8).fit(X)
     assert s.error_bound > 0
-    lo = m.explained_variance_ - m.sketch_error_bound_
+    hi = m.explained_variance_ + m.sketch_error_bound_
     tol = 1e-9 * ref.explained_variance_[0]
-    assert np.all(lo - tol <= ref.explained_variance_)
-    assert np.all(ref.explained_variance_ <= m.explained_variance_ + tol)
-    strong = slice(0, 5)  # the five planted directions: held since the first shrink
-    np.testing.assert_allclose(m.explained_variance_[strong], ref.explained_variance_[strong], 0.01)
+    assert np.all(m.explained_variance_ - tol <= ref.explained_variance_)
+    assert np.all(ref.explained_variance_ <= hi + tol)
+    strong = slice(0, 5)  # the five planted directions: at the bottom of the interval
+    gap = np.abs(m.explained_variance_[strong] - ref.explained_variance_[strong])
+    assert np.all(gap <= 0.05 * m.sketch_error_bound_), (gap, m.sketch_error_bound_)
     np.testing.assert_allclose(
         m.explained_variance_ratio_.sum(), ref.explained_variance_ratio_.sum(), 0.01
     )
