@@ -93,7 +93,7 @@ SKETCH = "frequent_directions"
 EXACT = "exact"
 SKETCHES = (EXACT, SKETCH)
 #: From this many features on, ``pca``/``ridge``/``pcr`` default to the sketch (docs/design.md).
-SKETCH_MIN_FEATURES = 2_000
+SKETCH_MIN_FEATURES = 4_000
 #: Sketch rows by default: PCA of up to 127 components; the bound at k=64 is tail/64.
 DEFAULT_ELL = 128
 
