@@ -68,10 +68,12 @@ from statetune.algorithms._checks import check_int_range
 from statetune.algorithms._estimator import StateEstimator
 from statetune.algorithms.params import FloatParam, IntParam, Param
 from statetune.algorithms.references import NoReference
+from statetune.data.text import raw_documents
+from statetune.data.vocabulary import TextVocabulary
 from statetune.states._base import readonly
 from statetune.states.cooccurrence import CoOccurrence
 
-__all__ = ["TOPIC_METRICS", "Topics", "umass_coherence"]
+__all__ = ["TOPIC_METRICS", "RawTextError", "Topics", "umass_coherence"]
 
 TOPIC_METRICS = ("pair_log_likelihood", "coherence")
 #: Most probable words of a topic that UMass coherence reads.
@@ -91,6 +93,10 @@ _RECOVERY = ("L2", "KL")
 _MEMO_VOCABULARIES = 3
 _MEMO_PATHS = 8
 _MEMO_LOCK = threading.Lock()
+
+
+class RawTextError(TypeError):
+    """Raw documents given to a topic model that has no tokenizer (not from a text source)."""
 
 
 def _one_blas_thread() -> Any:
@@ -179,13 +185,13 @@ def _restricted(state: CoOccurrence, kept: np.ndarray) -> _Words:
         found = memo.get(key)
         if found is not None:
             memo.move_to_end(key)
-            return found  # type: ignore[no-any-return]
+            return found
     made = _Words(state, kept)  # outside the lock: two threads may both build; one is kept
     with _MEMO_LOCK:
         words = memo.setdefault(key, made)
         while len(memo) > _MEMO_VOCABULARIES:
             memo.popitem(last=False)
-        return words  # type: ignore[no-any-return]
+        return words
 
 
 class Topics(StateEstimator, TransformerMixin, BaseEstimator):
@@ -325,13 +331,42 @@ class Topics(StateEstimator, TransformerMixin, BaseEstimator):
         self.n_empty_documents_ = state.n_empty
         self.n_short_documents_ = state.n_short
 
+    @classmethod
+    def from_state(cls, state: Any, feature_names: Any = None, **params: Any) -> Any:
+        """Finalize from ``state``; from a text source's states (``feature_names`` its
+        :class:`~statetune.data.vocabulary.TextVocabulary`) the model also keeps the words'
+        tokenizer, so :meth:`transform` takes raw documents."""
+        model: Any = super().from_state(state, feature_names, **params)
+        model.text_vocabulary_ = (
+            feature_names if isinstance(feature_names, TextVocabulary) else None
+        )
+        return model
+
     # -- use ------------------------------------------------------------------------------
     def _validate(self, X: Any, y: Any, reset: bool) -> tuple[Any, Any]:
         return validate_data(self, X, reset=reset, accept_sparse="csr", dtype=np.float64), None
 
+    def _term_counts(self, X: Any) -> Any:
+        """Raw documents tokenized as the text source was; term counts as they are."""
+        docs = raw_documents(X)
+        if docs is None:
+            return X
+        words = getattr(self, "text_vocabulary_", None)
+        if words is None:
+            raise RawTextError(
+                "Raw documents need the tokenizer of a text source, but this model was "
+                f"finalized from states of a source without one ({self.n_features_in_} columns "
+                "of term counts, e.g. st.from_arrays(csr)); pass term counts (a bag-of-words "
+                "matrix with those columns), or build the source with st.from_text."
+            )
+        return words.vectorizer().transform(docs)
+
     def transform(self, X: Any) -> np.ndarray:
-        """Topic proportions (n_documents x n_components) of documents of term counts."""
+        """Topic proportions (n_documents x n_components) of documents: term counts (a
+        bag-of-words matrix over the model's words), or raw documents (strings, a pandas
+        Series of them) when the model comes from a text source (``st.from_text``)."""
         check_is_fitted(self, "components_")
+        X = self._term_counts(X)
         if sp.issparse(X):  # a bag-of-words has no column names to check against the words
             X = check_array(X, accept_sparse="csr", dtype=np.float64)
             if X.shape[1] != self.n_features_in_:
@@ -447,7 +482,7 @@ class _HeldPairs:
             found = memo.get(key)
             if found is not None and found[0] is token:
                 memo.move_to_end(key)
-                return found[1]  # type: ignore[no-any-return]
+                return found[1]
         made = cls(train, held, kept)
         with _MEMO_LOCK:
             memo[key] = (token, made)  # the token is kept alive: its id is not reused
