@@ -126,14 +126,24 @@ class AnchorPath:
             return self._P[i]
         return self._Qbar[self._cand[i]]
 
-    def _times(self, v: np.ndarray) -> np.ndarray:
-        """The candidate rows times ``v`` (one product; all of ``Qbar`` when most rows are
-        candidates, which costs no copy)."""
+    def _times(self, v: np.ndarray, anchor: int) -> np.ndarray:
+        """The candidate rows times ``v``. Without a projection, products of all of ``Qbar``
+        (no copy) with ``v`` and with the anchor's row, the anchor's column of :meth:`cross`
+        (two matrix-vector products cost less than one product with two columns)."""
         if self._P is not None:
             out: np.ndarray = self._P @ v
             return out
+        self._keep_cross(self._Qbar @ self._Qbar[anchor])
         full = self._Qbar @ v
         return full if self._all else full[self._cand]
+
+    def _keep_cross(self, column: np.ndarray) -> None:
+        if self._n_cross == self._cross.shape[1]:
+            grown = np.empty((self._Qbar.shape[0], max(8, 2 * self._n_cross)))
+            grown[:, : self._n_cross] = self._cross[:, : self._n_cross]
+            self._cross = grown
+        self._cross[:, self._n_cross] = column
+        self._n_cross += 1
 
     # -- the greedy steps ----------------------------------------------------------------
     def _start(self) -> None:
@@ -142,6 +152,8 @@ class AnchorPath:
             sq[a:b] = np.einsum("ij,ij->i", rows, rows)
         first = int(np.argmax(sq))
         self._origin = np.array(self._row(first), dtype=np.float64)
+        if self._P is None:
+            self._keep_cross(self._Qbar @ self._origin)
         res = np.empty(len(self._cand))
         for a, b, rows in self._blocks():  # squared distances to the first anchor, exactly
             for s in range(a, b, _BLOCK):
@@ -158,7 +170,7 @@ class AnchorPath:
         i = int(np.argmax(res))
         self._chosen.append(i)
         if res[i] <= 0:  # the rows span fewer dimensions than k: any other word will do
-            res[i] = -1.0
+            self._no_direction(i)
             return
         r = self._row(i) - self._origin
         B = self._basis[: self._n_basis]
@@ -166,10 +178,10 @@ class AnchorPath:
             r -= B.T @ (B @ r)
         norm = float(np.sqrt(r @ r))
         if norm <= 0:
-            res[i] = -1.0
+            self._no_direction(i)
             return
         b = r / norm
-        proj = self._times(b) - float(self._origin @ b)
+        proj = self._times(b, int(self._cand[i])) - float(self._origin @ b)
         res -= proj * proj
         res[self._chosen] = -1.0
         if self._n_basis == len(self._basis):
@@ -186,19 +198,20 @@ class AnchorPath:
                 self._step()
             return self._cand[np.asarray(self._chosen[:k], dtype=np.intp)]
 
+    def _no_direction(self, i: int) -> None:
+        """Anchor ``i`` adds no direction: no product of ``Qbar`` but its cross column."""
+        self._res[i] = -1.0
+        if self._P is None:
+            self._keep_cross(self._Qbar @ self._Qbar[self._cand[i]])
+
     def cross(self, k: int) -> np.ndarray:
         """``Qbar @ Qbar[anchors(k)].T`` (V x k): RecoverL2's ``b``; its rows at the anchors
-        are their Gram matrix ``H``. Columns are computed once, as anchors are added."""
+        are their Gram matrix ``H``. Columns are computed once, as anchors are added (with
+        the Gram-Schmidt products when there is no projection)."""
         anchors = self.anchors(k)
         with self._lock:
-            if self._n_cross < k:
-                if self._cross.shape[1] < k:
-                    grown = np.empty((self._Qbar.shape[0], max(k, 2 * self._cross.shape[1])))
-                    grown[:, : self._n_cross] = self._cross[:, : self._n_cross]
-                    self._cross = grown
-                new = anchors[self._n_cross : k]
-                self._cross[:, self._n_cross : k] = self._Qbar @ self._Qbar[new].T
-                self._n_cross = k
+            while self._n_cross < k:  # anchors whose step took no product of Qbar
+                self._keep_cross(self._Qbar @ self._Qbar[anchors[self._n_cross]])
             return self._cross[:, :k]
 
 

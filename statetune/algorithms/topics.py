@@ -93,6 +93,8 @@ _RECOVERY = ("L2", "KL")
 _MEMO_VOCABULARIES = 3
 _MEMO_PATHS = 8
 _MEMO_LOCK = threading.Lock()
+#: Rows of ``A R A^T`` computed at a time when scoring (a small buffer, no V x V array).
+_ROWS = 128
 
 
 class RawTextError(TypeError):
@@ -102,10 +104,17 @@ class RawTextError(TypeError):
 def _one_blas_thread() -> Any:
     """BLAS limited to one thread: the recovery's products are small (V x k, k x k) and run
     hundreds of times; on a busy machine, threads of OpenBLAS waiting for cores made them
-    ten times slower (measured: 30 s against 3 s for V = 2,000, k = 20, load 17 on 2 cores)."""
-    from threadpoolctl import threadpool_limits
+    ten times slower (measured: 30 s against 3 s for V = 2,000, k = 20, load 17 on 2 cores).
+    The loaded libraries are looked up once (a lookup per trial cost 17 ms)."""
+    global _CONTROLLER
+    if _CONTROLLER is None:
+        from threadpoolctl import ThreadpoolController
 
-    return threadpool_limits(limits=1, user_api="blas")
+        _CONTROLLER = ThreadpoolController()
+    return _CONTROLLER.limit(limits=1, user_api="blas")
+
+
+_CONTROLLER: Any = None
 
 
 def _check_documents(name: str, value: Any) -> None:
@@ -413,7 +422,8 @@ class Topics(StateEstimator, TransformerMixin, BaseEstimator):
             )
         if metric == "coherence":
             return umass_coherence(self.components_, held.codoc, held.doc_freq)
-        return self._pair_log_likelihood(train, held)
+        with _one_blas_thread():
+            return self._pair_log_likelihood(train, held)
 
     @staticmethod
     def validation_note(metric: str) -> str:
@@ -429,12 +439,15 @@ class Topics(StateEstimator, TransformerMixin, BaseEstimator):
         state and vocabulary; a trial computes ``A R A^T`` at the kept words' entries."""
         kept = self.vocabulary_
         pairs = _HeldPairs.of(train, held, kept)
-        pm = self.pair_model().reshape(-1)[pairs.inside]
-        M = (1.0 - SMOOTHING) * pairs.share * pm + pairs.smooth
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            logs = np.log(np.maximum(M, np.finfo(np.float64).tiny))
-        return float((pairs.h @ logs + pairs.outside) / pairs.total)
+        A = self.components_[:, kept].T
+        G = A @ self.topic_pairs_
+        M = np.empty(len(pairs.h))  # A R A^T at the entries, a block of rows at a time
+        for lo, hi, start, stop in pairs.blocks:
+            M[start:stop] = (G[lo:hi] @ A.T).reshape(-1)[pairs.local[start:stop]]
+        M *= (1.0 - SMOOTHING) * pairs.share
+        M += pairs.smooth
+        np.maximum(M, np.finfo(np.float64).tiny, out=M)
+        return float((pairs.h @ np.log(M, out=M) + pairs.outside) / pairs.total)
 
 
 class _HeldPairs:
@@ -466,7 +479,14 @@ class _HeldPairs:
             warnings.simplefilter("ignore", RuntimeWarning)
             logs = np.log(np.maximum(M_out, np.finfo(np.float64).tiny))
         self.outside = float(h[out] @ logs)
-        self.inside = rk[inside] * len(kept) + ck[inside]
+        rk, ck = rk[inside], ck[inside]  # sorted by row (np.nonzero's order; kept ascends)
+        edges = np.arange(0, len(kept) + _ROWS, _ROWS).clip(max=len(kept))
+        cuts = np.searchsorted(rk, edges)
+        self.blocks = [
+            (int(edges[i]), int(edges[i + 1]), int(cuts[i]), int(cuts[i + 1]))
+            for i in range(len(edges) - 1)
+        ]
+        self.local = (rk - np.repeat(edges[:-1], np.diff(cuts))) * len(kept) + ck
         self.h = h[inside]
         self.smooth = smooth[inside]
         self.share = _block_sum(train.pairs, kept) / total_t

@@ -100,15 +100,12 @@ def _rows(X: Any, n_features: int) -> sp.csr_array:
 
 
 def _add_sparse(out: np.ndarray, P: sp.csr_array, skip_diagonal: bool = False) -> None:
-    """``out += P`` in place (``P`` a product of CSR matrices: no repeated entry), without a dense copy of
-    ``P`` (a fresh V x V array per batch costs more than the product on a busy machine)."""
+    """``out += P`` in place (``np.add.at``: repeated entries add up), without a dense copy of
+    ``P`` (a fresh V x V array per batch costs more than the product on a busy machine); with
+    ``skip_diagonal``, ``P``'s diagonal is left out (the caller adds it exactly)."""
     rows = np.repeat(np.arange(P.shape[0]), np.diff(P.indptr))
-    flat = rows * P.shape[1] + P.indices
-    data = P.data
-    if skip_diagonal:
-        off = rows != P.indices
-        flat, data = flat[off], data[off]
-    out.reshape(-1)[flat] += data
+    data = np.where(rows == P.indices, 0.0, P.data) if skip_diagonal else P.data
+    np.add.at(out.reshape(-1), rows * P.shape[1] + P.indices, data)
 
 
 @register_state
