@@ -171,3 +171,13 @@ def test_copy_shares_nothing_observable():
         np.testing.assert_allclose(st_.pairs, ref, rtol=1e-10, atol=1e-14)
         B = (rows > 0).astype(float)
         np.testing.assert_array_equal(st_.codoc, B.T @ B)
+
+
+def test_anchor_path_when_the_rows_span_fewer_dimensions_than_k():
+    rng = np.random.default_rng(4)
+    base = rng.dirichlet(np.ones(12), size=3)
+    Qbar = np.vstack([base, base[[0, 1, 2, 0, 1]] * 1.0])  # 8 rows, 3 distinct points
+    path = AnchorPath(Qbar, np.arange(8))
+    anchors = path.anchors(6)
+    assert len(set(anchors.tolist())) == 6  # distinct words, beyond the span too
+    np.testing.assert_allclose(path.cross(6), Qbar @ Qbar[anchors].T, rtol=1e-12)
