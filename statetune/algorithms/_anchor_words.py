@@ -3,16 +3,24 @@
 No well-kept package offers it (the authors' research code and a few unmaintained ports are
 all there is), so it is written here from the paper, vectorized over all words at once:
 
-- :func:`find_anchors`: FastAnchorWords, a greedy Gram-Schmidt on the row-normalized
+- :class:`AnchorPath`: FastAnchorWords, a greedy Gram-Schmidt on the row-normalized
   co-occurrence matrix (optionally on a Gaussian random projection of its rows, as the paper
   does for large vocabularies): the first anchor is the row farthest from the origin, then
   the points are translated to it, and each next anchor is the row farthest from the span of
-  the ones chosen so far.
-- :func:`recover_l2`: RecoverL2, ``min_c ||Qbar_w - c^T Qbar_S||^2`` over the simplex for every
-  word ``w`` at once, solved by accelerated projected gradient (FISTA, step ``1 / L``, with
-  adaptive restart; stops when no coefficient moves by ``tol`` = 1e-7) instead
-  of the paper's exponentiated gradient: the same convex problem, a solver whose step needs
-  no tuning.
+  the ones chosen so far. Step ``j`` depends only on steps ``< j`` (there is no clean-up pass),
+  so the first ``k`` anchors of a longer run ARE the anchors for ``k``: a path is grown on
+  demand and trials of any ``k`` read its prefix. Each step costs one product of the rows with
+  the new basis vector (the residual norms are updated, ``||r||^2 -= (r . b)^2``, instead of
+  deflating every row), and the path keeps ``Qbar @ Qbar[anchors].T``, the cross products
+  RecoverL2 needs, column by column as anchors are added. :func:`find_anchors` is one run.
+- :func:`solve_simplex_ls` / :func:`recover_l2`: RecoverL2, ``min_c ||Qbar_w - c^T Qbar_S||^2``
+  over the simplex for every word ``w`` at once, from the anchors' ``k x k`` Gram matrix
+  ``H`` and the cross products ``b`` only (``c^T H c - 2 b_w^T c``), solved by accelerated
+  projected gradient (FISTA, step ``1 / L``, adaptive restart) with a vectorized sort-based
+  simplex projection, each word's problem on its own (its own momentum and restart; a word
+  stops when none of its coefficients moves by ``tol`` = 1e-7, and only the words still moving
+  are iterated) instead of the paper's exponentiated gradient: the same convex problem, a
+  solver whose step needs no tuning.
 - :func:`recover_kl`: RecoverKL, ``min_c KL(Qbar_w || c^T Qbar_S)`` over the simplex, by the
   multiplicative EM update of mixture weights (each anchor row is a distribution; the update
   never increases the divergence).
@@ -30,12 +38,181 @@ Example
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["doc_topics", "find_anchors", "project_simplex", "recover_kl", "recover_l2"]
+__all__ = [
+    "AnchorPath",
+    "doc_topics",
+    "find_anchors",
+    "project_simplex",
+    "recover_kl",
+    "recover_l2",
+    "solve_simplex_ls",
+]
+
+#: Rows per block when a pass over the candidate rows needs a temporary copy of them.
+_BLOCK = 512
+
+
+class AnchorPath:
+    """FastAnchorWords' greedy sequence of anchors among ``candidates`` (rows of ``Qbar``),
+    grown on demand; thread-safe (trials sharing a state share its paths).
+
+    Parameters
+    ----------
+    Qbar : ndarray (V x V)
+        Row-normalized co-occurrence matrix (read, never written; kept by reference).
+    candidates : ndarray of int
+        Rows that may be anchors.
+    projection_dim : int, optional
+        Choose on a Gaussian random projection of the rows to this many dimensions.
+    seed : int
+        Seed of the projection.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Qbar = np.eye(4)[[0, 1, 2, 3, 0]] * 0.9 + 0.025
+    >>> path = AnchorPath(Qbar, np.arange(5))
+    >>> path.anchors(2).tolist() == path.anchors(4)[:2].tolist()
+    True
+    """
+
+    def __init__(
+        self,
+        Qbar: np.ndarray,
+        candidates: np.ndarray,
+        projection_dim: int | None = None,
+        seed: int = 0,
+    ) -> None:
+        self._Qbar = Qbar
+        self._cand = np.asarray(candidates, dtype=np.intp)
+        self._all = len(self._cand) == Qbar.shape[0] and bool(
+            np.array_equal(self._cand, np.arange(Qbar.shape[0]))
+        )
+        self._P: np.ndarray | None = None
+        if projection_dim is not None and projection_dim < Qbar.shape[1]:
+            rng = np.random.default_rng(seed)
+            G = rng.normal(size=(Qbar.shape[1], projection_dim)) / np.sqrt(projection_dim)
+            self._P = np.ascontiguousarray(Qbar[self._cand] @ G)
+        self._dim = Qbar.shape[1] if self._P is None else self._P.shape[1]
+        self._lock = threading.Lock()
+        self._chosen: list[int] = []  # positions in candidates
+        self._basis = np.empty((0, self._dim))
+        self._n_basis = 0
+        self._res = np.empty(0)
+        self._origin = np.empty(0)
+        self._cross = np.empty((Qbar.shape[0], 0))
+        self._n_cross = 0
+
+    # -- rows of the candidates ----------------------------------------------------------
+    def _blocks(self) -> Any:
+        """``(start, stop, rows)`` over the candidate rows (a view when it can be one)."""
+        if self._P is not None:
+            yield 0, len(self._cand), self._P
+        elif self._all:
+            yield 0, len(self._cand), self._Qbar
+        else:
+            for a in range(0, len(self._cand), _BLOCK):
+                b = min(a + _BLOCK, len(self._cand))
+                yield a, b, self._Qbar[self._cand[a:b]]
+
+    def _row(self, i: int) -> np.ndarray:
+        if self._P is not None:
+            return self._P[i]
+        return self._Qbar[self._cand[i]]
+
+    def _times(self, v: np.ndarray, anchor: int) -> np.ndarray:
+        """The candidate rows times ``v``. Without a projection, products of all of ``Qbar``
+        (no copy) with ``v`` and with the anchor's row, the anchor's column of :meth:`cross`
+        (two matrix-vector products cost less than one product with two columns)."""
+        if self._P is not None:
+            out: np.ndarray = self._P @ v
+            return out
+        self._keep_cross(self._Qbar @ self._Qbar[anchor])
+        full = self._Qbar @ v
+        return full if self._all else full[self._cand]
+
+    def _keep_cross(self, column: np.ndarray) -> None:
+        if self._n_cross == self._cross.shape[1]:
+            grown = np.empty((self._Qbar.shape[0], max(8, 2 * self._n_cross)))
+            grown[:, : self._n_cross] = self._cross[:, : self._n_cross]
+            self._cross = grown
+        self._cross[:, self._n_cross] = column
+        self._n_cross += 1
+
+    # -- the greedy steps ----------------------------------------------------------------
+    def _start(self) -> None:
+        sq = np.empty(len(self._cand))
+        for a, b, rows in self._blocks():
+            sq[a:b] = np.einsum("ij,ij->i", rows, rows)
+        first = int(np.argmax(sq))
+        self._origin = np.array(self._row(first), dtype=np.float64)
+        if self._P is None:
+            self._keep_cross(self._Qbar @ self._origin)
+        res = np.empty(len(self._cand))
+        for a, b, rows in self._blocks():  # squared distances to the first anchor, exactly
+            for s in range(a, b, _BLOCK):
+                e = min(s + _BLOCK, b)
+                d = rows[s - a : e - a] - self._origin
+                res[s:e] = np.einsum("ij,ij->i", d, d)
+        res[first] = -1.0
+        self._res = res
+        self._chosen = [first]
+        self._basis = np.empty((8, self._dim))
+
+    def _step(self) -> None:
+        res = self._res
+        i = int(np.argmax(res))
+        self._chosen.append(i)
+        if res[i] <= 0:  # the rows span fewer dimensions than k: any other word will do
+            self._no_direction(i)
+            return
+        r = self._row(i) - self._origin
+        B = self._basis[: self._n_basis]
+        for _ in range(2):  # classical Gram-Schmidt twice: orthogonal to rounding
+            r -= B.T @ (B @ r)
+        norm = float(np.sqrt(r @ r))
+        if norm <= 0:
+            self._no_direction(i)
+            return
+        b = r / norm
+        proj = self._times(b, int(self._cand[i])) - float(self._origin @ b)
+        res -= proj * proj
+        res[self._chosen] = -1.0
+        if self._n_basis == len(self._basis):
+            self._basis = np.concatenate([self._basis, np.empty_like(self._basis)])
+        self._basis[self._n_basis] = b
+        self._n_basis += 1
+
+    def anchors(self, k: int) -> np.ndarray:
+        """The first ``k`` anchors (indices of rows of ``Qbar``)."""
+        with self._lock:
+            if not self._chosen and k > 0:
+                self._start()
+            while len(self._chosen) < k:
+                self._step()
+            return self._cand[np.asarray(self._chosen[:k], dtype=np.intp)]
+
+    def _no_direction(self, i: int) -> None:
+        """Anchor ``i`` adds no direction: no product of ``Qbar`` but its cross column."""
+        self._res[i] = -1.0
+        if self._P is None:
+            self._keep_cross(self._Qbar @ self._Qbar[self._cand[i]])
+
+    def cross(self, k: int) -> np.ndarray:
+        """``Qbar @ Qbar[anchors(k)].T`` (V x k): RecoverL2's ``b``; its rows at the anchors
+        are their Gram matrix ``H``. Columns are computed once, as anchors are added (with
+        the Gram-Schmidt products when there is no projection)."""
+        anchors = self.anchors(k)
+        with self._lock:
+            while self._n_cross < k:  # anchors whose step took no product of Qbar
+                self._keep_cross(self._Qbar @ self._Qbar[anchors[self._n_cross]])
+            return self._cross[:, :k]
 
 
 def find_anchors(
@@ -46,25 +223,7 @@ def find_anchors(
     seed: int = 0,
 ) -> np.ndarray:
     """Indices (rows of ``Qbar``) of ``k`` anchor words chosen among ``candidates``."""
-    P = Qbar[candidates]
-    if projection_dim is not None and projection_dim < P.shape[1]:
-        rng = np.random.default_rng(seed)
-        P = P @ rng.normal(size=(P.shape[1], projection_dim)) / np.sqrt(projection_dim)
-    P = np.array(P, dtype=np.float64)
-    norms = np.einsum("ij,ij->i", P, P)
-    first = int(np.argmax(norms))
-    chosen = [first]
-    P -= P[first]
-    for _ in range(1, k):
-        norms = np.einsum("ij,ij->i", P, P)
-        norms[chosen] = -1.0
-        i = int(np.argmax(norms))
-        chosen.append(i)
-        if norms[i] <= 0:
-            continue  # the rows span fewer dimensions than k: any other word will do
-        b = P[i] / np.sqrt(norms[i])
-        P -= np.outer(P @ b, b)
-    return np.asarray(candidates)[chosen]
+    return AnchorPath(Qbar, candidates, projection_dim, seed).anchors(k)
 
 
 def project_simplex(V: np.ndarray) -> np.ndarray:
@@ -79,30 +238,91 @@ def project_simplex(V: np.ndarray) -> np.ndarray:
     return np.maximum(V - theta[:, None], 0.0)
 
 
+def _exact_on_support(H: np.ndarray, B: np.ndarray, C: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each row, the minimizer over the simplex restricted to the support of its row of
+    ``C`` (the equality-constrained QP, solved exactly), and whether it is the minimizer over
+    the whole simplex (KKT: positive on the support, no descent off it). Returns ``(ok,
+    solutions)``."""
+    n, k = C.shape
+    ok = np.zeros(n, dtype=bool)
+    out = np.zeros((n, k))
+    support = C > 0
+    sizes = support.sum(axis=1)
+    scale = np.abs(B).max(axis=1) + np.abs(H).max()
+    for size in np.unique(sizes):
+        rows = np.flatnonzero(sizes == size)
+        idx = np.nonzero(support[rows])[1].reshape(len(rows), size)  # sorted per row
+        H_SS = H[idx[:, :, None], idx[:, None, :]]
+        rhs = np.stack([np.take_along_axis(B[rows], idx, axis=1), np.ones((len(rows), size))], 2)
+        try:
+            sol = np.linalg.solve(H_SS, rhs)
+        except np.linalg.LinAlgError:
+            continue  # a singular block: these rows go on by projected gradient
+        nu = (sol[:, :, 0].sum(axis=1) - 1.0) / sol[:, :, 1].sum(axis=1)
+        c = sol[:, :, 0] - nu[:, None] * sol[:, :, 1]
+        full = np.zeros((len(rows), k))
+        np.put_along_axis(full, idx, c, axis=1)
+        slack = full @ H - B[rows] + nu[:, None]  # >= 0 off the support, 0 on it
+        good = (c > 0).all(axis=1) & (slack >= -1e-12 * scale[rows, None]).all(axis=1)
+        ok[rows[good]] = True
+        out[rows[good]] = full[good]
+    return ok, out
+
+
+def solve_simplex_ls(
+    H: np.ndarray, B: np.ndarray, max_iter: int = 500, tol: float = 1e-7, check: int = 5
+) -> np.ndarray:
+    """Each row ``c`` (n x k) minimizing ``c^T H c - 2 b^T c`` over the simplex, for each row
+    ``b`` of ``B``: FISTA with adaptive restart, per row; a row stops when no coefficient moves
+    by ``tol``, or, checked every ``check`` iterations, when the exact minimizer on the support
+    of its iterate satisfies the optimality conditions on the whole simplex (it is then the
+    minimizer, exactly: the projected gradient finds the support long before it converges)."""
+    n, k = B.shape
+    C = np.full((n, k), 1.0 / k)
+    lam = float(np.linalg.eigvalsh(H)[-1])
+    if lam <= 0 or n == 0:
+        return C
+    Y, t = C.copy(), np.ones(n)
+    active = np.arange(n)
+    last = np.ones((n, k), dtype=bool)  # support at the last check
+    for it in range(1, max_iter + 1):
+        Ya = Y[active]
+        C_new = project_simplex(Ya - (Ya @ H - B[active]) / lam)
+        step = C_new - C[active]
+        ta = t[active]
+        ta[np.einsum("ij,ij->i", Ya - C_new, step) > 0] = 1.0  # adaptive restart (O'Donoghue,
+        t_new = (1.0 + np.sqrt(1.0 + 4.0 * ta * ta)) / 2.0  # Candes 2015), per row
+        Y[active] = C_new + ((ta - 1.0) / t_new)[:, None] * step
+        C[active] = C_new
+        t[active] = t_new
+        moving = np.abs(step).max(axis=1) >= tol
+        if check and it % check == 0:  # rows whose support held since the last check
+            support = C_new > 0
+            same = np.flatnonzero((support == last[active]).all(axis=1))
+            last[active] = support
+            ok, exact = _exact_on_support(H, B[active[same]], C_new[same])
+            C[active[same[ok]]] = exact[ok]
+            moving[same[ok]] = False
+        active = active[moving]
+        if not active.size:
+            break
+    return C
+
+
 def recover_l2(
-    Qbar: np.ndarray, anchors: np.ndarray, max_iter: int = 500, tol: float = 1e-7
+    Qbar: np.ndarray,
+    anchors: np.ndarray,
+    max_iter: int = 500,
+    tol: float = 1e-7,
+    cross: np.ndarray | None = None,
 ) -> np.ndarray:
     """``C`` (words x topics): each row the simplex point whose mix of anchor rows is nearest
-    (L2) to the word's row of ``Qbar``; an anchor's own row is its unit vector."""
-    X = Qbar[anchors]
-    H = X @ X.T
-    b = Qbar @ X.T
-    L = 2.0 * float(np.linalg.eigvalsh(H)[-1])
-    if L <= 0:
-        return np.full((Qbar.shape[0], len(anchors)), 1.0 / len(anchors))
-    C = np.full((Qbar.shape[0], len(anchors)), 1.0 / len(anchors))
-    Y, t = C.copy(), 1.0
-    for _ in range(max_iter):
-        C_new = project_simplex(Y - (2.0 / L) * (Y @ H - b))
-        step = C_new - C
-        if float(np.vdot(Y - C_new, step)) > 0:  # adaptive restart (O'Donoghue, Candes 2015)
-            t = 1.0
-        t_new = (1.0 + np.sqrt(1.0 + 4.0 * t * t)) / 2.0
-        Y = C_new + ((t - 1.0) / t_new) * step
-        delta = float(np.abs(step).max())
-        C, t = C_new, t_new
-        if delta < tol:
-            break
+    (L2) to the word's row of ``Qbar``; an anchor's own row is its unit vector. ``cross``:
+    ``Qbar @ Qbar[anchors].T`` when already known (:meth:`AnchorPath.cross`)."""
+    if cross is None:
+        cross = Qbar @ Qbar[anchors].T
+    H = cross[anchors]
+    C = solve_simplex_ls((H + H.T) / 2.0, cross, max_iter, tol)
     C[anchors] = np.eye(len(anchors))
     return C
 

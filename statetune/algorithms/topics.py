@@ -52,7 +52,10 @@ Example
 
 from __future__ import annotations
 
+import hashlib
+import threading
 import warnings
+from collections import OrderedDict
 from typing import Any, ClassVar
 
 import numpy as np
@@ -60,14 +63,17 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from statetune.algorithms._anchor_words import doc_topics, find_anchors, recover_kl, recover_l2
+from statetune.algorithms._anchor_words import AnchorPath, doc_topics, recover_kl, recover_l2
 from statetune.algorithms._checks import check_int_range
 from statetune.algorithms._estimator import StateEstimator
 from statetune.algorithms.params import FloatParam, IntParam, Param
 from statetune.algorithms.references import NoReference
+from statetune.data.text import raw_documents
+from statetune.data.vocabulary import TextVocabulary
+from statetune.states._base import readonly
 from statetune.states.cooccurrence import CoOccurrence
 
-__all__ = ["TOPIC_METRICS", "Topics", "umass_coherence"]
+__all__ = ["TOPIC_METRICS", "RawTextError", "Topics", "umass_coherence"]
 
 TOPIC_METRICS = ("pair_log_likelihood", "coherence")
 #: Most probable words of a topic that UMass coherence reads.
@@ -82,15 +88,33 @@ ANCHOR_RANGE = (1e-4, 2e-2)
 #: Largest ``n_components`` the search space offers.
 MAX_TOPICS = 50
 _RECOVERY = ("L2", "KL")
+#: Vocabularies (``min_df`` prunings) whose ``Qbar`` a state keeps for later trials, and
+#: anchor paths (anchor thresholds, projections) kept per vocabulary.
+_MEMO_VOCABULARIES = 3
+_MEMO_PATHS = 8
+_MEMO_LOCK = threading.Lock()
+#: Rows of ``A R A^T`` computed at a time when scoring (a small buffer, no V x V array).
+_ROWS = 128
+
+
+class RawTextError(TypeError):
+    """Raw documents given to a topic model that has no tokenizer (not from a text source)."""
 
 
 def _one_blas_thread() -> Any:
     """BLAS limited to one thread: the recovery's products are small (V x k, k x k) and run
     hundreds of times; on a busy machine, threads of OpenBLAS waiting for cores made them
-    ten times slower (measured: 30 s against 3 s for V = 2,000, k = 20, load 17 on 2 cores)."""
-    from threadpoolctl import threadpool_limits
+    ten times slower (measured: 30 s against 3 s for V = 2,000, k = 20, load 17 on 2 cores).
+    The loaded libraries are looked up once (a lookup per trial cost 17 ms)."""
+    global _CONTROLLER
+    if _CONTROLLER is None:
+        from threadpoolctl import ThreadpoolController
 
-    return threadpool_limits(limits=1, user_api="blas")
+        _CONTROLLER = ThreadpoolController()
+    return _CONTROLLER.limit(limits=1, user_api="blas")
+
+
+_CONTROLLER: Any = None
 
 
 def _check_documents(name: str, value: Any) -> None:
@@ -110,18 +134,73 @@ def _check_documents(name: str, value: Any) -> None:
 def umass_coherence(
     components: np.ndarray, codoc: np.ndarray, doc_freq: np.ndarray, top: int = TOP_WORDS
 ) -> float:
-    """Mean UMass coherence of the topics (rows of ``components``) from document counts."""
-    scores = []
-    for row in components:
-        words = np.argsort(-row, kind="stable")[: min(top, int((row > 0).sum()))]
-        if len(words) < 2:
-            continue
-        m, ll = np.triu_indices(len(words), k=1)
-        wl, wm = words[m], words[ll]  # wl ranks above wm
-        scores.append(float(np.log((codoc[wm, wl] + 1.0) / (doc_freq[wl] + 1.0)).sum()))
-    if not scores:
+    """Mean UMass coherence of the topics (rows of ``components``) from document counts:
+    over each topic's ``top`` most probable words (those of positive probability, ties by
+    word index), ``sum_{l < m} log((D(w_m, w_l) + 1) / (D(w_l) + 1))``; topics of fewer than
+    2 words are left out."""
+    top = min(top, components.shape[1])
+    words = np.argsort(-components, axis=1, kind="stable")[:, :top]
+    n = np.minimum(top, (components > 0).sum(axis=1))
+    hi, lo = np.triu_indices(top, k=1)  # position hi ranks above position lo
+    wl, wm = words[:, hi], words[:, lo]
+    terms = np.log((codoc[wm, wl] + 1.0) / (doc_freq[wl] + 1.0))
+    scores = np.where(lo[None, :] < n[:, None], terms, 0.0).sum(axis=1)[n >= 2]
+    if not scores.size:
         raise ValueError("Coherence needs a topic with 2 or more words, but no topic has them.")
     return float(np.mean(scores))
+
+
+def _digest(a: np.ndarray) -> bytes:
+    return hashlib.blake2b(np.ascontiguousarray(a).tobytes(), digest_size=16).digest()
+
+
+class _Words:
+    """``Qbar`` and ``p`` of a state on the kept words, and the anchor paths on them: what
+    every trial of one vocabulary shares (memoized on the state, which drops it on any change;
+    finalize reads it and never writes the state's arrays)."""
+
+    def __init__(self, state: CoOccurrence, kept: np.ndarray) -> None:
+        if len(kept) == state.n_features:  # every word kept: no copy of Q
+            rows = state.derived("pair_mass", lambda: state.pairs.sum(axis=1))
+            Qbar = state.pairs / rows[:, None]
+        else:
+            Qbar = state.pairs[np.ix_(kept, kept)]
+            rows = Qbar.sum(axis=1)
+            Qbar /= rows[:, None]
+        #: Sum of ``Q`` over pairs of kept words (``p``'s normalizer).
+        self.kept_total = float(rows.sum())
+        self.p = rows / self.kept_total
+        self.Qbar = readonly(Qbar)
+        self._paths: OrderedDict[tuple[Any, ...], AnchorPath] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def path(self, candidates: np.ndarray, projection_dim: int | None, seed: int) -> AnchorPath:
+        """The anchor path among ``candidates`` (shared by every ``n_components``)."""
+        key = (_digest(candidates), projection_dim, seed if projection_dim is not None else 0)
+        with self._lock:
+            if key not in self._paths:
+                self._paths[key] = AnchorPath(self.Qbar, candidates, projection_dim, seed)
+                while len(self._paths) > _MEMO_PATHS:
+                    self._paths.popitem(last=False)
+            self._paths.move_to_end(key)
+            return self._paths[key]
+
+
+def _restricted(state: CoOccurrence, kept: np.ndarray) -> _Words:
+    """The state's :class:`_Words` on ``kept``, built once (the last few vocabularies kept)."""
+    key = _digest(kept)
+    with _MEMO_LOCK:
+        memo = state.derived("topic_words", OrderedDict)
+        found = memo.get(key)
+        if found is not None:
+            memo.move_to_end(key)
+            return found
+    made = _Words(state, kept)  # outside the lock: two threads may both build; one is kept
+    with _MEMO_LOCK:
+        words = memo.setdefault(key, made)
+        while len(memo) > _MEMO_VOCABULARIES:
+            memo.popitem(last=False)
+        return words
 
 
 class Topics(StateEstimator, TransformerMixin, BaseEstimator):
@@ -237,20 +316,18 @@ class Topics(StateEstimator, TransformerMixin, BaseEstimator):
 
     def _recover(self, state: CoOccurrence) -> None:
         kept = self._vocabulary(state, self.min_df)
-        Q = state.pairs[np.ix_(kept, kept)]
-        Q = Q / Q.sum()
-        p = Q.sum(axis=1)
-        Qbar = Q / p[:, None]
+        words = _restricted(state, kept)
         cand = np.flatnonzero(state.doc_freq[kept] >= self._threshold(state))
-        anchors = find_anchors(
-            Qbar, cand, self.n_components, self.projection_dim, int(self.random_state)
-        )
-        solve = recover_l2 if self.recover == "L2" else recover_kl
-        C = solve(Qbar, anchors, self.max_iter)
-        A = C * p[:, None]
+        path = words.path(cand, self.projection_dim, int(self.random_state))
+        anchors = path.anchors(self.n_components)
+        if self.recover == "L2":
+            C = recover_l2(words.Qbar, anchors, self.max_iter, cross=path.cross(self.n_components))
+        else:
+            C = recover_kl(words.Qbar, anchors, self.max_iter)
+        A = C * words.p[:, None]
         A /= np.maximum(A.sum(axis=0, keepdims=True), np.finfo(np.float64).tiny)
         Ap = np.linalg.pinv(A)
-        R = np.maximum(Ap @ Q @ Ap.T, 0.0)
+        R = np.maximum(((Ap * words.p) @ words.Qbar) @ Ap.T, 0.0)  # Ap Q Ap^T, Q = p * Qbar
         R = (R + R.T) / 2.0
         R /= max(float(R.sum()), np.finfo(np.float64).tiny)
         comp = np.zeros((self.n_components, state.n_features))
@@ -263,13 +340,42 @@ class Topics(StateEstimator, TransformerMixin, BaseEstimator):
         self.n_empty_documents_ = state.n_empty
         self.n_short_documents_ = state.n_short
 
+    @classmethod
+    def from_state(cls, state: Any, feature_names: Any = None, **params: Any) -> Any:
+        """Finalize from ``state``; from a text source's states (``feature_names`` its
+        :class:`~statetune.data.vocabulary.TextVocabulary`) the model also keeps the words'
+        tokenizer, so :meth:`transform` takes raw documents."""
+        model: Any = super().from_state(state, feature_names, **params)
+        model.text_vocabulary_ = (
+            feature_names if isinstance(feature_names, TextVocabulary) else None
+        )
+        return model
+
     # -- use ------------------------------------------------------------------------------
     def _validate(self, X: Any, y: Any, reset: bool) -> tuple[Any, Any]:
         return validate_data(self, X, reset=reset, accept_sparse="csr", dtype=np.float64), None
 
+    def _term_counts(self, X: Any) -> Any:
+        """Raw documents tokenized as the text source was; term counts as they are."""
+        docs = raw_documents(X)
+        if docs is None:
+            return X
+        words = getattr(self, "text_vocabulary_", None)
+        if words is None:
+            raise RawTextError(
+                "Raw documents need the tokenizer of a text source, but this model was "
+                f"finalized from states of a source without one ({self.n_features_in_} columns "
+                "of term counts, e.g. st.from_arrays(csr)); pass term counts (a bag-of-words "
+                "matrix with those columns), or build the source with st.from_text."
+            )
+        return words.vectorizer().transform(docs)
+
     def transform(self, X: Any) -> np.ndarray:
-        """Topic proportions (n_documents x n_components) of documents of term counts."""
+        """Topic proportions (n_documents x n_components) of documents: term counts (a
+        bag-of-words matrix over the model's words), or raw documents (strings, a pandas
+        Series of them) when the model comes from a text source (``st.from_text``)."""
         check_is_fitted(self, "components_")
+        X = self._term_counts(X)
         if sp.issparse(X):  # a bag-of-words has no column names to check against the words
             X = check_array(X, accept_sparse="csr", dtype=np.float64)
             if X.shape[1] != self.n_features_in_:
@@ -316,7 +422,8 @@ class Topics(StateEstimator, TransformerMixin, BaseEstimator):
             )
         if metric == "coherence":
             return umass_coherence(self.components_, held.codoc, held.doc_freq)
-        return self._pair_log_likelihood(train, held)
+        with _one_blas_thread():
+            return self._pair_log_likelihood(train, held)
 
     @staticmethod
     def validation_note(metric: str) -> str:
@@ -326,21 +433,94 @@ class Topics(StateEstimator, TransformerMixin, BaseEstimator):
         return "held-out state: log-likelihood per word pair of the held-out documents"
 
     def _pair_log_likelihood(self, train: CoOccurrence, held: CoOccurrence) -> float:
-        Qt = train.pairs / train.pairs.sum()
-        u = Qt.sum(axis=1)
-        seen = np.flatnonzero(u > 0)
-        M = Qt.copy()
+        """The dense ``sum(H * log(M)) / sum(H)`` over the held-out pairs only (the nonzero
+        entries of the held-out ``Q``): what does not depend on the model (the entries, the
+        smoothing, the pairs touching a pruned word) is memoized per training and held-out
+        state and vocabulary; a trial computes ``A R A^T`` at the kept words' entries."""
         kept = self.vocabulary_
-        M[np.ix_(kept, kept)] = float(Qt[np.ix_(kept, kept)].sum()) * self.pair_model()
-        M = (1.0 - SMOOTHING) * M[np.ix_(seen, seen)] + SMOOTHING * np.outer(u[seen], u[seen])
-        H = held.pairs[np.ix_(seen, seen)]
-        total = float(H.sum())
-        if total <= 0:
+        pairs = _HeldPairs.of(train, held, kept)
+        A = self.components_[:, kept].T
+        G = A @ self.topic_pairs_
+        M = np.empty(len(pairs.h))  # A R A^T at the entries, a block of rows at a time
+        for lo, hi, start, stop in pairs.blocks:
+            M[start:stop] = (G[lo:hi] @ A.T).reshape(-1)[pairs.local[start:stop]]
+        M *= (1.0 - SMOOTHING) * pairs.share
+        M += pairs.smooth
+        np.maximum(M, np.finfo(np.float64).tiny, out=M)
+        return float((pairs.h @ np.log(M, out=M) + pairs.outside) / pairs.total)
+
+
+class _HeldPairs:
+    """The held-out pairs as the pair log-likelihood reads them, for one training state, one
+    held-out state and one vocabulary (see ``Topics._pair_log_likelihood``)."""
+
+    def __init__(self, train: CoOccurrence, held: CoOccurrence, kept: np.ndarray) -> None:
+        mass = train.derived("pair_mass", lambda: train.pairs.sum(axis=1))
+        total_t = float(mass.sum())
+        u = mass / total_t
+        r, c, h = held.derived("pair_entries", lambda: _entries(held.pairs))
+        seen = u > 0  # words the training fold saw in a pair
+        sel = seen[r] & seen[c]
+        r, c, h = r[sel], c[sel], h[sel]
+        self.total = float(h.sum())
+        if self.total <= 0:
             raise ValueError(
                 "Scoring needs held-out word pairs among the training fold's words, but the "
                 "held-out documents share none with it."
             )
+        where = np.full(len(u), -1)
+        where[kept] = np.arange(len(kept))
+        rk, ck = where[r], where[c]
+        inside = (rk >= 0) & (ck >= 0)
+        smooth = SMOOTHING * u[r] * u[c]
+        out = ~inside  # pairs touching a pruned word: the training fold's own frequency
+        M_out = (1.0 - SMOOTHING) * train.pairs[r[out], c[out]] / total_t + smooth[out]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            logs = np.log(np.maximum(M, np.finfo(np.float64).tiny))
-        return float((H * logs).sum() / total)
+            logs = np.log(np.maximum(M_out, np.finfo(np.float64).tiny))
+        self.outside = float(h[out] @ logs)
+        rk, ck = rk[inside], ck[inside]  # sorted by row (np.nonzero's order; kept ascends)
+        edges = np.arange(0, len(kept) + _ROWS, _ROWS).clip(max=len(kept))
+        cuts = np.searchsorted(rk, edges)
+        self.blocks = [
+            (int(edges[i]), int(edges[i + 1]), int(cuts[i]), int(cuts[i + 1]))
+            for i in range(len(edges) - 1)
+        ]
+        self.local = (rk - np.repeat(edges[:-1], np.diff(cuts))) * len(kept) + ck
+        self.h = h[inside]
+        self.smooth = smooth[inside]
+        self.share = _block_sum(train.pairs, kept) / total_t
+
+    @classmethod
+    def of(cls, train: CoOccurrence, held: CoOccurrence, kept: np.ndarray) -> _HeldPairs:
+        """Memoized on ``train`` (the last few held-out states and vocabularies), keyed by a
+        token of ``held``'s memo, which ``held`` replaces on any change."""
+        token = held.derived("memo_token", object)
+        key = ("held_pairs", id(token), _digest(kept))
+        with _MEMO_LOCK:
+            memo = train.derived("topic_held_pairs", OrderedDict)
+            found = memo.get(key)
+            if found is not None and found[0] is token:
+                memo.move_to_end(key)
+                return found[1]
+        made = cls(train, held, kept)
+        with _MEMO_LOCK:
+            memo[key] = (token, made)  # the token is kept alive: its id is not reused
+            while len(memo) > _MEMO_VOCABULARIES:
+                memo.popitem(last=False)
+        return made
+
+
+def _block_sum(Q: np.ndarray, kept: np.ndarray) -> float:
+    """``Q[kept][:, kept].sum()`` without copying the block."""
+    if len(kept) == Q.shape[0]:
+        return float(Q.sum())
+    mask = np.zeros(Q.shape[0])
+    mask[kept] = 1.0
+    return float((Q @ mask)[kept].sum())
+
+
+def _entries(Q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(rows, columns, values)`` of the nonzero entries of ``Q``."""
+    r, c = np.nonzero(Q)
+    return r, c, Q[r, c]

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from statetune.data.encoding import TableEncoding
+from statetune.data.vocabulary import TextVocabulary
 
 __all__ = [
     "GeneratedNames",
@@ -181,12 +182,16 @@ class Schema:
             out["encoding"] = self.encoding.to_json()
         if _looks_generated(self.features) and not isinstance(self.features, GeneratedNames):
             out["named"] = True  # a table's own columns called x0, x1, ... (rare: only then)
+        if isinstance(self.features, TextVocabulary):
+            out["text"] = self.features.to_json()  # how a text source tokenized (only then)
         return out
 
     @staticmethod
     def features_from_json(data: dict[str, Any]) -> tuple[str, ...]:
         """The feature names of a schema's JSON, made-up names marked as such."""
         names = tuple(str(n) for n in data["features"])
+        if isinstance(data.get("text"), dict):
+            return TextVocabulary.from_json(names, data["text"])
         if _looks_generated(names) and not data.get("named", False):
             return GeneratedNames(names)
         return names

@@ -17,9 +17,11 @@ Why a fixed vocabulary rather than the two alternatives:
   vocabulary follow the data, but the co-occurrence matrix is indexed by the final vocabulary:
   it would have to be kept over every word seen (``V^2`` without bound) to be pruned later.
 
-New documents for the same states (``st.update``) or for ``model.transform`` are tokenized with
-the same vocabulary: ``from_text(new_docs, vocabulary=src.vocabulary)`` or
-``src.vectorizer.transform(new_docs)``.
+The source's ``schema.features`` is a :class:`~statetune.data.vocabulary.TextVocabulary`: the
+words plus the tokenizer's settings, carried by the states and a saved model, so a topic model
+finalized from the states takes raw documents (``model.transform(["a new document"])``).
+New documents for the same states (``st.update``) are tokenized with the same vocabulary:
+``from_text(new_docs, vocabulary=src.vocabulary)`` or ``src.vectorizer.transform(new_docs)``.
 
 Example
 -------
@@ -31,6 +33,7 @@ Example
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -40,8 +43,9 @@ import numpy as np
 import pandas as pd
 
 from statetune.data.arrays import ArraySource
+from statetune.data.vocabulary import TextVocabulary, tokenizer_settings
 
-__all__ = ["DEFAULT_MAX_FEATURES", "TextSource", "from_text"]
+__all__ = ["DEFAULT_MAX_FEATURES", "TextSource", "from_text", "raw_documents"]
 
 #: Default vocabulary size: a dense co-occurrence matrix of 2,000 words is 32 MB per fold.
 DEFAULT_MAX_FEATURES = 2000
@@ -102,6 +106,25 @@ def _documents(docs: Any, text: str) -> tuple[list[str], str, pd.DataFrame | Non
     if not out:
         raise ValueError("The source must hold at least one document, but got none.")
     return out, label, frame
+
+
+def raw_documents(X: Any) -> list[str] | None:
+    """``X`` as a list of documents when it is raw text (strings in a list, tuple, 1-D array
+    or pandas Series; a missing value reads as an empty document), else None (term counts).
+
+    >>> raw_documents(["cats purr", None]), raw_documents([[1, 0]])
+    (['cats purr', ''], None)
+    """
+    if isinstance(X, str | bytes):
+        raise TypeError(
+            "Raw documents must come as an iterable of strings (one per document), but got a "
+            f"single string: {X[:60]!r}; pass [text]."
+        )
+    if isinstance(X, pd.Series | list | tuple) or (isinstance(X, np.ndarray) and X.ndim == 1):
+        values = list(X)
+        if any(isinstance(v, str | bytes) for v in values):
+            return _documents(values, "text")[0]
+    return None
 
 
 def from_text(
@@ -185,6 +208,8 @@ def from_text(
         ) from None
     names = [str(t) for t in vec.get_feature_names_out()]
     src = TextSource(X, y, feature_names=names, target_name=target_name, label=f"text: {label}")
+    words = TextVocabulary(names, tokenizer_settings(vec), vec)
+    src._schema = dataclasses.replace(src.schema, features=words)  # models tokenize alike
     src.vocabulary = names
     src.vectorizer = vec
     return src

@@ -52,6 +52,8 @@ from statetune.states.class_counts import NegativeCountError
 
 __all__ = ["VOCAB_MAX", "CoOccurrence"]
 
+#: The state's arrays (shared by copies until one of them changes).
+_ARRAYS = ("_counts", "_pairs", "_codoc", "_terms", "_docs")
 #: Default bound on the vocabulary: two dense 4,096^2 float64 matrices are 256 MiB per fold.
 VOCAB_MAX = 4096
 
@@ -97,6 +99,15 @@ def _rows(X: Any, n_features: int) -> sp.csr_array:
     return X
 
 
+def _add_sparse(out: np.ndarray, P: sp.csr_array, skip_diagonal: bool = False) -> None:
+    """``out += P`` in place (``np.add.at``: repeated entries add up), without a dense copy of
+    ``P`` (a fresh V x V array per batch costs more than the product on a busy machine); with
+    ``skip_diagonal``, ``P``'s diagonal is left out (the caller adds it exactly)."""
+    rows = np.repeat(np.arange(P.shape[0]), np.diff(P.indptr))
+    data = np.where(rows == P.indices, 0.0, P.data) if skip_diagonal else P.data
+    np.add.at(out.reshape(-1), rows * P.shape[1] + P.indices, data)
+
+
 @register_state
 class CoOccurrence(Memoized, ReadsSparse, Subtractable):
     """Per-document-normalized word-pair sums, term and (co-)document counts of documents.
@@ -140,6 +151,7 @@ class CoOccurrence(Memoized, ReadsSparse, Subtractable):
         self._codoc = np.zeros((V, V))
         self._terms = np.zeros(V)
         self._docs = np.zeros(V)
+        self._shared = False  # arrays shared with a copy: copied before the first change
 
     # -- read-only views ---------------------------------------------------------
     @property
@@ -206,13 +218,15 @@ class CoOccurrence(Memoized, ReadsSparse, Subtractable):
         B = sp.csr_array((np.ones_like(X.data), X.indices, X.indptr), shape=X.shape)
         Xt = X.T.tocsr()
         S = sp.csr_array(X.multiply(scale[:, None]))
-        pairs = (Xt @ S).toarray()
+        pairs = sp.csr_array(Xt @ S)
         V2 = sp.csr_array((X.data * (X.data - 1.0), X.indices, X.indptr), shape=X.shape)
-        np.fill_diagonal(pairs, V2.T @ scale)
+        diagonal = V2.T @ scale  # x_j (x_j - 1) summed per entry, never a difference
         Bw = sp.csr_array(B.multiply(w[:, None]))
-        codoc = (B.T.tocsr() @ Bw).toarray()
-        self._pairs += pairs
-        self._codoc += codoc
+        codoc = sp.csr_array(B.T.tocsr() @ Bw)
+        self._own()
+        _add_sparse(self._pairs, pairs, skip_diagonal=True)
+        self._pairs.reshape(-1)[:: self.n_features + 1] += diagonal
+        _add_sparse(self._codoc, codoc)
         self._terms += X.T @ w
         self._docs += B.T @ w
         self._counts += (w[paired].sum(), w[empty].sum(), w[short].sum(), w.sum())
@@ -244,20 +258,31 @@ class CoOccurrence(Memoized, ReadsSparse, Subtractable):
             )
         self._add(o, -1)
 
+    def _own(self) -> None:
+        """Copy the arrays shared with a copy (copy-on-write) before changing them."""
+        if self._shared:
+            for name in _ARRAYS:
+                setattr(self, name, getattr(self, name).copy())
+            self._shared = False
+
     def _add(self, o: CoOccurrence, sign: int) -> None:
-        self._pairs += sign * o._pairs
-        self._codoc += sign * o._codoc
-        self._terms += sign * o._terms
-        self._docs += sign * o._docs
-        self._counts += sign * o._counts
+        op = np.add if sign > 0 else np.subtract
+        for name in _ARRAYS:  # in place, or into new arrays when shared (no temporaries)
+            mine, theirs = getattr(self, name), getattr(o, name)
+            setattr(self, name, op(mine, theirs) if self._shared else op(mine, theirs, out=mine))
+        self._shared = False
         self._n_rows += sign * o._n_rows
         self._n_empty += sign * o._n_empty
         self._n_short += sign * o._n_short
         self.__dict__.pop("_derived", None)
 
     def copy(self) -> CoOccurrence:
-        new = CoOccurrence(self.n_features, self.vocab_max)
-        new._add(self, 1)
+        """An equal state; the two share their arrays until either changes (copy-on-write:
+        each copies them before its first change), so a copy costs no V x V copy."""
+        new = CoOccurrence.__new__(CoOccurrence)
+        new.__dict__.update(self.__dict__)
+        new.__dict__.pop("_derived", None)
+        self._shared = new._shared = True
         return new
 
     def to_arrays(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -295,6 +320,7 @@ class CoOccurrence(Memoized, ReadsSparse, Subtractable):
         new._terms, new._docs = got["terms"], got["docs"]
         new._n_rows = int(header["n_rows"])
         new._n_empty, new._n_short = int(header["n_empty"]), int(header["n_short"])
+        new._shared = True  # the arrays may be the caller's: copied before any change
         return new
 
     def allclose(self, other: Any, rtol: float = 1e-10) -> bool:
