@@ -154,9 +154,29 @@ def write_frames(frames: Any, path: str) -> tuple[Path, int]:
             try:
                 for frame in frames:
                     table = pa.Table.from_pandas(frame, preserve_index=False)
-                    if writer is None:
-                        writer = pq.ParquetWriter(f, table.schema)
-                    writer.write_table(table.cast(writer.schema))
+                    if writer is None:  # a column with no value yet is written as text
+                        schema = pa.schema(
+                            [
+                                fld.with_type(pa.string()) if pa.types.is_null(fld.type) else fld
+                                for fld in table.schema
+                            ]
+                        )
+                        writer = pq.ParquetWriter(f, schema)
+                    try:
+                        table = table.cast(writer.schema)
+                    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as err:
+                        differ = [
+                            f"{fld.name!r} ({fld.type}, was {writer.schema.field(fld.name).type})"
+                            for fld in table.schema
+                            if fld.type != writer.schema.field(fld.name).type
+                        ]
+                        raise ValueError(
+                            f"The Parquet output {path!r} keeps each column's type from its "
+                            f"first rows, but from row {rows[0]} on column(s) "
+                            f"{', '.join(differ)} hold values of another type: {err}; write "
+                            "CSV or JSON lines instead."
+                        ) from None
+                    writer.write_table(table)
                     rows[0] += len(frame)
             finally:
                 if writer is not None:

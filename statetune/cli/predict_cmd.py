@@ -58,10 +58,13 @@ def _categorical(model: Any) -> set[str]:
     return {c.name for c in enc.categorical} if enc is not None else set()
 
 
-def _chunks(path: str, features: list[str], categorical: set[str]) -> Iterator[Any]:
+def _chunks(
+    path: str, features: list[str], categorical: set[str], id_column: str | None = None
+) -> Iterator[Any]:
     """The file's rows in frames of :data:`CHUNK_ROWS`, read as the sources read them (index
     columns are not columns; a CSV row with the wrong field count, or a non-number in a numeric
-    feature column, refused with its file and line); categorical features as text."""
+    feature column, refused with its file and line); categorical features and, in a CSV, the
+    ``id_column`` as text (missing ids as None)."""
     from statetune.data.table_files import CHUNK_ROWS, _columns
 
     if path.endswith(".parquet"):
@@ -76,7 +79,10 @@ def _chunks(path: str, features: list[str], categorical: set[str]) -> Iterator[A
 
     header = _header(path)
     numeric = [c for c in features if c in header and c not in categorical]
-    dtype = {c: str for c in categorical if c in header}
+    # text as in training; the id column as text too: it is copied, never computed with, and
+    # a type guessed per chunk would turn "000150" into 150 in a chunk of numeric-looking ids
+    text = {*categorical, *([id_column] if id_column else [])}
+    dtype = {c: str for c in text if c in header and c not in numeric}
     for start, df in _checked_frames(path, header, CHUNK_ROWS, dtype=dtype):
         _numeric(df[numeric], path, start)
         yield df
@@ -122,7 +128,10 @@ def _predict_frame(model: Any, df: Any, args: argparse.Namespace, features: list
                 f"`--id-column {args.id_column}` must differ from the output columns "
                 f"({list(out.columns)}), but equals one; rename the column."
             )
-        out.insert(0, args.id_column, df[args.id_column].to_numpy())
+        ids = df[args.id_column].to_numpy()
+        if ids.dtype == object:  # text ids: a missing one is None (null), not the float NaN
+            ids = np.where(pd.isna(ids), None, ids)
+        out.insert(0, args.id_column, ids)
     return out.reset_index(drop=True)
 
 
@@ -133,7 +142,7 @@ def _predictions(
     categorical = _categorical(model)
     rows = 0
     for path in files:
-        for df in _chunks(path, features, categorical):
+        for df in _chunks(path, features, categorical, args.id_column):
             _check_columns(df.columns, path, args, features)
             if len(df):
                 rows += len(df)

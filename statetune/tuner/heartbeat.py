@@ -61,7 +61,10 @@ def record(storage: Any, trial_id: int) -> None:
     """A first heartbeat for a trial just asked (as ``study.optimize`` records one when a
     trial starts), so a process that dies before the next beat still leaves it stale."""
     if heartbeat_interval(storage) is not None:
-        _inner(storage).record_heartbeat(trial_id)
+        try:
+            _inner(storage).record_heartbeat(trial_id)
+        except Exception:  # a lost connection: the beat thread tries again within an interval
+            pass
 
 
 @contextmanager

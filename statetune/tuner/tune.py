@@ -325,6 +325,7 @@ def tune(
     TuneResult
     """
     import optuna
+    from optuna.exceptions import UpdateFinishedTrialError
 
     if n_jobs == -1:
         import os
@@ -463,6 +464,8 @@ def tune(
         stopped = [False]
         inflight: tuple[list[Any], Any] | None = None  # a pipelined pool's running batch
 
+        PRUNED, FAIL = optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.FAIL
+
         def record(asked: list[Any], handle: Any) -> None:
             """Collect a submitted batch's outcomes and tell them to the study."""
             nonlocal phase, done
@@ -480,16 +483,27 @@ def tune(
             for (trial, _alg, _params), (status, payload, _secs) in zip(
                 asked, outcomes, strict=True
             ):
-                with _in_loop(loop_studies, stopped):
-                    if status == "complete":
-                        value, folds = payload
-                        trial.set_user_attr("fold_scores", folds)
-                        ours.tell(trial, value)
-                    elif status == "pruned":
-                        ours.tell(trial, state=optuna.trial.TrialState.PRUNED)
-                    else:
-                        trial.set_user_attr("fail_reason", payload)
-                        ours.tell(trial, state=optuna.trial.TrialState.FAIL)
+                try:
+                    with _in_loop(loop_studies, stopped):
+                        if status == "complete":
+                            value, folds = payload
+                            trial.set_user_attr("fold_scores", folds)
+                            ours.tell(trial, value, skip_if_finished=True)
+                        elif status == "pruned":
+                            ours.tell(trial, state=PRUNED, skip_if_finished=True)
+                        else:
+                            trial.set_user_attr("fail_reason", payload)
+                            ours.tell(trial, state=FAIL, skip_if_finished=True)
+                except UpdateFinishedTrialError:
+                    warnings.warn(
+                        f"Study {name!r}: trial {trial.number} was finished by another process "
+                        "before its result was recorded (failed as abandoned: its heartbeat was "
+                        "late, e.g. a database outage or a paused machine); its result is "
+                        "dropped and the study goes on.",
+                        StudyRecoveryWarning,
+                        stacklevel=2,
+                    )
+                    continue
                 if callbacks:
                     phase = "running callbacks"
                     frozen = storage_obj.get_trial(trial._trial_id)

@@ -81,3 +81,35 @@ def test_a_bad_value_in_a_late_chunk_is_named_and_leaves_no_output(
     assert "'three' at data row 700 (line 702)" in err
     assert not pred.exists()
     assert not list(tmp_path.glob(".pred.csv.*"))  # no temp file left
+
+
+@pytest.mark.parametrize("out_ext", [".csv", ".parquet", ".jsonl"])
+def test_id_column_values_are_copied_as_written_whatever_each_chunk_looks_like(
+    model_dir, out_ext, tmp_path, monkeypatch
+):
+    # ids that are text in one chunk and look like numbers in another ("000150"), then a
+    # chunk with no id at all, then one missing id: copied through as written, in order
+    import statetune.data.table_files as table_files
+
+    folder, _, new = model_dir
+    monkeypatch.setattr(table_files, "CHUNK_ROWS", 128)
+    ids = [f"A{i}" if i < 128 else f"{i:06d}" for i in range(len(new))]
+    for i in range(256, 384):
+        ids[i] = None
+    ids[500] = None
+    new = new.assign(id=ids)
+    path = tmp_path / "new.csv"
+    new.to_csv(path, index=False)
+    pred = tmp_path / f"pred{out_ext}"
+    args = ["predict", str(folder), str(path), "--out", str(pred), "--id-column", "id"]
+    assert main(args) == 0
+    if out_ext == ".csv":
+        got = pd.read_csv(pred, dtype={"id": str})["id"]
+    elif out_ext == ".parquet":
+        got = pd.read_parquet(pred)["id"]
+    else:
+        got = pd.Series([json.loads(line)["id"] for line in pred.read_text().splitlines()])
+    want = pd.Series(ids)
+    assert got.isna().tolist() == want.isna().tolist()
+    assert got[want.notna()].tolist() == want[want.notna()].tolist()
+    assert got[150] == "000150"
