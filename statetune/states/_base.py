@@ -46,8 +46,9 @@ class Memoized:
             return memo[key]
         except KeyError:
             value = compute()
-            memo[key] = value
-            return value
+            # two threads may compute the same key at once: both get the first value stored
+            # (one cache object, not two that each lose the other's entries)
+            return memo.setdefault(key, value)
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
