@@ -20,43 +20,16 @@ from typing import Any
 
 import numpy as np
 
+from statetune.states._linear_fields import BankFields
 from statetune.states._linear_grid import EPS, LOSSES
 from statetune.states.score_sketch import score_bins
 
 __all__ = ["BankSteps"]
 
 
-class BankSteps:
+class BankSteps(BankFields):
     """Mini-batch SGD of every member of every bank (see the module docstring)."""
 
-    n_features: int
-    n_folds: int
-    n_members: int
-    batch_size: int
-    epoch: int
-    epochs: int
-    score_bins: int
-    classes: np.ndarray
-    shift: np.ndarray
-    fold_rows: np.ndarray
-    fold_weight: np.ndarray
-    class_rows: np.ndarray
-    mom_w: np.ndarray
-    mom_mean: np.ndarray
-    mom_m2: np.ndarray
-    W: np.ndarray
-    b: np.ndarray
-    Wa: np.ndarray
-    ba: np.ndarray
-    HW: np.ndarray
-    Hb: np.ndarray
-    steps: np.ndarray
-    bank_weight: np.ndarray
-    pend_X: np.ndarray
-    pend_code: np.ndarray
-    pend_w: np.ndarray
-    pend_fold: np.ndarray
-    score_hist: np.ndarray
     _loss_of: np.ndarray
     _alpha_m: np.ndarray
     _l1_m: np.ndarray

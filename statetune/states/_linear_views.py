@@ -20,41 +20,13 @@ from typing import Any, Self
 
 import numpy as np
 
+from statetune.states._linear_fields import BankFields
+
 __all__ = ["BankViews"]
 
 
-class BankViews:
+class BankViews(BankFields):
     """Merge and fold views of a linear bank (see the module docstring)."""
-
-    n_features: int
-    n_folds: int
-    n_members: int
-    batch_size: int
-    epoch: int
-    epochs: int
-    score_bins: int
-    classes: np.ndarray
-    shift: np.ndarray
-    fold_rows: np.ndarray
-    fold_weight: np.ndarray
-    class_rows: np.ndarray
-    mom_w: np.ndarray
-    mom_mean: np.ndarray
-    mom_m2: np.ndarray
-    W: np.ndarray
-    b: np.ndarray
-    Wa: np.ndarray
-    ba: np.ndarray
-    HW: np.ndarray
-    Hb: np.ndarray
-    steps: np.ndarray
-    bank_weight: np.ndarray
-    pend_X: np.ndarray
-    pend_code: np.ndarray
-    pend_w: np.ndarray
-    pend_fold: np.ndarray
-    score_hist: np.ndarray
-    _derived: dict[Any, Any]
 
     def params(self) -> dict[str, Any]:  # pragma: no cover - the bank's
         raise NotImplementedError
