@@ -13,6 +13,9 @@ Example
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from statetune.algorithms.algorithm import Algorithm
 from statetune.algorithms.autoregressive import AutoRegressive
 from statetune.algorithms.baseline import Baseline
@@ -41,6 +44,7 @@ __all__ = [
     "get_algorithm",
     "register_algorithm",
     "resolve_algorithm",
+    "resolve_keys",
 ]
 
 #: Names that stand for one algorithm per task: ``(for a numeric target, for class labels)``.
@@ -81,6 +85,14 @@ def resolve_algorithm(name: str, schema: Schema) -> str:
         return name
     regressor, classifier = choices
     return classifier if schema.target_is_labels else regressor
+
+
+def resolve_keys(given: Any, schema: Schema) -> Any:
+    """A mapping keyed by algorithm names (``search_space``, ``state_params``) with its aliases
+    resolved by :func:`resolve_algorithm`; anything else is returned as it is."""
+    if not isinstance(given, Mapping):
+        return given
+    return {resolve_algorithm(k, schema): v for k, v in given.items()}
 
 
 def available_algorithms() -> list[str]:

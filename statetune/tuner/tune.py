@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from statetune.algorithms import get_algorithm
-from statetune.algorithms.registry import resolve_algorithm
+from statetune.algorithms.registry import resolve_algorithm, resolve_keys
 from statetune.data.source import Source
 from statetune.engine import TimeFolds
 from statetune.state_cache import StateCache
@@ -197,13 +197,6 @@ def _quiet_trials() -> Iterator[None]:
         logger.removeFilter(f)
 
 
-def _resolved_keys(given: Any, schema: Any) -> Any:
-    """A mapping keyed by algorithm names with its aliases resolved (anything else as it is)."""
-    if not isinstance(given, Mapping):
-        return given
-    return {resolve_algorithm(k, schema): v for k, v in given.items()}
-
-
 def tune(
     source: Source | StateSet,
     algorithms: Sequence[str],
@@ -367,8 +360,8 @@ def tune(
         algorithms = [algorithms]
     # an alias ("knn") names the algorithm of the source's task (knn_regressor/_classifier)
     algorithms = list(dict.fromkeys(resolve_algorithm(a, source.schema) for a in algorithms))
-    search_space = _resolved_keys(search_space, source.schema)
-    state_params = _resolved_keys(state_params, source.schema)
+    search_space = resolve_keys(search_space, source.schema)
+    state_params = resolve_keys(state_params, source.schema)
     for a in algorithms:
         get_algorithm(a)  # unknown names fail before any pass
     metric, maximize = resolve_metric(algorithms, metric)

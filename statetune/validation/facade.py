@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
+from statetune.algorithms.registry import resolve_algorithm, resolve_keys
 from statetune.data.source import Source
 from statetune.engine import (
     FoldConfig,
@@ -77,7 +78,9 @@ def _plan(
     """What a pass needs from the public arguments: the checked source, the algorithm
     names, the fold scheme and the slots to fill."""
     source = _check_source(source)
-    names = _names(algorithms)
+    # an alias ("knn") names its classifier or regressor by the target, as in st.tune
+    names = list(dict.fromkeys(resolve_algorithm(n, source.schema) for n in _names(algorithms)))
+    state_params = resolve_keys(state_params, source.schema)
     fold_cfg = fold_scheme(folds, seed, source.schema.is_series)
     slots = plan_slots(
         names,

@@ -23,6 +23,7 @@ import numpy as np
 
 from statetune.algorithms import available_algorithms, get_algorithm
 from statetune.algorithms.algorithm import Algorithm
+from statetune.algorithms.registry import resolve_algorithm
 from statetune.engine.fold_states import FoldStates
 from statetune.engine.slots import MODEL, Slot
 from statetune.engine.time_folds import TimeFolds
@@ -82,6 +83,7 @@ class StateSet(FoldStates):
         return self._algorithm(name)[1]
 
     def _algorithm(self, name: str) -> tuple[Algorithm, Slot]:
+        name = resolve_algorithm(name, self.schema)  # "knn": its classifier or regressor
         alg = get_algorithm(name)
         slots = [s for s in self.fold_states if s.role == MODEL and alg.accepts(s.spec)]
         if not slots:

@@ -352,3 +352,37 @@ def test_the_cli_tunes_knn_on_a_table_file_with_a_search_space_for_it(tmp_path, 
     assert "preprocessing: one-hot color (4 levels), shape (5 levels)" in capsys.readouterr().out
     model = st.load_model(out / "best_model")
     assert type(model).__name__ == "KNeighborsRegressor" and 3 <= model.n_neighbors <= 8
+
+
+def test_the_knn_alias_works_in_compute_states_finalize_and_the_stateset():
+    # not only in st.tune: the pass, st.finalize and every StateSet method resolve "knn" by
+    # the target, and give what the full name gives
+    from palmerpenguins import load_penguins
+
+    df = load_penguins()
+    alias = st.compute_states(
+        st.from_pandas(df, target="species"), ["knn"], folds=3, state_params={"knn": {"k_max": 9}}
+    )
+    full = st.compute_states(
+        st.from_pandas(df, target="species"),
+        ["knn_classifier"],
+        folds=3,
+        state_params={"knn_classifier": {"k_max": 9}},
+    )
+    assert alias.algorithms == ("knn_classifier",)
+    assert alias.search_space("knn") == full.search_space("knn_classifier")
+    assert alias.search_space("knn")["n_neighbors"].high == 9
+    params = {"n_neighbors": 4, "standardize": True}
+    np.testing.assert_array_equal(
+        alias.fold_scores("knn", params, "accuracy"),
+        full.fold_scores("knn_classifier", params, "accuracy"),
+    )
+    new = df.drop(columns="species").iloc[:20]
+    np.testing.assert_array_equal(
+        st.finalize("knn", alias, params).predict(new),
+        st.finalize("knn_classifier", full, params).predict(new),
+    )
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 3))
+    reg = st.compute_states(st.from_arrays(X, X.sum(axis=1)), ["knn"], folds=3)
+    assert reg.algorithms == ("knn_regressor",)
