@@ -102,4 +102,4 @@ def beating(storage: Any, study_id: int, run: str, owner_attr: str) -> Iterator[
         yield
     finally:
         stop.set()
-        thread.join()
+        thread.join(timeout=interval)  # a beat hung on a dead connection must not hold tune
