@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 
 from statetune.cli._common import (
     EXIT_DATA,
@@ -45,6 +46,21 @@ __all__ = [
 ]
 
 
+@contextmanager
+def _optuna_quiet() -> Iterator[None]:
+    """Optuna's INFO lines ("A new study created ...", one per trial) off while a command runs:
+    the CLI prints its own progress and summary (the study's name among them). The library
+    (``st.tune``) leaves Optuna's logging to the user; the CLI is a program, not a library."""
+    import optuna
+
+    before = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(max(before, optuna.logging.WARNING))
+    try:
+        yield
+    finally:
+        optuna.logging.set_verbosity(before)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
     args = build_parser().parse_args(argv)
@@ -57,7 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "info": run_info,
     }
     try:
-        return handlers[args.command](args)
+        with _optuna_quiet() if args.command == "tune" else nullcontext():
+            return handlers[args.command](args)
     except BrokenPipeError:  # `statetune info | head`
         return EXIT_OK
     except KeyboardInterrupt:
