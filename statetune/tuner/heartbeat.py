@@ -5,8 +5,8 @@ host. Several hosts on one PostgreSQL study need Optuna's heartbeat: a storage o
 ``heartbeat_interval`` (``RDBStorage(url, heartbeat_interval=60)``; ``storage="postgresql://…"``
 opens it with :data:`HEARTBEAT_SECONDS`) keeps one timestamp per running trial.
 ``study.optimize`` records it from a thread; ``st.tune`` asks and tells in batches, so
-:func:`record` beats once for each trial asked and :func:`beating` then beats every interval
-for every RUNNING trial of the call, and
+:func:`beating` beats once for each trial asked and then every interval for every RUNNING
+trial of the call, and
 :func:`stale_trial_ids` names the trials whose heartbeat is older than the grace period (their
 process stopped on some host), which ``tune`` then fails as abandoned: not evaluated, not
 counted toward ``n_trials``, run again.
@@ -22,11 +22,11 @@ True
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["HEARTBEAT_SECONDS", "beating", "heartbeat_interval", "record", "stale_trial_ids"]
+__all__ = ["HEARTBEAT_SECONDS", "beating", "heartbeat_interval", "stale_trial_ids"]
 
 #: Heartbeat interval of the RDB storages ``storage="postgresql://..."`` opens (Optuna's grace
 #: period is twice that: a trial whose process stopped is failed a minute or two later).
@@ -57,40 +57,38 @@ def stale_trial_ids(storage: Any, study_id: int) -> list[int]:
     return list(_inner(storage)._get_stale_trial_ids(study_id))
 
 
-def record(storage: Any, trial_id: int) -> None:
-    """A first heartbeat for a trial just asked (as ``study.optimize`` records one when a
-    trial starts), so a process that dies before the next beat still leaves it stale."""
-    if heartbeat_interval(storage) is not None:
-        try:
-            _inner(storage).record_heartbeat(trial_id)
-        except Exception:  # a lost connection: the beat thread tries again within an interval
-            pass
+def _no_beat(trial_id: int) -> None:
+    """Without heartbeats: nothing to record."""
 
 
 @contextmanager
-def beating(storage: Any, study_id: int, run: str, owner_attr: str) -> Iterator[None]:
-    """Record a heartbeat every interval for each RUNNING trial whose owner record
-    (``system_attrs[owner_attr]``) names ``run``, until the block ends (nothing without
-    heartbeats). A failed write is retried at the next beat: the trial goes stale only if
-    writes fail for the whole grace period."""
+def beating(storage: Any, study_id: int, run: str) -> Iterator[Callable[[int], None]]:
+    """Record a heartbeat every interval for each RUNNING trial of the ``tune`` call ``run``
+    (its owner record names it), until the block ends; the block gets a function recording a
+    first heartbeat for a trial just asked (as ``study.optimize`` records one when a trial
+    starts, so a process that dies before the next beat still leaves it stale). Without
+    heartbeats both do nothing. A failed write is retried at the next beat: the trial goes
+    stale only if writes fail for the whole grace period."""
     interval = heartbeat_interval(storage)
     if interval is None:
-        yield
+        yield _no_beat
         return
-    from optuna.trial import TrialState
+    from statetune.tuner.owners import running_trials_of
 
     inner = _inner(storage)
     stop = threading.Event()
 
+    def first(trial_id: int) -> None:
+        try:
+            inner.record_heartbeat(trial_id)
+        except Exception:  # a lost connection: the beat thread tries again within an interval
+            pass
+
     def beat() -> None:
         while True:
             try:
-                for t in inner.get_all_trials(
-                    study_id, deepcopy=False, states=(TrialState.RUNNING,)
-                ):
-                    record = t.system_attrs.get(owner_attr)
-                    if isinstance(record, Mapping) and record.get("run") == run:
-                        inner.record_heartbeat(t._trial_id)
+                for t in running_trials_of(inner, study_id, run):
+                    inner.record_heartbeat(t._trial_id)
             except Exception:  # a lost connection: try again at the next beat
                 pass
             if stop.wait(interval):
@@ -99,7 +97,7 @@ def beating(storage: Any, study_id: int, run: str, owner_attr: str) -> Iterator[
     thread = threading.Thread(target=beat, name="statetune-heartbeat", daemon=True)
     thread.start()
     try:
-        yield
+        yield first
     finally:
         stop.set()
         thread.join(timeout=interval)  # a beat hung on a dead connection must not hold tune

@@ -50,6 +50,7 @@ __all__ = [
     "fail_stale_trials",
     "owned_storage",
     "owner_alive",
+    "running_trials_of",
     "sigint_deferred",
 ]
 
@@ -262,15 +263,23 @@ def _running(storage: Any, study_id: int) -> list[Any]:
     return storage.get_all_trials(study_id, deepcopy=False, states=(TrialState.RUNNING,))
 
 
-def abandon_run(storage: Any, study_id: int, run: str, reason: str) -> list[int]:
-    """Fail every RUNNING trial of the ``tune`` call ``run``; their numbers."""
-    done = []
+def running_trials_of(storage: Any, study_id: int, run: str) -> list[Any]:
+    """The RUNNING trials whose owner record names the ``tune`` call ``run``."""
+    out = []
     for t in _running(storage, study_id):
         record = t.system_attrs.get(OWNER_ATTR)
         if isinstance(record, Mapping) and record.get("run") == run:
-            if abandon(storage, t, "interrupted", reason):
-                done.append(t.number)
-    return done
+            out.append(t)
+    return out
+
+
+def abandon_run(storage: Any, study_id: int, run: str, reason: str) -> list[int]:
+    """Fail every RUNNING trial of the ``tune`` call ``run``; their numbers."""
+    return [
+        t.number
+        for t in running_trials_of(storage, study_id, run)
+        if abandon(storage, t, "interrupted", reason)
+    ]
 
 
 def fail_stale_trials(storage: Any, study_id: int) -> list[int]:

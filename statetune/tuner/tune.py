@@ -34,7 +34,6 @@ from statetune.data.source import Source
 from statetune.engine import TimeFolds
 from statetune.state_cache import StateCache
 from statetune.tuner.heartbeat import beating
-from statetune.tuner.heartbeat import record as record_heartbeat
 from statetune.tuner.identity import (
     IDENTITY_ATTR,
     choose_study,
@@ -48,7 +47,6 @@ from statetune.tuner.metrics_check import (
 )
 from statetune.tuner.objective import sample
 from statetune.tuner.owners import (
-    OWNER_ATTR,
     Owner,
     TrialCounter,
     abandon_run,
@@ -511,10 +509,11 @@ def tune(
             if bar is not None:
                 bar.update(len(asked))
 
-        with beating(storage_obj, study_id, run, OWNER_ATTR):
+        with beating(storage_obj, study_id, run) as first_beat:
             try:
                 while True:
-                    if stopped[0] or (deadline is not None and time.perf_counter() >= deadline):
+                    over = stopped[0] or (deadline is not None and time.perf_counter() >= deadline)
+                    if over:
                         batch = 0
                     else:
                         # Count every trial in the study, other workers' running ones included
@@ -530,7 +529,7 @@ def tune(
                             record(*inflight)
                             inflight = None
                             continue
-                        if stopped[0] or (deadline is not None and time.perf_counter() >= deadline):
+                        if over:
                             break
                         others = any(t.state == optuna.trial.TrialState.RUNNING for t in trials)
                         if others and fail_stale_trials(storage_obj, study_id):
@@ -542,7 +541,7 @@ def tune(
                         t = time.perf_counter()
                         phase = "asking for a trial (study.ask, the sampler)"
                         trial = ours.ask()
-                        record_heartbeat(storage_obj, trial._trial_id)
+                        first_beat(trial._trial_id)
                         phase = "sampling its parameters (suggest, the sampler)"
                         alg, params = sample(trial, spaces)
                         timings["sampler"] += time.perf_counter() - t

@@ -13,7 +13,7 @@ import pytest
 
 import statetune as st
 from statetune.tuner.heartbeat import beating, stale_trial_ids
-from statetune.tuner.owners import ABANDONED_ATTR, OWNER_ATTR, Owner, _trial_template
+from statetune.tuner.owners import ABANDONED_ATTR, Owner, _trial_template
 from statetune.tuner.tune import StudyRecoveryWarning
 
 
@@ -96,7 +96,7 @@ def test_the_running_trials_of_a_call_keep_beating_and_no_others(tmp_path):
     other = storage.create_new_trial(study_id, _trial_template(Owner.this_process("run-b")))
     storage.record_heartbeat(ours)
     storage.record_heartbeat(other)
-    with beating(storage, study_id, "run-a", OWNER_ATTR):
+    with beating(storage, study_id, "run-a"):
         time.sleep(2.6)
         assert stale_trial_ids(storage, study_id) == [other]
     assert storage.get_trial(ours).state == optuna.trial.TrialState.RUNNING
