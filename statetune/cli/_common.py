@@ -113,26 +113,9 @@ def _write_jsonl(frame: Any, text: Any, chunk: int = 10_000) -> None:
 def write_frame(frame: Any, path: str) -> Path:
     """Write a DataFrame in the format of ``path``'s extension, atomically: through a temp
     file in the same folder (fsynced, then ``os.replace``d), so ``path`` is the old file or
-    the whole new one, never a partial one. JSON lines: one object per row."""
-    from statetune.state_cache.files import atomic_write
-
-    fmt = output_format(path)
-
-    def write(f: Any) -> None:
-        if fmt == "parquet":
-            frame.to_parquet(f, index=False)
-            return
-        text = io.TextIOWrapper(f, encoding="utf-8", newline="")
-        if fmt == "csv":
-            frame.to_csv(text, index=False)
-        else:
-            _write_jsonl(frame, text)
-        text.flush()
-        text.detach()  # the caller fsyncs and closes the binary file
-
-    dest = Path(path)
-    atomic_write(dest, write)
-    return dest
+    the whole new one, never a partial one. JSON lines: one object per row
+    (:func:`write_frames` of one frame)."""
+    return write_frames([frame], path)[0]
 
 
 def write_frames(frames: Any, path: str) -> tuple[Path, int]:

@@ -65,26 +65,15 @@ def _chunks(
     columns are not columns; a CSV row with the wrong field count, or a non-number in a numeric
     feature column, refused with its file and line); categorical features and, in a CSV, the
     ``id_column`` as text (missing ids as None)."""
-    from statetune.data.table_files import CHUNK_ROWS, _columns
+    from statetune.data.table_files import CHUNK_ROWS, _columns, _frames
 
-    if path.endswith(".parquet"):
-        from statetune.data.parquet import open_parquet
-
-        for batch in open_parquet(path).iter_batches(
-            batch_size=CHUNK_ROWS, columns=_columns(path, ())
-        ):
-            yield batch.to_pandas()
-        return
-    from statetune.data.csv import _checked_frames, _header, _numeric
-
-    header = _header(path)
-    numeric = [c for c in features if c in header and c not in categorical]
+    columns = _columns(path, ())
+    numeric = [c for c in features if c in columns and c not in categorical]
     # text as in training; the id column as text too: it is copied, never computed with, and
     # a type guessed per chunk would turn "000150" into 150 in a chunk of numeric-looking ids
-    text = {*categorical, *([id_column] if id_column else [])}
-    dtype = {c: str for c in text if c in header and c not in numeric}
-    for start, df in _checked_frames(path, header, CHUNK_ROWS, dtype=dtype):
-        _numeric(df[numeric], path, start)
+    wanted = {*categorical, *([id_column] if id_column else [])}
+    text = {c for c in wanted if c in columns and c not in numeric}
+    for _, df in _frames(path, columns, text, CHUNK_ROWS, numeric):
         yield df
 
 

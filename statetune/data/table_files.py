@@ -88,10 +88,15 @@ def _text_columns(path: str, columns: list[str]) -> set[str]:
 
 
 def _frames(
-    path: str, columns: list[str], text: set[str], chunk_rows: int
+    path: str,
+    columns: list[str],
+    text: set[str],
+    chunk_rows: int,
+    numeric: Sequence[str] | None = None,
 ) -> Iterator[tuple[int, pd.DataFrame]]:
     """``(first data row, frame)`` of the file in chunks of ``chunk_rows`` rows: text columns
-    as text, the others as numbers (a CSV's non-number refused with its file and line)."""
+    as text, the ``numeric`` ones (default: all others) as numbers (a CSV's non-number refused
+    with its file and line); a CSV's other columns as pandas reads them."""
     if path.endswith(".parquet"):
         from statetune.data.parquet import open_parquet
 
@@ -105,9 +110,9 @@ def _frames(
 
     header = _header(path)
     dtype = {c: str for c in text}
-    numeric = [c for c in header if c not in text]
+    checked = [c for c in header if c not in text] if numeric is None else list(numeric)
     for start, df in _checked_frames(path, header, chunk_rows, dtype=dtype):
-        _numeric(df[numeric], path, start)
+        _numeric(df[checked], path, start)
         yield start, df
 
 
