@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "outlier_mixture",
     "RESULTS",
     "bar_chart",
     "log_bar_chart",
@@ -67,6 +68,34 @@ def regression_data(n: int, d: int, seed: int = 0) -> tuple[np.ndarray, np.ndarr
     X = rng.standard_normal((n, d))
     y = X @ rng.standard_normal(d) + rng.standard_normal(n)
     return X, y
+
+
+def outlier_mixture(
+    n: int,
+    d: int,
+    seed: int,
+    components: int,
+    concentration: float,
+    centre: float,
+    scale: tuple[float, float],
+) -> tuple[np.ndarray, np.ndarray]:
+    """A Gaussian mixture (``components`` of them, weights from a Dirichlet(``concentration``),
+    means uniform in ``[-centre, centre]``, per-column scales uniform in ``scale``) with 1%
+    outliers (label 1) drawn uniformly in a box 1.5 times as wide as the inliers'; shuffled."""
+    rng = np.random.default_rng(seed)
+    n_out = n // 100
+    comp = rng.choice(
+        components, size=n - n_out, p=rng.dirichlet(np.full(components, concentration))
+    )
+    means = rng.uniform(-centre, centre, size=(components, d))
+    scales = rng.uniform(*scale, size=(components, d))
+    inliers = means[comp] + rng.standard_normal((n - n_out, d)) * scales[comp]
+    lo, hi = inliers.min(axis=0), inliers.max(axis=0)
+    mid, half = (lo + hi) / 2, 0.75 * (hi - lo)
+    X = np.concatenate([inliers, rng.uniform(mid - half, mid + half, size=(n_out, d))])
+    y = np.r_[np.zeros(n - n_out), np.ones(n_out)]
+    perm = rng.permutation(n)
+    return X[perm], y[perm]
 
 
 def write_csv(name: str, rows: Sequence[dict[str, Any]]) -> Path:

@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 import optuna
-from _common import RESULTS, bar_chart, suggest_algorithm, tpe, write_csv
+from _common import RESULTS, bar_chart, outlier_mixture, suggest_algorithm, tpe, write_csv
 from sklearn.cluster import KMeans
 from sklearn.ensemble import IsolationForest
 from sklearn.metrics import roc_auc_score
@@ -54,18 +54,9 @@ METRIC = {"kmeans": "inertia", "isolation_forest": "roc_auc"}
 
 def data(n: int, d: int = 10, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
     """Gaussian mixture with 1% uniform outliers (label 1) in a box 1.5x the mixture's."""
-    rng = np.random.default_rng(seed)
-    n_out = n // 100
-    comp = rng.choice(8, size=n - n_out, p=rng.dirichlet(np.full(8, 2.0)))
-    means = rng.uniform(-8, 8, size=(8, d))
-    scales = rng.uniform(0.5, 2.0, size=(8, d))
-    inliers = means[comp] + rng.standard_normal((n - n_out, d)) * scales[comp]
-    lo, hi = inliers.min(axis=0), inliers.max(axis=0)
-    mid, half = (lo + hi) / 2, 0.75 * (hi - lo)
-    X = np.concatenate([inliers, rng.uniform(mid - half, mid + half, size=(n_out, d))])
-    y = np.r_[np.zeros(n - n_out), np.ones(n_out)]
-    perm = rng.permutation(n)
-    return X[perm], y[perm]
+    return outlier_mixture(
+        n, d, seed, components=8, concentration=2.0, centre=8.0, scale=(0.5, 2.0)
+    )
 
 
 def refit_fold(alg: str, params: dict[str, Any], fold: tuple) -> float:

@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 import optuna
-from _common import RESULTS, write_csv
+from _common import RESULTS, outlier_mixture, write_csv
 from sklearn.datasets import load_breast_cancer, load_digits
 from sklearn.ensemble import IsolationForest
 from sklearn.metrics import roc_auc_score
@@ -45,19 +45,9 @@ import statetune as st
 
 def mixture(n: int, d: int = 10, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Gaussian mixture rows with 1% uniform outliers in a box 1.5x the mixture's."""
-    rng = np.random.default_rng(seed)
-    n_out = n // 100
-    comp = rng.choice(5, size=n - n_out, p=rng.dirichlet(np.full(5, 3.0)))
-    means = rng.uniform(-6, 6, size=(5, d))
-    scales = rng.uniform(0.5, 1.5, size=(5, d))
-    inliers = means[comp] + rng.standard_normal((n - n_out, d)) * scales[comp]
-    lo, hi = inliers.min(axis=0), inliers.max(axis=0)
-    mid, half = (lo + hi) / 2, 0.75 * (hi - lo)
-    outliers = rng.uniform(mid - half, mid + half, size=(n_out, d))
-    X = np.concatenate([inliers, outliers])
-    y = np.r_[np.zeros(n - n_out), np.ones(n_out)]
-    perm = rng.permutation(n)
-    return X[perm], y[perm]
+    return outlier_mixture(
+        n, d, seed, components=5, concentration=3.0, centre=6.0, scale=(0.5, 1.5)
+    )
 
 
 def breast_cancer(seed: int) -> tuple[np.ndarray, np.ndarray]:
