@@ -45,6 +45,7 @@ __all__ = [
     "from_arrays",
     "from_pandas",
     "from_series",
+    "row_chunks",
     "sparse_rows",
 ]
 
@@ -94,6 +95,33 @@ def _cut(v: np.ndarray | None, a: int, b: int) -> np.ndarray | None:
     return None if v is None else v[a:b]
 
 
+def row_chunks(
+    X: Any,
+    y: np.ndarray | None,
+    w: np.ndarray | None,
+    label: str,
+    step: int,
+    *,
+    series: np.ndarray | None = None,
+    time: np.ndarray | None = None,
+    whole_label: bool = False,
+) -> Iterator[Chunk]:
+    """``Chunk`` s of ``step`` rows of the aligned arrays, each labelled ``"<label>, rows
+    a..b"`` (with ``whole_label``, a single chunk holding every row keeps ``label`` alone)."""
+    n = int(X.shape[0])
+    for a in range(0, n, step):
+        b = min(a + step, n)
+        where = label if whole_label and (a, b) == (0, n) else f"{label}, rows {a}..{b - 1}"
+        yield Chunk(
+            X[a:b],
+            _cut(y, a, b),
+            _cut(w, a, b),
+            where,
+            series=_cut(series, a, b),
+            time=_cut(time, a, b),
+        )
+
+
 class _ArrayPartition(Partition):
     def __init__(
         self,
@@ -110,18 +138,15 @@ class _ArrayPartition(Partition):
         self.segment = label
 
     def chunks(self, schema: Schema) -> Iterator[Chunk]:
-        n = int(self.X.shape[0])
-        step = chunk_rows(self.X)
-        for a in range(0, n, step):
-            b = min(a + step, n)
-            yield Chunk(
-                self.X[a:b],
-                _cut(self.y, a, b),
-                _cut(self.w, a, b),
-                f"{self.label}, rows {a}..{b - 1}",
-                series=_cut(self.series, a, b),
-                time=_cut(self.time, a, b),
-            )
+        return row_chunks(
+            self.X,
+            self.y,
+            self.w,
+            self.label,
+            chunk_rows(self.X),
+            series=self.series,
+            time=self.time,
+        )
 
 
 class ArraySource(Source):

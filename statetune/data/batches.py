@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from statetune.data.arrays import chunk_rows, sparse_rows
+from statetune.data.arrays import chunk_rows, row_chunks, sparse_rows
 from statetune.data.schema import (
     Schema,
     check_numeric_dtype,
@@ -111,15 +111,7 @@ class _Stream(Partition):
             if not sp.issparse(X):
                 yield Chunk(X, y, w, where)
                 continue
-            step, n = chunk_rows(X), X.shape[0]
-            for a in range(0, n, step):
-                b = min(a + step, n)
-                yield Chunk(
-                    X[a:b],
-                    None if y is None else y[a:b],
-                    None if w is None else w[a:b],
-                    where if (a, b) == (0, n) else f"{where}, rows {a}..{b - 1}",
-                )
+            yield from row_chunks(X, y, w, where, chunk_rows(X), whole_label=True)
 
 
 class BatchSource(Source):

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from statetune.data.arrays import row_chunks
 from statetune.data.schema import Schema, check_numeric_dtype, check_unique, split_columns
 from statetune.data.source import Chunk, Partition, Segment, Source
 from statetune.data.target import target_values
@@ -57,7 +58,6 @@ class _DaskPartition(Partition):
             raise ValueError(
                 f"{self.label} must hold the columns of the frame's metadata, but lacks {missing}."
             )
-        n = len(df)
         X = df[list(schema.features)].to_numpy(dtype=np.float64, na_value=np.nan)
         y = None
         if schema.target is not None:
@@ -67,14 +67,7 @@ class _DaskPartition(Partition):
         w = None
         if schema.weight is not None:
             w = df[schema.weight].to_numpy(dtype=np.float64, na_value=np.nan)
-        for a in range(0, n, CHUNK_ROWS):
-            b = min(a + CHUNK_ROWS, n)
-            yield Chunk(
-                X[a:b],
-                None if y is None else y[a:b],
-                None if w is None else w[a:b],
-                f"{self.label}, rows {a}..{b - 1}",
-            )
+        yield from row_chunks(X, y, w, self.label, CHUNK_ROWS)
 
 
 class DaskSource(Source):
