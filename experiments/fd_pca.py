@@ -307,7 +307,8 @@ def plot(rows: list[dict[str, Any]], a: argparse.Namespace) -> None:
         ax.bar(names, vals, color="tab:blue")
         ax.set_title(label, fontsize=9)
         for i, v in enumerate(vals):
-            ax.text(i, v, f"{v:.4g}", ha="center", va="bottom", fontsize=8)
+            label = f"{v:.6f}" if key == "captured" else f"{v:.4g}"  # 0.99999 is not "1"
+            ax.text(i, v, label, ha="center", va="bottom", fontsize=8)
         if key == "captured":
             ax.set_ylim(min(0.9, min(vals) - 0.01), 1.005)
             ax.axhline(0.99, color="gray", lw=0.8, ls="--")
