@@ -90,7 +90,7 @@ def _codes(series: pd.Series, levels: Sequence[str]) -> np.ndarray:
     a value not among them."""
     text, missing = _as_text(series)
     named = [lev for lev in levels if lev != MISSING_LEVEL]
-    codes = pd.Index(named, dtype=object).get_indexer(text.to_numpy(dtype=object))
+    codes = pd.Index(named, dtype=object).get_indexer(pd.Index(text, dtype=object))
     codes = codes.astype(np.int64)
     if MISSING_LEVEL in levels:
         codes[missing] = list(levels).index(MISSING_LEVEL)
