@@ -63,14 +63,23 @@ _NODE_BYTES = NODE_DTYPE.itemsize + 8 + 16
 
 class ByteLRU:
     """A least-recently-used map bounded by the bytes its entries declare; the most recent
-    entry is always kept. ``lock`` serializes users that build and insert an entry."""
+    entry is always kept. ``lock`` guards the map; :meth:`key_lock` serializes the users that
+    build or extend the entry of one key, so entries of different keys are built at once (an
+    isolation forest of one grid point grows while another's trials run)."""
 
     def __init__(self, budget: int) -> None:
         self.budget = int(budget)
         self.lock = threading.RLock()
         self._entries: OrderedDict[Any, tuple[Any, int]] = OrderedDict()
+        self._key_locks: dict[Any, threading.RLock] = {}
         self.nbytes = 0
         self.evictions = 0
+
+    def key_lock(self, key: Any) -> threading.RLock:
+        """The lock of ``key``'s entry (one per key, kept after an eviction: a key is a grid
+        point, there are few)."""
+        with self.lock:
+            return self._key_locks.setdefault(key, threading.RLock())
 
     def get(self, key: Any) -> Any:
         """The value under ``key`` (marked most recent), or None."""
@@ -113,8 +122,9 @@ def grown_forest(
     """scikit-learn's ``IsolationForest`` of ``key = (max_samples, max_features,
     random_state)`` (integers) with at least ``n_estimators`` trees, grown with
     ``warm_start`` from the cached forest of fewer trees when there is one. ``rows()`` gives
-    the training rows and their weights (or None) when trees must be grown."""
-    with cache.lock:
+    the training rows and their weights (or None) when trees must be grown. Only callers of
+    the same ``key`` wait for each other."""
+    with cache.key_lock(key):
         forest = cache.get(key)
         if forest is not None and len(forest.estimators_) >= n_estimators:
             return forest
@@ -177,7 +187,7 @@ def summed_depths(cache: ByteLRU, key: Any, model: Any, X32: np.ndarray) -> np.n
     the same rows and a forest whose trees begin with ``model``'s: trees the entry has not
     traversed yet are traversed once and kept (as leaf indices); then ``O(rows x n)``."""
     n = len(model.estimators_)
-    with cache.lock:
+    with cache.key_lock(key):
         entry = cache.get(key)
         if entry is None:
             entry = _Leaves(X32.shape[0])

@@ -214,3 +214,33 @@ def test_search_space_is_a_grid_the_study_meets_again():
     small = _states(size=40)
     assert states.n_rows == small.n_rows
     assert small.search_space("isolation_forest")["max_samples"] == CategoricalParam((16,))
+
+
+def test_forests_of_two_grid_points_grow_at_once():
+    """One grid point's growth does not hold up another's: each ``rows()`` below waits until
+    the other call is inside its own growth too (a cache-wide lock would deadlock: timeout)."""
+    import threading
+
+    from statetune.algorithms._forest_cache import ByteLRU, grown_forest
+
+    X = np.random.default_rng(0).normal(size=(64, 3))
+    cache = ByteLRU(2**30)
+    inside = threading.Barrier(2, timeout=10)
+
+    def rows():
+        inside.wait()  # raises BrokenBarrierError if the other call never gets in
+        return X, None
+
+    out: dict[int, object] = {}
+
+    def grow(max_samples: int) -> None:
+        out[max_samples] = grown_forest(cache, (max_samples, 3, 0), 4, rows)
+
+    threads = [threading.Thread(target=grow, args=(m,)) for m in (16, 32)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=20)
+    assert sorted(out) == [16, 32]
+    assert [len(out[m].estimators_) for m in (16, 32)] == [4, 4]
+    assert out[16].max_samples_ == 16 and out[32].max_samples_ == 32
