@@ -134,3 +134,22 @@ def test_chosen_member_within_target_of_tuned_logistic_regression(digits: tuple)
     loss, ref_loss = log_loss(yte, model.predict_proba(Xte)), log_loss(yte, ref.predict_proba(Xte))
     assert acc >= ref_acc - 0.005, (acc, ref_acc, best)
     assert loss <= 1.02 * ref_loss, (loss, ref_loss, best)
+
+
+def test_binary_member_approaches_the_declared_reference() -> None:
+    """Two classes: the bank's softmax penalizes both columns, so its logistic member of
+    ``alpha`` is scikit-learn's binary ``LogisticRegression(C=2 / (alpha n))``; the learner's
+    declared reference (the contract suite's quality bound) must be that model."""
+    from sklearn.datasets import load_breast_cancer
+
+    from statetune.algorithms.linear_learner import LinearLearner
+
+    X, y = load_breast_cancer(return_X_y=True)
+    alpha = 1e-2
+    bank = trained(X, y, 200, alpha=[alpha], eta0=[0.2])
+    W, _ = bank.coefficients(0, average=True)
+    ref = LinearLearner.reference.estimator({"loss": "logistic", "alpha": alpha}, bank)  # type: ignore[union-attr]
+    ref.fit(X, y)
+    ours = (W[:, 1] - W[:, 0]) * ref[0].scale_  # the decision on standardized features
+    theirs = ref[-1].coef_[0]
+    assert np.abs(ours - theirs).max() < 0.1 * np.abs(theirs).max(), (ours, theirs)
