@@ -94,8 +94,9 @@ class LinearBank(BankSteps, BankViews, Memoized, FoldBanks, AveragingMerge, Epoc
         each time (no reshuffling between epochs); :meth:`next_epoch` starts the next read,
         whose rows update the models and the running scaler but are not counted again.
         Small tables want several: with ``batch_size`` 16, 1,347 rows (digits) make 85
-        steps an epoch, and the held-out log loss of the chosen member kept falling to 10-20
-        epochs; from a few hundred thousand rows one epoch is at the optimum to 1e-5.
+        steps an epoch, and the 5-fold log loss of the chosen member kept falling to 20
+        epochs (0.143 at 5, 0.130 at 20); on 245k-500k rows (batch 256) one epoch's test
+        log loss was within 2e-5 of five epochs' (``experiments/linear_learner_quality.py``).
     score_bins : int
         Bins of the held-out score sketch (:class:`ScoreSketch`, uniform in probability).
 
