@@ -101,13 +101,15 @@ def _log_loss_estimate(model: Any, X: Any, y: Any) -> float:
 
 def _reference(params: dict[str, Any], state: Any) -> Any:
     """scikit-learn's LogisticRegression on standardized features with the member's L2
-    penalty: ``alpha / 2 ||w||^2`` per unit of mean loss is ``C = 1 / (alpha * n)``."""
+    penalty: ``alpha / 2 ||w||^2`` per unit of mean loss is ``C = 1 / (alpha * n)``; with two
+    classes ``C = 2 / (alpha * n)`` (the bank's two softmax columns ``w_0 = -w_1`` are both
+    penalized, so the decision ``w = w_1 - w_0`` carries ``alpha / 4 ||w||^2``)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
     alpha = float(params.get("alpha", 1e-4))
-    C = 1.0 / (alpha * max(state.weight_sum, 1.0))
+    C = (2.0 if len(state.classes) == 2 else 1.0) / (alpha * max(state.weight_sum, 1.0))
     return make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=5000))
 
 
