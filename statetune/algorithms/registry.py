@@ -1,8 +1,9 @@
 """The registry: what users type (``"ridge"``) mapped to a model class and its state.
 
 Some names stand for one algorithm per task (:data:`ALIASES`): ``knn`` is ``knn_regressor``
-on a numeric target and ``knn_classifier`` on class labels (:func:`resolve_algorithm`, which
-:func:`statetune.tune` applies to the names it is given).
+on a numeric target and ``knn_classifier`` on class labels; ``linear_learner`` is
+``linear_learner_regressor`` on a numeric target and itself (the classifier) on class labels
+(:func:`resolve_algorithm`, which :func:`statetune.tune` applies to the names it is given).
 
 Example
 -------
@@ -30,6 +31,7 @@ from statetune.algorithms.kmeans import KMeans
 from statetune.algorithms.knn import KNeighborsClassifier, KNeighborsRegressor
 from statetune.algorithms.linear import LinearRegression, Ridge
 from statetune.algorithms.linear_learner import LinearLearner
+from statetune.algorithms.linear_learner_regressor import LinearLearnerRegressor
 from statetune.algorithms.naive_bayes_counts import ALGORITHMS as COUNT_NB_ALGORITHMS
 from statetune.algorithms.pcr import PCR
 from statetune.algorithms.ridge_classifier import RidgeClassifier
@@ -47,8 +49,12 @@ __all__ = [
     "resolve_keys",
 ]
 
-#: Names that stand for one algorithm per task: ``(for a numeric target, for class labels)``.
-ALIASES: dict[str, tuple[str, str]] = {"knn": ("knn_regressor", "knn_classifier")}
+#: Names that stand for one algorithm per task: ``(for a numeric target, for class labels)``
+#: (``linear_learner`` is also the classifier's own name).
+ALIASES: dict[str, tuple[str, str]] = {
+    "knn": ("knn_regressor", "knn_classifier"),
+    "linear_learner": ("linear_learner_regressor", "linear_learner"),
+}
 
 
 _REGISTRY: dict[str, Algorithm] = {}
@@ -159,6 +165,14 @@ register_algorithm(
         LinearLearner,
         "classification",
         "a bank of linear classifiers (logistic, hinge, squared; L2, L1, step) by SGD in one pass",
+    )
+)
+register_algorithm(
+    Algorithm(
+        "linear_learner_regressor",
+        LinearLearnerRegressor,
+        "regression",
+        "a bank of linear regressors (squared, absolute, huber; L2, L1, step) by SGD in one pass",
     )
 )
 register_algorithm(
