@@ -52,6 +52,18 @@ class BankMember(StateEstimator):
         check_bool("average", self.average)
         self._member = state.member_index(self.loss, self.alpha, self.l1, self.eta0)
 
+    def held_out_score(self, train: Any, held: Any, metric: str) -> float:
+        raise ValueError(
+            f"{type(self).__name__} scores `{metric}` on the held-out sample of rows only (SGD "
+            "models have no exact held-out statistic)."
+        )
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        tags.target_tags.multi_output = False
+        return tags
+
     @classmethod
     def search_space(cls, state: Any) -> dict[str, Param]:
         return {

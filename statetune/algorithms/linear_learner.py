@@ -1,5 +1,6 @@
-"""``linear_learner``: one member of a :class:`~statetune.states.LinearBank`, chosen by its
-hyperparameters.
+"""``linear_learner_classifier`` (``linear_learner`` on class labels; on a numeric target it
+is :mod:`~statetune.algorithms.linear_learner_regressor`): one member of a
+:class:`~statetune.states.LinearBank`, chosen by its hyperparameters.
 
 The pass trains every member of the bank's grid (``loss x alpha x l1 x eta0``) side by side,
 per fold; finalizing reads one member's coefficients (no training), so a trial costs
@@ -286,10 +287,7 @@ class LinearLearner(BankMember, LinearClassifierMixin, BaseEstimator):
         """``precision_at_recall`` from fold ``k``'s held-out score sketch (``held``: the
         held-out view of the bank); every other metric is scored on the held-out sample."""
         if metric != "precision_at_recall":
-            raise ValueError(
-                f"LinearLearner scores `{metric}` on the held-out sample of rows only (SGD "
-                "models have no exact held-out statistic)."
-            )
+            return super().held_out_score(train, held, metric)  # raises: sample metrics only
         if len(self.classes_) != 2:
             raise ValueError(
                 f"`precision_at_recall` needs two classes, but there are {len(self.classes_)}."
@@ -349,7 +347,5 @@ class LinearLearner(BankMember, LinearClassifierMixin, BaseEstimator):
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
-        tags.target_tags.multi_output = False
         tags.classifier_tags.multi_label = False
         return tags

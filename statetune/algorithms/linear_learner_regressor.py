@@ -47,6 +47,14 @@ __all__ = ["LINEAR_REGRESSOR_METRICS", "LinearLearnerRegressor"]
 LINEAR_REGRESSOR_METRICS = KNN_REGRESSION_METRICS
 
 
+_SCALED = (
+    "the bank standardizes features and target by their exact running moments and stores raw "
+    "coefficients; SGD reaches the ridge optimum only approximately, which the quality bound "
+    "against scikit-learn's Ridge on all rows measures (targets of large scale and offset: "
+    "tests/algorithms_tests/test_linear_learner_regressor.py)"
+)
+
+
 def _mse(model: Any, X: Any, y: Any) -> float:
     return float(np.mean((model.predict(X) - np.asarray(y, dtype=np.float64)) ** 2))
 
@@ -76,12 +84,7 @@ class LinearLearnerRegressor(BankMember, RegressorMixin, LinearModel, BaseEstima
         _reference,
         loss=_mse,
         max_ratio=1.1,
-        scaled=(
-            "the bank standardizes features and target by their exact running moments and "
-            "stores raw coefficients; SGD reaches the ridge optimum only approximately, which "
-            "the quality bound against scikit-learn's Ridge on all rows measures (targets of "
-            "large scale and offset: tests/algorithms_tests/test_linear_learner_regressor.py)"
-        ),
+        scaled=_SCALED,
         params=({"loss": "squared", "alpha": 1e-3, "eta0": 0.5},),
     )
     expected_failed_checks: ClassVar[dict[str, str]] = {}
@@ -116,12 +119,6 @@ class LinearLearnerRegressor(BankMember, RegressorMixin, LinearModel, BaseEstima
         """``X @ coef_ + intercept_``."""
         return np.asarray(self._decision_function(X))
 
-    def held_out_score(self, train: Any, held: Any, metric: str) -> float:
-        raise ValueError(
-            f"LinearLearnerRegressor scores `{metric}` on the held-out sample of rows only (SGD "
-            "models have no exact held-out statistic)."
-        )
-
     def sample_score(self, train_sample: Any, sample: Any, metric: str) -> float:
         """``metric`` on the held-out sample's rows."""
         if metric not in LINEAR_REGRESSOR_METRICS:
@@ -134,9 +131,3 @@ class LinearLearnerRegressor(BankMember, RegressorMixin, LinearModel, BaseEstima
         if len(y) == 0 or not w.sum() > 0:
             raise ValueError("The held-out sample must hold rows of weight > 0, but it has none.")
         return regression_score(metric, y, y - (X @ self.coef_ + self.intercept_), w)
-
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
-        tags.target_tags.multi_output = False
-        return tags

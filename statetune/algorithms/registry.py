@@ -1,9 +1,10 @@
 """The registry: what users type (``"ridge"``) mapped to a model class and its state.
 
 Some names stand for one algorithm per task (:data:`ALIASES`): ``knn`` is ``knn_regressor``
-on a numeric target and ``knn_classifier`` on class labels; ``linear_learner`` is
-``linear_learner_regressor`` on a numeric target and itself (the classifier) on class labels
-(:func:`resolve_algorithm`, which :func:`statetune.tune` applies to the names it is given).
+on a numeric target and ``knn_classifier`` on class labels, ``linear_learner`` likewise
+``linear_learner_regressor`` or ``linear_learner_classifier`` (:func:`resolve_algorithm`,
+which :func:`statetune.tune` applies to the names it is given). A numeric target holding
+class codes (0/1) is numeric: name the classifier to classify it.
 
 Example
 -------
@@ -49,11 +50,10 @@ __all__ = [
     "resolve_keys",
 ]
 
-#: Names that stand for one algorithm per task: ``(for a numeric target, for class labels)``
-#: (``linear_learner`` is also the classifier's own name).
+#: Names that stand for one algorithm per task: ``(for a numeric target, for class labels)``.
 ALIASES: dict[str, tuple[str, str]] = {
     "knn": ("knn_regressor", "knn_classifier"),
-    "linear_learner": ("linear_learner_regressor", "linear_learner"),
+    "linear_learner": ("linear_learner_regressor", "linear_learner_classifier"),
 }
 
 
@@ -161,7 +161,7 @@ for _alg in (
     register_algorithm(_alg)
 register_algorithm(
     Algorithm(
-        "linear_learner",
+        "linear_learner_classifier",
         LinearLearner,
         "classification",
         "a bank of linear classifiers (logistic, hinge, squared; L2, L1, step) by SGD in one pass",

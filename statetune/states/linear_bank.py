@@ -79,7 +79,8 @@ class LinearBank(BankSteps, BankViews, Memoized, FoldBanks, AveragingMerge, Epoc
     has_target : bool
         Must be True (the models learn class labels).
     loss, alpha, l1, eta0 : list
-        The grid; each non-empty, without repeats. ``alpha >= 0`` (L2, on standardized
+        The grid; each non-empty, without repeats (``loss``: all of :data:`LOSSES` by
+        default). ``alpha >= 0`` (L2, on standardized
         features, relative to the mean loss), ``l1 >= 0``, ``eta0 > 0``.
     batch_size : int
         Rows per SGD step (the state buffers rows until a batch is full).
@@ -116,7 +117,7 @@ class LinearBank(BankSteps, BankViews, Memoized, FoldBanks, AveragingMerge, Epoc
         self,
         n_features: int,
         has_target: bool = True,
-        loss: Sequence[str] = LOSSES,
+        loss: Sequence[str] | None = None,
         alpha: Sequence[float] = (1e-5, 1e-4, 1e-3, 1e-2),
         l1: Sequence[float] = (0.0,),
         eta0: Sequence[float] = (0.05, 0.5),
@@ -131,6 +132,7 @@ class LinearBank(BankSteps, BankViews, Memoized, FoldBanks, AveragingMerge, Epoc
                 f"A linear bank learns {self.learns}: `has_target` must be True, but got False "
                 "(pass target=... to the source)."
             )
+        loss = self.losses if loss is None else loss  # default: every loss of the class
         losses = list(loss) if isinstance(loss, list | tuple) else [loss]
         if not losses:
             raise ValueError("The bank grid must not be empty, but `loss` holds no value.")

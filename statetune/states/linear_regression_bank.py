@@ -38,7 +38,7 @@ Example
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -68,22 +68,6 @@ class LinearRegressionBank(LinearBank):
     learns = "a numeric target"
     target_columns = 1
 
-    def __init__(
-        self,
-        n_features: int,
-        has_target: bool = True,
-        loss: Sequence[str] = REGRESSION_LOSSES,
-        alpha: Sequence[float] = (1e-5, 1e-4, 1e-3, 1e-2),
-        l1: Sequence[float] = (0.0,),
-        eta0: Sequence[float] = (0.05, 0.5),
-        batch_size: int = 32,
-        epochs: int = 1,
-        score_bins: int = 256,
-    ) -> None:
-        super().__init__(
-            n_features, has_target, loss, alpha, l1, eta0, batch_size, epochs, score_bins
-        )
-
     def _rows(self, X: np.ndarray, y: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
         """``[X, y]`` (the target buffered and standardized as a last column), one label."""
         t = np.asarray(y)
@@ -92,7 +76,7 @@ class LinearRegressionBank(LinearBank):
         if not (np.issubdtype(t.dtype, np.number) or t.dtype == np.bool_):
             raise TypeError(
                 f"A linear regression bank learns a numeric target, but `y` has dtype {t.dtype} "
-                "(class labels: use LinearBank, the linear_learner classifier)."
+                "(class labels: use LinearBank, linear_learner_classifier's state)."
             )
         t = t.astype(np.float64)
         bad = ~np.isfinite(t)

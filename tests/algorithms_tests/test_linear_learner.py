@@ -90,33 +90,36 @@ def test_validation_uses_bank_k_on_fold_k_sample_and_tune_searches_the_grid():
     grid = {"loss": ["logistic", "hinge"], "alpha": [1e-4, 1e-2], "eta0": [0.5]}
     src = st.from_arrays(X, y)
     states = st.compute_states(
-        src, ["linear_learner"], folds=3, state_params={"linear_learner": grid}
+        src,
+        ["linear_learner_classifier"],
+        folds=3,
+        state_params={"linear_learner_classifier": grid},
     )
     params = {"loss": "hinge", "alpha": 1e-2, "eta0": 0.5}
-    slot, sample_slot = states.model_slot("linear_learner"), states.sample_slot()
+    slot, sample_slot = states.model_slot("linear_learner_classifier"), states.sample_slot()
     for k in range(3):
         model = LinearLearner.from_state(states.train(slot, k).fold_view(None), **params)
         held = states.held_out(sample_slot, k)
         expect = np.mean(model.predict(held.X) == held.y)
-        got, how = states.score_fold("linear_learner", params, "accuracy", k)
+        got, how = states.score_fold("linear_learner_classifier", params, "accuracy", k)
         assert got == pytest.approx(expect) and "held-out sample" in how
-    assert states.validation_score("linear_learner", params, "accuracy") > 0.85
-    space = get_algorithm("linear_learner").search_space(states.total(slot))
+    assert states.validation_score("linear_learner_classifier", params, "accuracy") > 0.85
+    space = get_algorithm("linear_learner_classifier").search_space(states.total(slot))
     assert space["alpha"].choices == (1e-4, 1e-2) and "threshold" not in space
     result = st.tune(
-        states, ["linear_learner"], n_trials=6, cv=3, metric="log_loss", storage="memory"
+        states, ["linear_learner_classifier"], n_trials=6, cv=3, metric="log_loss", storage="memory"
     )
     best = result.best_params
     assert best["loss"] in grid["loss"] and best["alpha"] in grid["alpha"]
     assert result.best_model.score(X, y) > 0.85
     f1 = st.tune(
         states,
-        ["linear_learner"],
+        ["linear_learner_classifier"],
         n_trials=6,
         cv=3,
         metric="f1",
         storage="memory",
-        search_space={"linear_learner": {"threshold": FloatDistribution(0.05, 0.95)}},
+        search_space={"linear_learner_classifier": {"threshold": FloatDistribution(0.05, 0.95)}},
     )
     assert 0.05 <= f1.best_params["threshold"] <= 0.95 and f1.best_value > 0.85
 
@@ -161,13 +164,17 @@ def test_label_unseen_by_a_training_fold_is_named_at_validation():
 
 def test_bank_states_round_trip_through_the_state_cache(tmp_path):
     X, y = load_breast_cancer(return_X_y=True)
-    first = st.compute_states(st.from_arrays(X, y), ["linear_learner"], folds=3, cache=tmp_path)
-    again = st.compute_states(st.from_arrays(X, y), ["linear_learner"], folds=3, cache=tmp_path)
+    first = st.compute_states(
+        st.from_arrays(X, y), ["linear_learner_classifier"], folds=3, cache=tmp_path
+    )
+    again = st.compute_states(
+        st.from_arrays(X, y), ["linear_learner_classifier"], folds=3, cache=tmp_path
+    )
     assert "0 rows read" in str(again.cache_report)
-    slot = first.model_slot("linear_learner")
+    slot = first.model_slot("linear_learner_classifier")
     assert first.total(slot).allclose(again.total(slot))
     params = {"loss": "hinge", "alpha": 1e-3}
     assert np.array_equal(
-        first.fold_scores("linear_learner", params, "log_loss"),
-        again.fold_scores("linear_learner", params, "log_loss"),
+        first.fold_scores("linear_learner_classifier", params, "log_loss"),
+        again.fold_scores("linear_learner_classifier", params, "log_loss"),
     )

@@ -163,7 +163,7 @@ def test_linear_learner_resolves_by_target_and_tunes_with_ridge():
     src = st.from_arrays(X, y)
     assert resolve_algorithm("linear_learner", src.schema) == "linear_learner_regressor"
     labels = st.from_arrays(X, np.where(y > 140, "high", "low"))
-    assert resolve_algorithm("linear_learner", labels.schema) == "linear_learner"
+    assert resolve_algorithm("linear_learner", labels.schema) == "linear_learner_classifier"
     grid = {"alpha": [1e-4, 1e-2], "eta0": [0.5], "epochs": 5}
     states = st.compute_states(
         src, ["ridge", "linear_learner"], folds=3, state_params={"linear_learner": grid}
