@@ -232,3 +232,22 @@ def test_anytime_and_scikit_learn_surface():
     assert fitted.score(X, y) == pytest.approx(r2_score(y, fitted.predict(X)))
     partial = LinearLearnerRegressor().partial_fit(X[:200], y[:200]).partial_fit(X[200:], y[200:])
     np.testing.assert_allclose(partial.coef_, fitted.coef_, rtol=1e-12)
+
+
+def test_parallel_pass_merges_partition_banks():
+    """A pass on two threads (partitions merged by averaging, then a second epoch from the
+    merged bank) counts every row once and its squared member is close to Ridge on all rows,
+    for a target in the millions."""
+    from statetune.engine import MODEL, PassOptions, Slot, run_pass
+    from statetune.states.spec import StateSpec
+
+    X, y = _scaled(8_000)
+    bank = LinearRegressionBank(4, loss=["squared"], alpha=[1e-6], eta0=[0.5], epochs=2)
+    slot = Slot(MODEL, StateSpec.for_state(bank))
+    got = run_pass(st.from_arrays(X, y), [slot], 3, PassOptions(n_jobs=2))
+    total = got.total(slot)
+    assert total.n_rows == 8_000 and total.epoch == 2
+    alone = run_pass(st.from_arrays(X, y), [slot], 3).total(slot)  # one partition, no merge
+    assert not np.allclose(total.W, alone.W)  # the partitions' banks were averaged
+    model = LinearLearnerRegressor.from_state(total, alpha=1e-6)
+    assert _rms_gap(model, X, y, 1e-6) < 0.02
