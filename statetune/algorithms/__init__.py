@@ -22,6 +22,7 @@ from statetune.algorithms.kmeans import KMeans
 from statetune.algorithms.knn import KNeighborsClassifier, KNeighborsRegressor
 from statetune.algorithms.linear import LinearRegression, Ridge
 from statetune.algorithms.linear_learner import LinearLearner
+from statetune.algorithms.linear_learner_regressor import LinearLearnerRegressor
 from statetune.algorithms.naive_bayes_counts import BernoulliNB, ComplementNB, MultinomialNB
 from statetune.algorithms.params import CategoricalParam, FloatParam, IntParam, Param
 from statetune.algorithms.pcr import PCR
@@ -54,6 +55,7 @@ __all__ = [
     "Lasso",
     "LinearDiscriminantAnalysis",
     "LinearLearner",
+    "LinearLearnerRegressor",
     "LinearRegression",
     "Param",
     "QuadraticDiscriminantAnalysis",

@@ -1,5 +1,6 @@
 """``linear_learner``: one member of a :class:`~statetune.states.LinearBank`, chosen by its
-hyperparameters.
+hyperparameters (the regressor of a continuous target is
+:mod:`~statetune.algorithms.linear_learner_regressor`).
 
 The pass trains every member of the bank's grid (``loss x alpha x l1 x eta0``) side by side,
 per fold; finalizing reads one member's coefficients (no training), so a trial costs
@@ -66,11 +67,9 @@ from sklearn.base import BaseEstimator
 from sklearn.linear_model._base import LinearClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 
-from statetune.algorithms._checks import check_bool
 from statetune.algorithms._classifier import CLASSIFIER_MAXIMIZE, check_labels_among, softmax
-from statetune.algorithms._estimator import StateEstimator
 from statetune.algorithms._label_metrics import LABEL_METRICS, class_index, label_score
-from statetune.algorithms.params import CategoricalParam, Param
+from statetune.algorithms._linear_member import BankMember
 from statetune.algorithms.references import QualityBound
 from statetune.states.linear_bank import LinearBank
 
@@ -113,7 +112,7 @@ def _reference(params: dict[str, Any], state: Any) -> Any:
     return make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=5000))
 
 
-class LinearLearner(StateEstimator, LinearClassifierMixin, BaseEstimator):
+class LinearLearner(BankMember, LinearClassifierMixin, BaseEstimator):
     """A linear classifier finalized from one member of a :class:`LinearBank` (see the module
     docstring)."""
 
@@ -163,12 +162,6 @@ class LinearLearner(StateEstimator, LinearClassifierMixin, BaseEstimator):
         self.threshold = threshold
         self.target_recall = target_recall
 
-    @classmethod
-    def make_state(cls, n_features: int, has_target: bool, **state_params: Any) -> LinearBank:
-        """A bank of the grid given by ``state_params`` (``loss``, ``alpha``, ``l1``,
-        ``eta0`` lists, ``batch_size``); see :class:`LinearBank`."""
-        return LinearBank(n_features, has_target, **state_params)
-
     def _validate(self, X: Any, y: Any, reset: bool) -> tuple[np.ndarray, Any]:
         X, y = super()._validate(X, y, reset)
         check_classification_targets(y)
@@ -183,8 +176,7 @@ class LinearLearner(StateEstimator, LinearClassifierMixin, BaseEstimator):
         return super().partial_fit(X, y, sample_weight)
 
     def _check_hyperparameters(self, state: LinearBank) -> None:
-        check_bool("average", self.average)
-        self._member = state.member_index(self.loss, self.alpha, self.l1, self.eta0)
+        self._check_member(state)
         if len(state.classes) < 2:
             raise ValueError(
                 f"`classes >= 2` must hold to finalize LinearLearner, but the state saw "
@@ -292,26 +284,12 @@ class LinearLearner(StateEstimator, LinearClassifierMixin, BaseEstimator):
         cut = s[i] if i + 1 == len(s) else 0.5 * (s[i] + s[i + 1])
         return float(np.clip(expit(cut), 1e-12, 1 - 1e-12))
 
-    # -- search space and scoring -------------------------------------------------------
-    @classmethod
-    def search_space(cls, state: LinearBank) -> dict[str, Param]:
-        space: dict[str, Param] = {
-            "loss": CategoricalParam(tuple(state.loss)),
-            "alpha": CategoricalParam(tuple(state.alpha)),
-            "l1": CategoricalParam(tuple(state.l1)),
-            "eta0": CategoricalParam(tuple(state.eta0)),
-            "average": CategoricalParam((True, False)),
-        }
-        return space
-
+    # -- scoring (the search space: the bank's grid, BankMember) ---------------------
     def held_out_score(self, train: Any, held: Any, metric: str) -> float:
         """``precision_at_recall`` from fold ``k``'s held-out score sketch (``held``: the
         held-out view of the bank); every other metric is scored on the held-out sample."""
         if metric != "precision_at_recall":
-            raise ValueError(
-                f"LinearLearner scores `{metric}` on the held-out sample of rows only (SGD "
-                "models have no exact held-out statistic)."
-            )
+            return super().held_out_score(train, held, metric)  # raises: sample metrics only
         if len(self.classes_) != 2:
             raise ValueError(
                 f"`precision_at_recall` needs two classes, but there are {len(self.classes_)}."
@@ -371,7 +349,5 @@ class LinearLearner(StateEstimator, LinearClassifierMixin, BaseEstimator):
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
-        tags.target_tags.multi_output = False
         tags.classifier_tags.multi_label = False
         return tags

@@ -2,7 +2,10 @@
 
 Some names stand for one algorithm per task (:data:`ALIASES`): ``knn`` is ``knn_regressor``
 on a numeric target and ``knn_classifier`` on class labels (:func:`resolve_algorithm`, which
-:func:`statetune.tune` applies to the names it is given).
+:func:`statetune.tune` applies to the names it is given). ``linear_learner`` is not an alias:
+it is the classifier it has always been (on 0/1 codes too, which are a numeric target), and
+the regressor is ``linear_learner_regressor``; the classifier refuses a target that is not
+class codes, naming the regressor.
 
 Example
 -------
@@ -30,6 +33,7 @@ from statetune.algorithms.kmeans import KMeans
 from statetune.algorithms.knn import KNeighborsClassifier, KNeighborsRegressor
 from statetune.algorithms.linear import LinearRegression, Ridge
 from statetune.algorithms.linear_learner import LinearLearner
+from statetune.algorithms.linear_learner_regressor import LinearLearnerRegressor
 from statetune.algorithms.naive_bayes_counts import ALGORITHMS as COUNT_NB_ALGORITHMS
 from statetune.algorithms.pcr import PCR
 from statetune.algorithms.ridge_classifier import RidgeClassifier
@@ -48,7 +52,9 @@ __all__ = [
 ]
 
 #: Names that stand for one algorithm per task: ``(for a numeric target, for class labels)``.
-ALIASES: dict[str, tuple[str, str]] = {"knn": ("knn_regressor", "knn_classifier")}
+ALIASES: dict[str, tuple[str, str]] = {
+    "knn": ("knn_regressor", "knn_classifier"),
+}
 
 
 _REGISTRY: dict[str, Algorithm] = {}
@@ -159,6 +165,14 @@ register_algorithm(
         LinearLearner,
         "classification",
         "a bank of linear classifiers (logistic, hinge, squared; L2, L1, step) by SGD in one pass",
+    )
+)
+register_algorithm(
+    Algorithm(
+        "linear_learner_regressor",
+        LinearLearnerRegressor,
+        "regression",
+        "a bank of linear regressors (squared, absolute, huber; L2, L1, step) by SGD in one pass",
     )
 )
 register_algorithm(

@@ -84,7 +84,8 @@ def parse_search_space(
                 "add it with --algorithms or remove it from the file."
             )
         # an alias (knn) has the hyperparameters of the algorithms it stands for
-        valid = sorted(get_algorithm(ALIASES.get(alg, (alg,))[0]).model().get_params())
+        names = ALIASES.get(alg, (alg,))
+        valid = sorted({p for a in names for p in get_algorithm(a).model().get_params()})
         if not isinstance(params, dict):
             raise ValueError(
                 f"{where}: `{alg}` must map parameter names to specs, but holds {_show(params)}."

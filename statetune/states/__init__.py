@@ -25,6 +25,7 @@ from statetune.states.kmeans_coreset import KMeansCoreset
 from statetune.states.knn_sample import KNNSample
 from statetune.states.lagged_moments import LaggedMoments, SeriesOrderError
 from statetune.states.linear_bank import LinearBank
+from statetune.states.linear_regression_bank import LinearRegressionBank
 from statetune.states.moments import Moments
 from statetune.states.reservoir import Reservoir
 from statetune.states.table_moments import TableMoments
@@ -40,6 +41,7 @@ __all__ = [
     "KNNSample",
     "LaggedMoments",
     "LinearBank",
+    "LinearRegressionBank",
     "Moments",
     "NegativeCountError",
     "NonFiniteError",

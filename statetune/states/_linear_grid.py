@@ -1,4 +1,4 @@
-"""The linear bank's grid: its losses and members (every ``loss x alpha x l1 x eta0``), and the
+"""The linear bank's grid: its losses (of classification and of regression) and members (every ``loss x alpha x l1 x eta0``), and the
 checks of each grid list (non-empty, numbers in range, no repeats).
 
 Example
@@ -16,9 +16,13 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["EPS", "LOSSES", "check_grid", "member_grid"]
+__all__ = ["EPS", "HUBER_DELTA", "LOSSES", "REGRESSION_LOSSES", "check_grid", "member_grid"]
 
 LOSSES = ("logistic", "hinge", "squared")
+#: The losses of a regression bank (of the residual in standardized target units).
+REGRESSION_LOSSES = ("squared", "absolute", "huber")
+#: Huber's threshold, in standard deviations of the target: quadratic within, linear beyond.
+HUBER_DELTA = 1.0
 EPS = 1e-8
 
 

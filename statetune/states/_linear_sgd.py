@@ -1,8 +1,9 @@
 """The linear bank's training: rows buffered into fixed mini-batches, one SGD step of every
 member of every bank per mini-batch (one ``(batch x d) @ (d x banks*M*classes)`` product and its
 transpose), AdaGrad in standardized coordinates with the L1 proximal step and the iterate
-averages, the running per-fold moments behind the scaler, and the held-out scores recorded
-before each step. A mixin of :class:`~statetune.states.LinearBank`, which holds the arrays.
+averages, the running per-fold moments behind the scaler (of the features and, in a regression
+bank, of the target: the buffered rows then carry the target as a last column), and the
+held-out scores recorded before each step. A mixin of :class:`~statetune.states.LinearBank`, which holds the arrays.
 
 Example
 -------
@@ -21,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from statetune.states._linear_fields import BankFields
-from statetune.states._linear_grid import EPS, LOSSES
+from statetune.states._linear_grid import EPS
 from statetune.states.score_sketch import score_bins
 
 __all__ = ["BankSteps"]
@@ -30,6 +31,7 @@ __all__ = ["BankSteps"]
 class BankSteps(BankFields):
     """Mini-batch SGD of every member of every bank (see the module docstring)."""
 
+    losses: tuple[str, ...]
     _loss_of: np.ndarray
     _alpha_m: np.ndarray
     _l1_m: np.ndarray
@@ -70,9 +72,10 @@ class BankSteps(BankFields):
         return A
 
     def _bank_scalers(self) -> tuple[np.ndarray, np.ndarray]:
-        """Per bank: the mean (relative to the shift) and standard deviation of its rows."""
+        """Per bank: the mean (relative to the shift) and standard deviation of its rows'
+        columns (the features; a regression bank's target last)."""
         A = self._bank_folds()
-        F, d = A.shape[0], self.n_features
+        F, d = A.shape[0], self.mom_mean.shape[1]
         mean, sd = np.zeros((F, d)), np.ones((F, d))
         for f in range(F):
             ks = np.flatnonzero(A[f] & (self.mom_w > 0))
@@ -111,23 +114,27 @@ class BankSteps(BankFields):
         self._add_moments(Xs, w, fid)
         A = self._bank_folds()
         F, M, C, d = A.shape[0], self.n_members, len(self.classes), self.n_features
+        Xs, t = Xs[:, :d], Xs[:, d:]  # the features; a regression bank's (shifted) target
         B = len(w)
         rw = w[:, None] * A[:, fid].T  # (B, F) row weight in each bank
         nb = rw.sum(axis=0)
         active = nb > 0
         if not active.any() or C == 0:
             return
+        mean, sd = self._bank_scalers()  # per bank and column (the target's last)
+        self._start_intercepts(mean, active)
+        ys = sd[:, d] if sd.shape[1] > d else np.ones(F)  # the target's scale
+        mean, sd = mean[:, :d], sd[:, :d]
         P = (Xs @ self.W.reshape(d, -1)).reshape(B, F, M, C)
         P += self.b
         if F > 1 and C >= 2 and self.epoch == self.epochs:
             self._record_scores(Xs, P, code, w, fid)
-        G = self._score_gradient(P, code)
+        G = self._score_gradient(P, code, t, ys)
         G *= (rw / np.where(active, nb, 1.0))[:, :, None, None]
         gW = (Xs.T @ G.reshape(B, -1)).reshape(d, F, M, C)
         gb = G.sum(axis=0)
-        mean, sd = self._bank_scalers()
         banks = slice(None) if active.all() else np.flatnonzero(active)
-        self._adagrad(banks, gW[:, banks], gb[banks], mean[banks], sd[banks])
+        self._adagrad(banks, gW[:, banks], gb[banks], mean[banks], sd[banks], ys[banks])
         self.steps[banks] += 1
         self.bank_weight += nb
 
@@ -159,14 +166,25 @@ class BankSteps(BankFields):
         )
         np.add.at(self.score_hist, idx, np.broadcast_to(w[:, None, None, None], s.shape))
 
+    def _start_intercepts(self, mean: np.ndarray, active: np.ndarray) -> None:
+        """Set the intercepts of banks about to take their first step (a classifier's start
+        at zero; a regression bank's at the mean target)."""
+
     def _adagrad(
-        self, banks: Any, gW: np.ndarray, gb: np.ndarray, mean: np.ndarray, sd: np.ndarray
+        self,
+        banks: Any,
+        gW: np.ndarray,
+        gb: np.ndarray,
+        mean: np.ndarray,
+        sd: np.ndarray,
+        ys: np.ndarray,
     ) -> None:
         """The AdaGrad step of the banks ``banks`` (all or some) from raw-unit gradients, in
-        standardized coordinates ``V = W * sd``, ``c = b + mean . W``; then the L1 proximal
-        step (soft thresholding) and the Polyak averages."""
+        standardized coordinates ``V = W * sd / ys``, ``c = (b + mean . W) / ys`` (``ys``: the
+        target's scale per bank, 1 for classes); then the L1 proximal step (soft
+        thresholding) and the Polyak averages."""
         W, b = self.W[:, banks], self.b[banks]
-        s = sd.T[:, :, None, None]  # (d, f, 1, 1)
+        s = sd.T[:, :, None, None] / ys[None, :, None, None]  # (d, f, 1, 1)
         m = mean.T[:, :, None, None]
         alpha = self._alpha_m[None, None, :, None]
         eta = self._eta_m[None, None, :, None]
@@ -175,6 +193,7 @@ class BankSteps(BankFields):
         gV = gW - m * gb[None]
         gV /= s
         gV += alpha * V
+        gb = gb * ys[:, None, None]  # the gradient of c
         HW = self.HW[:, banks] + gV * gV
         Hb = self.Hb[banks] + gb * gb
         rate = np.sqrt(HW)
@@ -188,7 +207,7 @@ class BankSteps(BankFields):
             shrunk -= rate
             np.maximum(shrunk, 0.0, out=shrunk)
             V = np.copysign(shrunk, V)
-        c -= eta[0] * gb / (np.sqrt(Hb) + EPS)
+        c -= eta[0] * gb / (np.sqrt(Hb) + EPS) * ys[:, None, None]
         V /= s
         b_new = c - np.einsum("dfmc,fd->fmc", V, mean)
         t = (self.steps[banks] + 1).astype(np.float64)
@@ -201,14 +220,17 @@ class BankSteps(BankFields):
         self.HW[:, banks], self.Hb[banks] = HW, Hb
         self.Wa[:, banks], self.ba[banks] = Wa, ba
 
-    def _score_gradient(self, P: np.ndarray, code: np.ndarray) -> np.ndarray:
-        """d(loss)/d(score) for scores ``P`` (B, F, M, C) of rows of class ``code``."""
+    def _score_gradient(
+        self, P: np.ndarray, code: np.ndarray, t: np.ndarray, ys: np.ndarray
+    ) -> np.ndarray:
+        """d(loss)/d(score) for scores ``P`` (B, F, M, C) of rows of class ``code`` (a
+        regression bank's: of targets ``t``, shifted, with scale ``ys`` per bank)."""
         B, C = P.shape[0], P.shape[-1]
         Y = np.zeros((B, C))
         Y[np.arange(B), code] = 1.0
         T = (2.0 * Y - 1.0)[:, None, None, :]
         G = np.empty_like(P)
-        for i, lo in enumerate(LOSSES):
+        for i, lo in enumerate(self.losses):
             sel = self._loss_of == i
             if not sel.any():
                 continue

@@ -45,7 +45,7 @@ class BankViews(BankFields):
         raise NotImplementedError
 
     def _check_same(self, other: Any) -> None:
-        if not isinstance(other, type(self)) or other.params() != self.params():
+        if type(other) is not type(self) or other.params() != self.params():
             raise ValueError(
                 f"States must share parameters to combine, but got {self.params()} and "
                 f"{getattr(other, 'params', lambda: other)()}."
@@ -80,8 +80,8 @@ class BankViews(BankFields):
         self._grow_classes(o.classes)
         o._grow_classes(self.classes)
         off = o.shift - self.shift  # o's intercepts move to this state's shift
-        o.b = o.b - np.einsum("dfmc,d->fmc", o.W, off)
-        o.ba = o.ba - np.einsum("dfmc,d->fmc", o.Wa, off)
+        o.b = o.b - np.einsum("dfmc,d->fmc", o.W, off[: self.n_features])
+        o.ba = o.ba - np.einsum("dfmc,d->fmc", o.Wa, off[: self.n_features])
         wa, wb = self.bank_weight, o.bank_weight
         tot = wa + wb
         fa = np.where(tot > 0, wa / np.where(tot > 0, tot, 1.0), 0.5)

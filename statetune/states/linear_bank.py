@@ -48,7 +48,7 @@ True
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
@@ -79,8 +79,9 @@ class LinearBank(BankSteps, BankViews, Memoized, FoldBanks, AveragingMerge, Epoc
     has_target : bool
         Must be True (the models learn class labels).
     loss, alpha, l1, eta0 : list
-        The grid; each non-empty, without repeats. ``alpha >= 0`` (L2, on standardized
-        features, relative to the mean loss), ``l1 >= 0``, ``eta0 > 0``. The default steps
+        The grid; each non-empty, without repeats (``loss``: all of :data:`LOSSES` by
+        default). ``alpha >= 0`` (L2, on standardized features, relative to the mean loss),
+        ``l1 >= 0``, ``eta0 > 0``. The default steps
         0.05, 0.2, 0.5 bracket the best AdaGrad step of the logistic members, which was
         0.2-0.3 on every table measured (digits, breast cancer, a generated 500k table: gap
         to the exact penalized optimum after 1 and 5 epochs, ``tests/states_tests/
@@ -115,12 +116,17 @@ class LinearBank(BankSteps, BankViews, Memoized, FoldBanks, AveragingMerge, Epoc
     """
 
     kind = "linear_bank"
+    #: The losses a member may have, and what the models learn (subclasses: regression).
+    losses: tuple[str, ...] = LOSSES
+    learns = "class labels"
+    #: Target columns the buffered rows carry after the features (the scaler's moments too).
+    target_columns = 0
 
     def __init__(
         self,
         n_features: int,
         has_target: bool = True,
-        loss: Sequence[str] = LOSSES,
+        loss: Sequence[str] | None = None,
         alpha: Sequence[float] = (1e-5, 1e-4, 1e-3, 1e-2),
         l1: Sequence[float] = (0.0,),
         eta0: Sequence[float] = (0.05, 0.2, 0.5),
@@ -132,16 +138,17 @@ class LinearBank(BankSteps, BankViews, Memoized, FoldBanks, AveragingMerge, Epoc
             raise ValueError(f"`n_features >= 1` must hold, but got n_features={n_features}.")
         if not has_target:
             raise ValueError(
-                "A linear bank learns class labels: `has_target` must be True, but got False "
+                f"A linear bank learns {self.learns}: `has_target` must be True, but got False "
                 "(pass target=... to the source)."
             )
+        loss = self.losses if loss is None else loss  # default: every loss of the class
         losses = list(loss) if isinstance(loss, list | tuple) else [loss]
         if not losses:
             raise ValueError("The bank grid must not be empty, but `loss` holds no value.")
-        bad = [lo for lo in losses if lo not in LOSSES]
+        bad = [lo for lo in losses if lo not in self.losses]
         if bad or len(set(losses)) != len(losses):
             raise ValueError(
-                f"`loss` must hold distinct values of {list(LOSSES)}, but got {losses}."
+                f"`loss` must hold distinct values of {list(self.losses)}, but got {losses}."
             )
         if isinstance(batch_size, bool) or int(batch_size) < 1:
             raise ValueError(f"`batch_size >= 1` must hold, but got batch_size={batch_size}.")
@@ -160,7 +167,7 @@ class LinearBank(BankSteps, BankViews, Memoized, FoldBanks, AveragingMerge, Epoc
         self.score_bins = int(score_bins)
         self.members = member_grid(self.loss, self.alpha, self.l1, self.eta0)
         M = len(self.members)
-        self._loss_of = np.array([LOSSES.index(m["loss"]) for m in self.members])
+        self._loss_of = np.array([self.losses.index(m["loss"]) for m in self.members])
         self._alpha_m = np.array([m["alpha"] for m in self.members])
         self._l1_m = np.array([m["l1"] for m in self.members])
         self._eta_m = np.array([m["eta0"] for m in self.members])
@@ -169,7 +176,7 @@ class LinearBank(BankSteps, BankViews, Memoized, FoldBanks, AveragingMerge, Epoc
 
     # -- layout --------------------------------------------------------------------------
     def _init_empty(self) -> None:
-        d = self.n_features
+        d = self.n_features + self.target_columns  # columns of the buffer and the moments
         self.n_folds = 0  # unknown until the first rows (1: no folds)
         self.epoch = 1  # the read of the rows under way (1 .. epochs)
         self.classes = np.empty(0, dtype=np.int64)
@@ -227,7 +234,7 @@ class LinearBank(BankSteps, BankViews, Memoized, FoldBanks, AveragingMerge, Epoc
 
     def _start(self, n_folds: int) -> None:
         self.n_folds = int(n_folds)
-        K, d = self.n_folds, self.n_features
+        K, d = self.n_folds, self.n_features + self.target_columns
         self.fold_rows = np.zeros(K, dtype=np.int64)
         self.fold_weight = np.zeros(K)
         self.class_rows = np.zeros((K, len(self.classes)), dtype=np.int64)
@@ -274,7 +281,7 @@ class LinearBank(BankSteps, BankViews, Memoized, FoldBanks, AveragingMerge, Epoc
             raise ValueError(f"`X` must have shape (n, {self.n_features}), but got {X.shape}.")
         n = X.shape[0]
         if y is None:
-            raise ValueError("A linear bank learns class labels, but `y` is None.")
+            raise ValueError(f"A linear bank learns {self.learns}, but `y` is None.")
         if n == 0:
             return
         if not np.issubdtype(X.dtype, np.number) and X.dtype != np.bool_:
@@ -287,7 +294,7 @@ class LinearBank(BankSteps, BankViews, Memoized, FoldBanks, AveragingMerge, Epoc
             raise NonFiniteError(
                 f"Features must be finite, but column {c} holds {X[r, c]} at row {r}.", r, c
             )
-        labels = as_labels(y, n)
+        X, labels = self._rows(X, y, n)
         w = check_sample_weight(sample_weight, n)
         w = np.ones(n) if w is None else w
         K = 1 if folds is None else int(n_folds if n_folds is not None else 0)
@@ -331,6 +338,10 @@ class LinearBank(BankSteps, BankViews, Memoized, FoldBanks, AveragingMerge, Epoc
         self.pend_fold = np.concatenate([self.pend_fold, fid])
         self._flush(final=False)
         self._derived = {}
+
+    def _rows(self, X: np.ndarray, y: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """The rows as buffered (a regression bank appends the target) and their labels."""
+        return X, as_labels(y, n)
 
     def next_epoch(self) -> None:
         """Start the next read of the same rows (the pass calls it before each later read):
@@ -388,7 +399,7 @@ class LinearBank(BankSteps, BankViews, Memoized, FoldBanks, AveragingMerge, Epoc
             raise ValueError("The linear bank is empty: no rows were seen.")
         W = (s.Wa if average else s.W)[:, F - 1, member, :]
         b = (s.ba if average else s.b)[F - 1, member, :]
-        return W.copy(), b - s.shift @ W
+        return W.copy(), b - s.shift[: self.n_features] @ W
 
     # -- round trip ----------------------------------------------------------------------
     _ARRAYS = (
@@ -397,8 +408,8 @@ class LinearBank(BankSteps, BankViews, Memoized, FoldBanks, AveragingMerge, Epoc
         "pend_X", "pend_code", "pend_w", "pend_fold", "score_hist",
     )  # fmt: skip
 
-    def copy(self) -> LinearBank:
-        new = LinearBank(**self.params())
+    def copy(self) -> Self:
+        new = type(self)(**self.params())
         new.n_folds = self.n_folds
         new.epoch = self.epoch
         new.classes = self.classes.copy()
@@ -428,7 +439,8 @@ class LinearBank(BankSteps, BankViews, Memoized, FoldBanks, AveragingMerge, Epoc
             a = np.asarray(arrays[name])
             setattr(new, name, a.astype(np.int64 if name in ints else np.float64).copy())
         F, C, d, M = new.n_banks, len(new.classes), new.n_features, new.n_members
-        if new.W.shape != (d, F, M, C) or new.pend_X.shape[1:] != (d,):
+        cols = (d + new.target_columns,)
+        if new.W.shape != (d, F, M, C) or new.pend_X.shape[1:] != cols:
             raise ValueError(
                 f"LinearBank arrays must have shape (d, banks, members, classes) = {(d, F, M, C)}"
                 f", but got {new.W.shape}."
@@ -436,7 +448,7 @@ class LinearBank(BankSteps, BankViews, Memoized, FoldBanks, AveragingMerge, Epoc
         return new
 
     def allclose(self, other: Any, rtol: float = 1e-10) -> bool:
-        if not isinstance(other, LinearBank) or other.params() != self.params():
+        if type(other) is not type(self) or other.params() != self.params():
             return False
         if other.n_folds != self.n_folds or self.classes.tolist() != other.classes.tolist():
             return False
@@ -458,7 +470,8 @@ class LinearBank(BankSteps, BankViews, Memoized, FoldBanks, AveragingMerge, Epoc
             return False
         for b_name, w_name in (("b", "W"), ("ba", "Wa")):
             mine = getattr(self, b_name)
-            theirs = getattr(other, b_name) - np.einsum("dfmc,d->fmc", getattr(other, w_name), off)
+            W_other = getattr(other, w_name)
+            theirs = getattr(other, b_name) - np.einsum("dfmc,d->fmc", W_other, off[: len(W_other)])
             atol = 1e-12 * (1.0 + np.abs(mine).max(initial=0))
             if not np.allclose(mine, theirs, rtol=rtol, atol=atol):
                 return False
@@ -466,6 +479,6 @@ class LinearBank(BankSteps, BankViews, Memoized, FoldBanks, AveragingMerge, Epoc
 
     def __repr__(self) -> str:
         return (
-            f"LinearBank(members={self.n_members}, banks={self.n_banks}, "
+            f"{type(self).__name__}(members={self.n_members}, banks={self.n_banks}, "
             f"classes={len(self.classes)}, n_rows={self.n_rows})"
         )

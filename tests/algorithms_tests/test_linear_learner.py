@@ -90,7 +90,10 @@ def test_validation_uses_bank_k_on_fold_k_sample_and_tune_searches_the_grid():
     grid = {"loss": ["logistic", "hinge"], "alpha": [1e-4, 1e-2], "eta0": [0.5]}
     src = st.from_arrays(X, y)
     states = st.compute_states(
-        src, ["linear_learner"], folds=3, state_params={"linear_learner": grid}
+        src,
+        ["linear_learner"],
+        folds=3,
+        state_params={"linear_learner": grid},
     )
     params = {"loss": "hinge", "alpha": 1e-2, "eta0": 0.5}
     slot, sample_slot = states.model_slot("linear_learner"), states.sample_slot()

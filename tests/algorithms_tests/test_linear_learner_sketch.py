@@ -121,14 +121,23 @@ def test_validation_and_tune_use_the_sketch_without_a_held_out_sample():
     src = st.from_arrays(X, y)
     params = {"linear_learner": {"epochs": 2, "loss": ["logistic", "hinge"], "alpha": [1e-3]}}
     states = st.compute_states(
-        src, ["linear_learner"], folds=3, metrics=["precision_at_recall"], state_params=params
+        src,
+        ["linear_learner"],
+        folds=3,
+        metrics=["precision_at_recall"],
+        state_params=params,
     )
     assert states.sample_slot() is None
     member = {"loss": "hinge", "alpha": 1e-3, "eta0": 0.5, "target_recall": 0.95}
     score, how = states.score_fold("linear_learner", member, "precision_at_recall", 0)
     assert "held-out score sketch" in how and 0.9 < score <= 1.0
     result = st.tune(
-        states, ["linear_learner"], n_trials=4, cv=3, metric="precision_at_recall", storage="memory"
+        states,
+        ["linear_learner"],
+        n_trials=4,
+        cv=3,
+        metric="precision_at_recall",
+        storage="memory",
     )
     assert 0.9 < result.best_value <= 1.0
     model = states.finalize("linear_learner", {"loss": "hinge", "alpha": 1e-3, "threshold": "f1"})
