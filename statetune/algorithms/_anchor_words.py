@@ -103,6 +103,9 @@ class AnchorPath:
         self._lock = threading.Lock()
         self._chosen: list[int] = []  # positions in candidates
         self._basis = np.empty((0, self._dim))
+        #: Row ``j``: the basis vector ``j`` as a combination of ``row(anchor m) - origin``
+        #: over the anchors ``m`` chosen so far (column ``m``: the ``m``-th anchor).
+        self._coef = np.zeros((0, 0))
         self._n_basis = 0
         self._res = np.empty(0)
         self._origin = np.empty(0)
@@ -126,15 +129,16 @@ class AnchorPath:
             return self._P[i]
         return self._Qbar[self._cand[i]]
 
-    def _times(self, v: np.ndarray, anchor: int) -> np.ndarray:
-        """The candidate rows times ``v``. Without a projection, products of all of ``Qbar``
-        (no copy) with ``v`` and with the anchor's row, the anchor's column of :meth:`cross`
-        (two matrix-vector products cost less than one product with two columns)."""
+    def _times(self, b: np.ndarray, coef: np.ndarray) -> np.ndarray:
+        """The candidate rows times the new basis vector ``b``. Without a projection, no
+        product of ``Qbar``: ``b = sum_m coef[m] (row(anchor m) - origin)``, so ``Qbar @ b``
+        is the same combination of the cross columns ``Qbar @ row(anchor m)`` (one product
+        of ``Qbar`` per anchor in all, the one :meth:`cross` keeps)."""
         if self._P is not None:
-            out: np.ndarray = self._P @ v
+            out: np.ndarray = self._P @ b
             return out
-        self._keep_cross(self._Qbar @ self._Qbar[anchor])
-        full = self._Qbar @ v
+        m = len(coef)
+        full = self._cross[:, :m] @ coef - self._cross[:, 0] * coef.sum()
         return full if self._all else full[self._cand]
 
     def _keep_cross(self, column: np.ndarray) -> None:
@@ -164,29 +168,44 @@ class AnchorPath:
         self._res = res
         self._chosen = [first]
         self._basis = np.empty((8, self._dim))
+        self._coef = np.zeros((8, 8))
 
     def _step(self) -> None:
         res = self._res
         i = int(np.argmax(res))
         self._chosen.append(i)
+        m = len(self._chosen)
+        if self._P is None:  # the anchor's column of cross: the step's one product of Qbar
+            self._keep_cross(self._Qbar @ self._Qbar[self._cand[i]])
         if res[i] <= 0:  # the rows span fewer dimensions than k: any other word will do
-            self._no_direction(i)
+            res[i] = -1.0
             return
+        n = self._n_basis
+        if n == len(self._basis):
+            self._basis = np.concatenate([self._basis, np.empty_like(self._basis)])
+        if len(self._coef) < len(self._basis) or self._coef.shape[1] < m:
+            grown = np.zeros((len(self._basis), max(m, 2 * self._coef.shape[1])))
+            grown[: len(self._coef), : self._coef.shape[1]] = self._coef
+            self._coef = grown
         r = self._row(i) - self._origin
-        B = self._basis[: self._n_basis]
+        coef = np.zeros(m)
+        coef[-1] = 1.0
+        B, T = self._basis[:n], self._coef[:n, :m]
         for _ in range(2):  # classical Gram-Schmidt twice: orthogonal to rounding
-            r -= B.T @ (B @ r)
+            g = B @ r
+            r -= B.T @ g
+            coef -= g @ T
         norm = float(np.sqrt(r @ r))
         if norm <= 0:
-            self._no_direction(i)
+            res[i] = -1.0
             return
         b = r / norm
-        proj = self._times(b, int(self._cand[i])) - float(self._origin @ b)
+        coef /= norm
+        proj = self._times(b, coef) - float(self._origin @ b)
         res -= proj * proj
         res[self._chosen] = -1.0
-        if self._n_basis == len(self._basis):
-            self._basis = np.concatenate([self._basis, np.empty_like(self._basis)])
-        self._basis[self._n_basis] = b
+        self._basis[n] = b
+        self._coef[n, :m] = coef
         self._n_basis += 1
 
     def anchors(self, k: int) -> np.ndarray:
@@ -197,12 +216,6 @@ class AnchorPath:
             while len(self._chosen) < k:
                 self._step()
             return self._cand[np.asarray(self._chosen[:k], dtype=np.intp)]
-
-    def _no_direction(self, i: int) -> None:
-        """Anchor ``i`` adds no direction: no product of ``Qbar`` but its cross column."""
-        self._res[i] = -1.0
-        if self._P is None:
-            self._keep_cross(self._Qbar @ self._Qbar[self._cand[i]])
 
     def cross(self, k: int) -> np.ndarray:
         """``Qbar @ Qbar[anchors(k)].T`` (V x k): RecoverL2's ``b``; its rows at the anchors
