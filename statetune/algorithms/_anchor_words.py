@@ -56,6 +56,9 @@ __all__ = [
 
 #: Rows per block when a pass over the candidate rows needs a temporary copy of them.
 _BLOCK = 512
+#: An exact solve on a support is trusted when ``|H c - b + nu|`` on the support is below this
+#: share of the row's scale (a near-singular block fails it and is left to FISTA).
+_STATIONARY = 1e-9
 
 
 class AnchorPath:
@@ -254,7 +257,8 @@ def project_simplex(V: np.ndarray) -> np.ndarray:
 def _exact_on_support(H: np.ndarray, B: np.ndarray, C: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For each row, the minimizer over the simplex restricted to the support of its row of
     ``C`` (the equality-constrained QP, solved exactly), and whether it is the minimizer over
-    the whole simplex (KKT: positive on the support, no descent off it). Returns ``(ok,
+    the whole simplex (KKT: positive and stationary on the support, no descent off it; a
+    near-singular block fails the stationarity check). Returns ``(ok,
     solutions)``."""
     n, k = C.shape
     ok = np.zeros(n, dtype=bool)
@@ -276,16 +280,23 @@ def _exact_on_support(H: np.ndarray, B: np.ndarray, C: np.ndarray) -> tuple[np.n
         full = np.zeros((len(rows), k))
         np.put_along_axis(full, idx, c, axis=1)
         slack = full @ H - B[rows] + nu[:, None]  # >= 0 off the support, 0 on it
-        good = (c > 0).all(axis=1) & (slack >= -1e-12 * scale[rows, None]).all(axis=1)
+        stationary = np.where(support[rows], np.abs(slack), 0.0).max(axis=1)
+        good = (
+            (c > 0).all(axis=1)
+            & (slack >= -1e-12 * scale[rows, None]).all(axis=1)
+            & (stationary <= _STATIONARY * scale[rows])
+        )
         ok[rows[good]] = True
         out[rows[good]] = full[good]
     return ok, out
 
 
-def _hyperplane_start(H: np.ndarray, B: np.ndarray) -> np.ndarray:
+def _hyperplane_start(H: np.ndarray, B: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each row's minimizer on the hyperplane ``sum(c) = 1`` (no sign constraint: one ``k x k``
-    solve for every row at once), projected on the simplex; the centre of the simplex for
-    every row when ``H`` is singular. Near the solution: FISTA finds the support sooner."""
+    solve for every row at once), projected on the simplex, and whether it was inside the
+    simplex already (all positive: then it is the row's minimizer on the simplex, exactly);
+    the centre of the simplex for every row when ``H`` is singular. Near the solution, FISTA
+    finds the support sooner."""
     n, k = B.shape
     with np.errstate(all="ignore"):
         try:
@@ -296,8 +307,12 @@ def _hyperplane_start(H: np.ndarray, B: np.ndarray) -> np.ndarray:
         nu = (x.sum(axis=0) - 1.0) / y.sum()
         start = (x - np.outer(y, nu)).T
     if not np.isfinite(start).all():
-        return np.full((n, k), 1.0 / k)
-    return project_simplex(start)
+        return np.full((n, k), 1.0 / k), np.zeros(n, dtype=bool)
+    # inside, and stationary (H c - b + nu = 0) to rounding: a near-singular H fails this
+    scale = np.abs(B).max(axis=1) + np.abs(H).max()
+    residual = np.abs(start @ H - B + nu[:, None]).max(axis=1)
+    inside = (start > 0).all(axis=1) & (residual <= _STATIONARY * scale)
+    return project_simplex(start), inside
 
 
 def solve_simplex_ls(
@@ -305,7 +320,8 @@ def solve_simplex_ls(
 ) -> np.ndarray:
     """Each row ``c`` (n x k) minimizing ``c^T H c - 2 b^T c`` over the simplex, for each row
     ``b`` of ``B``: FISTA with adaptive restart, per row, from the projection of the row's
-    minimizer on the hyperplane ``sum(c) = 1``; a row stops when no coefficient moves by
+    minimizer on the hyperplane ``sum(c) = 1`` (a row whose minimizer there is inside the
+    simplex is done at the start: it is the minimizer); a row stops when no coefficient moves by
     ``tol``, or, checked every ``check`` iterations, when the exact minimizer on the support
     of its iterate satisfies the optimality conditions on the whole simplex (it is then the
     minimizer, exactly: the projected gradient finds the support long before it converges).
@@ -314,12 +330,13 @@ def solve_simplex_ls(
     lam = float(np.linalg.eigvalsh(H)[-1])
     if lam <= 0 or n == 0:
         return np.full((n, k), 1.0 / k)
-    C = _hyperplane_start(H, B)
+    C, exact_rows = _hyperplane_start(H, B)
     Y, t = C.copy(), np.ones(n)
-    active = np.arange(n)
+    active = np.flatnonzero(~exact_rows)
     last = C > 0  # support at the last check
-    exact_rows = np.zeros(n, dtype=bool)
     for it in range(1, max_iter + 1):
+        if not active.size:
+            break
         Ya = Y[active]
         C_new = project_simplex(Ya - (Ya @ H - B[active]) / lam)
         step = C_new - C[active]
@@ -339,8 +356,6 @@ def solve_simplex_ls(
             exact_rows[active[same[ok]]] = True
             moving[same[ok]] = False
         active = active[moving]
-        if not active.size:
-            break
     rest = np.flatnonzero(~exact_rows)  # stopped by tol (or max_iter): exact when it can be
     if rest.size:
         ok, exact = _exact_on_support(H, B[rest], C[rest])
