@@ -254,41 +254,99 @@ def project_simplex(V: np.ndarray) -> np.ndarray:
     return np.maximum(V - theta[:, None], 0.0)
 
 
-def _exact_on_support(H: np.ndarray, B: np.ndarray, C: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _on_support(H: np.ndarray, B: np.ndarray, support: np.ndarray, size: int) -> Any:
+    """Rows of ``size`` coefficients on their support: the minimizers of ``c^T H c - 2 b^T c``
+    with ``sum(c) = 1`` and ``c = 0`` off the support, by the ``size x size`` system on the
+    support. Returns ``(c, nu)`` (``H c - b + nu = 0`` on the support)."""
+    n, k = B.shape
+    idx = np.nonzero(support)[1].reshape(n, size)  # sorted per row
+    H_SS = H[idx[:, :, None], idx[:, None, :]]
+    rhs = np.stack([np.take_along_axis(B, idx, axis=1), np.ones((n, size))], 2)
+    sol = np.linalg.solve(H_SS, rhs)
+    nu = (sol[:, :, 0].sum(axis=1) - 1.0) / sol[:, :, 1].sum(axis=1)
+    full = np.zeros((n, k))
+    np.put_along_axis(full, idx, sol[:, :, 0] - nu[:, None] * sol[:, :, 1], axis=1)
+    return full, nu
+
+
+def _off_support(Hinv: np.ndarray, B: np.ndarray, support: np.ndarray, t: int) -> Any:
+    """The same minimizers from ``H^-1`` by a ``(t + 1) x (t + 1)`` system in the ``t``
+    coefficients off the support (their multipliers ``mu``) and ``nu``: ``c = H^-1 (b - nu 1 +
+    mu)``, ``sum(c) = 1``, ``c = 0`` off the support (cheaper when supports are large)."""
+    n, k = B.shape
+    x = B @ Hinv
+    y = Hinv.sum(axis=1)
+    if t == 0:
+        nu = (x.sum(axis=1) - 1.0) / y.sum()
+        return x - nu[:, None] * y, nu
+    off = np.nonzero(~support)[1].reshape(n, t)
+    M = np.empty((n, t + 1, t + 1))
+    M[:, 0, 0] = -y.sum()
+    M[:, 0, 1:] = y[off]
+    M[:, 1:, 0] = -y[off]
+    M[:, 1:, 1:] = Hinv[off[:, :, None], off[:, None, :]]
+    rhs = np.column_stack([1.0 - x.sum(axis=1), -np.take_along_axis(x, off, axis=1)])
+    z = np.linalg.solve(M, rhs[:, :, None])[:, :, 0]
+    mu = np.zeros((n, k))
+    np.put_along_axis(mu, off, z[:, 1:], axis=1)
+    c = x - z[:, :1] * y + mu @ Hinv
+    np.put_along_axis(c, off, 0.0, axis=1)
+    return c, z[:, 0]
+
+
+def _exact_on_support(
+    H: np.ndarray, B: np.ndarray, C: np.ndarray, Hinv: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """For each row, the minimizer over the simplex restricted to the support of its row of
-    ``C`` (the equality-constrained QP, solved exactly), and whether it is the minimizer over
-    the whole simplex (KKT: positive and stationary on the support, no descent off it; a
-    near-singular block fails the stationarity check). Returns ``(ok,
-    solutions)``."""
+    ``C`` (the equality-constrained QP, solved exactly: on the support, or, given ``Hinv``
+    and supports larger than half, in the coefficients off it), and whether it is the
+    minimizer over the whole simplex (KKT: positive and stationary on the support, no
+    descent off it; a near-singular system fails the stationarity check, and a row that
+    fails it by ``Hinv`` is solved again on its support). Returns ``(ok, solutions)``."""
     n, k = C.shape
     ok = np.zeros(n, dtype=bool)
     out = np.zeros((n, k))
     support = C > 0
     sizes = support.sum(axis=1)
     scale = np.abs(B).max(axis=1) + np.abs(H).max()
+    again = []
     for size in np.unique(sizes):
         rows = np.flatnonzero(sizes == size)
-        idx = np.nonzero(support[rows])[1].reshape(len(rows), size)  # sorted per row
-        H_SS = H[idx[:, :, None], idx[:, None, :]]
-        rhs = np.stack([np.take_along_axis(B[rows], idx, axis=1), np.ones((len(rows), size))], 2)
+        by_inverse = Hinv is not None and k - size + 1 < size
         try:
-            sol = np.linalg.solve(H_SS, rhs)
+            if by_inverse:
+                full, nu = _off_support(Hinv, B[rows], support[rows], k - size)  # type: ignore[arg-type]
+            else:
+                full, nu = _on_support(H, B[rows], support[rows], int(size))
         except np.linalg.LinAlgError:
-            continue  # a singular block: these rows go on by projected gradient
-        nu = (sol[:, :, 0].sum(axis=1) - 1.0) / sol[:, :, 1].sum(axis=1)
-        c = sol[:, :, 0] - nu[:, None] * sol[:, :, 1]
-        full = np.zeros((len(rows), k))
-        np.put_along_axis(full, idx, c, axis=1)
+            if by_inverse:
+                again.append(rows)
+            continue  # a singular system: these rows go on by projected gradient
+        on = support[rows]
         slack = full @ H - B[rows] + nu[:, None]  # >= 0 off the support, 0 on it
-        stationary = np.where(support[rows], np.abs(slack), 0.0).max(axis=1)
+        stationary = np.where(on, np.abs(slack), 0.0).max(axis=1) <= _STATIONARY * scale[rows]
         good = (
-            (c > 0).all(axis=1)
+            np.where(on, full > 0, True).all(axis=1)
             & (slack >= -1e-12 * scale[rows, None]).all(axis=1)
-            & (stationary <= _STATIONARY * scale[rows])
+            & stationary
         )
         ok[rows[good]] = True
         out[rows[good]] = full[good]
+        if by_inverse:
+            again.append(rows[~stationary])
+    if again:
+        rows = np.concatenate(again)
+        if rows.size:
+            ok[rows], out[rows] = _exact_on_support(H, B[rows], C[rows])
     return ok, out
+
+
+def _inverse(H: np.ndarray) -> np.ndarray | None:
+    """``H^-1`` when ``H`` is well conditioned (else None: systems on the supports only)."""
+    if np.linalg.cond(H) > 1e8:
+        return None
+    out: np.ndarray = np.linalg.inv(H)
+    return (out + out.T) / 2.0
 
 
 def _hyperplane_start(H: np.ndarray, B: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -331,6 +389,7 @@ def solve_simplex_ls(
     if lam <= 0 or n == 0:
         return np.full((n, k), 1.0 / k)
     C, exact_rows = _hyperplane_start(H, B)
+    Hinv = _inverse(H)
     Y, t = C.copy(), np.ones(n)
     active = np.flatnonzero(~exact_rows)
     last = C > 0  # support at the last check
@@ -351,14 +410,14 @@ def solve_simplex_ls(
             support = C_new > 0
             same = np.flatnonzero((support == last[active]).all(axis=1))
             last[active] = support
-            ok, exact = _exact_on_support(H, B[active[same]], C_new[same])
+            ok, exact = _exact_on_support(H, B[active[same]], C_new[same], Hinv)
             C[active[same[ok]]] = exact[ok]
             exact_rows[active[same[ok]]] = True
             moving[same[ok]] = False
         active = active[moving]
     rest = np.flatnonzero(~exact_rows)  # stopped by tol (or max_iter): exact when it can be
     if rest.size:
-        ok, exact = _exact_on_support(H, B[rest], C[rest])
+        ok, exact = _exact_on_support(H, B[rest], C[rest], Hinv)
         C[rest[ok]] = exact[ok]
     return C
 
