@@ -9,18 +9,23 @@ all there is), so it is written here from the paper, vectorized over all words a
   the points are translated to it, and each next anchor is the row farthest from the span of
   the ones chosen so far. Step ``j`` depends only on steps ``< j`` (there is no clean-up pass),
   so the first ``k`` anchors of a longer run ARE the anchors for ``k``: a path is grown on
-  demand and trials of any ``k`` read its prefix. Each step costs one product of the rows with
-  the new basis vector (the residual norms are updated, ``||r||^2 -= (r . b)^2``, instead of
-  deflating every row), and the path keeps ``Qbar @ Qbar[anchors].T``, the cross products
-  RecoverL2 needs, column by column as anchors are added. :func:`find_anchors` is one run.
+  demand and trials of any ``k`` read its prefix. Each step costs one product of ``Qbar``, with
+  the new anchor's row: the path keeps ``Qbar @ Qbar[anchors].T``, the cross products
+  RecoverL2 needs, column by column, and each new basis vector as a combination of the anchor
+  rows, so the rows' products with it are that combination of the cross columns (the residual
+  norms are updated, ``||r||^2 -= (r . b)^2``, instead of deflating every row).
+  :func:`find_anchors` is one run.
 - :func:`solve_simplex_ls` / :func:`recover_l2`: RecoverL2, ``min_c ||Qbar_w - c^T Qbar_S||^2``
   over the simplex for every word ``w`` at once, from the anchors' ``k x k`` Gram matrix
   ``H`` and the cross products ``b`` only (``c^T H c - 2 b_w^T c``), solved by accelerated
   projected gradient (FISTA, step ``1 / L``, adaptive restart) with a vectorized sort-based
-  simplex projection, each word's problem on its own (its own momentum and restart; a word
-  stops when none of its coefficients moves by ``tol`` = 1e-7, and only the words still moving
+  simplex projection, each word's problem on its own (its own momentum and restart, from the
+  projection of its minimizer on the hyperplane ``sum(c) = 1``; only the words still moving
   are iterated) instead of the paper's exponentiated gradient: the same convex problem, a
-  solver whose step needs no tuning.
+  solver whose step needs no tuning. Once a word's support holds, the problem on it is solved
+  exactly and kept when it meets the optimality conditions (then it is the minimizer to
+  rounding, not to FISTA's step tolerance); a word stops by the tolerance (``tol`` = 1e-7)
+  only when that fails.
 - :func:`recover_kl`: RecoverKL, ``min_c KL(Qbar_w || c^T Qbar_S)`` over the simplex, by the
   multiplicative EM update of mixture weights (each anchor row is a distribution; the update
   never increases the divergence).
