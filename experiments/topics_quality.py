@@ -16,7 +16,9 @@
    runs it (wall and CPU seconds):
    statetune: one pass (``compute_states(folds=5)``), then per k ``Topics.from_state`` on the
    training state and both held-out metrics (UMass coherence, pair log-likelihood) from the
-   held-out state; median of OURS_RUNS repeats, each from a fresh pass (nothing carried over).
+   held-out state; median of OURS_RUNS repeats, each on a new source (built untimed, as LDA is
+   given the term counts) and from a fresh pass (nothing carried over); the first run and the
+   time of each phase (one more run) are recorded too.
    scikit-learn: per k ``LatentDirichletAllocation(n_components=k, random_state=0).fit`` (its
    defaults: batch variational Bayes, 10 iterations) and its held-out ``perplexity``; one
    repeat (a minute or more per repeat). Quality side by side on that split: both models scored
@@ -145,13 +147,16 @@ def recovery() -> tuple[list[dict[str, Any]], sp.csr_matrix]:
 
 
 def docstrings() -> list[str]:
-    seen: set[int] = set()
+    # the objects are kept alive while we look: an attribute made on access (a bound
+    # method) freed and its id reused by the next one would be skipped, and the corpus
+    # would change from run to run
+    seen: dict[int, Any] = {}
     texts: dict[str, None] = {}
 
     def add(obj: Any) -> None:
         if id(obj) in seen:
             return
-        seen.add(id(obj))
+        seen[id(obj)] = obj
         doc = inspect.getdoc(obj)
         if doc and len(doc) >= 300:
             texts.setdefault(doc, None)
@@ -203,21 +208,55 @@ def ours_one_split(src: Any, score: bool = True) -> tuple[Any, dict[int, Topics]
     return states, models
 
 
+def ours_phases(src: Any) -> dict[str, float]:
+    """Wall seconds of each phase of :func:`ours_one_split` (one run, for the record): the
+    pass, the finalizes, the coherences and the pair likelihoods (summed over k)."""
+    out = dict.fromkeys(("pass", "finalize", "coherence", "pair_log_likelihood"), 0.0)
+    t0 = time.perf_counter()
+    states = st.compute_states(src, ["topics"], folds=5)
+    train, held = states.train("cooccurrence", 0), states.held_out("cooccurrence", 0)
+    out["pass"] = time.perf_counter() - t0
+    for k in KS:
+        t0 = time.perf_counter()
+        model = Topics.from_state(train, n_components=k)
+        t1 = time.perf_counter()
+        model.held_out_score(train, held, "coherence")
+        t2 = time.perf_counter()
+        model.held_out_score(train, held, "pair_log_likelihood")
+        t3 = time.perf_counter()
+        out["finalize"] += t1 - t0
+        out["coherence"] += t2 - t1
+        out["pair_log_likelihood"] += t3 - t2
+    return {name: round(secs, 4) for name, secs in out.items()}
+
+
 def study(docs: list[str]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     from sklearn.decomposition import LatentDirichletAllocation
 
     src = st.from_text(docs, max_features=2000)
     X = sp.csr_matrix(src.X)
-    # statetune, timed: pass + 10 finalizes + both held-out metrics, medians of OURS_RUNS
+    # statetune, timed: pass + 10 finalizes + both held-out metrics, medians of OURS_RUNS;
+    # each run on a new source (built untimed: LDA is given the term counts too)
+    # (a run's states and models are dropped before the next run starts: a user's study
+    # holds one set of them)
     walls, cpus = [], []
     for _ in range(OURS_RUNS):
+        fresh = st.from_text(docs, max_features=2000)
         (w0, c0) = _clock()
-        states, _ = ours_one_split(src)
+        ours_one_split(fresh)
         (w1, c1) = _clock()
         walls.append(w1 - w0)
         cpus.append(c1 - c0)
+        del fresh
     ours_wall, ours_cpu = statistics.median(walls), statistics.median(cpus)
-    print(f"study, statetune one split: {ours_wall:.2f} s wall, {ours_cpu:.2f} s CPU", flush=True)
+    print(
+        f"study, statetune one split: {ours_wall:.2f} s wall, {ours_cpu:.2f} s CPU (runs: "
+        f"{', '.join(f'{w:.2f}' for w in walls)} s wall)",
+        flush=True,
+    )
+    phases = ours_phases(st.from_text(docs, max_features=2000))
+    print(f"study, statetune phases (one more run, wall s): {phases}", flush=True)
+    states = st.compute_states(src, ["topics"], folds=5)  # for the quality columns
     # the 5-fold study (quality columns; its time for the record)
     (w0, c0) = _clock()
     cv: dict[int, tuple[float, float]] = {}
@@ -270,6 +309,9 @@ def study(docs: list[str]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         "ours_one_split_wall_s": ours_wall,
         "ours_one_split_cpu_s": ours_cpu,
         "ours_runs": OURS_RUNS,
+        "ours_first_run_wall_s": walls[0],
+        "ours_max_run_wall_s": max(walls),
+        **{f"ours_phase_{name}_wall_s": secs for name, secs in phases.items()},
         "ours_5fold_after_pass_wall_s": five_wall,
         "ours_5fold_after_pass_cpu_s": five_cpu,
         "sklearn_lda_one_split_wall_s": lda_wall,

@@ -9,18 +9,23 @@ all there is), so it is written here from the paper, vectorized over all words a
   the points are translated to it, and each next anchor is the row farthest from the span of
   the ones chosen so far. Step ``j`` depends only on steps ``< j`` (there is no clean-up pass),
   so the first ``k`` anchors of a longer run ARE the anchors for ``k``: a path is grown on
-  demand and trials of any ``k`` read its prefix. Each step costs one product of the rows with
-  the new basis vector (the residual norms are updated, ``||r||^2 -= (r . b)^2``, instead of
-  deflating every row), and the path keeps ``Qbar @ Qbar[anchors].T``, the cross products
-  RecoverL2 needs, column by column as anchors are added. :func:`find_anchors` is one run.
+  demand and trials of any ``k`` read its prefix. Each step costs one product of ``Qbar``, with
+  the new anchor's row: the path keeps ``Qbar @ Qbar[anchors].T``, the cross products
+  RecoverL2 needs, column by column, and each new basis vector as a combination of the anchor
+  rows, so the rows' products with it are that combination of the cross columns (the residual
+  norms are updated, ``||r||^2 -= (r . b)^2``, instead of deflating every row).
+  :func:`find_anchors` is one run.
 - :func:`solve_simplex_ls` / :func:`recover_l2`: RecoverL2, ``min_c ||Qbar_w - c^T Qbar_S||^2``
   over the simplex for every word ``w`` at once, from the anchors' ``k x k`` Gram matrix
   ``H`` and the cross products ``b`` only (``c^T H c - 2 b_w^T c``), solved by accelerated
   projected gradient (FISTA, step ``1 / L``, adaptive restart) with a vectorized sort-based
-  simplex projection, each word's problem on its own (its own momentum and restart; a word
-  stops when none of its coefficients moves by ``tol`` = 1e-7, and only the words still moving
+  simplex projection, each word's problem on its own (its own momentum and restart, from the
+  projection of its minimizer on the hyperplane ``sum(c) = 1``; only the words still moving
   are iterated) instead of the paper's exponentiated gradient: the same convex problem, a
-  solver whose step needs no tuning.
+  solver whose step needs no tuning. Once a word's support holds, the problem on it is solved
+  exactly and kept when it meets the optimality conditions (then it is the minimizer to
+  rounding, not to FISTA's step tolerance); a word stops by the tolerance (``tol`` = 1e-7)
+  only when that fails.
 - :func:`recover_kl`: RecoverKL, ``min_c KL(Qbar_w || c^T Qbar_S)`` over the simplex, by the
   multiplicative EM update of mixture weights (each anchor row is a distribution; the update
   never increases the divergence).
@@ -56,6 +61,9 @@ __all__ = [
 
 #: Rows per block when a pass over the candidate rows needs a temporary copy of them.
 _BLOCK = 512
+#: An exact solve on a support is trusted when ``|H c - b + nu|`` on the support is below this
+#: share of the row's scale (a near-singular block fails it and is left to FISTA).
+_STATIONARY = 1e-9
 
 
 class AnchorPath:
@@ -103,6 +111,9 @@ class AnchorPath:
         self._lock = threading.Lock()
         self._chosen: list[int] = []  # positions in candidates
         self._basis = np.empty((0, self._dim))
+        #: Row ``j``: the basis vector ``j`` as a combination of ``row(anchor m) - origin``
+        #: over the anchors ``m`` chosen so far (column ``m``: the ``m``-th anchor).
+        self._coef = np.zeros((0, 0))
         self._n_basis = 0
         self._res = np.empty(0)
         self._origin = np.empty(0)
@@ -126,15 +137,16 @@ class AnchorPath:
             return self._P[i]
         return self._Qbar[self._cand[i]]
 
-    def _times(self, v: np.ndarray, anchor: int) -> np.ndarray:
-        """The candidate rows times ``v``. Without a projection, products of all of ``Qbar``
-        (no copy) with ``v`` and with the anchor's row, the anchor's column of :meth:`cross`
-        (two matrix-vector products cost less than one product with two columns)."""
+    def _times(self, b: np.ndarray, coef: np.ndarray) -> np.ndarray:
+        """The candidate rows times the new basis vector ``b``. Without a projection, no
+        product of ``Qbar``: ``b = sum_m coef[m] (row(anchor m) - origin)``, so ``Qbar @ b``
+        is the same combination of the cross columns ``Qbar @ row(anchor m)`` (one product
+        of ``Qbar`` per anchor in all, the one :meth:`cross` keeps)."""
         if self._P is not None:
-            out: np.ndarray = self._P @ v
+            out: np.ndarray = self._P @ b
             return out
-        self._keep_cross(self._Qbar @ self._Qbar[anchor])
-        full = self._Qbar @ v
+        m = len(coef)
+        full = self._cross[:, :m] @ coef - self._cross[:, 0] * coef.sum()
         return full if self._all else full[self._cand]
 
     def _keep_cross(self, column: np.ndarray) -> None:
@@ -164,29 +176,44 @@ class AnchorPath:
         self._res = res
         self._chosen = [first]
         self._basis = np.empty((8, self._dim))
+        self._coef = np.zeros((8, 8))
 
     def _step(self) -> None:
         res = self._res
         i = int(np.argmax(res))
         self._chosen.append(i)
+        m = len(self._chosen)
+        if self._P is None:  # the anchor's column of cross: the step's one product of Qbar
+            self._keep_cross(self._Qbar @ self._Qbar[self._cand[i]])
         if res[i] <= 0:  # the rows span fewer dimensions than k: any other word will do
-            self._no_direction(i)
+            res[i] = -1.0
             return
+        n = self._n_basis
+        if n == len(self._basis):
+            self._basis = np.concatenate([self._basis, np.empty_like(self._basis)])
+        if len(self._coef) < len(self._basis) or self._coef.shape[1] < m:
+            grown = np.zeros((len(self._basis), max(m, 2 * self._coef.shape[1])))
+            grown[: len(self._coef), : self._coef.shape[1]] = self._coef
+            self._coef = grown
         r = self._row(i) - self._origin
-        B = self._basis[: self._n_basis]
+        coef = np.zeros(m)
+        coef[-1] = 1.0
+        B, T = self._basis[:n], self._coef[:n, :m]
         for _ in range(2):  # classical Gram-Schmidt twice: orthogonal to rounding
-            r -= B.T @ (B @ r)
+            g = B @ r
+            r -= B.T @ g
+            coef -= g @ T
         norm = float(np.sqrt(r @ r))
         if norm <= 0:
-            self._no_direction(i)
+            res[i] = -1.0
             return
         b = r / norm
-        proj = self._times(b, int(self._cand[i])) - float(self._origin @ b)
+        coef /= norm
+        proj = self._times(b, coef) - float(self._origin @ b)
         res -= proj * proj
         res[self._chosen] = -1.0
-        if self._n_basis == len(self._basis):
-            self._basis = np.concatenate([self._basis, np.empty_like(self._basis)])
-        self._basis[self._n_basis] = b
+        self._basis[n] = b
+        self._coef[n, :m] = coef
         self._n_basis += 1
 
     def anchors(self, k: int) -> np.ndarray:
@@ -197,12 +224,6 @@ class AnchorPath:
             while len(self._chosen) < k:
                 self._step()
             return self._cand[np.asarray(self._chosen[:k], dtype=np.intp)]
-
-    def _no_direction(self, i: int) -> None:
-        """Anchor ``i`` adds no direction: no product of ``Qbar`` but its cross column."""
-        self._res[i] = -1.0
-        if self._P is None:
-            self._keep_cross(self._Qbar @ self._Qbar[self._cand[i]])
 
     def cross(self, k: int) -> np.ndarray:
         """``Qbar @ Qbar[anchors(k)].T`` (V x k): RecoverL2's ``b``; its rows at the anchors
@@ -238,54 +259,148 @@ def project_simplex(V: np.ndarray) -> np.ndarray:
     return np.maximum(V - theta[:, None], 0.0)
 
 
-def _exact_on_support(H: np.ndarray, B: np.ndarray, C: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _on_support(H: np.ndarray, B: np.ndarray, support: np.ndarray, size: int) -> Any:
+    """Rows of ``size`` coefficients on their support: the minimizers of ``c^T H c - 2 b^T c``
+    with ``sum(c) = 1`` and ``c = 0`` off the support, by the ``size x size`` system on the
+    support. Returns ``(c, nu)`` (``H c - b + nu = 0`` on the support)."""
+    n, k = B.shape
+    idx = np.nonzero(support)[1].reshape(n, size)  # sorted per row
+    H_SS = H[idx[:, :, None], idx[:, None, :]]
+    rhs = np.stack([np.take_along_axis(B, idx, axis=1), np.ones((n, size))], 2)
+    sol = np.linalg.solve(H_SS, rhs)
+    nu = (sol[:, :, 0].sum(axis=1) - 1.0) / sol[:, :, 1].sum(axis=1)
+    full = np.zeros((n, k))
+    np.put_along_axis(full, idx, sol[:, :, 0] - nu[:, None] * sol[:, :, 1], axis=1)
+    return full, nu
+
+
+def _off_support(Hinv: np.ndarray, B: np.ndarray, support: np.ndarray, t: int) -> Any:
+    """The same minimizers from ``H^-1`` by a ``(t + 1) x (t + 1)`` system in the ``t``
+    coefficients off the support (their multipliers ``mu``) and ``nu``: ``c = H^-1 (b - nu 1 +
+    mu)``, ``sum(c) = 1``, ``c = 0`` off the support (cheaper when supports are large)."""
+    n, k = B.shape
+    x = B @ Hinv
+    y = Hinv.sum(axis=1)
+    if t == 0:
+        nu = (x.sum(axis=1) - 1.0) / y.sum()
+        return x - nu[:, None] * y, nu
+    off = np.nonzero(~support)[1].reshape(n, t)
+    M = np.empty((n, t + 1, t + 1))
+    M[:, 0, 0] = -y.sum()
+    M[:, 0, 1:] = y[off]
+    M[:, 1:, 0] = -y[off]
+    M[:, 1:, 1:] = Hinv[off[:, :, None], off[:, None, :]]
+    rhs = np.column_stack([1.0 - x.sum(axis=1), -np.take_along_axis(x, off, axis=1)])
+    z = np.linalg.solve(M, rhs[:, :, None])[:, :, 0]
+    mu = np.zeros((n, k))
+    np.put_along_axis(mu, off, z[:, 1:], axis=1)
+    c = x - z[:, :1] * y + mu @ Hinv
+    np.put_along_axis(c, off, 0.0, axis=1)
+    return c, z[:, 0]
+
+
+def _exact_on_support(
+    H: np.ndarray, B: np.ndarray, C: np.ndarray, Hinv: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """For each row, the minimizer over the simplex restricted to the support of its row of
-    ``C`` (the equality-constrained QP, solved exactly), and whether it is the minimizer over
-    the whole simplex (KKT: positive on the support, no descent off it). Returns ``(ok,
-    solutions)``."""
+    ``C`` (the equality-constrained QP, solved exactly: on the support, or, given ``Hinv``
+    and supports larger than half, in the coefficients off it), and whether it is the
+    minimizer over the whole simplex (KKT: positive and stationary on the support, no
+    descent off it; a near-singular system fails the stationarity check, and a row that
+    fails it by ``Hinv`` is solved again on its support). Returns ``(ok, solutions)``."""
     n, k = C.shape
     ok = np.zeros(n, dtype=bool)
     out = np.zeros((n, k))
     support = C > 0
     sizes = support.sum(axis=1)
     scale = np.abs(B).max(axis=1) + np.abs(H).max()
+    again = []
     for size in np.unique(sizes):
         rows = np.flatnonzero(sizes == size)
-        idx = np.nonzero(support[rows])[1].reshape(len(rows), size)  # sorted per row
-        H_SS = H[idx[:, :, None], idx[:, None, :]]
-        rhs = np.stack([np.take_along_axis(B[rows], idx, axis=1), np.ones((len(rows), size))], 2)
+        by_inverse = Hinv is not None and k - size + 1 < size
         try:
-            sol = np.linalg.solve(H_SS, rhs)
+            if by_inverse:
+                full, nu = _off_support(Hinv, B[rows], support[rows], k - size)  # type: ignore[arg-type]
+            else:
+                full, nu = _on_support(H, B[rows], support[rows], int(size))
         except np.linalg.LinAlgError:
-            continue  # a singular block: these rows go on by projected gradient
-        nu = (sol[:, :, 0].sum(axis=1) - 1.0) / sol[:, :, 1].sum(axis=1)
-        c = sol[:, :, 0] - nu[:, None] * sol[:, :, 1]
-        full = np.zeros((len(rows), k))
-        np.put_along_axis(full, idx, c, axis=1)
+            if by_inverse:
+                again.append(rows)
+            continue  # a singular system: these rows go on by projected gradient
+        on = support[rows]
         slack = full @ H - B[rows] + nu[:, None]  # >= 0 off the support, 0 on it
-        good = (c > 0).all(axis=1) & (slack >= -1e-12 * scale[rows, None]).all(axis=1)
+        stationary = np.where(on, np.abs(slack), 0.0).max(axis=1) <= _STATIONARY * scale[rows]
+        good = (
+            np.where(on, full > 0, True).all(axis=1)
+            & (slack >= -1e-12 * scale[rows, None]).all(axis=1)
+            & stationary
+        )
         ok[rows[good]] = True
         out[rows[good]] = full[good]
+        if by_inverse:
+            again.append(rows[~stationary])
+    if again:
+        rows = np.concatenate(again)
+        if rows.size:
+            ok[rows], out[rows] = _exact_on_support(H, B[rows], C[rows])
     return ok, out
+
+
+def _inverse(H: np.ndarray) -> np.ndarray | None:
+    """``H^-1`` when ``H`` is well conditioned (else None: systems on the supports only)."""
+    if np.linalg.cond(H) > 1e8:
+        return None
+    out: np.ndarray = np.linalg.inv(H)
+    return (out + out.T) / 2.0
+
+
+def _hyperplane_start(H: np.ndarray, B: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's minimizer on the hyperplane ``sum(c) = 1`` (no sign constraint: one ``k x k``
+    solve for every row at once), projected on the simplex, and whether it was inside the
+    simplex already (all positive: then it is the row's minimizer on the simplex, exactly);
+    the centre of the simplex for every row when ``H`` is singular. Near the solution, FISTA
+    finds the support sooner."""
+    n, k = B.shape
+    with np.errstate(all="ignore"):
+        try:
+            sol = np.linalg.solve(H, np.column_stack([B.T, np.ones(k)]))
+        except np.linalg.LinAlgError:
+            sol = np.full((k, n + 1), np.nan)
+        x, y = sol[:, :n], sol[:, n]
+        nu = (x.sum(axis=0) - 1.0) / y.sum()
+        start = (x - np.outer(y, nu)).T
+    if not np.isfinite(start).all():
+        return np.full((n, k), 1.0 / k), np.zeros(n, dtype=bool)
+    # inside, and stationary (H c - b + nu = 0) to rounding: a near-singular H fails this
+    scale = np.abs(B).max(axis=1) + np.abs(H).max()
+    residual = np.abs(start @ H - B + nu[:, None]).max(axis=1)
+    inside = (start > 0).all(axis=1) & (residual <= _STATIONARY * scale)
+    return project_simplex(start), inside
 
 
 def solve_simplex_ls(
     H: np.ndarray, B: np.ndarray, max_iter: int = 500, tol: float = 1e-7, check: int = 5
 ) -> np.ndarray:
     """Each row ``c`` (n x k) minimizing ``c^T H c - 2 b^T c`` over the simplex, for each row
-    ``b`` of ``B``: FISTA with adaptive restart, per row; a row stops when no coefficient moves
-    by ``tol``, or, checked every ``check`` iterations, when the exact minimizer on the support
+    ``b`` of ``B``: FISTA with adaptive restart, per row, from the projection of the row's
+    minimizer on the hyperplane ``sum(c) = 1`` (a row whose minimizer there is inside the
+    simplex is done at the start: it is the minimizer); a row stops when no coefficient moves by
+    ``tol``, or, checked every ``check`` iterations, when the exact minimizer on the support
     of its iterate satisfies the optimality conditions on the whole simplex (it is then the
-    minimizer, exactly: the projected gradient finds the support long before it converges)."""
+    minimizer, exactly: the projected gradient finds the support long before it converges).
+    A row stopped by ``tol`` gets that exact check once more at the end."""
     n, k = B.shape
-    C = np.full((n, k), 1.0 / k)
     lam = float(np.linalg.eigvalsh(H)[-1])
     if lam <= 0 or n == 0:
-        return C
+        return np.full((n, k), 1.0 / k)
+    C, exact_rows = _hyperplane_start(H, B)
+    Hinv = _inverse(H)
     Y, t = C.copy(), np.ones(n)
-    active = np.arange(n)
-    last = np.ones((n, k), dtype=bool)  # support at the last check
+    active = np.flatnonzero(~exact_rows)
+    last = C > 0  # support at the last check
     for it in range(1, max_iter + 1):
+        if not active.size:
+            break
         Ya = Y[active]
         C_new = project_simplex(Ya - (Ya @ H - B[active]) / lam)
         step = C_new - C[active]
@@ -300,12 +415,15 @@ def solve_simplex_ls(
             support = C_new > 0
             same = np.flatnonzero((support == last[active]).all(axis=1))
             last[active] = support
-            ok, exact = _exact_on_support(H, B[active[same]], C_new[same])
+            ok, exact = _exact_on_support(H, B[active[same]], C_new[same], Hinv)
             C[active[same[ok]]] = exact[ok]
+            exact_rows[active[same[ok]]] = True
             moving[same[ok]] = False
         active = active[moving]
-        if not active.size:
-            break
+    rest = np.flatnonzero(~exact_rows)  # stopped by tol (or max_iter): exact when it can be
+    if rest.size:
+        ok, exact = _exact_on_support(H, B[rest], C[rest], Hinv)
+        C[rest[ok]] = exact[ok]
     return C
 
 

@@ -434,7 +434,7 @@ class Topics(StateEstimator, TransformerMixin, BaseEstimator):
 
     def _pair_log_likelihood(self, train: CoOccurrence, held: CoOccurrence) -> float:
         """The dense ``sum(H * log(M)) / sum(H)`` over the held-out pairs only (the nonzero
-        entries of the held-out ``Q``): what does not depend on the model (the entries, the
+        entries of the held-out ``Q``, each unordered pair once: both are symmetric): what does not depend on the model (the entries, the
         smoothing, the pairs touching a pruned word) is memoized per training and held-out
         state and vocabulary; a trial computes ``A R A^T`` at the kept words' entries."""
         kept = self.vocabulary_
@@ -443,7 +443,7 @@ class Topics(StateEstimator, TransformerMixin, BaseEstimator):
         G = A @ self.topic_pairs_
         M = np.empty(len(pairs.h))  # A R A^T at the entries, a block of rows at a time
         for lo, hi, start, stop in pairs.blocks:
-            M[start:stop] = (G[lo:hi] @ A.T).reshape(-1)[pairs.local[start:stop]]
+            M[start:stop] = (G[lo:hi] @ A[lo:].T).reshape(-1)[pairs.local[start:stop]]
         M *= (1.0 - SMOOTHING) * pairs.share
         M += pairs.smooth
         np.maximum(M, np.finfo(np.float64).tiny, out=M)
@@ -458,7 +458,9 @@ class _HeldPairs:
         mass = train.derived("pair_mass", lambda: train.pairs.sum(axis=1))
         total_t = float(mass.sum())
         u = mass / total_t
-        r, c, h = held.derived("pair_entries", lambda: _entries(held.pairs))
+        # Q and A R A^T are symmetric: each unordered pair {r, c} once (r <= c), weighted by
+        # H[r, c] + H[c, r], is the same sum over half the entries
+        r, c, h = held.derived("pair_upper_entries", lambda: _upper_entries(held.pairs))
         seen = u > 0  # words the training fold saw in a pair
         sel = seen[r] & seen[c]
         r, c, h = r[sel], c[sel], h[sel]
@@ -474,19 +476,24 @@ class _HeldPairs:
         inside = (rk >= 0) & (ck >= 0)
         smooth = SMOOTHING * u[r] * u[c]
         out = ~inside  # pairs touching a pruned word: the training fold's own frequency
-        M_out = (1.0 - SMOOTHING) * train.pairs[r[out], c[out]] / total_t + smooth[out]
+        ro, co = r[out], c[out]
+        own = (train.pairs[ro, co] + train.pairs[co, ro]) / 2.0
+        M_out = (1.0 - SMOOTHING) * own / total_t + smooth[out]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             logs = np.log(np.maximum(M_out, np.finfo(np.float64).tiny))
         self.outside = float(h[out] @ logs)
-        rk, ck = rk[inside], ck[inside]  # sorted by row (np.nonzero's order; kept ascends)
-        edges = np.arange(0, len(kept) + _ROWS, _ROWS).clip(max=len(kept))
+        rk, ck = rk[inside], ck[inside]  # sorted by row, rk <= ck (kept ascends)
+        n = len(kept)
+        edges = np.arange(0, n + _ROWS, _ROWS).clip(max=n)
         cuts = np.searchsorted(rk, edges)
         self.blocks = [
             (int(edges[i]), int(edges[i + 1]), int(cuts[i]), int(cuts[i + 1]))
             for i in range(len(edges) - 1)
         ]
-        self.local = (rk - np.repeat(edges[:-1], np.diff(cuts))) * len(kept) + ck
+        # block [lo, hi) of rows holds columns lo.. (the upper triangle and the diagonal)
+        lo = np.repeat(edges[:-1], np.diff(cuts))
+        self.local = (rk - lo) * (n - lo) + (ck - lo)
         self.h = h[inside]
         self.smooth = smooth[inside]
         self.share = _block_sum(train.pairs, kept) / total_t
@@ -520,7 +527,20 @@ def _block_sum(Q: np.ndarray, kept: np.ndarray) -> float:
     return float((Q @ mask)[kept].sum())
 
 
-def _entries(Q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(rows, columns, values)`` of the nonzero entries of ``Q``."""
-    r, c = np.nonzero(Q)
-    return r, c, Q[r, c]
+def _upper_entries(Q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(rows, columns, values)`` of the nonzero entries of ``Q + Q^T`` with ``row < column``,
+    and of ``Q``'s diagonal (``row == column``): each unordered pair once, sorted by row; a
+    block of rows at a time (no V x V temporary)."""
+    V = Q.shape[0]
+    rows, cols, vals = [], [], []
+    for lo in range(0, V, _ROWS):
+        hi = min(lo + _ROWS, V)
+        block = Q[lo:hi, lo:] + Q[lo:, lo:hi].T
+        d = np.arange(hi - lo)
+        block[d, d] = Q[lo + d, lo + d]
+        block[np.tril_indices(hi - lo, -1)] = 0.0
+        r, c = np.nonzero(block)
+        rows.append(r + lo)
+        cols.append(c + lo)
+        vals.append(block[r, c])
+    return np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)

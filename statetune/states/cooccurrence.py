@@ -52,6 +52,13 @@ from statetune.states.class_counts import NegativeCountError
 
 __all__ = ["VOCAB_MAX", "CoOccurrence"]
 
+try:  # scipy's own kernels (what ``A @ B`` and ``A.toarray()`` run), called directly: the two
+    # products of a batch share their pattern, so one symbolic pass serves both, and each
+    # product is summed into the state's dense array in place (no temporary V x V array)
+    from scipy.sparse._sparsetools import csr_matmat, csr_matmat_maxnnz, csr_todense
+except ImportError:  # pragma: no cover - a scipy that moved them: the public operators
+    csr_matmat = csr_matmat_maxnnz = csr_todense = None
+
 #: The state's arrays (shared by copies until one of them changes).
 _ARRAYS = ("_counts", "_pairs", "_codoc", "_terms", "_docs")
 #: Default bound on the vocabulary: two dense 4,096^2 float64 matrices are 256 MiB per fold.
@@ -106,6 +113,37 @@ def _add_sparse(out: np.ndarray, P: sp.csr_array, skip_diagonal: bool = False) -
     rows = np.repeat(np.arange(P.shape[0]), np.diff(P.indptr))
     data = np.where(rows == P.indices, 0.0, P.data) if skip_diagonal else P.data
     np.add.at(out.reshape(-1), rows * P.shape[1] + P.indices, data)
+
+
+def _add_grams(
+    pairs: np.ndarray, codoc: np.ndarray, X: sp.csr_array, scale: np.ndarray, w: np.ndarray
+) -> None:
+    """``pairs += X^T diag(scale) X`` off the diagonal and ``codoc += B^T diag(w) B`` (``B``
+    the pattern of ``X``), in place, by scipy's sparse product kernels: one symbolic pass
+    (the two products have one pattern), each product summed into its dense array."""
+    n, V = X.shape
+    rows = np.repeat(np.arange(n), np.diff(X.indptr))
+    # X^T with, as values, the positions of its entries in X (exact in float64)
+    T = sp.csr_array((np.arange(X.nnz, dtype=np.float64), X.indices, X.indptr), shape=X.shape)
+    Xt = T.T.tocsr()
+    perm = Xt.data.astype(np.intp)
+    idx = np.int32 if max(V * V, X.nnz) < np.iinfo(np.int32).max else np.int64
+    ap, aj = Xt.indptr.astype(idx), Xt.indices.astype(idx)
+    bp, bj = X.indptr.astype(idx), X.indices.astype(idx)
+    nnz = int(csr_matmat_maxnnz(V, V, ap, aj, bp, bj))
+    products = (
+        (pairs, X.data[perm], X.data * scale[rows]),
+        (codoc, np.ones(X.nnz), w[rows]),
+    )
+    for out, left, right in products:
+        cp, cj, cx = np.empty(V + 1, dtype=idx), np.empty(nnz, dtype=idx), np.empty(nnz)
+        csr_matmat(V, V, ap, aj, left, bp, bj, right, cp, cj, cx)
+        if out is pairs:  # the caller adds the diagonal exactly: keep the state's own
+            kept = out.diagonal().copy()
+            csr_todense(V, V, cp, cj, cx, out)
+            out.reshape(-1)[:: V + 1] = kept
+        else:
+            csr_todense(V, V, cp, cj, cx, out)
 
 
 @register_state
@@ -216,17 +254,21 @@ class CoOccurrence(Memoized, ReadsSparse, Subtractable):
         scale = np.zeros(n)
         scale[paired] = w[paired] / (lengths[paired] * (lengths[paired] - 1.0))
         B = sp.csr_array((np.ones_like(X.data), X.indices, X.indptr), shape=X.shape)
-        Xt = X.T.tocsr()
-        S = sp.csr_array(X.multiply(scale[:, None]))
-        pairs = sp.csr_array(Xt @ S)
         V2 = sp.csr_array((X.data * (X.data - 1.0), X.indices, X.indptr), shape=X.shape)
         diagonal = V2.T @ scale  # x_j (x_j - 1) summed per entry, never a difference
-        Bw = sp.csr_array(B.multiply(w[:, None]))
-        codoc = sp.csr_array(B.T.tocsr() @ Bw)
         self._own()
-        _add_sparse(self._pairs, pairs, skip_diagonal=True)
+        if (
+            csr_matmat is not None
+            and self._pairs.flags.c_contiguous
+            and self._codoc.flags.c_contiguous
+        ):
+            _add_grams(self._pairs, self._codoc, X, scale, w)
+        else:
+            S = sp.csr_array(X.multiply(scale[:, None]))
+            _add_sparse(self._pairs, sp.csr_array(X.T.tocsr() @ S), skip_diagonal=True)
+            Bw = sp.csr_array(B.multiply(w[:, None]))
+            _add_sparse(self._codoc, sp.csr_array(B.T.tocsr() @ Bw))
         self._pairs.reshape(-1)[:: self.n_features + 1] += diagonal
-        _add_sparse(self._codoc, codoc)
         self._terms += X.T @ w
         self._docs += B.T @ w
         self._counts += (w[paired].sum(), w[empty].sum(), w[short].sum(), w.sum())

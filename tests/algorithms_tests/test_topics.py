@@ -158,3 +158,40 @@ def test_tune_topics_by_coherence_one_pass(corpus, tmp_path):
     states = st.compute_states(src, ["topics"], folds=2)
     model = get_algorithm("topics").finalize(states.total("cooccurrence"), {"n_components": 3})
     assert model.transform(X[:2]).shape == (2, 3)
+
+
+def test_pair_likelihood_with_pruned_words_equals_numpy(corpus):
+    """With ``min_df`` pruning: pairs of kept words under the model (scaled to the kept
+    words' share of the training pairs), pairs touching a pruned word at the training fold's
+    own frequency, every pair smoothed; numpy on the whole pair matrices."""
+    X, _, _ = corpus
+    train, held = _state(X[:5000]), _state(X[5000:])
+    model = Topics.from_state(train, n_components=K, min_df=1200)
+    kept = model.vocabulary_
+    assert 10 < len(kept) < V
+    Qt = train.pairs / train.pairs.sum()
+    u = Qt.sum(axis=1)
+    M = Qt.copy()  # pairs touching a pruned word
+    A = model.components_[:, kept].T
+    M[np.ix_(kept, kept)] = A @ model.topic_pairs_ @ A.T * Qt[np.ix_(kept, kept)].sum()
+    M = (1 - SMOOTHING) * M + SMOOTHING * np.outer(u, u)
+    H = held.pairs
+    seen = np.ix_(u > 0, u > 0)
+    ref = (H[seen] * np.log(M[seen])).sum() / H[seen].sum()
+    got = model.held_out_score(train, held, "pair_log_likelihood")
+    assert got == pytest.approx(ref, rel=1e-10)
+
+
+def test_held_out_pairs_are_read_once_per_unordered_pair(corpus):
+    """The held-out ``Q`` and the model's ``A R A^T`` are symmetric: the memoized held-out
+    pairs hold each unordered pair once (with both orders' weight), half of the entries."""
+    from statetune.algorithms.topics import _HeldPairs
+
+    X, _, _ = corpus
+    train, held = _state(X[:5000]), _state(X[5000:])
+    kept = Topics.from_state(train, n_components=K).vocabulary_
+    pairs = _HeldPairs.of(train, held, kept)
+    assert len(kept) > V - 3  # min_df=1: the words the training fold saw in a pair
+    H = held.pairs[np.ix_(kept, kept)]
+    assert pairs.h.size == np.count_nonzero(np.triu(H)) < np.count_nonzero(H)
+    assert pairs.h.sum() == pytest.approx(H.sum(), rel=1e-12)

@@ -181,3 +181,77 @@ def test_anchor_path_when_the_rows_span_fewer_dimensions_than_k():
     anchors = path.anchors(6)
     assert len(set(anchors.tolist())) == 6  # distinct words, beyond the span too
     np.testing.assert_allclose(path.cross(6), Qbar @ Qbar[anchors].T, rtol=1e-12)
+
+
+def _kkt_residuals(H, B, C):
+    """The optimality conditions of ``min c^T H c - 2 b^T c`` over the simplex, row by row
+    (a convex QP: they hold exactly at the minimizer and nowhere else): with ``g = H c - b``,
+    ``g`` equal on the support and no smaller off it. Largest violations, relative."""
+    g = C @ H - B
+    nu = -np.where(C > 0, g, np.inf).min(axis=1)
+    scale = np.abs(B).max(axis=1) + np.abs(H).max()
+    on = np.where(C > 0, np.abs(g + nu[:, None]), 0.0).max(axis=1) / scale
+    off = np.where(C > 0, 0.0, np.maximum(-(g + nu[:, None]), 0.0)).max(axis=1) / scale
+    return float(on.max()), float(off.max())
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_simplex_least_squares_is_the_exact_minimizer_at_many_topics(seed):
+    """40 anchors, words mixed from them plus noise: every row meets the optimality
+    conditions to rounding (none left where the projected gradient's step tolerance
+    stopped it, 1e-7 off)."""
+    rng = np.random.default_rng(seed)
+    X = rng.dirichlet(np.full(300, 0.05), size=40)  # anchor rows
+    Qbar = rng.dirichlet(np.full(40, 0.3), size=400) @ X + 0.02 * rng.dirichlet(
+        np.ones(300), size=400
+    )
+    Qbar /= Qbar.sum(axis=1, keepdims=True)
+    H, B = X @ X.T, Qbar @ X.T
+    C = solve_simplex_ls(H, B)
+    assert (C >= 0).all()
+    np.testing.assert_allclose(C.sum(axis=1), 1.0, rtol=1e-12)
+    on, off = _kkt_residuals(H, B, C)
+    assert on < 1e-12 and off < 1e-12
+
+
+def test_simplex_least_squares_when_the_anchor_rows_repeat():
+    """A singular ``H`` (two anchors with one row): still a minimizer (the objective of the
+    SLSQP reference, the split between the twins is free) on the simplex."""
+    rng = np.random.default_rng(7)
+    X = rng.dirichlet(np.full(30, 0.3), size=5)
+    X = np.vstack([X, X[:1]])  # anchor 5 repeats anchor 0
+    Qbar = np.vstack([rng.dirichlet(np.full(6, 0.5), size=25) @ X, rng.dirichlet(np.ones(30), 10)])
+    C = solve_simplex_ls(X @ X.T, Qbar @ X.T)
+    ref = _reference_recover(np.vstack([X, Qbar]), np.arange(6))[6:]
+    loss = lambda C: ((Qbar - C @ X) ** 2).sum(axis=1)  # noqa: E731
+    np.testing.assert_allclose(loss(C), loss(ref), atol=1e-9)
+    assert (C >= 0).all()
+    np.testing.assert_allclose(C.sum(axis=1), 1.0, rtol=1e-12)
+
+
+class _CountingRows(np.ndarray):
+    """A square matrix that counts the products taken with it whole (``M @ v``)."""
+
+    products = 0
+
+    def __matmul__(self, other):
+        if self.ndim == 2 and self.shape[0] == self.shape[1]:
+            type(self).products += 1
+        return np.asarray(self) @ np.asarray(other)
+
+
+def test_anchor_path_takes_one_product_of_qbar_per_anchor(state):
+    """Each greedy step reads ``Qbar`` once (the new anchor's cross column); the candidates'
+    projections on the new direction are that combination of the cross columns. The anchors
+    and the cross products stay the paper's."""
+    Q = state.pairs / state.pairs.sum()
+    Qbar = Q / Q.sum(axis=1, keepdims=True)
+    cand = np.flatnonzero(state.doc_freq >= 30)
+    counted = Qbar.view(_CountingRows)
+    _CountingRows.products = 0
+    path = AnchorPath(counted, cand)
+    anchors = path.anchors(12)
+    cross = path.cross(12)
+    assert _CountingRows.products == 12
+    assert anchors.tolist() == cand[_reference_anchors(Qbar[cand], 12)].tolist()
+    np.testing.assert_allclose(cross, Qbar @ Qbar[anchors].T, rtol=1e-12)

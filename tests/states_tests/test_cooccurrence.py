@@ -90,3 +90,53 @@ def test_bad_counts_are_refused_naming_the_row(value, what):
         return
     with pytest.raises(ValueError, match=rf"{what}.*row 17"):
         st.compute_states(src, ["topics"], folds=2)
+
+
+def _counting(calls, f):
+    def counted(*args):
+        calls.append(f.__name__)
+        return f(*args)
+
+    return counted
+
+
+def test_a_batch_takes_one_symbolic_product(monkeypatch):
+    """The pair and co-document products of a batch have one pattern: one symbolic pass of
+    scipy's sparse product serves both (counted wherever scipy's kernel is called from)."""
+    import scipy.sparse._compressed as compressed
+
+    import statetune.states.cooccurrence as co
+
+    calls: list[str] = []
+    monkeypatch.setattr(
+        compressed, "csr_matmat_maxnnz", _counting(calls, compressed.csr_matmat_maxnnz)
+    )
+    if getattr(co, "csr_matmat_maxnnz", None) is not None:
+        monkeypatch.setattr(co, "csr_matmat_maxnnz", _counting(calls, co.csr_matmat_maxnnz))
+    X, w = _docs(4)
+    s = CoOccurrence(X.shape[1])
+    s.update(sp.csr_matrix(X), None, w)
+    assert len(calls) == 1
+    Q, _, _, D = _reference(X, w)
+    np.testing.assert_allclose(s.pairs, Q, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(s.codoc, D, rtol=1e-12)
+
+
+def test_scipy_kernels_and_public_operators_give_the_same_sums(monkeypatch):
+    """``update`` by scipy's kernels (in place) equals ``update`` by the public operators
+    (the path taken when scipy lacks them), bit for bit, and both equal numpy."""
+    import statetune.states.cooccurrence as co
+
+    X, w = _docs(5, n=400, V=30)
+    fast = CoOccurrence(30)
+    for a, b in ((0, 150), (150, 400)):
+        fast.update(sp.csr_matrix(X[a:b]), None, w[a:b])
+    monkeypatch.setattr(co, "csr_matmat", None)
+    public = CoOccurrence(30)
+    for a, b in ((0, 150), (150, 400)):
+        public.update(sp.csr_matrix(X[a:b]), None, w[a:b])
+    np.testing.assert_array_equal(fast.pairs, public.pairs)
+    np.testing.assert_array_equal(fast.codoc, public.codoc)
+    Q, _, _, D = _reference(X, w)
+    np.testing.assert_allclose(public.pairs, Q, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(public.codoc, D, rtol=1e-12)
