@@ -59,6 +59,31 @@ try:  # scipy's own kernels (what ``A @ B`` and ``A.toarray()`` run), called dir
 except ImportError:  # pragma: no cover - a scipy that moved them: the public operators
     csr_matmat = csr_matmat_maxnnz = csr_todense = None
 
+
+def _kernels_agree() -> bool:
+    """Whether the private kernels (a private API: their signature may change between scipy
+    releases) give the public operators' sum on a small product; if not, or if they raise,
+    the public operators are used."""
+    if csr_matmat is None:
+        return False
+    try:
+        X = sp.csr_array(np.array([[1.0, 0.0, 2.0], [0.0, 3.0, 4.0]]))
+        V = X.shape[1]
+        Xt = X.T.tocsr()
+        ap, aj, bp, bj = Xt.indptr, Xt.indices, X.indptr, X.indices
+        nnz = int(csr_matmat_maxnnz(V, V, ap, aj, bp, bj))
+        cp, cj, cx = np.empty(V + 1, dtype=ap.dtype), np.empty(nnz, dtype=ap.dtype), np.empty(nnz)
+        csr_matmat(V, V, ap, aj, Xt.data, bp, bj, X.data, cp, cj, cx)
+        out = np.ones((V, V))
+        csr_todense(V, V, cp, cj, cx, out)
+        return bool(np.array_equal(out, 1.0 + (X.T @ X).toarray()))
+    except Exception:  # pragma: no cover - a changed private API: the public operators
+        return False
+
+
+if not _kernels_agree():  # pragma: no cover - depends on the installed scipy
+    csr_matmat = csr_matmat_maxnnz = csr_todense = None
+
 #: The state's arrays (shared by copies until one of them changes).
 _ARRAYS = ("_counts", "_pairs", "_codoc", "_terms", "_docs")
 #: Default bound on the vocabulary: two dense 4,096^2 float64 matrices are 256 MiB per fold.

@@ -127,6 +127,7 @@ def test_scipy_kernels_and_public_operators_give_the_same_sums(monkeypatch):
     (the path taken when scipy lacks them), bit for bit, and both equal numpy."""
     import statetune.states.cooccurrence as co
 
+    assert co.csr_matmat is not None  # this scipy's kernels passed the import-time check
     X, w = _docs(5, n=400, V=30)
     fast = CoOccurrence(30)
     for a, b in ((0, 150), (150, 400)):
@@ -140,3 +141,25 @@ def test_scipy_kernels_and_public_operators_give_the_same_sums(monkeypatch):
     Q, _, _, D = _reference(X, w)
     np.testing.assert_allclose(public.pairs, Q, rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(public.codoc, D, rtol=1e-12)
+
+
+def test_kernels_that_disagree_or_raise_are_not_used(monkeypatch):
+    """The import-time check of scipy's private kernels: a kernel with another signature (it
+    raises) or another result makes ``update`` take the public operators."""
+    import statetune.states.cooccurrence as co
+
+    assert co._kernels_agree()
+
+    def moved(*args):
+        raise TypeError("csr_matmat() takes 9 arguments")
+
+    monkeypatch.setattr(co, "csr_matmat", moved)
+    assert not co._kernels_agree()
+    monkeypatch.undo()
+    real = co.csr_todense
+
+    def halved(n_row, n_col, p, j, x, out):
+        real(n_row, n_col, p, j, x / 2.0, out)
+
+    monkeypatch.setattr(co, "csr_todense", halved)
+    assert not co._kernels_agree()
