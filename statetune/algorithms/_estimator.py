@@ -306,12 +306,17 @@ class StateEstimator:
             )
         return validate_data(self, X, reset=reset, dtype=np.float64), None
 
+    def _fit_state(self, n_features: int) -> Any:
+        """The empty state ``fit`` and a first ``partial_fit`` fill (a model whose state
+        holds a grid overrides it: the grid of this model's own hyperparameters)."""
+        return self.make_state(n_features, self.needs_target)
+
     def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> Any:
         """Update a fresh state with all rows, then finalize."""
         X, y = self._validate(X, y, reset=True)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X)
-        state = self.make_state(X.shape[1], self.needs_target)
+        state = self._fit_state(X.shape[1])
         state.update(X, y, sample_weight)
         self._fit_from(state, shared=False)
         return self
@@ -323,7 +328,7 @@ class StateEstimator:
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X)
         if first:
-            state = self.make_state(X.shape[1], self.needs_target)
+            state = self._fit_state(X.shape[1])
         else:
             state = self.state_.copy() if self._state_shared else self.state_
         state.update(X, y, sample_weight)

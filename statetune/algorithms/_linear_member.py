@@ -40,6 +40,19 @@ class BankMember(StateEstimator):
         ``eta0`` lists, ``batch_size``, ``epochs``); see the bank class."""
         return cls.state_class(n_features, has_target, **state_params)
 
+    def _fit_state(self, n_features: int) -> Any:
+        """``fit``/``partial_fit`` train a bank of one member, this model's own ``loss``,
+        ``alpha``, ``l1``, ``eta0`` (any values, not only the default grid's: as a
+        scikit-learn estimator in ``GridSearchCV``)."""
+        return self.state_class(
+            n_features,
+            True,
+            loss=[self.loss],
+            alpha=[self.alpha],
+            l1=[self.l1],
+            eta0=[self.eta0],
+        )
+
     @classmethod
     def accepts(cls, spec: StateSpec) -> bool:
         return spec.state_class is cls.state_class

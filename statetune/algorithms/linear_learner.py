@@ -342,9 +342,17 @@ class LinearLearner(BankMember, LinearClassifierMixin, BaseEstimator):
         seen = np.isin(y, self.classes_)
         if not seen.all():
             r = int(np.flatnonzero(~seen)[0])
+            known = self.classes_.tolist()
+            shown = f"{known}" if len(known) <= 10 else f"{len(known)} classes: {known[:5]} ..."
+            hint = (
+                "; a numeric target of many values is a regression target: tune "
+                "linear_learner_regressor"
+                if len(known) > 20 and np.issubdtype(self.classes_.dtype, np.number)
+                else ""
+            )
             raise ValueError(
-                f"Labels to score must have been seen in training ({self.classes_.tolist()}), "
-                f"but row {r} holds {y[r].item()!r}."
+                f"Labels to score must have been seen in training ({shown}), "
+                f"but row {r} holds {y[r].item()!r}{hint}."
             )
 
     def __sklearn_tags__(self) -> Any:

@@ -21,8 +21,10 @@ Example
 >>> from statetune.states import LinearRegressionBank
 >>> from statetune.algorithms.linear_learner_regressor import LinearLearnerRegressor
 >>> X, y = load_diabetes(return_X_y=True)
->>> bank = LinearRegressionBank(10, loss=["squared"], alpha=[1e-4], eta0=[0.5])
+>>> bank = LinearRegressionBank(10, loss=["squared"], alpha=[1e-4], eta0=[0.5], epochs=20)
 >>> for epoch in range(20):
+...     if epoch:
+...         bank.next_epoch()  # the same rows again, not counted twice
 ...     bank.update(X, y)
 >>> model = LinearLearnerRegressor.from_state(bank, loss="squared", alpha=1e-4)
 >>> bool(model.score(X, y) > 0.5)

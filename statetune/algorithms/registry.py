@@ -4,8 +4,9 @@ Some names stand for one algorithm per task (:data:`ALIASES`): ``knn`` is ``knn_
 on a numeric target and ``knn_classifier`` on class labels (:func:`resolve_algorithm`, which
 :func:`statetune.tune` applies to the names it is given). ``linear_learner`` is not an alias:
 it is the classifier it has always been (on 0/1 codes too, which are a numeric target), and
-the regressor is ``linear_learner_regressor``; the classifier refuses a target that is not
-class codes, naming the regressor.
+the regressor is ``linear_learner_regressor``. Like every classifier here it refuses a target
+of non-integer numbers ("tune a regressor instead"); an integer-valued target is taken as
+classes, as scikit-learn's classifiers take it.
 
 Example
 -------

@@ -45,12 +45,24 @@ class BankSteps(BankFields):
     def n_pending(self) -> int:
         return len(self.pend_w)
 
+    #: Rows of a bank's first step (at least ``batch_size``): its scalers start from them.
+    warmup_rows = 0
+
     def _flush(self, final: bool) -> None:
-        """Learn every full mini-batch of the buffer (with ``final``: the rest too)."""
+        """Learn every full mini-batch of the buffer (with ``final``: the rest too). Before
+        the bank's first step, the first batch is ``warmup_rows`` rows when that is more
+        than ``batch_size`` (fewer are held until then, or learned at ``final``)."""
         B, n = self.batch_size, self.n_pending
-        full = n - n % B
-        ends = list(range(B, full + 1, B))
-        if final and n > full:
+        start, ends = 0, []
+        if self.warmup_rows > B and not self.steps.any():
+            if n < self.warmup_rows and not final:
+                return
+            start = min(n, self.warmup_rows)
+            ends = [start] if start else []
+        rest = n - start
+        full = start + rest - rest % B
+        ends += list(range(start + B, full + 1, B))
+        if final and n > (ends[-1] if ends else 0):
             ends.append(n)
         a = 0
         for e in ends:

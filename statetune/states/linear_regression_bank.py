@@ -6,7 +6,10 @@ Polyak averages, per-fold banks, averaging merge, epochs) with a numeric target.
 A member's ``loss`` is one of ``squared`` (least squares: with ``l1 = 0`` the SGD estimate
 of ridge regression on standardized features), ``absolute`` (least absolute deviations) or
 ``huber`` (quadratic within :data:`~statetune.states._linear_grid.HUBER_DELTA` standard
-deviations of the target, linear beyond), all of the residual in **standardized target units**
+deviations of the target, linear beyond: the target's, not the residuals', so where the
+features explain most of the target's variance a residual rarely passes it, and huber is then
+least squares; ``absolute`` is the robust member there), all of the residual in
+**standardized target units**
 ``(prediction - y) / sd(y)``: the target is standardized by the exact running moments of the
 rows each bank has processed (kept per fold beside the features', merged exactly), so one
 step-size grid fits a target of any scale and offset (a target in the millions, or in
@@ -28,9 +31,8 @@ Example
 >>> from statetune.states import LinearRegressionBank
 >>> rng = np.random.default_rng(0); X = rng.normal(size=(4000, 3))
 >>> y = 2e6 + 1e5 * (X @ [1.0, -2.0, 0.5]) + rng.normal(size=4000)
->>> bank = LinearRegressionBank(3, loss=["squared"], alpha=[1e-6], eta0=[0.5])
->>> for epoch in range(2):
-...     bank.update(X, y)
+>>> bank = LinearRegressionBank(3, loss=["squared"], alpha=[1e-6], eta0=[0.5], epochs=2)
+>>> bank.update(X, y); bank.next_epoch(); bank.update(X, y)
 >>> W, b = bank.coefficients(0)
 >>> np.round(W[:, 0] / 1e5, 2).tolist(), round(float(b[0]) / 1e6, 3)
 ([1.0, -2.0, 0.5], 2.0)
@@ -64,6 +66,9 @@ class LinearRegressionBank(LinearBank):
     (``loss`` in ``squared``, ``absolute``, ``huber``; no ``score_bins`` in use)."""
 
     kind = "linear_regression_bank"
+    #: The first step waits for 64 rows: the target's and features' scalers of two rows (a
+    #: batch of one) made steps of ``eta0 * dy / dx``, coefficients of -12 for 1.
+    warmup_rows = 64
     losses = REGRESSION_LOSSES
     learns = "a numeric target"
     target_columns = 1

@@ -261,3 +261,59 @@ def test_parallel_pass_merges_partition_banks():
     assert not np.allclose(total.W, alone.W)  # the partitions' banks were averaged
     model = LinearLearnerRegressor.from_state(total, alpha=1e-6)
     assert _rms_gap(model, X, y, 1e-6) < 0.02
+
+
+def test_batches_of_one_start_from_a_warmed_scaler():
+    """With ``batch_size=1`` the first step waits for ``warmup_rows`` rows: scalers of two rows
+    made steps of ``eta0 * dy / dx`` (a coefficient of -12.8 for 1, R^2 down to -8.5 after
+    an epoch). Every member now fits as a batch of 32 does, against the least-squares fit."""
+    from sklearn.linear_model import LinearRegression
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(2000, 3))
+    y = X @ [1.0, -2.0, 0.5] + rng.normal(size=2000)
+    best = LinearRegression().fit(X, y).score(X, y)
+    bank = LinearRegressionBank(3, batch_size=1, loss=["squared"], alpha=[1e-5])
+    bank.update(X, y)
+    for eta0 in bank.eta0:
+        for average in (True, False):
+            model = LinearLearnerRegressor.from_state(
+                bank, loss="squared", alpha=1e-5, eta0=eta0, average=average
+            )
+            assert model.score(X, y) > best - 0.1, (eta0, average)
+    one = LinearRegressionBank(3)
+    one.update(X[:1], y[:1])  # fewer rows than the warm-up: learned when finalized
+    model = LinearLearnerRegressor.from_state(one, loss="squared", alpha=1e-4, eta0=0.2)
+    assert model.predict(X[:1]) == pytest.approx(y[:1])
+
+
+def test_fit_takes_hyperparameters_outside_the_default_grid():
+    """``fit`` trains a bank of the model's own member, so GridSearchCV over any alpha scores
+    every candidate (it scored two of three NaN when fit built the default grid)."""
+    from sklearn.model_selection import GridSearchCV
+
+    X, y = load_diabetes(return_X_y=True)
+    search = GridSearchCV(
+        LinearLearnerRegressor(), {"alpha": [1e-6, 0.1, 1.0]}, cv=3, error_score="raise"
+    ).fit(X, y)
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+    model = LinearLearnerRegressor(alpha=0.1, eta0=0.3, loss="huber").fit(X, y)
+    bank = LinearRegressionBank(10, loss=["huber"], alpha=[0.1], eta0=[0.3])
+    bank.update(X, y)
+    same = LinearLearnerRegressor.from_state(bank, loss="huber", alpha=0.1, eta0=0.3)
+    np.testing.assert_array_equal(model.coef_, same.coef_)
+
+
+def test_classifier_on_a_many_valued_integer_target_points_to_the_regressor():
+    """diabetes' target is integer-valued, so the classifier takes it as ~200 classes (as
+    scikit-learn would); a held-out value never seen is named with a short class list and
+    the regressor's name (the message listed every class before)."""
+    from statetune.algorithms import LinearLearner
+
+    X, y = load_diabetes(return_X_y=True)
+    model = LinearLearner().fit(X[:300], y[:300])
+    unseen = np.flatnonzero(~np.isin(y[300:], y[:300]))[0]
+    with pytest.raises(
+        ValueError, match=r"\(\d+ classes: \[25\.0, .*tune linear_learner_regressor"
+    ):
+        model.check_labels(y[300:][unseen : unseen + 1])
