@@ -195,10 +195,15 @@ class LinearBank(BankSteps, BankViews, Memoized, FoldBanks, AveragingMerge, Epoc
         self.pend_fold = np.zeros(0, dtype=np.int64)
         self._derived: dict[Any, Any] = {}
 
+    #: Whether the bank keeps the held-out score sketch (a regression bank has no classes
+    #: to threshold or calibrate: its sketch has no bins).
+    keeps_scores = True
+
     def _empty_hist(self, K: int, C: int) -> np.ndarray:
         """Held-out score counts: folds x members x {last, average} x sides x 2 x bins."""
         sides = 1 if C <= 2 else C
-        return np.zeros((K, self.n_members, 2, sides, 2, self.score_bins))
+        bins = self.score_bins if self.keeps_scores else 0
+        return np.zeros((K, self.n_members, 2, sides, 2, bins))
 
     def _alloc(self, F: int, C: int) -> None:
         d, M = self.n_features, self.n_members
@@ -430,6 +435,11 @@ class LinearBank(BankSteps, BankViews, Memoized, FoldBanks, AveragingMerge, Epoc
 
     @classmethod
     def from_arrays(cls, header: dict[str, Any], arrays: Any) -> LinearBank:
+        if header.get("kind", cls.kind) != cls.kind:
+            raise ValueError(
+                f"{cls.__name__}.from_arrays needs a {cls.kind!r} state, but the header is of "
+                f"a {header['kind']!r} state."
+            )
         new = cls(**header["params"])
         new.n_folds = int(header["n_folds"])
         new.epoch = int(header.get("epoch", 1))
@@ -440,10 +450,16 @@ class LinearBank(BankSteps, BankViews, Memoized, FoldBanks, AveragingMerge, Epoc
             setattr(new, name, a.astype(np.int64 if name in ints else np.float64).copy())
         F, C, d, M = new.n_banks, len(new.classes), new.n_features, new.n_members
         cols = (d + new.target_columns,)
-        if new.W.shape != (d, F, M, C) or new.pend_X.shape[1:] != cols:
+        if new.W.shape != (d, F, M, C):
             raise ValueError(
-                f"LinearBank arrays must have shape (d, banks, members, classes) = {(d, F, M, C)}"
-                f", but got {new.W.shape}."
+                f"{cls.__name__} arrays must have shape (d, banks, members, classes) = "
+                f"{(d, F, M, C)}, but `W` has {new.W.shape}."
+            )
+        if new.pend_X.shape[1:] != cols:
+            raise ValueError(
+                f"{cls.__name__}'s buffered rows must have {cols[0]} columns (features"
+                f"{' and target' if new.target_columns else ''}), but `pend_X` has "
+                f"{new.pend_X.shape[1:]}."
             )
         return new
 

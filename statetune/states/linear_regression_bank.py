@@ -66,6 +66,7 @@ class LinearRegressionBank(LinearBank):
     (``loss`` in ``squared``, ``absolute``, ``huber``; no ``score_bins`` in use)."""
 
     kind = "linear_regression_bank"
+    keeps_scores = False
     #: The first step waits for 64 rows: the target's and features' scalers of two rows (a
     #: batch of one) made steps of ``eta0 * dy / dx``, coefficients of -12 for 1.
     warmup_rows = 64

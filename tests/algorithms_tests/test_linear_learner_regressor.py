@@ -317,3 +317,18 @@ def test_classifier_on_a_many_valued_integer_target_points_to_the_regressor():
         ValueError, match=r"\(\d+ classes: \[25\.0, .*tune linear_learner_regressor"
     ):
         model.check_labels(y[300:][unseen : unseen + 1])
+
+
+def test_regression_bank_saves_no_score_sketch_and_loads_only_as_itself():
+    """The regression bank keeps no held-out score sketch (it allocated and saved 1.5 MB of
+    zeros per 5-fold state); its arrays round-trip, and the classifier's loader refuses them
+    naming the kind (it reported two equal shapes)."""
+    X, y = load_diabetes(return_X_y=True)
+    states = st.compute_states(st.from_arrays(X, y), ["linear_learner_regressor"], folds=5)
+    bank = states.total(states.model_slot("linear_learner_regressor"))
+    header, arrays = bank.to_arrays()
+    assert arrays["score_hist"].size == 0
+    again = LinearRegressionBank.from_arrays(header, arrays)
+    assert again.allclose(bank)
+    with pytest.raises(ValueError, match="needs a 'linear_bank' state, but the header is of a "):
+        LinearBank.from_arrays(header, arrays)
