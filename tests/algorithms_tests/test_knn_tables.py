@@ -25,6 +25,7 @@ from statetune.algorithms.knn import KNeighborsRegressor
 from statetune.cli import main
 from statetune.states import KNNSample
 from tests.fold_rule import reference_folds
+from tests.table_reference import as_sklearn
 
 NUM = ["a", "b", "c", "d", "e"]
 CAT = ["color", "shape"]
@@ -53,14 +54,6 @@ def table(n: int = 480, seed: int = 0, labels: bool = False) -> pd.DataFrame:
     df["shape"] = shape
     df["y"] = np.digitize(y, np.quantile(y, [0.33, 0.66])) if labels else y
     return df
-
-
-def as_sklearn(df: pd.DataFrame, cats=CAT) -> pd.DataFrame:
-    """The table as scikit-learn's encoder reads it: categories as objects, NaN missing."""
-    out = df.copy()
-    for c in cats:
-        out[c] = out[c].astype(object).where(out[c].notna(), np.nan)
-    return out
 
 
 def pipeline(params: dict, classifier: bool, nums=NUM, cats=CAT) -> Pipeline:
@@ -125,7 +118,7 @@ def test_fold_scores_and_all_rows_equal_the_sklearn_pipeline(
     classifier = task == "classification"
     name = "knn_classifier" if classifier else "knn_regressor"
     full = {**params, "add_indicator": add_indicator, "min_frequency": min_frequency}
-    X, y = as_sklearn(df.drop(columns="y")), df["y"]
+    X, y = as_sklearn(df.drop(columns="y"), CAT), df["y"]
     ref = pipeline(full, classifier)
     scoring = "accuracy" if classifier else "neg_mean_squared_error"
     want = cross_val_score(ref, X, y, cv=cv_of(states, len(df)), scoring=scoring)
@@ -143,9 +136,9 @@ def test_fold_scores_and_all_rows_equal_the_sklearn_pipeline(
     new[NUM] = new[NUM] * 1.01  # off the training rows
     if classifier:
         np.testing.assert_allclose(
-            model.predict_proba(new), ref.predict_proba(as_sklearn(new)), atol=1e-12
+            model.predict_proba(new), ref.predict_proba(as_sklearn(new, CAT)), atol=1e-12
         )
-    np.testing.assert_allclose(model.predict(new), ref.predict(as_sklearn(new)), rtol=1e-8)
+    np.testing.assert_allclose(model.predict(new), ref.predict(as_sklearn(new, CAT)), rtol=1e-8)
     width = ref[:-1].transform(X).shape[1]
     assert model.preprocessing_.width == width
     assert list(model.feature_names_in_) == NUM + CAT
@@ -157,7 +150,7 @@ def test_all_rows_preprocessing_would_score_differently(regression):
     df, states = regression
     params = {**GRID[1], "add_indicator": False, "min_frequency": None}
     got = states.fold_scores("knn_regressor", params, metric="mse")
-    X = as_sklearn(df.drop(columns="y"))
+    X = as_sklearn(df.drop(columns="y"), CAT)
     leaked = X.drop(columns="d")  # d: dropped by three folds' imputers
     leaked[NUM[:3]] = leaked[NUM[:3]].fillna(leaked[NUM[:3]].mean())
     ref = pipeline(params, False, nums=[*NUM[:3], "e"])
@@ -179,7 +172,7 @@ def test_each_fold_preprocesses_with_its_training_rows(regression):
         model.preprocessing_.means[:3], df.loc[rows, NUM[:3]].mean().to_numpy(), rtol=1e-12
     )
     prep = pipeline({**GRID[1], "add_indicator": True, "min_frequency": None}, False)
-    prep[:-1].fit(as_sklearn(df.loc[rows].drop(columns="y")))
+    prep[:-1].fit(as_sklearn(df.loc[rows].drop(columns="y"), CAT))
     np.testing.assert_allclose(model.mean_, prep["scale"].mean_, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(model.scale_, prep["scale"].scale_, rtol=1e-10)
     assert KNeighborsRegressor.from_state(states.train(slot, 2)).preprocessing_.dropped == ("d",)
@@ -232,9 +225,9 @@ def test_knn_competes_with_the_linear_models_on_a_table(tmp_path):
     kept = df.dropna(subset=["y"])
     assert fitted["imputed"]["a"] == pytest.approx(kept["a"].mean(), rel=1e-12)
     assert set(fitted["one_hot"]) == {"color", "shape"}
-    ref = pipeline(best.get_params(), False).fit(as_sklearn(df.drop(columns="y")), df["y"])
+    ref = pipeline(best.get_params(), False).fit(as_sklearn(df.drop(columns="y"), CAT), df["y"])
     new = df.drop(columns="y").iloc[:30]
-    np.testing.assert_allclose(best.predict(new), ref.predict(as_sklearn(new)), rtol=1e-8)
+    np.testing.assert_allclose(best.predict(new), ref.predict(as_sklearn(new, CAT)), rtol=1e-8)
 
 
 @pytest.mark.filterwarnings("ignore:Skipping features without any observed values")
@@ -248,8 +241,8 @@ def test_model_file_and_cli_predict_on_a_csv_with_text_and_nans(regression, tmp_
     new.loc[new.index[0], "color"] = "purple"
     new.loc[new.index[3], "e"] = np.nan
     new[NUM] = new[NUM] * 1.01
-    ref = pipeline(params, False).fit(as_sklearn(df.drop(columns="y")), df["y"])
-    want = ref.predict(as_sklearn(new))
+    ref = pipeline(params, False).fit(as_sklearn(df.drop(columns="y"), CAT), df["y"])
+    want = ref.predict(as_sklearn(new, CAT))
     np.testing.assert_allclose(loaded.predict(new), want, rtol=1e-8)
     path = tmp_path / "new.csv"
     new.assign(row_id=np.arange(len(new))).to_csv(path, index=False)

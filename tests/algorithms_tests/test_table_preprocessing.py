@@ -20,6 +20,7 @@ from sklearn.preprocessing import OneHotEncoder
 
 import statetune as st
 from tests.fold_rule import reference_folds
+from tests.table_reference import as_sklearn
 
 NUM = ["a", "b", "c", "d"]
 CAT = ["color", "shape"]
@@ -65,14 +66,6 @@ def pipeline(estimator, add_indicator=False, min_frequency=None, cats=CAT, nums=
         ]
     )
     return Pipeline([("prep", prep), ("model", estimator)])
-
-
-def as_sklearn(df: pd.DataFrame, cats=CAT) -> pd.DataFrame:
-    """The table as scikit-learn's encoder reads it: categories as objects, NaN missing."""
-    out = df.copy()
-    for c in cats:
-        out[c] = out[c].astype(object).where(out[c].notna(), np.nan)
-    return out
 
 
 def reference(name, params):
@@ -122,7 +115,7 @@ def test_all_rows_equal_the_sklearn_pipeline(data, name, params, add_indicator, 
     full = {**params, "add_indicator": add_indicator, "min_frequency": min_frequency}
     model = states.finalize(name, full)
     ref = pipeline(reference(name, params), add_indicator, min_frequency)
-    X = as_sklearn(df.drop(columns="y"))
+    X = as_sklearn(df.drop(columns="y"), CAT)
     ref.fit(X, df["y"])
     np.testing.assert_allclose(model.predict(df.drop(columns="y")), ref.predict(X), rtol=1e-8)
     if name != "pcr":
@@ -143,7 +136,7 @@ def test_fold_scores_equal_cross_val_score_of_the_pipeline(
     ref = pipeline(reference(name, params), add_indicator, min_frequency)
     cv = PredefinedSplit(fold_ids(states, len(df)))
     want = -cross_val_score(
-        ref, as_sklearn(df.drop(columns="y")), df["y"], cv=cv, scoring="neg_mean_squared_error"
+        ref, as_sklearn(df.drop(columns="y"), CAT), df["y"], cv=cv, scoring="neg_mean_squared_error"
     )
     np.testing.assert_allclose(got, want, rtol=1e-8)
 
@@ -152,7 +145,7 @@ def test_all_rows_imputation_would_score_differently(data):
     """The check above can fail: imputing with all rows' means gives other fold scores."""
     df, states = data
     got = states.fold_scores("ridge", {"alpha": 2.0}, metric="mse")
-    X = as_sklearn(df.drop(columns="y"))
+    X = as_sklearn(df.drop(columns="y"), CAT)
     leaked = X.copy()
     leaked[NUM] = leaked[NUM].fillna(leaked[NUM].mean())
     ref = pipeline(linear_model.Ridge(alpha=2.0))
@@ -184,7 +177,7 @@ def test_predict_on_new_rows_unseen_levels_and_new_missing_values(data):
     df, states = data
     model = states.finalize("ridge", {"alpha": 1.0, "add_indicator": True, "min_frequency": 30})
     ref = pipeline(linear_model.Ridge(alpha=1.0), True, 30)
-    ref.fit(as_sklearn(df.drop(columns="y")), df["y"])
+    ref.fit(as_sklearn(df.drop(columns="y"), CAT), df["y"])
     new = df.drop(columns="y").iloc[:6].copy()
     new["color"] = new["color"].astype(object)
     new.loc[new.index[0], "color"] = "purple"  # unseen level: zeros
@@ -193,7 +186,7 @@ def test_predict_on_new_rows_unseen_levels_and_new_missing_values(data):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # an unseen level is no (pandas deprecation) warning
         got = model.predict(new)
-    np.testing.assert_allclose(got, ref.predict(as_sklearn(new)), rtol=1e-8)
+    np.testing.assert_allclose(got, ref.predict(as_sklearn(new, CAT)), rtol=1e-8)
     with pytest.raises(ValueError, match=r"lacks \['shape'\] and has extra \['form'\]"):
         model.predict(new.rename(columns={"shape": "form"}))
     with pytest.raises(ValueError, match="in the order the model was fitted on"):
@@ -220,7 +213,9 @@ def test_missing_target_rows_are_dropped_and_counted():
     states = st.compute_states(src, ["ridge"], folds=2)
     assert states.n_rows == 197
     keep = df.dropna(subset=["y"])
-    ref = pipeline(linear_model.Ridge(alpha=1.0)).fit(as_sklearn(keep.drop(columns="y")), keep["y"])
+    ref = pipeline(linear_model.Ridge(alpha=1.0)).fit(
+        as_sklearn(keep.drop(columns="y"), CAT), keep["y"]
+    )
     np.testing.assert_allclose(states.finalize("ridge", {}).coef_, ref[-1].coef_, rtol=1e-8)
 
 
@@ -296,10 +291,10 @@ def test_cli_predict_reads_a_csv_with_text_columns_and_missing_values(data, tmp_
         == 0
     )
     ref = pipeline(linear_model.Ridge(alpha=1.0), True).fit(
-        as_sklearn(df.drop(columns="y")), df["y"]
+        as_sklearn(df.drop(columns="y"), CAT), df["y"]
     )
     got = pd.read_csv(out)["prediction"].to_numpy()
-    np.testing.assert_allclose(got, ref.predict(as_sklearn(new)), rtol=1e-8)
+    np.testing.assert_allclose(got, ref.predict(as_sklearn(new, CAT)), rtol=1e-8)
 
 
 def test_a_cached_table_state_is_found_again(tmp_path):
@@ -311,7 +306,7 @@ def test_a_cached_table_state_is_found_again(tmp_path):
     np.testing.assert_array_equal(
         first.fold_scores("ridge", params, "mse"), again.fold_scores("ridge", params, "mse")
     )
-    X = as_sklearn(df.drop(columns="y"))
+    X = as_sklearn(df.drop(columns="y"), CAT)
     ref = pipeline(linear_model.Ridge(alpha=1.0), True, 10).fit(X, df["y"])
     model = again.finalize("ridge", params)
     np.testing.assert_allclose(model.predict(df.drop(columns="y")), ref.predict(X), rtol=1e-8)
@@ -337,7 +332,7 @@ def test_frequency_weights_equal_repeated_rows():
     model = states.finalize("ridge", params)
     rep = df.loc[df.index.repeat(w)]
     ref = pipeline(linear_model.Ridge(alpha=1.5), True, 40)
-    ref.fit(as_sklearn(rep.drop(columns="y")), rep["y"])
+    ref.fit(as_sklearn(rep.drop(columns="y"), CAT), rep["y"])
     np.testing.assert_allclose(model.coef_, ref[-1].coef_, rtol=1e-8, atol=1e-10)
     X = df.drop(columns="y")
-    np.testing.assert_allclose(model.predict(X), ref.predict(as_sklearn(X)), rtol=1e-8)
+    np.testing.assert_allclose(model.predict(X), ref.predict(as_sklearn(X, CAT)), rtol=1e-8)
