@@ -434,9 +434,10 @@ class Topics(StateEstimator, TransformerMixin, BaseEstimator):
 
     def _pair_log_likelihood(self, train: CoOccurrence, held: CoOccurrence) -> float:
         """The dense ``sum(H * log(M)) / sum(H)`` over the held-out pairs only (the nonzero
-        entries of the held-out ``Q``, each unordered pair once: both are symmetric): what does not depend on the model (the entries, the
-        smoothing, the pairs touching a pruned word) is memoized per training and held-out
-        state and vocabulary; a trial computes ``A R A^T`` at the kept words' entries."""
+        entries of the held-out ``Q``, each unordered pair once: both are symmetric): what
+        does not depend on the model (the entries, the smoothing, the pairs touching a pruned
+        word) is memoized per training and held-out state and vocabulary; a trial computes
+        ``A R A^T`` at the kept words' entries."""
         kept = self.vocabulary_
         pairs = _HeldPairs.of(train, held, kept)
         A = self.components_[:, kept].T

@@ -1,5 +1,6 @@
-"""The linear bank's grid: its losses (of classification and of regression) and members (every ``loss x alpha x l1 x eta0``), and the
-checks of each grid list (non-empty, numbers in range, no repeats).
+"""The linear bank's grid: its losses (of classification and of regression) and members
+(every ``loss x alpha x l1 x eta0``), and the checks of each grid list (non-empty, numbers in
+range, no repeats).
 
 Example
 -------

@@ -1,9 +1,10 @@
 """The linear bank's training: rows buffered into fixed mini-batches, one SGD step of every
 member of every bank per mini-batch (one ``(batch x d) @ (d x banks*M*classes)`` product and its
 transpose), AdaGrad in standardized coordinates with the L1 proximal step and the iterate
-averages, the running per-fold moments behind the scaler (of the features and, in a regression
-bank, of the target: the buffered rows then carry the target as a last column), and the
-held-out scores recorded before each step. A mixin of :class:`~statetune.states.LinearBank`, which holds the arrays.
+averages, the running per-fold moments behind the scaler (of the features and, in a
+regression bank, of the target: the buffered rows then carry the target as a last column),
+and the held-out scores recorded before each step. A mixin of
+:class:`~statetune.states.LinearBank`, which holds the arrays.
 
 Example
 -------
@@ -32,6 +33,8 @@ class BankSteps(BankFields):
     """Mini-batch SGD of every member of every bank (see the module docstring)."""
 
     losses: tuple[str, ...]
+    #: Rows of a bank's first step (at least ``batch_size``): its scalers start from them.
+    warmup_rows = 0
     _loss_of: np.ndarray
     _alpha_m: np.ndarray
     _l1_m: np.ndarray
@@ -44,9 +47,6 @@ class BankSteps(BankFields):
     @property
     def n_pending(self) -> int:
         return len(self.pend_w)
-
-    #: Rows of a bank's first step (at least ``batch_size``): its scalers start from them.
-    warmup_rows = 0
 
     def _flush(self, final: bool) -> None:
         """Learn every full mini-batch of the buffer (with ``final``: the rest too). Before

@@ -121,6 +121,9 @@ class LinearBank(BankSteps, BankViews, Memoized, FoldBanks, AveragingMerge, Epoc
     learns = "class labels"
     #: Target columns the buffered rows carry after the features (the scaler's moments too).
     target_columns = 0
+    #: Whether the bank keeps the held-out score sketch (a regression bank has no classes
+    #: to threshold or calibrate: its sketch has no bins).
+    keeps_scores = True
 
     def __init__(
         self,
@@ -194,10 +197,6 @@ class LinearBank(BankSteps, BankViews, Memoized, FoldBanks, AveragingMerge, Epoc
         self.pend_w = np.zeros(0)
         self.pend_fold = np.zeros(0, dtype=np.int64)
         self._derived: dict[Any, Any] = {}
-
-    #: Whether the bank keeps the held-out score sketch (a regression bank has no classes
-    #: to threshold or calibrate: its sketch has no bins).
-    keeps_scores = True
 
     def _empty_hist(self, K: int, C: int) -> np.ndarray:
         """Held-out score counts: folds x members x {last, average} x sides x 2 x bins."""
