@@ -16,8 +16,9 @@ from sklearn.preprocessing import StandardScaler
 
 import statetune as st
 import statetune.algorithms._standardize as standardize_mod
-from tests.algorithms_tests.test_table_preprocessing import as_sklearn, pipeline, table
+from tests.algorithms_tests.test_table_preprocessing import CAT, pipeline, table
 from tests.fold_rule import reference_folds
+from tests.table_reference import as_sklearn
 
 FOLDS = 4
 NAMES = ["ridge", "lasso", "elastic_net", "pcr"]
@@ -124,7 +125,7 @@ def test_tables_scale_the_encoded_imputed_design(tab, name, params, add_indicato
     full = {**params, "standardize": True, "add_indicator": add_indicator, "min_frequency": 30}
     got = states.fold_scores(name, full, metric="mse")
     ref = pipeline(scaled(name, params), add_indicator, 30)
-    X = as_sklearn(df.drop(columns="y"))
+    X = as_sklearn(df.drop(columns="y"), CAT)
     cv = PredefinedSplit(fold_ids(states, len(df)))
     want = -cross_val_score(ref, X, df["y"], cv=cv, scoring="neg_mean_squared_error")
     np.testing.assert_allclose(got, want, rtol=1e-8)
