@@ -40,6 +40,7 @@ Example
 -------
 >>> import numpy as np
 >>> from statetune.states.cooccurrence import CoOccurrence
+from statetune.states.spec import StateSpec
 >>> from statetune.algorithms.topics import Topics
 >>> rng = np.random.default_rng(0)
 >>> A = np.zeros((6, 2)); A[:3, 0] = A[3:, 1] = 1 / 3
@@ -68,10 +69,13 @@ from statetune.algorithms._checks import check_int_range
 from statetune.algorithms._estimator import StateEstimator
 from statetune.algorithms.params import FloatParam, IntParam, Param
 from statetune.algorithms.references import NoReference
+from statetune.data.schema import Schema
 from statetune.data.text import raw_documents
 from statetune.data.vocabulary import TextVocabulary
 from statetune.states._base import readonly
+from statetune.states._small_pages import small_pages
 from statetune.states.cooccurrence import CoOccurrence
+from statetune.states.spec import StateSpec
 
 __all__ = ["TOPIC_METRICS", "RawTextError", "Topics", "umass_coherence"]
 
@@ -249,6 +253,15 @@ class Topics(StateEstimator, TransformerMixin, BaseEstimator):
         """A co-occurrence state (any target the source has is ignored)."""
         return CoOccurrence(n_features, **state_params)
 
+    @classmethod
+    def state_spec(cls, schema: Schema, **state_params: Any) -> StateSpec:
+        """The co-occurrence spec, its parameters checked without building the state (two
+        ``V x V`` arrays: 64 MB at V = 2,000, which the pass builds per fold anyway)."""
+        if schema.encoded:
+            return super().state_spec(schema, **state_params)  # refused, by name
+        params = CoOccurrence.checked_params(schema.n_features, **state_params)
+        return StateSpec.of(CoOccurrence.kind, **params)
+
     # -- finalize ---------------------------------------------------------------------
     @staticmethod
     def _documents(value: float, state: CoOccurrence) -> float:
@@ -311,7 +324,7 @@ class Topics(StateEstimator, TransformerMixin, BaseEstimator):
             )
 
     def _finalize(self, state: CoOccurrence) -> None:
-        with _one_blas_thread():
+        with _one_blas_thread(), small_pages():  # V x V temporaries: see small_pages
             self._recover(state)
 
     def _recover(self, state: CoOccurrence) -> None:
@@ -422,7 +435,7 @@ class Topics(StateEstimator, TransformerMixin, BaseEstimator):
             )
         if metric == "coherence":
             return umass_coherence(self.components_, held.codoc, held.doc_freq)
-        with _one_blas_thread():
+        with _one_blas_thread(), small_pages():
             return self._pair_log_likelihood(train, held)
 
     @staticmethod

@@ -79,6 +79,31 @@ def test_state_params_reach_the_state_through_compute_states():
     assert states.total("cooccurrence").vocab_max == 20
 
 
+def test_planning_the_pass_builds_no_state(monkeypatch):
+    """The pass's spec is checked without a state (two V x V arrays: 64 MB at V = 2,000);
+    the pass builds one per fold, and bad state parameters are still refused by name."""
+    import statetune.states.cooccurrence as co
+
+    X, _ = _docs(2)
+    whole = CoOccurrence(X.shape[1])
+    whole.update(X)
+    built: list[int] = []
+    init = co.CoOccurrence.__init__
+
+    def counted(self, *args, **kwargs):
+        built.append(1)
+        init(self, *args, **kwargs)
+
+    monkeypatch.setattr(co.CoOccurrence, "__init__", counted)
+    states = st.compute_states(st.from_arrays(X), ["topics"], folds=3)
+    assert len(built) == 3
+    assert states.total("cooccurrence").allclose(whole)
+    with pytest.raises(ValueError, match=r"n_features <= vocab_max.*vocab_max=5"):
+        st.compute_states(
+            st.from_arrays(X), ["topics"], folds=2, state_params={"topics": {"vocab_max": 5}}
+        )
+
+
 @pytest.mark.parametrize(("value", "what"), [(-1.0, "must hold non-negative"), (np.nan, "finite")])
 def test_bad_counts_are_refused_naming_the_row(value, what):
     X, _ = _docs(3, n=40)
@@ -92,34 +117,33 @@ def test_bad_counts_are_refused_naming_the_row(value, what):
         st.compute_states(src, ["topics"], folds=2)
 
 
-def _counting(calls, f):
-    def counted(*args):
-        calls.append(f.__name__)
-        return f(*args)
-
-    return counted
-
-
-def test_a_batch_takes_one_symbolic_product(monkeypatch):
-    """The pair and co-document products of a batch have one pattern: one symbolic pass of
-    scipy's sparse product serves both (counted wherever scipy's kernel is called from)."""
-    import scipy.sparse._compressed as compressed
-
+def test_a_batch_is_multiplied_a_block_of_words_at_a_time(monkeypatch):
+    """The scratch product of a batch stays within ``BLOCK_ENTRIES`` (one scratch for the
+    whole batch was up to ``V^2`` entries on fresh pages each batch), and the blocks change no
+    bit of the sums: the same as one block, and as numpy."""
     import statetune.states.cooccurrence as co
 
-    calls: list[str] = []
-    monkeypatch.setattr(
-        compressed, "csr_matmat_maxnnz", _counting(calls, compressed.csr_matmat_maxnnz)
-    )
-    if getattr(co, "csr_matmat_maxnnz", None) is not None:
-        monkeypatch.setattr(co, "csr_matmat_maxnnz", _counting(calls, co.csr_matmat_maxnnz))
-    X, w = _docs(4)
-    s = CoOccurrence(X.shape[1])
-    s.update(sp.csr_matrix(X), None, w)
-    assert len(calls) == 1
+    assert co.csr_matmat is not None
+    X, w = _docs(6, n=300, V=40)
+    whole = CoOccurrence(40)
+    whole.update(sp.csr_matrix(X), None, w)
+    sizes: list[int] = []
+    kernel = co.csr_matmat
+
+    def recorded(*args):
+        sizes.append(args[-1].size)  # the scratch values
+        return kernel(*args)
+
+    monkeypatch.setattr(co, "csr_matmat", recorded)
+    monkeypatch.setattr(co, "BLOCK_ENTRIES", 100)
+    blocked = CoOccurrence(40)
+    blocked.update(sp.csr_matrix(X), None, w)
+    assert len(sizes) > 2 * 5 and max(sizes) <= 100
+    np.testing.assert_array_equal(blocked.pairs, whole.pairs)
+    np.testing.assert_array_equal(blocked.codoc, whole.codoc)
     Q, _, _, D = _reference(X, w)
-    np.testing.assert_allclose(s.pairs, Q, rtol=1e-12, atol=1e-15)
-    np.testing.assert_allclose(s.codoc, D, rtol=1e-12)
+    np.testing.assert_allclose(blocked.pairs, Q, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(blocked.codoc, D, rtol=1e-12)
 
 
 def test_scipy_kernels_and_public_operators_give_the_same_sums(monkeypatch):
