@@ -1,12 +1,16 @@
-"""Large state arrays on ordinary pages: no transparent-huge-page advice from numpy.
+"""Large temporary arrays on ordinary pages: no transparent-huge-page advice from numpy.
 
 numpy advises the kernel to back every array of 4 MiB or more with transparent huge pages
 (``madvise(MADV_HUGEPAGE)``). Where the kernel's ``defrag`` setting is ``madvise`` (a common
-default), the first touch of such an array then compacts memory synchronously to find 2 MiB
-pages. For the co-occurrence state's dense ``V x V`` sums, touched once per fold on a fresh
-process, that compaction was measured at 0.5-0.9 s of system time for 340 MB (a first topic
-study 1.5-2x slower than the next); on ordinary pages it is 0.25 s, and the study's later
-work on these arrays was not measurably slower.
+default), each first touch of such an array may compact memory synchronously to find a 2 MiB
+page. The topics finalize makes ``V x V`` arrays that are written once and dropped (the
+training sums of a fold, the normalized pair matrix, products with it); on huge pages their
+compaction made a user's first study in a process the slowest: measured on the docstring
+corpus of ``experiments/topics_quality.py`` (V = 2,000, 5 folds, k = 5..50, both held-out
+metrics), medians of 5 fresh processes, 1.26 s with every array on huge pages against 1.02 s
+with these on ordinary pages (and 0.93 s against 1.0-1.3 s for later calls). The pass's own
+fold sums stay on huge pages: they are zeros until a word pair is added, and a touch is one
+fault per 2 MiB (on ordinary pages, a read then a write of each 4 KiB page: 1.24 s).
 
 numpy exposes the switch only as a private function (its documented form is the
 ``NUMPY_MADVISE_HUGEPAGE`` environment variable, read at import, which would change every

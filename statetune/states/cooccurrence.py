@@ -94,18 +94,6 @@ BLOCK_ENTRIES = 1 << 18
 VOCAB_MAX = 4096
 
 
-def _dense_zeros(V: int) -> np.ndarray:
-    """A ``V x V`` array of zeros, written at once on ordinary pages. ``np.zeros`` leaves
-    fresh pages unwritten, and the first ``+=`` reads each before writing it: two page faults
-    a page, or a copy of the huge zero page with compaction. Writing first halves the faults
-    (measured for ten 2,000^2 arrays: 0.15 s instead of 0.23 s on ordinary pages, and 0.6 s
-    on numpy's default huge pages)."""
-    with small_pages():
-        out = np.empty((V, V))
-    out.fill(0.0)
-    return out
-
-
 def _rows(X: Any, n_features: int) -> sp.csr_array:
     """The batch as canonical CSR float64, checked: finite, non-negative, ``n_features`` wide."""
     if sp.issparse(X):
@@ -255,7 +243,9 @@ class CoOccurrence(Memoized, ReadsSparse, Subtractable):
         self._counts = np.zeros(4)  # weight of docs with pairs, empty, short, all docs
         self._n_empty = 0
         self._n_short = 0
-        self._pairs, self._codoc = _dense_zeros(V), _dense_zeros(V)
+        # numpy's zeros: pages untouched until a pair of their words is added (a fold's sums
+        # leave many untouched); huge pages, so a first touch is one fault per 2 MiB
+        self._pairs, self._codoc = np.zeros((V, V)), np.zeros((V, V))
         self._terms = np.zeros(V)
         self._docs = np.zeros(V)
         self._shared = False  # arrays shared with a copy: copied before the first change
