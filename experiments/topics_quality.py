@@ -18,7 +18,9 @@
    training state and both held-out metrics (UMass coherence, pair log-likelihood) from the
    held-out state; median of OURS_RUNS repeats, each on a new source (built untimed, as LDA is
    given the term counts) and from a fresh pass (nothing carried over); the first run and the
-   time of each phase (one more run) are recorded too.
+   time of each phase (one more run) are recorded too. And as a user's first call: the same
+   study in each of COLD_RUNS fresh Python processes (median; ``cold_runs``), where every
+   array is new memory (later calls in one process reuse the allocator's).
    scikit-learn: per k ``LatentDirichletAllocation(n_components=k, random_state=0).fit`` (its
    defaults: batch variational Bayes, 10 iterations) and its held-out ``perplexity``; one
    repeat (a minute or more per repeat). Quality side by side on that split: both models scored
