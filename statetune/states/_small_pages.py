@@ -14,7 +14,7 @@ fault per 2 MiB (on ordinary pages, a read then a write of each 4 KiB page: 1.24
 
 numpy exposes the switch only as a private function (its documented form is the
 ``NUMPY_MADVISE_HUGEPAGE`` environment variable, read at import, which would change every
-array of the user's process). :func:`small_pages` turns it off only while the state allocates,
+array of the user's process). :func:`small_pages` turns it off only while its blocks run,
 and restores the previous setting; without the function (a numpy that moved it) it does
 nothing, and the arrays are as numpy makes them.
 
@@ -48,18 +48,28 @@ def _switch() -> Callable[[bool], bool] | None:
 
 
 _SET = _switch()
-_LOCK = threading.RLock()  # one thread at a time flips numpy's process-wide switch
+_LOCK = threading.Lock()  # guards the count of open blocks and the setting saved by the first
+_open = [0, True]  # blocks open in any thread; numpy's setting before the first of them
 
 
 @contextmanager
 def small_pages() -> Iterator[None]:
-    """Arrays allocated inside the block get no huge-page advice from numpy."""
+    """Arrays allocated inside the block get no huge-page advice from numpy.
+
+    Blocks may overlap across threads (trials finalized in parallel): the first to open
+    turns the advice off, the last to close restores the setting found by the first.
+    """
     if _SET is None:  # pragma: no cover - a numpy without the switch
         yield
         return
     with _LOCK:
-        before = _SET(False)
-        try:
-            yield
-        finally:
-            _SET(before)
+        if _open[0] == 0:
+            _open[1] = _SET(False)
+        _open[0] += 1
+    try:
+        yield
+    finally:
+        with _LOCK:
+            _open[0] -= 1
+            if _open[0] == 0:
+                _SET(_open[1])

@@ -37,20 +37,29 @@ def test_off_inside_and_restored_after(setting):
 
 
 @pytest.mark.skipif(pages._SET is None, reason="this numpy has no huge-page switch")
-def test_threads_take_turns():
-    """Two threads in blocks at once: the last one out restores the user's setting."""
+def test_blocks_in_threads_overlap_and_the_last_restores():
+    """Trials finalized in parallel threads are not serialized by the switch (each thread
+    waits inside its block for the other to be inside too), and once both have left, the
+    user's setting is back."""
     before = _current()
-    go = threading.Barrier(2)
+    inside = threading.Barrier(2, timeout=10)
+    errors: list[BaseException] = []
 
     def work():
-        go.wait()
-        for _ in range(200):
-            with pages.small_pages():
-                np.empty(10)
+        try:
+            for _ in range(50):
+                with pages.small_pages():
+                    inside.wait()  # both threads in a block at once
+                    assert _current() is False
+                    np.empty(10)
+                    inside.wait()
+        except BaseException as err:  # a broken barrier: the blocks were serialized
+            errors.append(err)
 
     threads = [threading.Thread(target=work) for _ in range(2)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    assert not errors
     assert _current() is before
