@@ -49,7 +49,11 @@ def _switch() -> Callable[[bool], bool] | None:
 
 _SET = _switch()
 _LOCK = threading.Lock()  # guards the count of open blocks and the setting saved by the first
-_open = [0, True]  # blocks open in any thread; numpy's setting before the first of them
+
+
+class _Open:
+    blocks = 0  # blocks open in any thread
+    before = True  # numpy's setting when the first of them opened
 
 
 @contextmanager
@@ -63,13 +67,13 @@ def small_pages() -> Iterator[None]:
         yield
         return
     with _LOCK:
-        if _open[0] == 0:
-            _open[1] = _SET(False)
-        _open[0] += 1
+        if _Open.blocks == 0:
+            _Open.before = bool(_SET(False))
+        _Open.blocks += 1
     try:
         yield
     finally:
         with _LOCK:
-            _open[0] -= 1
-            if _open[0] == 0:
-                _SET(_open[1])
+            _Open.blocks -= 1
+            if _Open.blocks == 0:
+                _SET(_Open.before)
