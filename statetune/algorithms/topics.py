@@ -40,7 +40,6 @@ Example
 -------
 >>> import numpy as np
 >>> from statetune.states.cooccurrence import CoOccurrence
-from statetune.states.spec import StateSpec
 >>> from statetune.algorithms.topics import Topics
 >>> rng = np.random.default_rng(0)
 >>> A = np.zeros((6, 2)); A[:3, 0] = A[3:, 1] = 1 / 3
