@@ -19,8 +19,9 @@
    held-out state; median of OURS_RUNS repeats, each on a new source (built untimed, as LDA is
    given the term counts) and from a fresh pass (nothing carried over); the first run and the
    time of each phase (one more run) are recorded too. And as a user's first call: the same
-   study in each of COLD_RUNS fresh Python processes (median; ``cold_runs``), where every
-   array is new memory (later calls in one process reuse the allocator's).
+   study in each of COLD_RUNS fresh Python processes (median; ``cold_runs``): every array is
+   new memory and one-time set-ups (BLAS threads, threadpoolctl's library lookup) are paid
+   (later calls in one process reuse the allocator's memory).
    scikit-learn: per k ``LatentDirichletAllocation(n_components=k, random_state=0).fit`` (its
    defaults: batch variational Bayes, 10 iterations) and its held-out ``perplexity``; one
    repeat (a minute or more per repeat). Quality side by side on that split: both models scored
@@ -237,8 +238,8 @@ def ours_phases(src: Any) -> dict[str, float]:
 def cold_runs(docs: list[str], runs: int = COLD_RUNS) -> list[float]:
     """Wall seconds of :func:`ours_one_split` as a user's first call: each run in a fresh
     Python process (statetune imported and the source built untimed, as in the warm runs),
-    so no array of an earlier run is reused (a first call's fold arrays are fresh pages of
-    memory; later calls in one process reuse the allocator's)."""
+    so no array of an earlier run is reused and one-time set-ups are paid (a first call's
+    arrays are fresh pages of memory; later calls in one process reuse the allocator's)."""
     import pickle
     import subprocess
     import sys

@@ -255,7 +255,8 @@ class Topics(StateEstimator, TransformerMixin, BaseEstimator):
     @classmethod
     def state_spec(cls, schema: Schema, **state_params: Any) -> StateSpec:
         """The co-occurrence spec, its parameters checked without building the state (two
-        ``V x V`` arrays: 64 MB at V = 2,000, which the pass builds per fold anyway)."""
+        ``V x V`` arrays of zeros, 64 MB at V = 2,000: free while the allocator maps new
+        pages, but zeroed by it when it reuses memory, as in a process that ran a study)."""
         if schema.encoded:
             return super().state_spec(schema, **state_params)  # refused, by name
         params = CoOccurrence.checked_params(schema.n_features, **state_params)

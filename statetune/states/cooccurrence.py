@@ -51,39 +51,15 @@ from statetune.states._small_pages import small_pages
 from statetune.states.capabilities import ReadsSparse, Subtractable
 from statetune.states.class_counts import NegativeCountError
 
-__all__ = ["VOCAB_MAX", "CoOccurrence"]
+__all__ = ["BLOCK_ENTRIES", "VOCAB_MAX", "CoOccurrence"]
 
-try:  # scipy's own kernels (what ``A @ B`` and ``A.toarray()`` run), called directly: the two
-    # products of a batch share their pattern, so one symbolic pass serves both, and each
-    # product is summed into the state's dense array in place (no temporary V x V array)
-    from scipy.sparse._sparsetools import csr_matmat, csr_matmat_maxnnz, csr_todense
+try:  # scipy's own kernels (what ``A @ B`` and ``A.toarray()`` run), called directly: each
+    # product of a batch is summed into the state's dense array in place, a block of rows at
+    # a time (no temporary V x V array)
+    from scipy.sparse._sparsetools import csr_matmat, csr_todense
 except ImportError:  # pragma: no cover - a scipy that moved them: the public operators
-    csr_matmat = csr_matmat_maxnnz = csr_todense = None
+    csr_matmat = csr_todense = None
 
-
-def _kernels_agree() -> bool:
-    """Whether the private kernels (a private API: their signature may change between scipy
-    releases) give the public operators' sum on a small product; if not, or if they raise,
-    the public operators are used."""
-    if csr_matmat is None:
-        return False
-    try:
-        X = sp.csr_array(np.array([[1.0, 0.0, 2.0], [0.0, 3.0, 4.0]]))
-        V = X.shape[1]
-        Xt = X.T.tocsr()
-        ap, aj, bp, bj = Xt.indptr, Xt.indices, X.indptr, X.indices
-        nnz = int(csr_matmat_maxnnz(V, V, ap, aj, bp, bj))
-        cp, cj, cx = np.empty(V + 1, dtype=ap.dtype), np.empty(nnz, dtype=ap.dtype), np.empty(nnz)
-        csr_matmat(V, V, ap, aj, Xt.data, bp, bj, X.data, cp, cj, cx)
-        out = np.ones((V, V))
-        csr_todense(V, V, cp, cj, cx, out)
-        return bool(np.array_equal(out, 1.0 + (X.T @ X).toarray()))
-    except Exception:  # pragma: no cover - a changed private API: the public operators
-        return False
-
-
-if not _kernels_agree():  # pragma: no cover - depends on the installed scipy
-    csr_matmat = csr_matmat_maxnnz = csr_todense = None
 
 #: The state's arrays (shared by copies until one of them changes).
 _ARRAYS = ("_counts", "_pairs", "_codoc", "_terms", "_docs")
@@ -198,6 +174,30 @@ def _add_grams(
     pairs.reshape(-1)[:: V + 1] = kept
 
 
+def _kernels_agree() -> bool:
+    """Whether the private kernels (a private API: their signature may change between scipy
+    releases) give numpy's sums when called as :func:`_add_grams` calls them (blocks of one
+    row: row slices of ``X^T``, a longer row-pointer scratch, a slice of the output), on a
+    small batch; if not, or if they raise, the public operators are used."""
+    if csr_matmat is None:
+        return False
+    try:
+        X = np.array([[1.0, 0.0, 2.0, 1.0], [0.0, 3.0, 4.0, 0.0], [2.0, 1.0, 0.0, 1.0]])
+        scale, w = np.array([0.5, 0.25, 2.0]), np.array([1.0, 2.0, 3.0])
+        pairs, codoc = np.zeros((4, 4)), np.zeros((4, 4))
+        _add_grams(pairs, codoc, sp.csr_array(X), scale, w, block_entries=1)
+        B = (X > 0).astype(float)
+        want = (X.T * scale) @ X
+        np.fill_diagonal(want, 0.0)  # the caller adds the diagonal
+        return bool(np.allclose(pairs, want, rtol=1e-14) and np.allclose(codoc, (B.T * w) @ B))
+    except Exception:  # pragma: no cover - a changed private API: the public operators
+        return False
+
+
+if not _kernels_agree():  # pragma: no cover - depends on the installed scipy
+    csr_matmat = csr_todense = None
+
+
 @register_state
 class CoOccurrence(Memoized, ReadsSparse, Subtractable):
     """Per-document-normalized word-pair sums, term and (co-)document counts of documents.
@@ -221,7 +221,23 @@ class CoOccurrence(Memoized, ReadsSparse, Subtractable):
     @staticmethod
     def checked_params(n_features: int, vocab_max: int = VOCAB_MAX) -> dict[str, int]:
         """The state parameters, checked, without building the state (a spec needs no
-        ``V x V`` arrays)."""
+        ``V x V`` arrays).
+
+        Parameters
+        ----------
+        n_features, vocab_max : int
+            As for the constructor.
+
+        Returns
+        -------
+        dict
+            ``{"n_features": ..., "vocab_max": ...}`` as ints.
+
+        Examples
+        --------
+        >>> CoOccurrence.checked_params(3)
+        {'n_features': 3, 'vocab_max': 4096}
+        """
         if isinstance(n_features, bool) or int(n_features) < 1:
             raise ValueError(f"`n_features >= 1` must hold, but got n_features={n_features!r}.")
         if isinstance(vocab_max, bool) or int(vocab_max) < 1:
@@ -243,8 +259,8 @@ class CoOccurrence(Memoized, ReadsSparse, Subtractable):
         self._counts = np.zeros(4)  # weight of docs with pairs, empty, short, all docs
         self._n_empty = 0
         self._n_short = 0
-        # numpy's zeros: pages untouched until a pair of their words is added (a fold's sums
-        # leave many untouched); huge pages, so a first touch is one fault per 2 MiB
+        # numpy's zeros on numpy's huge pages (a first touch is one fault per 2 MiB; see
+        # states/_small_pages.py for the measured choice)
         self._pairs, self._codoc = np.zeros((V, V)), np.zeros((V, V))
         self._terms = np.zeros(V)
         self._docs = np.zeros(V)

@@ -117,10 +117,12 @@ def test_bad_counts_are_refused_naming_the_row(value, what):
         st.compute_states(src, ["topics"], folds=2)
 
 
-def test_a_batch_is_multiplied_a_block_of_words_at_a_time(monkeypatch):
+@pytest.mark.parametrize("budget", [0, 1, 100])
+def test_a_batch_is_multiplied_a_block_of_words_at_a_time(monkeypatch, budget):
     """The scratch product of a batch stays within ``BLOCK_ENTRIES`` (one scratch for the
-    whole batch was up to ``V^2`` entries on fresh pages each batch), and the blocks change no
-    bit of the sums: the same as one block, and as numpy."""
+    whole batch was up to ``V^2`` entries on fresh pages each batch; a word whose own row
+    exceeds the budget is a block alone), and the blocks change no bit of the sums: the same
+    as one block, and as numpy."""
     import statetune.states.cooccurrence as co
 
     assert co.csr_matmat is not None
@@ -135,15 +137,58 @@ def test_a_batch_is_multiplied_a_block_of_words_at_a_time(monkeypatch):
         return kernel(*args)
 
     monkeypatch.setattr(co, "csr_matmat", recorded)
-    monkeypatch.setattr(co, "BLOCK_ENTRIES", 100)
+    monkeypatch.setattr(co, "BLOCK_ENTRIES", budget)
     blocked = CoOccurrence(40)
     blocked.update(sp.csr_matrix(X), None, w)
-    assert len(sizes) > 2 * 5 and max(sizes) <= 100
+    assert len(sizes) > 2 * 5 and max(sizes) <= max(budget, 40)
     np.testing.assert_array_equal(blocked.pairs, whole.pairs)
     np.testing.assert_array_equal(blocked.codoc, whole.codoc)
     Q, _, _, D = _reference(X, w)
     np.testing.assert_allclose(blocked.pairs, Q, rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(blocked.codoc, D, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "X",
+    [
+        np.zeros((0, 5)),  # no documents
+        np.zeros((4, 5)),  # documents without words
+        np.array([[3.0], [0.0], [1.0]]),  # one word (V = 1)
+        np.array([[0.0, 7.0, 0.0, 0.0, 0.0]]),  # one document of one repeated word
+    ],
+    ids=["no rows", "no words", "V=1", "one word repeated"],
+)
+@pytest.mark.parametrize("budget", [0, 1])
+def test_degenerate_batches_by_blocks_equal_numpy(monkeypatch, X, budget):
+    import statetune.states.cooccurrence as co
+
+    monkeypatch.setattr(co, "BLOCK_ENTRIES", budget)
+    s = CoOccurrence(X.shape[1])
+    s.update(sp.csr_matrix(X))
+    Q, _, _, D = _reference(X, np.ones(len(X)))
+    np.testing.assert_allclose(s.pairs, Q, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(s.codoc, D, rtol=1e-12)
+    assert s.n_rows == len(X)
+
+
+def test_topics_spec_equals_the_spec_of_a_built_state():
+    """``Topics.state_spec`` checks the parameters without a state, and gives the spec (or the
+    error) that building the state gives."""
+    from statetune.algorithms.topics import Topics
+    from statetune.data.schema import Schema
+    from statetune.states.spec import StateSpec
+
+    schema = st.compute_states(st.from_arrays(_docs(1, n=50, V=8)[0]), ["topics"]).schema
+    assert isinstance(schema, Schema)
+    for params in ({}, {"vocab_max": 8}, {"vocab_max": np.int64(9)}, {"vocab_max": 9.0}):
+        built = StateSpec.for_state(CoOccurrence(8, **params))
+        assert Topics.state_spec(schema, **params) == built
+    for params, error in (({"vocab_max": 5}, ValueError), ({"vocab_max": 0}, ValueError)):
+        with pytest.raises(error) as planned:
+            Topics.state_spec(schema, **params)
+        with pytest.raises(error) as made:
+            CoOccurrence(8, **params)
+        assert str(planned.value) == str(made.value)
 
 
 def test_scipy_kernels_and_public_operators_give_the_same_sums(monkeypatch):
