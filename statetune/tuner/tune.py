@@ -19,12 +19,10 @@ True
 from __future__ import annotations
 
 import gc
-import logging
 import time
 import uuid
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +31,7 @@ from statetune.algorithms.registry import resolve_algorithm, resolve_keys
 from statetune.data.source import Source
 from statetune.engine import TimeFolds
 from statetune.state_cache import StateCache
+from statetune.tuner.ask_tell import grid_left, in_loop, quiet_trials
 from statetune.tuner.heartbeat import beating
 from statetune.tuner.identity import (
     IDENTITY_ATTR,
@@ -49,150 +48,26 @@ from statetune.tuner.objective import sample
 from statetune.tuner.owners import (
     Owner,
     TrialCounter,
-    abandon_run,
     active_run,
     fail_stale_trials,
     owned_storage,
-    sigint_deferred,
 )
 from statetune.tuner.pruning import DECISION_ATTR, make_auto_pruner
 from statetune.tuner.results import TuneResult
 from statetune.tuner.space import build_space, params_in_space, to_optuna
 from statetune.tuner.storage import DEFAULT_CACHE_DIR, resolve_storage
+from statetune.tuner.study_setup import (
+    StudyRecoveryWarning,
+    check_still_ours,
+    check_users_study,
+    close_own_trials,
+    make_study,
+    recover,
+)
 from statetune.tuner.trial_pool import make_pool
 from statetune.validation import StateSet, compute_states
 
 __all__ = ["StudyRecoveryWarning", "tune"]
-
-
-class StudyRecoveryWarning(UserWarning):
-    """Trials left RUNNING by a process that is gone were failed, or RUNNING trials without an
-    owner record were found (the message lists them)."""
-
-
-def _make_study(
-    storage: Any,
-    name: str,
-    maximize: bool,
-    seed: int,
-    parallel: bool,
-    sampler: Any,
-    pruner: Any,
-    users: Any = None,
-) -> Any:
-    """The study trials run in: ``users`` (the user's study) seen through ``storage`` (which
-    records trial owners) with its sampler and pruner, or one created (or loaded)."""
-    import optuna
-    from optuna.exceptions import ExperimentalWarning
-
-    if users is not None:
-        return optuna.Study(study_name=name, storage=storage, sampler=users.sampler, pruner=pruner)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ExperimentalWarning)
-        sampler = sampler or optuna.samplers.TPESampler(
-            seed=seed, multivariate=True, group=True, constant_liar=parallel
-        )
-    return optuna.create_study(
-        storage=storage,
-        study_name=name,
-        direction="maximize" if maximize else "minimize",
-        sampler=sampler,
-        pruner=pruner,
-        load_if_exists=True,
-    )
-
-
-def _check_users_study(study: Any, maximize: bool, metric: str, **others: Any) -> None:
-    """A study passed to ``tune`` brings its storage, name, sampler and pruner; its
-    direction must be the metric's."""
-    import optuna
-
-    if not isinstance(study, optuna.Study):
-        raise TypeError(f"`study` must be an optuna.Study, but got {type(study).__name__}.")
-    given = [k for k, v in others.items() if v is not None]
-    if given:
-        raise ValueError(
-            f"`study` brings its own storage, name, sampler and pruner, so {', '.join(given)} "
-            f"must be left unset, but got {', '.join(f'{k}={others[k]!r}' for k in given)}."
-        )
-    if len(study.directions) != 1:
-        raise ValueError(
-            "`study` must have one objective (statetune scores one metric), but study "
-            f"{study.study_name!r} has {len(study.directions)} directions."
-        )
-    want = "maximize" if maximize else "minimize"
-    has = study.direction.name.lower()
-    if has != want:
-        raise ValueError(
-            f"The study's direction must be what metric {metric!r} wants ({want}), but study "
-            f"{study.study_name!r} is set to {has}; create it with direction={want!r}, or "
-            f"choose a metric that is to be {has}d."
-        )
-
-
-def _grid_left(sampler: Any, study: Any) -> int | None:
-    """A ``GridSampler``'s grid points neither evaluated nor running (None: not a grid)."""
-    import optuna
-
-    if not isinstance(sampler, optuna.samplers.GridSampler):
-        return None
-    try:  # GridSampler's own bookkeeping (trial system attributes grid_id, search_space)
-        n = int(sampler._n_min_trials)
-        seen = {
-            t.system_attrs["grid_id"]
-            for t in study._storage.get_all_trials(study._study_id, deepcopy=False)
-            if "grid_id" in t.system_attrs
-            and (t.state.is_finished() or t.state == optuna.trial.TrialState.RUNNING)
-            and sampler._same_search_space(t.system_attrs["search_space"])
-        }
-        return len(set(range(n)) - seen)
-    except AttributeError:  # pragma: no cover - another Optuna's internals
-        return 0 if sampler.is_exhausted(study) else None
-
-
-@contextmanager
-def _in_loop(studies: Sequence[Any], stopped: list[bool]) -> Iterator[None]:
-    """Let ``study.stop()`` work during ``tell`` and callbacks as inside ``study.optimize``
-    (ask/tell alone raises, optuna#5141: ``GridSampler`` calls it when its grid is done);
-    ``stopped[0]`` becomes True when it was called."""
-    local = [(s, getattr(s, "_thread_local", None)) for s in studies]
-    before = [getattr(tl, "in_optimize_loop", None) for _, tl in local]
-    for _, tl in local:
-        if tl is not None:
-            tl.in_optimize_loop = True
-    try:
-        yield
-    except RuntimeError as err:
-        if "Study.stop" not in str(err):
-            raise
-        stopped[0] = True  # an Optuna without the flag: the trial was stored (tell's finally)
-    finally:
-        for (s, tl), was in zip(local, before, strict=True):
-            if tl is not None:
-                tl.in_optimize_loop = bool(was)
-            if getattr(s, "_stop_flag", False):
-                s._stop_flag = False
-                stopped[0] = True
-
-
-class _QuietTrials(logging.Filter):
-    """Drops Optuna's one INFO line per told trial ("Trial 3 finished with value ...")."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not (record.levelno <= logging.INFO and str(record.msg).startswith("Trial "))
-
-
-@contextmanager
-def _quiet_trials() -> Iterator[None]:
-    """While ``tune`` runs: no per-trial log lines (a progress bar shows them), without
-    touching Optuna's verbosity or the user's handlers."""
-    logger = logging.getLogger("optuna.study.study")
-    f = _QuietTrials()
-    logger.addFilter(f)
-    try:
-        yield
-    finally:
-        logger.removeFilter(f)
 
 
 def tune(
@@ -365,7 +240,7 @@ def tune(
     metric, maximize = resolve_metric(algorithms, metric)
     check_metric_fits_source(algorithms, metric, source.schema.has_target)
     if study is not None:  # before the pass: a wrong study fails at once
-        _check_users_study(
+        check_users_study(
             study,
             maximize,
             metric,
@@ -422,15 +297,15 @@ def tune(
     elif pruner is None:
         pruner = auto = make_auto_pruner()
     timings.update(sampler=0.0, finalize_and_score=0.0, storage=0.0)
-    with active_run(run), _quiet_trials():
+    with active_run(run), quiet_trials():
         batched = n_jobs > 1 or executor is not None  # the sampler sees batches: constant liar
-        ours = _make_study(storage_obj, name, maximize, seed, batched, sampler, pruner, study)
+        ours = make_study(storage_obj, name, maximize, seed, batched, sampler, pruner, study)
         if how != "resumed":
             ours.set_user_attr(IDENTITY_ATTR, identity)
             ours.set_user_attr("metric", metric)
             ours.set_user_attr("algorithms", algorithms)
         study_id = storage_obj.get_study_id_from_name(name)
-        _recover(storage_obj, study_id, name)
+        recover(storage_obj, study_id, name)
         counter = TrialCounter(lambda params: params_in_space(params, spaces))
         if not all(map(counter.in_space, ours.get_trials(deepcopy=False))) and not isinstance(
             ours.pruner,
@@ -475,7 +350,7 @@ def tune(
                 asked, outcomes, strict=True
             ):
                 try:
-                    with _in_loop(loop_studies, stopped):
+                    with in_loop(loop_studies, stopped):
                         if status == "complete":
                             value, folds = payload
                             trial.set_user_attr("fold_scores", folds)
@@ -498,7 +373,7 @@ def tune(
                 if callbacks:
                     phase = "running callbacks"
                     frozen = storage_obj.get_trial(trial._trial_id)
-                    with _in_loop(loop_studies, stopped):
+                    with in_loop(loop_studies, stopped):
                         for callback in callbacks:
                             callback(study if study is not None else ours, frozen)
                     phase = "recording results"
@@ -521,7 +396,7 @@ def tune(
                         # storage stop together at n_trials.
                         trials = ours.get_trials(deepcopy=False)
                         batch = int(min(pool.batch, limit - counter.count(trials)))
-                        left = _grid_left(ours.sampler, ours)
+                        left = grid_left(ours.sampler, ours)
                         if left is not None:
                             batch = min(batch, left)  # never re-run a grid point: stop when done
                     if batch <= 0:
@@ -535,7 +410,7 @@ def tune(
                         if others and fail_stale_trials(storage_obj, study_id):
                             continue  # a worker counted as running is gone: run its share
                         break
-                    _check_still_ours(storage_obj, study_id, name, identity)
+                    check_still_ours(storage_obj, study_id, name, identity)
                     asked = []
                     for _ in range(batch):
                         t = time.perf_counter()
@@ -560,68 +435,13 @@ def tune(
                         record(*inflight)
                         inflight = None
             except BaseException as err:  # Ctrl-C or a crash: no trial of this call stays RUNNING
-                _close_own_trials(storage_obj, study_id, run, err, phase)
+                close_own_trials(storage_obj, study_id, run, err, phase)
                 raise
             finally:
                 pool.close()
                 if bar is not None:
                     bar.close()
     return TuneResult(ours, states, spaces, metric, maximize, timings, done)
-
-
-def _check_still_ours(storage: Any, study_id: int, name: str, identity: Any) -> None:
-    """Another run that opened the same empty study at the same moment may have recorded
-    other settings last: its trials and ours would not be comparable."""
-    recorded = storage.get_study_user_attrs(study_id).get(IDENTITY_ATTR)
-    if recorded is not None and recorded != identity:
-        from statetune.tuner.identity import identity_diff
-
-        what = "; ".join(f"{k} ({v})" for k, v in identity_diff(identity, recorded))
-        raise ValueError(
-            f"A study must hold trials of one identity, but study {name!r} was taken by "
-            f"another run with other settings meanwhile (they differ in: {what}); pass "
-            "another study_name."
-        )
-
-
-def _recover(storage: Any, study_id: int, name: str) -> None:
-    """Fail trials left RUNNING by processes that are gone; report unowned RUNNING ones."""
-    stale = fail_stale_trials(storage, study_id)
-    if stale:
-        warnings.warn(
-            f"Study {name!r}: trial(s) {stale} were left RUNNING by a tune call that stopped "
-            "without closing them (its process was killed, or its last journal write was "
-            "lost); they were failed with a fail_reason and do not count toward n_trials.",
-            StudyRecoveryWarning,
-            stacklevel=3,
-        )
-    unowned = TrialCounter.unowned(storage.get_all_trials(study_id, deepcopy=False))
-    if unowned:
-        warnings.warn(
-            f"Study {name!r}: trial(s) {unowned} are RUNNING without an owner record (started "
-            "by an older statetune or another Optuna client), so whether their process still "
-            "runs is unknown; they do not count toward n_trials. If nothing runs them, fail "
-            "them: study.tell(number, state=optuna.trial.TrialState.FAIL).",
-            StudyRecoveryWarning,
-            stacklevel=3,
-        )
-
-
-def _close_own_trials(
-    storage: Any, study_id: int, run: str, err: BaseException, phase: str
-) -> None:
-    """Fail the trials this call still runs (found by owner record: even a trial whose
-    ``study.ask()`` was interrupted before it returned). Best effort: a failure here leaves
-    them to the next run's check of owners that are gone."""
-    what = (
-        type(err).__name__ if isinstance(err, KeyboardInterrupt) else f"{type(err).__name__}: {err}"
-    )
-    reason = f"interrupted by {what} while {phase}; not evaluated, not counted toward n_trials"
-    with sigint_deferred():
-        try:
-            abandon_run(storage, study_id, run, reason)
-        except Exception:  # e.g. the disk is still full: the owner record covers it
-            pass
 
 
 def _bar(enabled: bool, desc: str, unit: str, total: int | None = None) -> Any:
