@@ -22,7 +22,13 @@ import numpy as np
 
 from statetune.states import Moments
 
-__all__ = ["REGRESSION_METRICS", "REGRESSION_MAXIMIZE", "linear_held_out_score", "unknown_metric"]
+__all__ = [
+    "REGRESSION_METRICS",
+    "REGRESSION_MAXIMIZE",
+    "check_r2_rows",
+    "linear_held_out_score",
+    "unknown_metric",
+]
 
 REGRESSION_METRICS = ("mse", "rmse", "r2")
 REGRESSION_MAXIMIZE = {"mse": False, "rmse": False, "r2": True}
@@ -33,6 +39,23 @@ def unknown_metric(model: str, metric: str, available: tuple[str, ...]) -> Value
         f"`metric` must be one {model} can compute from held-out moments ({', '.join(available)}), "
         f"but got {metric!r}."
     )
+
+
+def check_r2_rows(n_rows: int) -> None:
+    """``r2`` of fewer than two held-out rows is refused: R^2 is not defined there
+    (scikit-learn's ``r2_score`` warns and gives nan), and scoring it 0.0 or 1.0 by the
+    constant-target rule would let a study with such folds rank trials on nothing.
+
+    >>> check_r2_rows(1)
+    Traceback (most recent call last):
+    ...
+    ValueError: `r2` needs 2 or more held-out rows (R^2 is not defined for one; scikit-learn's r2_score gives nan), but the held-out fold has 1; use fewer folds, or `mse`.
+    """
+    if n_rows < 2:
+        raise ValueError(
+            "`r2` needs 2 or more held-out rows (R^2 is not defined for one; scikit-learn's "
+            f"r2_score gives nan), but the held-out fold has {n_rows}; use fewer folds, or `mse`."
+        )
 
 
 def linear_held_out_score(
@@ -61,6 +84,7 @@ def linear_held_out_score(
         return mse
     if metric == "rmse":
         return float(np.sqrt(mse))
+    check_r2_rows(held.n_rows)
     ss_tot = float(held.comoment[-1, -1])
     if ss_tot <= 0.0:
         return 1.0 if sse == 0.0 else 0.0  # scikit-learn's convention for a constant target

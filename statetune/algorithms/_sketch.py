@@ -68,7 +68,11 @@ import numpy as np
 import scipy.linalg
 
 from statetune.algorithms._eigen import svd_flip_rows
-from statetune.algorithms._linear_metrics import REGRESSION_METRICS, unknown_metric
+from statetune.algorithms._linear_metrics import (
+    REGRESSION_METRICS,
+    check_r2_rows,
+    unknown_metric,
+)
 from statetune.data.schema import Schema
 from statetune.states import FrequentDirections, Moments
 from statetune.states.spec import StateSpec
@@ -376,6 +380,7 @@ def sketch_linear_held_out_score(
         return mse
     if metric == "rmse":
         return float(np.sqrt(mse))
+    check_r2_rows(held.n_rows)
     ss_tot = held.target_scatter
     if ss_tot <= 0.0:
         return 1.0 if sse == 0.0 else 0.0

@@ -43,6 +43,7 @@ from statetune.algorithms._lag_algebra import centers, held_out_sse
 from statetune.algorithms._linear_metrics import (
     REGRESSION_MAXIMIZE,
     REGRESSION_METRICS,
+    check_r2_rows,
     unknown_metric,
 )
 from statetune.algorithms.autoregressive import DEFAULT_MAX_LAG, SEASONAL_PERIODS
@@ -211,6 +212,8 @@ class Baseline(StateEstimator, BaseEstimator):
             )
         delta = held.mean - float(self.constant_[0, 0])
         sse = held.m2 + held.weight_sum * delta * delta
+        if metric == "r2":
+            check_r2_rows(held.n_rows)
         return _regression(sse, held.weight_sum, held.m2, metric)
 
     def _label_score(self, held: TargetSummary, metric: str) -> float:

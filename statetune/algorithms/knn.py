@@ -75,6 +75,7 @@ from statetune.algorithms._classifier import (
 )
 from statetune.algorithms._estimator import StateEstimator, check_columns
 from statetune.algorithms._label_metrics import LABEL_METRICS, label_score
+from statetune.algorithms._linear_metrics import check_r2_rows
 from statetune.algorithms._standardize import standardized
 from statetune.algorithms.params import CategoricalParam, IntParam, Param
 from statetune.algorithms.references import QualityBound
@@ -603,6 +604,7 @@ def regression_score(metric: str, y: np.ndarray, err: np.ndarray, w: np.ndarray)
         return mse
     if metric == "rmse":
         return float(np.sqrt(mse))
+    check_r2_rows(len(y))
     mean = np.average(y, weights=w)
     sst = float(np.average((y - mean) ** 2, weights=w))
     return 1.0 - mse / sst if sst > 0 else (1.0 if mse == 0 else 0.0)
