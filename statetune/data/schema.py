@@ -218,6 +218,12 @@ def check_numeric_dtype(name: str, dtype: Any, where: str) -> str:
         np_dtype = np.dtype(dtype)
     except TypeError:
         np_dtype = None
+    if np_dtype is not None and np_dtype.kind in "mM":  # numpy counts durations as integers
+        raise TypeError(
+            f"Column {name!r} must be numeric (or boolean), but {where} has it as {dtype} (times "
+            "or durations as nanosecond integers would be silently meaningless); convert it to "
+            "numbers first, e.g. durations with .dt.total_seconds()."
+        )
     if np_dtype is not None and (np.issubdtype(np_dtype, np.number) or np_dtype == np.bool_):
         if np.issubdtype(np_dtype, np.complexfloating):
             raise TypeError(f"Column {name!r} must be real-valued, but {where} has it as {dtype}.")

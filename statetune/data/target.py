@@ -18,12 +18,34 @@ import pandas as pd
 __all__ = ["target_values"]
 
 
+#: Integers beyond this are not all exact in float64: two labels could become one.
+_EXACT = 2**53
+
+
+def _exact_integers(big: np.ndarray, values: Any, name: str, where: str, first_row: int) -> None:
+    """Integer targets become float64; refuse values float64 cannot hold exactly (``big``:
+    where they are), since distinct ids such as 90071992547409931 and ...32 would become one
+    class, or one value."""
+    if big.any():
+        r = int(np.flatnonzero(big)[0])
+        raise ValueError(
+            f"Column {name!r} must hold integers within +-2**53 (the target is held as float64, "
+            f"where larger ones are not all distinct), but {where} has {values[r]} at row "
+            f"{first_row + r}; give large ids as strings (class labels) or scale the numbers."
+        )
+
+
 def target_values(values: Any, name: str, where: str, first_row: int = 0) -> tuple[np.ndarray, str]:
     """``(array, kind)``: float64 numbers (NaN kept for the pass to report) or unicode/bool
     labels; a missing label is refused with its column and row."""
     if isinstance(values, pd.Series | pd.Categorical):
         series = pd.Series(values)
         if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+            if pd.api.types.is_integer_dtype(series):
+                big = ((series > _EXACT) | (series < -_EXACT)).fillna(False)
+                _exact_integers(
+                    big.to_numpy(dtype=bool), series.to_numpy(dtype=object), name, where, first_row
+                )
             return series.to_numpy(dtype=np.float64, na_value=np.nan), "numeric"
         missing = np.flatnonzero(series.isna().to_numpy())
         if missing.size:
@@ -35,6 +57,8 @@ def target_values(values: Any, name: str, where: str, first_row: int = 0) -> tup
     else:
         arr = np.asarray(values)
     if arr.dtype.kind in "iuf":
+        if arr.dtype.kind in "iu":
+            _exact_integers((arr > _EXACT) | (arr < -_EXACT), arr, name, where, first_row)
         return arr.astype(np.float64, copy=False), "numeric"
     if arr.dtype.kind == "b":
         return arr, "labels"
