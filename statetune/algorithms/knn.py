@@ -480,6 +480,15 @@ class KNeighborsClassifier(_KNeighbors, ClassifierMixin, BaseEstimator):
         return X, y
 
     def _set_target(self, state: KNNSample, y: Any) -> None:
+        y = np.asarray(y)
+        if y.dtype.kind == "f":  # the sample is shared with knn_regressor: numbers kept
+            frac = np.flatnonzero(y != np.round(y))
+            if frac.size:
+                raise ValueError(
+                    f"Class labels must be discrete, but the sampled target holds {y[frac[0]]} "
+                    f"({len(np.unique(y))} distinct values in {len(y)} sampled rows: a "
+                    "continuous target); tune knn_regressor instead."
+                )
         self.classes_, codes = np.unique(y, return_inverse=True)
         self._sample_y = codes.reshape(-1)
 
