@@ -21,7 +21,7 @@ from statetune.data.schema import Schema
 from statetune.data.source import Chunk, Partition
 from statetune.engine.series_feed import SeriesFeeder, SeriesKindError
 from statetune.engine.slots import Slot
-from statetune.states import NegativeCountError, NonFiniteError, SeriesOrderError
+from statetune.states import LabelError, NegativeCountError, NonFiniteError, SeriesOrderError
 from statetune.states.capabilities import FoldBanks, ReadsSparse, Sampling
 
 __all__ = ["COLUMN_BLOCK_ROWS", "Accumulator", "Job", "empty_states", "prefetch", "run_partition"]
@@ -106,6 +106,10 @@ def _data_error(
     at = f"at row {global_row} of the source ({chunk.where})"
     if isinstance(err, NegativeCountError):
         return ValueError(f"Column {name!r} must hold non-negative counts, but holds {value} {at}.")
+    if isinstance(err, LabelError):
+        return ValueError(
+            f"Column {name!r} must hold {err.what}, but holds {value} {at} {err.hint}."
+        )
     if col == "sample_weight":
         return ValueError(
             f"Column {name!r} (sample weights) must be finite and >= 0, but holds {value} {at}."
@@ -160,7 +164,7 @@ class Accumulator:
         for state in banks:
             try:
                 state.update(X, chunk.y, chunk.w, folds=folds, n_folds=self.job.folds.n_folds)
-            except (NonFiniteError, NegativeCountError) as err:
+            except (NonFiniteError, NegativeCountError, LabelError) as err:
                 raise self._whole_chunk_error(err, chunk) from None
 
     def _feed_series(self, chunk: Chunk) -> None:
@@ -184,7 +188,7 @@ class Accumulator:
             ) from None
 
     def _whole_chunk_error(
-        self, err: NonFiniteError | NegativeCountError, chunk: Chunk
+        self, err: NonFiniteError | NegativeCountError | LabelError, chunk: Chunk
     ) -> ValueError:
         """The error of a state fed the whole chunk, naming the chunk's first bad value when
         it comes before the row the state stopped at."""
@@ -231,7 +235,7 @@ class Accumulator:
                     continue  # fed the whole chunk by _feed_fold_banks
                 try:
                     self._update_state(states[piece[0]], piece, dense)
-                except (NonFiniteError, NegativeCountError) as err:
+                except (NonFiniteError, NegativeCountError, LabelError) as err:
                     raise self._first_fault(chunk, piece, i, err, pieces) from None
 
     def _first_fault(
@@ -258,7 +262,7 @@ class Accumulator:
                 continue  # this fold already faulted: later rows of it come after
             try:
                 self._update_state(probes[key], p)
-            except (NonFiniteError, NegativeCountError) as found:
+            except (NonFiniteError, NegativeCountError, LabelError) as found:
                 faults.append((int(p[4][getattr(found, "row", 0) or 0]), 1, found))
                 probes[key] = None
         row, _, fault = min(faults, key=lambda f: (f[0], f[1]))

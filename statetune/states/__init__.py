@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from statetune.states._base import (
     FORMAT_VERSION,
+    LabelError,
     NonFiniteError,
     State,
     register_state,
@@ -43,6 +44,7 @@ __all__ = [
     "LinearBank",
     "LinearRegressionBank",
     "Moments",
+    "LabelError",
     "NegativeCountError",
     "NonFiniteError",
     "Reservoir",

@@ -21,6 +21,7 @@ import numpy as np
 
 __all__ = [
     "FORMAT_VERSION",
+    "LabelError",
     "Memoized",
     "NonFiniteError",
     "check_sample_weight",
@@ -74,6 +75,22 @@ class NonFiniteError(ValueError):
         super().__init__(message)
         self.row = row
         self.column = column
+
+
+class LabelError(ValueError):
+    """A batch's target holds a value that is not a class label; carries where, so the pass
+    can name the source row (``row``: the index within the batch handed to ``update``).
+
+    ``what`` is what the column must hold and ``hint`` the way out, for the pass's message.
+    The state was not changed.
+    """
+
+    def __init__(self, message: str, row: int, what: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.row = row
+        self.column = "target"
+        self.what = what
+        self.hint = hint
 
 
 def check_sample_weight(sample_weight: Any, n: int) -> np.ndarray | None:

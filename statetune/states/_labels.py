@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from statetune.states._base import NonFiniteError
+from statetune.states._base import LabelError, NonFiniteError
 
 __all__ = ["as_labels", "decode_labels", "encode_labels", "label_codes", "union_labels"]
 
@@ -93,9 +93,13 @@ def as_labels(y: Any, n: int) -> np.ndarray:
             )
         frac = np.flatnonzero(arr != np.round(arr))
         if frac.size:
-            raise ValueError(
-                f"Class labels must be discrete, but row {int(frac[0])} holds {arr[frac[0]]} "
-                "(a continuous target: tune a regressor instead)."
+            r = int(frac[0])
+            raise LabelError(
+                f"Class labels must be discrete, but row {r} holds {arr[r]} "
+                "(a continuous target: tune a regressor instead).",
+                row=r,
+                what="discrete class labels",
+                hint="(a continuous target: tune a regressor instead)",
             )
     return arr
 

@@ -44,6 +44,7 @@ import numpy as np
 
 from statetune.states._base import (
     FORMAT_VERSION,
+    LabelError,
     Memoized,
     NonFiniteError,
     check_sample_weight,
@@ -213,9 +214,12 @@ class KNNSample(Memoized, Sampling):
                     )
                 if self.stratify and np.any(y != np.round(y)):
                     r = int(np.flatnonzero(y != np.round(y))[0])
-                    raise ValueError(
+                    raise LabelError(
                         "`stratify=True` samples per class, so the target must hold class "
-                        f"labels, but it holds {y[r]} at row {r} (a numeric target?)."
+                        f"labels, but it holds {y[r]} at row {r} (a numeric target?).",
+                        row=r,
+                        what="class labels (`stratify=True` samples per class)",
+                        hint="(a numeric target?)",
                     )
             else:
                 y = as_labels(y, n)

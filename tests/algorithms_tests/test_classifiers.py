@@ -220,7 +220,7 @@ def test_tune_classifiers_end_to_end():
             "missing_label",
             r"Column 'y' must hold a class label in every row, but array has none at row 4",
         ),
-        ("continuous", r"Class labels must be discrete"),
+        ("continuous", r"Column 'y' must hold discrete class labels, but holds .* at row 0 of"),
     ],
 )
 def test_bad_input(case, match):
