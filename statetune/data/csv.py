@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import csv
 import os
+import warnings
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -47,7 +48,7 @@ from statetune.data.series_columns import series_ids, time_values
 from statetune.data.source import Chunk, Partition
 from statetune.data.target import target_values
 
-__all__ = ["CsvSource", "from_csv", "read_csv_frame"]
+__all__ = ["CsvSource", "UnnamedColumnWarning", "from_csv", "read_csv_frame"]
 
 CHUNK_ROWS = 65536
 
@@ -118,6 +119,10 @@ def _read_csv(path: str, **kw: Any) -> Any:
     return pd.read_csv(path, **options)
 
 
+class UnnamedColumnWarning(UserWarning):
+    """A CSV header leaves a column without a name (usually a written row index)."""
+
+
 def _header(path: str) -> list[str]:
     """The column names (as pandas names them); duplicates and a missing header refused."""
     try:
@@ -137,6 +142,22 @@ def _header(path: str) -> list[str]:
                 f"header (line {line}, fields {first[name] + 1} and {i + 1}); rename one."
             )
         first.setdefault(name, i)
+    unnamed = [i for i, name in enumerate(raw) if not name.strip()]
+    if unnamed:
+        index = unnamed[0] == 0
+        warnings.warn(
+            f"File {path!r} names no column {unnamed[0] + 1} in its header (line {line}): pandas "
+            f"calls it 'Unnamed: {unnamed[0]}', and it is read as a feature"
+            + (
+                ". A first column without a name is usually a row index (pandas' to_csv with "
+                "index=True, R's write.csv): as a feature, predictions would depend on row "
+                "numbers; write the file with index=False (row.names=FALSE)."
+                if index
+                else "; name it in the header if it is one."
+            ),
+            UnnamedColumnWarning,
+            stacklevel=2,
+        )
     try:
         return [str(c) for c in _read_csv(path, nrows=0).columns]
     except UnicodeDecodeError:
