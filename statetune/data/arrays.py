@@ -25,7 +25,12 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from statetune.data.encoding import MAX_LEVELS, TableEncoding, is_categorical
+from statetune.data.encoding import (
+    MAX_LEVELS,
+    TableEncoding,
+    is_categorical,
+    warn_numbers_as_levels,
+)
 from statetune.data.fingerprint import array_fingerprint
 from statetune.data.schema import (
     Schema,
@@ -431,6 +436,9 @@ def from_pandas(
         if dropped:
             df = df.loc[~absent]
     categorical = {c for c in features if is_categorical(df[c])}
+    for c in features:
+        if c in categorical:
+            warn_numbers_as_levels(df[c], c, "the DataFrame")
     dtypes = {
         c: check_numeric_dtype(c, getattr(df[c].dtype, "numpy_dtype", df[c].dtype), "the DataFrame")
         for c in cols

@@ -34,6 +34,7 @@ array([[1., 0., 1., 0.],
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -47,9 +48,11 @@ __all__ = [
     "MAX_LEVELS",
     "MISSING_LEVEL",
     "ColumnEncoding",
+    "NumbersAsLevelsWarning",
     "TableEncoding",
     "Vocabulary",
     "is_categorical",
+    "warn_numbers_as_levels",
 ]
 
 #: Levels a categorical column may have before it is refused (ids and free text are not
@@ -66,6 +69,29 @@ def is_categorical(series: pd.Series) -> bool:
     if isinstance(dtype, pd.CategoricalDtype):
         return True
     return bool(pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype))
+
+
+class NumbersAsLevelsWarning(UserWarning):
+    """An object column holds numbers only: it is one-hot encoded, one level per value."""
+
+
+def warn_numbers_as_levels(series: pd.Series, name: str, where: str) -> None:
+    """Warn when an object-dtype column holds only numbers (a numeric column that picked up
+    ``None``, JSON or SQL values, ``astype(object)``): it is encoded one level per distinct
+    value, which a user who meant numbers would not see (scikit-learn's imputers read them
+    as numbers). Codes stored as numbers are a fair use, hence a warning, not a refusal."""
+    if not pd.api.types.is_object_dtype(series.dtype):
+        return
+    kind = pd.api.types.infer_dtype(series, skipna=True)
+    if kind in ("integer", "floating", "mixed-integer-float", "decimal"):
+        levels = int(series.nunique(dropna=True))
+        warnings.warn(
+            f"Column {name!r} of {where} holds only numbers, but with object dtype, so it is "
+            f"encoded as categories: {levels} levels, one per value. If it is numeric, convert "
+            f"it first: df[{name!r}] = pd.to_numeric(df[{name!r}]).",
+            NumbersAsLevelsWarning,
+            stacklevel=3,
+        )
 
 
 def _as_text(series: pd.Series) -> tuple[pd.Series, np.ndarray]:
