@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 from abc import abstractmethod
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -28,24 +29,39 @@ from statetune.data.fingerprint import file_fingerprint
 from statetune.data.schema import Schema
 from statetune.data.source import Partition, Segment, Source
 
-__all__ = ["FilePartition", "FileSource", "expand_paths"]
+__all__ = ["FilePartition", "FileSource", "expand_paths", "natural_key"]
+
+
+def natural_key(path: str) -> list[Any]:
+    """Sort key of a path with its runs of digits as numbers: ``part-2`` before ``part-10``
+    (as a person numbers files; plain string order put ``part-10`` first, and a series read
+    from such files without a time column came out of order).
+
+    >>> sorted(["p-10.csv", "p-2.csv", "p-1.csv"], key=natural_key)
+    ['p-1.csv', 'p-2.csv', 'p-10.csv']
+    """
+    return [int(t) if i % 2 else t for i, t in enumerate(re.split(r"(\d+)", path))]
 
 
 def expand_paths(
     paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], suffix: str
 ) -> list[str]:
-    """Files in a stable order: directories are searched recursively for ``*suffix``."""
+    """Files in a stable order: directories and patterns are expanded (directories searched
+    recursively for ``*suffix``) in the natural order of their paths (:func:`natural_key`);
+    paths named one by one keep the order given."""
     items = [paths] if isinstance(paths, str | os.PathLike) else list(paths)
     out: list[str] = []
     for item in items:
         p = os.fspath(item)
         if os.path.isdir(p):
-            found = sorted(glob.glob(os.path.join(p, "**", f"*{suffix}"), recursive=True))
+            found = sorted(
+                glob.glob(os.path.join(p, "**", f"*{suffix}"), recursive=True), key=natural_key
+            )
             if not found:
                 raise FileNotFoundError(f"Directory {p!r} must hold *{suffix} files, but has none.")
             out.extend(found)
         elif any(ch in p for ch in "*?["):
-            found = sorted(glob.glob(p, recursive=True))
+            found = sorted(glob.glob(p, recursive=True), key=natural_key)
             if not found:
                 raise FileNotFoundError(f"Pattern {p!r} must match files, but matches none.")
             out.extend(found)
