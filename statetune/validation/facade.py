@@ -39,6 +39,7 @@ from statetune.state_cache import (
     save_states,
     update_entry_reported,
 )
+from statetune.validation.fold_checks import warn_folds_confounded
 from statetune.validation.plan import plan_slots
 from statetune.validation.stateset import StateSet
 
@@ -181,6 +182,7 @@ def compute_states(
             )
     except PassInterrupted as stop:
         raise PassInterrupted(StateSet.of(stop.partial, names)) from stop.__cause__
+    warn_folds_confounded(result)
     return _reported(StateSet.of(result, names), report)
 
 
