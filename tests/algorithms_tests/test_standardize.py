@@ -16,6 +16,7 @@ from sklearn.preprocessing import StandardScaler
 
 import statetune as st
 import statetune.algorithms._standardize as standardize_mod
+from statetune.validation.fold_checks import FoldPeriodWarning
 from tests.algorithms_tests.test_table_preprocessing import CAT, pipeline, table
 from tests.fold_rule import reference_folds
 from tests.table_reference import as_sklearn
@@ -75,7 +76,8 @@ def plain():
 @pytest.fixture(scope="module")
 def tab():
     df = table()
-    return df, st.compute_states(st.from_pandas(df, target="y"), NAMES, folds=FOLDS)
+    with pytest.warns(FoldPeriodWarning, match=r"'hexagon': fold 1"):  # the table's own level
+        return df, st.compute_states(st.from_pandas(df, target="y"), NAMES, folds=FOLDS)
 
 
 @pytest.mark.parametrize(("name", "params"), GRID)

@@ -19,6 +19,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 
 import statetune as st
+from statetune.validation.fold_checks import FoldPeriodWarning
 from tests.fold_rule import reference_folds
 from tests.table_reference import as_sklearn
 
@@ -101,9 +102,12 @@ GRID = [
 @pytest.fixture(scope="module")
 def data():
     df = table()
-    states = st.compute_states(
-        st.from_pandas(df, target="y"), ["ridge", "ols", "lasso", "elastic_net", "pcr"], folds=FOLDS
-    )
+    with pytest.warns(FoldPeriodWarning, match=r"'hexagon': fold 1"):  # made so, on purpose
+        states = st.compute_states(
+            st.from_pandas(df, target="y"),
+            ["ridge", "ols", "lasso", "elastic_net", "pcr"],
+            folds=FOLDS,
+        )
     return df, states
 
 
