@@ -196,6 +196,24 @@ class TableEncoding:
         """Whether the table needs preprocessing (a categorical column or a missing value)."""
         return any(c.kind == "categorical" or c.missing for c in self.columns)
 
+    def covers(self, other: TableEncoding) -> bool:
+        """Whether rows of ``other``'s table read exactly through this encoding: the same
+        columns of the same kinds, every level of ``other`` among these, and a missing
+        indicator here wherever ``other`` has one (new rows of an update often hold fewer
+        levels, and fewer missing values, than the rows the states were first computed from).
+
+        >>> a = TableEncoding((ColumnEncoding("c", "categorical", levels=("u", "v")),))
+        >>> b = TableEncoding((ColumnEncoding("c", "categorical", levels=("v",)),))
+        >>> a.covers(b), b.covers(a)
+        (True, False)
+        """
+        if [(c.name, c.kind) for c in self.columns] != [(c.name, c.kind) for c in other.columns]:
+            return False
+        return all(
+            (mine.missing or not theirs.missing) and set(theirs.levels) <= set(mine.levels)
+            for mine, theirs in zip(self.columns, other.columns, strict=True)
+        )
+
     def base_names(self) -> tuple[str, ...]:
         """Names of the base design's columns (module docstring)."""
         num = [c.name for c in self.numeric]

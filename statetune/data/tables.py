@@ -16,6 +16,7 @@ Example
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 from collections.abc import Iterator, Sequence
@@ -28,7 +29,7 @@ from statetune.data.fingerprint import array_fingerprint
 from statetune.data.schema import Schema
 from statetune.data.source import Chunk, Partition, Segment, Source
 
-__all__ = ["TableSource"]
+__all__ = ["TableSource", "read_as"]
 
 #: Rows encoded at a time (a chunk of the base design: rows x (columns + levels) floats).
 CHUNK_ROWS = 32768
@@ -119,3 +120,33 @@ class TableSource(Source):
             )
             for a, b in itertools.pairwise(cuts)
         ]
+
+
+def read_as(source: Source, schema: Schema) -> Source:
+    """``source`` read through ``schema``'s table encoding when that encoding covers the
+    source's own (:meth:`TableEncoding.covers`: new rows of an update holding fewer levels or
+    fewer missing values than the first rows); otherwise ``source`` itself, whose schema the
+    caller then checks (and refuses, naming what differs).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from statetune.data import from_pandas
+    >>> first = from_pandas(pd.DataFrame({"c": list("uvw"), "y": [1.0, 2, 3]}), target="y")
+    >>> later = from_pandas(pd.DataFrame({"c": list("wu"), "y": [4.0, 5]}), target="y")
+    >>> read_as(later, first.schema).schema.features
+    ('c=u', 'c=v', 'c=w')
+    """
+    old = schema.encoding
+    if not isinstance(source, TableSource) or old is None or source.encoding == old:
+        return source
+    if not old.covers(source.encoding):
+        return source
+    mine = source.schema
+    adopted = dataclasses.replace(
+        mine,
+        features=schema.features,
+        dtypes=schema.dtypes,
+        encoding=dataclasses.replace(old, dropped_rows=source.encoding.dropped_rows),
+    )
+    return TableSource(source.frame, adopted, source.y, source.w, source.label)

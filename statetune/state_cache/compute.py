@@ -31,6 +31,7 @@ from contextlib import ExitStack
 from typing import Any
 
 from statetune.data.source import Segment, Source
+from statetune.data.tables import read_as
 from statetune.engine import FoldConfig, FoldStates, PassOptions, Slot, run_pass
 from statetune.engine.cursor import Checkpointer, Cursor
 from statetune.engine.slots import HELD_OUT_SAMPLE, MODEL
@@ -516,7 +517,7 @@ def _from_entry(entries: Sequence[Entry], source: Source) -> FoldStates:
 
     entry = entries[0]
     schema = Schema.from_json(entry.spec["schema"])
-    new = source.schema
+    new = read_as(source, schema).schema
     if new.target != schema.target or new.weight != schema.weight:
         raise ValueError(
             f"The new data must keep the cached target and weight columns "
@@ -531,7 +532,9 @@ def _from_entry(entries: Sequence[Entry], source: Source) -> FoldStates:
 def extend(states: FoldStates, source: Source, options: PassOptions | None = None) -> FoldStates:
     """``states`` plus the rows of ``source`` they have not absorbed (a new object; ``states``
     is not changed): segments whose fingerprint the lineage holds are skipped, the others are
-    read at row positions after the rows already absorbed."""
+    read at row positions after the rows already absorbed (a table's new rows through the
+    states' encoding, when it covers theirs: :func:`~statetune.data.tables.read_as`)."""
+    source = read_as(source, states.schema)
     old = source.schema
     if old.target != states.schema.target or old.weight != states.schema.weight:
         raise ValueError(
