@@ -173,6 +173,17 @@ class ArraySource(Source):
         time_name: str = "time",
         temporal: bool = False,
     ) -> None:
+        if isinstance(X, pd.DataFrame):  # name the column, not "X", and the source that fits
+            for c in X.columns:
+                dt = X[c].dtype
+                if dt.kind in "mM" or not (
+                    pd.api.types.is_numeric_dtype(dt) or pd.api.types.is_bool_dtype(dt)
+                ):
+                    raise TypeError(
+                        f"Column {str(c)!r} of `X` must be numeric (or boolean), but the "
+                        f"DataFrame has it as {dt}; st.from_pandas(df, target=...) encodes "
+                        "categorical columns and missing values."
+                    )
         X = sparse_rows(X, label, feature_names) if sp.issparse(X) else np.asarray(X)
         if X.ndim != 2:
             raise ValueError(f"`X` must be 2-dimensional, but got shape {X.shape}.")

@@ -75,3 +75,13 @@ def test_time_and_duration_features_are_refused_by_name(column):
     frame = pd.DataFrame(X, columns=list("abcd")).assign(married_for=np.asarray(column), y=y)
     with pytest.raises(TypeError, match=r"'married_for' must be numeric.*total_seconds"):
         st.compute_states(st.from_pandas(frame, target="y"), ["ridge"], folds=5)
+
+
+def test_from_arrays_names_the_text_column_of_a_dataframe():
+    """statsmodels' grunfeld through from_arrays: the error names 'firm' (not 'X') and the
+    source that encodes it."""
+    import statsmodels.datasets as smd
+
+    g = smd.grunfeld.load_pandas().data
+    with pytest.raises(TypeError, match=r"Column 'firm' of `X` must be numeric.*from_pandas"):
+        st.from_arrays(g.drop(columns="invest"), g["invest"])
