@@ -90,6 +90,21 @@ def _check_columns(columns: Any, path: str, args: argparse.Namespace, features: 
         )
 
 
+def _check_present(df: Any, path: str, features: list[str]) -> None:
+    """A model fitted without a table encoding has no imputation: an empty cell is refused
+    with its file, column and data row (scikit-learn's message named none of them)."""
+    import numpy as np
+
+    missing = df[features].isna().to_numpy()
+    if missing.any():
+        r, j = (int(v[0]) for v in np.nonzero(missing))
+        raise ValueError(
+            f"Column {features[j]!r} must hold a value in every row to predict (the model was "
+            f"fitted on data without missing values, so it imputes none), but {path!r} has "
+            f"none at data row {df.index[r]}."
+        )
+
+
 def _predict_frame(model: Any, df: Any, args: argparse.Namespace, features: list[str]) -> Any:
     import numpy as np
     import pandas as pd
@@ -133,6 +148,8 @@ def _predictions(
     for path in files:
         for df in _chunks(path, features, categorical, args.id_column):
             _check_columns(df.columns, path, args, features)
+            if getattr(model, "encoding_", None) is None:
+                _check_present(df, path, features)
             if len(df):
                 rows += len(df)
                 yield _predict_frame(model, df, args, features)

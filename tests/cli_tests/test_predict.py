@@ -181,3 +181,19 @@ def test_output_is_written_atomically(regressor, diabetes, tmp_path, monkeypatch
     assert out.read_text() == "prediction\n1.0\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pred.csv"]
     assert "disk is full" in capsys.readouterr().err
+
+
+def test_an_empty_cell_for_a_model_without_imputation_names_file_column_row(
+    regressor, diabetes, tmp_path, capsys
+):
+    new = pd.read_parquet(diabetes).drop(columns="y")
+    column = new.columns[2]
+    new.loc[300, column] = None
+    path = tmp_path / "new.csv"
+    new.to_csv(path, index=False)
+    out = tmp_path / "pred.csv"
+    assert main(["predict", str(regressor), str(path), "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert f"Column {column!r} must hold a value in every row" in err
+    assert "new.csv" in err and "data row 300" in err
+    assert not out.exists()
