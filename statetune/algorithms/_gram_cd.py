@@ -19,8 +19,22 @@ array([2., 0.])
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import _cd_fast
+
+# scikit-learn's kernel warns when it stops at max_iter, attributed to this module; the
+# finalizers warn then too, naming max_iter and the gap against tol, at the caller's line: one
+# warning, not two (a filter of this module only, set once: catch_warnings around each call
+# would race with trials finalized in parallel threads)
+warnings.filterwarnings(
+    "ignore",
+    message="Objective did not converge",
+    category=ConvergenceWarning,
+    module=r"statetune\.algorithms\._gram_cd$",
+)
 
 __all__ = ["enet_gram"]
 

@@ -340,3 +340,22 @@ def test_lasso_warns_when_it_stops_at_max_iter_as_sklearn(y_scale):
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         Lasso(**{**params, "max_iter": 100_000, "tol": 1e-4}).fit(X, y)
+
+
+def test_a_lasso_at_max_iter_warns_once_not_twice():
+    """scikit-learn's kernel warns too; only statetune's warning (max_iter, gap and tol, at
+    the caller's line) reaches a user with the default filters (a fresh interpreter)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np\n"
+        "from statetune.algorithms import Lasso\n"
+        "rng = np.random.default_rng(31); X = rng.normal(size=(200, 6)); y = X @ np.ones(6)\n"
+        "Lasso(alpha=1e-4, max_iter=2, tol=1e-6).fit(X, y)\n"
+    )
+    err = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stderr
+    assert err.count("ConvergenceWarning") == 1, err
+    assert "stopped at max_iter=2" in err
