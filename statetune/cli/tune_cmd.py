@@ -114,6 +114,31 @@ def _task(args: argparse.Namespace, source: Any) -> str:
     return "classification" if source.schema.target_is_labels else "regression"
 
 
+def _note_few_integers(source: Any, most: int = 10) -> None:
+    """When ``--task auto`` chose regression for a target whose first rows hold a few integers
+    (0/1 labels read as numbers), say so, and how to tune classes instead."""
+    import numpy as np
+
+    try:
+        part = source.partitions()[0]
+        y = next(iter(part.chunks(source.schema))).y
+    except (IndexError, StopIteration, OSError, ValueError):
+        return  # the pass itself reports what is wrong with the data
+    if y is None or not len(y):
+        return
+    y = np.asarray(y, dtype=np.float64)
+    y = y[np.isfinite(y)]
+    values = np.unique(y)
+    if 0 < values.size <= most and np.all(values == np.round(values)):
+        shown = ", ".join(f"{v:g}" for v in values)
+        print(
+            f"note: target {source.schema.target!r} holds {values.size} distinct integers in "
+            f"its first {len(y)} rows ({shown}): tuned as regression; pass --task "
+            "classification to tune them as classes.",
+            file=sys.stderr,
+        )
+
+
 def _as_table(args: argparse.Namespace, err: Exception) -> Any:
     """The files at ``args.data`` streamed as a table when ``err`` is a file source refusing
     a text column or a missing value (see :mod:`statetune.cli.table_fallback`); else ``err``
@@ -227,6 +252,8 @@ def _run_tune(args: argparse.Namespace, extra: dict[str, Any]) -> int:
     cache_dir = args.cache_dir or DEFAULT_CACHE_DIR
     use_cache = not args.no_cache and (args.cache_dir is not None or not in_memory)
     print(f"task: {task}; algorithms: {', '.join(algorithms)}")
+    if args.task == "auto" and task == "regression":
+        _note_few_integers(source)
     try:
         try:
             result = _tune(source, algorithms, args, space, cache_dir, use_cache, extra)
