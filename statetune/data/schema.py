@@ -249,8 +249,17 @@ def check_unique(names: Sequence[str], where: str) -> None:
 def columns_named(available: Sequence[str], wanted: str | None, role: str) -> None:
     """Raise if ``wanted`` (the target or weight column) is not among ``available``."""
     if wanted is not None and wanted not in available:
+        hint = ""
+        for sep, what in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")):
+            if any(sep in str(c) and wanted in str(c).split(sep) for c in available):
+                hint = (
+                    f"; the header looks separated by {what}, but files are read as "
+                    "comma-separated: write the file with commas (pandas: sep=',')"
+                )
+                break
         raise ValueError(
-            f"The {role} column {wanted!r} must exist, but the source has only {list(available)}."
+            f"The {role} column {wanted!r} must exist, but the source has only "
+            f"{list(available)}{hint}."
         )
 
 

@@ -51,3 +51,11 @@ def test_a_file_written_without_its_index_gives_no_warning(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error", UnnamedColumnWarning)
         assert st.from_csv(path, target="target").schema.features[0] == "age"
+
+
+@pytest.mark.parametrize(("sep", "what"), [(";", "semicolons"), ("\t", "tabs")])
+def test_a_file_separated_otherwise_is_named_as_such(tmp_path, sep, what):
+    path = tmp_path / "semi.csv"
+    _diabetes().head(30).to_csv(path, index=False, sep=sep)
+    with pytest.raises(ValueError, match=rf"target column 'target' must exist.*by {what}"):
+        st.from_csv(path, target="target")
