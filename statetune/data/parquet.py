@@ -43,7 +43,18 @@ def _arrow_dtype_name(name: str, t: pa.DataType, where: str) -> str:
         np_dtype = t.to_pandas_dtype()
     except NotImplementedError:
         np_dtype = object
-    return check_numeric_dtype(name, np_dtype, where)
+    try:
+        return check_numeric_dtype(name, np_dtype, where)
+    except TypeError as err:  # say it by Arrow's name, and where text columns are taken
+        text = pa.types.is_string(t) or pa.types.is_large_string(t)
+        if not (text or pa.types.is_dictionary(t)):
+            raise
+        kind = "text" if text else f"categories ({t})"
+        raise TypeError(
+            f"Column {name!r} must be numeric (or boolean), but {where} holds {kind}; "
+            "st.from_pandas(pd.read_parquet(...)) encodes text and category columns (one-hot, "
+            "missing values imputed), and `statetune tune` streams such files as a table."
+        ) from err
 
 
 def _damaged(path: str, err: Exception, what: str = "") -> ValueError:

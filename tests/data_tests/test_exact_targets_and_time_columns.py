@@ -85,3 +85,16 @@ def test_from_arrays_names_the_text_column_of_a_dataframe():
     g = smd.grunfeld.load_pandas().data
     with pytest.raises(TypeError, match=r"Column 'firm' of `X` must be numeric.*from_pandas"):
         st.from_arrays(g.drop(columns="invest"), g["invest"])
+
+
+def test_parquet_category_and_duration_columns_are_named(tmp_path):
+    X, y = load_iris(return_X_y=True)
+    frame = pd.DataFrame(X, columns=list("abcd")).assign(y=y)
+    cat = frame.assign(kind=pd.Categorical(np.where(y > 0, "p", "q")))
+    cat.to_parquet(tmp_path / "cat.parquet", index=False)
+    with pytest.raises(TypeError, match=r"'kind'.*holds categories.*from_pandas"):
+        st.from_parquet(tmp_path / "cat.parquet", target="y")
+    dur = frame.assign(wait=pd.to_timedelta(np.arange(150), unit="s"))
+    dur.to_parquet(tmp_path / "dur.parquet", index=False)
+    with pytest.raises(TypeError, match=r"'wait' must be numeric.*total_seconds"):
+        st.from_parquet(tmp_path / "dur.parquet", target="y")
