@@ -22,7 +22,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import validate_data
 
 from statetune.algorithms._estimator import StateEstimator
-from statetune.algorithms._label_metrics import LABEL_METRICS, label_score
+from statetune.algorithms._label_metrics import LABEL_METRICS, UnseenClassError, label_score
 from statetune.algorithms._linear_metrics import unknown_metric
 from statetune.states import ClassMoments
 
@@ -247,7 +247,7 @@ class ClassMomentsEstimator(StateEstimator):
             if m.weight_sum == 0:
                 continue
             if c not in index:
-                raise ValueError(
+                raise UnseenClassError(
                     f"Held-out classes must have been seen in training, but class {c!r} was not."
                 )
             i = index[c]

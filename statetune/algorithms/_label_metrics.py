@@ -29,6 +29,7 @@ import numpy as np
 
 __all__ = [
     "LABEL_METRICS",
+    "UnseenClassError",
     "accuracy",
     "balanced_accuracy",
     "binary_roc_auc",
@@ -68,6 +69,10 @@ def balanced_accuracy(y: np.ndarray, pred: np.ndarray, w: np.ndarray | None = No
     return float(np.mean(hit[keep] / total[keep]))
 
 
+class UnseenClassError(ValueError):
+    """Held-out rows hold a class the training rows lack (scoring a fold names the fold)."""
+
+
 def class_index(y: np.ndarray, classes: np.ndarray) -> np.ndarray:
     """Index of each label of ``y`` in the sorted ``classes``; a label not among them raises."""
     y = np.asarray(y)
@@ -79,7 +84,7 @@ def class_index(y: np.ndarray, classes: np.ndarray) -> np.ndarray:
     bad = classes[idx] != y
     if np.any(bad):
         unseen = np.unique(y[bad])
-        raise ValueError(
+        raise UnseenClassError(
             f"Held-out classes must have been seen in training, but {unseen[:5].tolist()} were not."
         )
     return idx

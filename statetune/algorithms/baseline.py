@@ -38,7 +38,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from statetune.algorithms._checks import check_int_range
 from statetune.algorithms._classifier import CLASSIFIER_MAXIMIZE, SAMPLE_METRICS
 from statetune.algorithms._estimator import StateEstimator
-from statetune.algorithms._label_metrics import label_score
+from statetune.algorithms._label_metrics import UnseenClassError, label_score
 from statetune.algorithms._lag_algebra import centers, held_out_sse
 from statetune.algorithms._linear_metrics import (
     REGRESSION_MAXIMIZE,
@@ -228,7 +228,7 @@ class Baseline(StateEstimator, BaseEstimator):
         y, w = held.classes[keep], held.class_weights[keep]
         unseen = np.setdiff1d(y, self.classes_)
         if unseen.size:
-            raise ValueError(
+            raise UnseenClassError(
                 f"Held-out classes must have been seen in training, but {unseen[:5].tolist()} "
                 "were not."
             )

@@ -38,6 +38,7 @@ from sklearn.utils.validation import validate_data
 from statetune.algorithms._checks import check_bool, check_in_range
 from statetune.algorithms._classifier import CLASSIFIER_MAXIMIZE, SAMPLE_METRICS
 from statetune.algorithms._estimator import StateEstimator
+from statetune.algorithms._label_metrics import UnseenClassError
 from statetune.algorithms._linear_metrics import unknown_metric
 from statetune.algorithms.algorithm import Algorithm
 from statetune.algorithms.params import CategoricalParam, FloatParam, Param
@@ -216,7 +217,7 @@ class _CountNB(StateEstimator):
         rows = align_classes(self.classes_, np.asarray(held.classes)[present])
         if (rows < 0).any():
             label = np.asarray(held.classes)[present][rows < 0].tolist()[0]
-            raise ValueError(
+            raise UnseenClassError(
                 "Held-out classes must have been seen in training, but class "
                 f"{label!r} was not (its likelihood under the model is 0)."
             )

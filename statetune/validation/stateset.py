@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from statetune.algorithms import available_algorithms, get_algorithm
+from statetune.algorithms._label_metrics import UnseenClassError
 from statetune.algorithms.algorithm import Algorithm
 from statetune.algorithms.registry import resolve_algorithm
 from statetune.engine.fold_states import FoldStates
@@ -113,6 +114,17 @@ class StateSet(FoldStates):
         Returns the score and how it was computed: from the held-out state exactly, or on the
         held-out sample of rows (metrics that need row-by-row predictions).
         """
+        try:
+            return self._score_fold(name, params, metric, k)
+        except UnseenClassError as err:  # the scorer cannot know the fold: name it here
+            raise UnseenClassError(
+                f"{err} They are in fold {k} only (held out, so no training rows hold them); "
+                "use fewer folds, or drop classes this rare."
+            ) from None
+
+    def _score_fold(
+        self, name: str, params: Mapping[str, Any], metric: str, k: int
+    ) -> tuple[float, str]:
         alg, slot = self._algorithm(name)
         held = self.held_out(slot, k)
         if held.n_rows == 0:
