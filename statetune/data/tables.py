@@ -149,4 +149,6 @@ def read_as(source: Source, schema: Schema) -> Source:
         dtypes=schema.dtypes,
         encoding=dataclasses.replace(old, dropped_rows=source.encoding.dropped_rows),
     )
-    return TableSource(source.frame, adopted, source.y, source.w, source.label)
+    out = TableSource(source.frame, adopted, source.y, source.w, source.label)
+    out._segment = source.segments()[0]  # the same rows: one fingerprint (a hash of them) for both
+    return out

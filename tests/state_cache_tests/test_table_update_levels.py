@@ -75,3 +75,23 @@ def test_what_the_first_rows_lacked_is_still_refused(what):
     states = st.compute_states(st.from_pandas(old, target="invest"), ["ridge"], folds=5)
     with pytest.raises(ValueError, match=r"levels and columns with missing values"):
         st.update(states, st.from_pandas(new, target="invest"))
+
+
+def test_the_new_rows_are_hashed_once(tmp_path, monkeypatch):
+    """Read through the states' encoding, the new rows keep their one fingerprint (a hash of
+    every row): the cache's update hashed them twice, once per source object."""
+    import statetune.data.tables as tables
+
+    _, old, new = _split()
+    cache = st.StateCache(tmp_path)
+    first = st.compute_states(st.from_pandas(old, target="invest"), ["ridge"], folds=5, cache=cache)
+    hashed: list[int] = []
+    real = tables.TableSource._fingerprint
+
+    def counted(self):
+        hashed.append(1)
+        return real(self)
+
+    monkeypatch.setattr(tables.TableSource, "_fingerprint", counted)
+    st.update(first, st.from_pandas(new, target="invest"), cache=cache)
+    assert len(hashed) == 1
