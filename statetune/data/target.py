@@ -28,9 +28,10 @@ def _exact_integers(big: np.ndarray, values: Any, name: str, where: str, first_r
     class, or one value."""
     if big.any():
         r = int(np.flatnonzero(big)[0])
+        value = values.iloc[r] if isinstance(values, pd.Series) else values[r]
         raise ValueError(
             f"Column {name!r} must hold integers within +-2**53 (the target is held as float64, "
-            f"where larger ones are not all distinct), but {where} has {values[r]} at row "
+            f"where larger ones are not all distinct), but {where} has {value} at row "
             f"{first_row + r}; give large ids as strings (class labels) or scale the numbers."
         )
 
@@ -43,9 +44,7 @@ def target_values(values: Any, name: str, where: str, first_row: int = 0) -> tup
         if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
             if pd.api.types.is_integer_dtype(series):
                 big = ((series > _EXACT) | (series < -_EXACT)).fillna(False)
-                _exact_integers(
-                    big.to_numpy(dtype=bool), series.to_numpy(dtype=object), name, where, first_row
-                )
+                _exact_integers(big.to_numpy(dtype=bool), series, name, where, first_row)
             return series.to_numpy(dtype=np.float64, na_value=np.nan), "numeric"
         missing = np.flatnonzero(series.isna().to_numpy())
         if missing.size:
